@@ -1,0 +1,1 @@
+"""rdarray's benchmark suite: the workloads of BENCHMARKS.md, side by side with the peers."""

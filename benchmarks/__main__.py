@@ -1,0 +1,121 @@
+"""``python -m benchmarks [--quick] [--scale S] [--only W1,W10] [--out DIR]``
+
+Runs the workloads side by side with the installed peers and writes ``report.md`` and
+``results.json`` (and ``chart.png`` when matplotlib is installed) into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+
+import rdarray as rd
+
+from .harness import run_case
+from .workloads import WORKLOADS
+
+QUICK_SCALE = 0.002
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check everything runs and agrees")
+    parser.add_argument("--scale", type=float, default=None, help="data size relative to BENCHMARKS.md")
+    parser.add_argument("--only", default="", help="comma-separated workload ids, e.g. W1,W10")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per measurement (median)")
+    parser.add_argument("--memory", action="store_true", help="also measure peak allocated bytes")
+    parser.add_argument("--out", default="benchmark-results", help="directory for the report")
+    args = parser.parse_args(argv)
+
+    scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
+    repeat = args.repeat or (1 if args.quick else 3)
+    wanted = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    known = list(WORKLOADS) + ["W8"]
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; available: {', '.join(known)}")
+    selected = wanted or known
+
+    rows: list[dict] = []
+    for wid in selected:
+        if wid == "W8":
+            from .codec_bench import run as run_codec
+
+            rows.extend(run_codec(scale, repeat))
+            continue
+        for case in WORKLOADS[wid](scale):
+            print(f"{case.workload}: {case.title}", file=sys.stderr, flush=True)
+            rows.extend(run_case(case, repeat, args.memory))
+    add_ratios(rows)
+    os.makedirs(args.out, exist_ok=True)
+    meta = machine(scale, repeat)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"machine": meta, "results": rows}, f, indent=2, default=float)
+    report = markdown(rows, meta)
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write(report)
+    chart(rows, os.path.join(args.out, "chart.png"))
+    print(report)
+    disagree = [r for r in rows if not r.get("agrees", True)]
+    for r in disagree:
+        print(f"DISAGREE: {r['workload']} {r['impl']} differs from rdarray", file=sys.stderr)
+    return 1 if disagree else 0
+
+
+def add_ratios(rows: list[dict]) -> None:
+    """``ratio``: rdarray's time over the peer's, within the same workload and case."""
+    ours = {(r["workload"], r["case"]): r["seconds"] for r in rows if r["impl"] == "rdarray"}
+    for r in rows:
+        mine = ours.get((r["workload"], r["case"]))
+        r["ratio"] = None if mine is None or r["impl"] == "rdarray" else mine / r["seconds"]
+
+
+def machine(scale: float, repeat: int) -> dict:
+    return {"python": platform.python_version(), "numpy": np.__version__, "rdarray": rd.__version__,
+            "cpus": os.cpu_count(), "platform": platform.platform(), "scale": scale, "repeat": repeat}
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    lines = [f"# rdarray benchmarks (scale {meta['scale']}, median of {meta['repeat']})", "",
+             f"{meta['cpus']} CPUs, {meta['platform']}, Python {meta['python']}, NumPy {meta['numpy']}", "",
+             "| workload | case | impl | median s | rdarray / impl | GB/s | µs/task | peak MB | agrees |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        def fmt(key, spec):
+            return format(r[key], spec) if r.get(key) is not None else ""
+        peak = format(r["peak_bytes"] / 1e6, ".1f") if r.get("peak_bytes") is not None else ""
+        lines.append(f"| {r['workload']} | {r['case']} | {r['impl']} | {r['seconds']:.4f} | "
+                     f"{fmt('ratio', '.2f')} | {fmt('gbps', '.2f')} | {fmt('us_per_task', '.1f')} | {peak} | "
+                     f"{'yes' if r.get('agrees', True) else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(rows: list[dict], path: str) -> None:
+    """Bars of rdarray / peer time ratios on a log scale (skipped without matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    bars = [(f"{r['workload']} vs {r['impl']}", r["ratio"]) for r in rows if r.get("ratio")]
+    if not bars:
+        return
+    fig, ax = plt.subplots(figsize=(max(4, len(bars) * 0.6), 4))
+    ax.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:blue")
+    ax.axhline(1.0, color="gray", linewidth=1)
+    ax.set_yscale("log")
+    ax.set_ylabel("rdarray time / peer time (lower is better)")
+    ax.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

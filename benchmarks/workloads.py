@@ -1,0 +1,75 @@
+"""The workloads of BENCHMARKS.md that the current backends cover, each with its peers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import rdarray as rd
+
+from .harness import Case
+
+
+def _close(a, b) -> bool:
+    return np.allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=0)
+
+
+def _dask_array():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError:
+        return None
+    dask.config.set(scheduler="threads")
+    return da
+
+
+def w1(scale: float) -> list[Case]:
+    """Map-reduce: ``(sqrt(x) * 2 + 1).sum()`` over 50M float64."""
+    a = np.random.default_rng(0).random(max(1000, int(50e6 * scale)))
+    x = rd.from_numpy(a)
+    impls = {
+        "rdarray": lambda: (np.sqrt(x) * 2 + 1).sum().compute(),
+        "numpy": lambda: (np.sqrt(a) * 2 + 1).sum(),
+    }
+    da = _dask_array()
+    if da is not None:
+        d = da.from_array(a, chunks=max(1, len(a) // x.npartitions))
+        impls["dask.array"] = lambda: (da.sqrt(d) * 2 + 1).sum().compute()
+    return [Case("W1", f"(sqrt(x)*2+1).sum(), {len(a):,} float64", impls, _close, a.nbytes)]
+
+
+def w2(scale: float) -> list[Case]:
+    """Moments: mean and var along axis 0 of (10M, 4) float64, one pass."""
+    a = np.random.default_rng(0).normal(5.0, 2.0, size=(max(100, int(10e6 * scale)), 4))
+    x = rd.from_numpy(a)
+    impls = {
+        "rdarray": lambda: rd.compute(x.mean(axis=0), x.var(axis=0)),
+        "numpy": lambda: (a.mean(axis=0), a.var(axis=0)),
+    }
+    da = _dask_array()
+    if da is not None:
+        d = da.from_array(a, chunks=(max(1, len(a) // x.npartitions), 4))
+        impls["dask.array"] = lambda: da.compute(d.mean(axis=0), d.var(axis=0))
+
+    def agree(r, p):
+        return _close(r[0], p[0]) and _close(r[1], p[1])
+
+    return [Case("W2", f"mean and var along axis 0, {a.shape} float64", impls, agree, a.nbytes)]
+
+
+def w10(scale: float) -> list[Case]:
+    """Scheduling overhead: ``(x + 1).sum()`` over 10,000 partitions of 100 rows."""
+    nparts = max(10, int(10_000 * min(scale * 10, 1.0)))
+    a = np.random.default_rng(0).random(nparts * 100)
+    x = rd.from_numpy(a, npartitions=nparts)
+    impls = {"rdarray": lambda: (x + 1).sum().compute(), "numpy": lambda: (a + 1).sum()}
+    da = _dask_array()
+    if da is not None:
+        d = da.from_array(a, chunks=100)
+        impls["dask.array"] = lambda: (d + 1).sum().compute()
+    return [Case("W10", f"(x+1).sum() over {nparts:,} partitions of 100 rows", impls, _close,
+                 per_task=nparts)]
+
+
+#: workload id -> cases; W8 (the codec) is measured by ``codec_bench`` on its own
+WORKLOADS = {"W1": w1, "W2": w2, "W10": w10}

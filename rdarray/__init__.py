@@ -1,0 +1,20 @@
+"""rdarray: partitioned NumPy arrays with lineage, fused stage plans and parallel execution."""
+
+from concurrent.futures import as_completed, wait
+
+from . import random
+from ._version import __version__
+from .array.core import PartitionedArray, concatenate, from_numpy, from_partitions, where
+from .array.creation import arange, full, linspace, ones, zeros
+from .array.lazy import Lazy
+from .array.pandas_io import from_pandas
+from .compute import compute
+from .config import config
+from .context import Context, get_context
+from .errors import CorruptDataError, WorkerLostError
+
+__all__ = [
+    "Context", "CorruptDataError", "Lazy", "PartitionedArray", "WorkerLostError", "__version__",
+    "arange", "as_completed", "compute", "concatenate", "config", "from_numpy", "from_pandas",
+    "from_partitions", "full", "get_context", "linspace", "ones", "random", "wait", "where", "zeros",
+]

@@ -1,0 +1,1 @@
+"""The logical dataset: PartitionedArray, its operations, and lazy values."""

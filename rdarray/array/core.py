@@ -1,0 +1,377 @@
+"""PartitionedArray: the user's handle on a lineage node, with a NumPy-like API."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..config import config
+from ..dtypes import check_dtype, empty_block
+from ..lineage import Node, RangeDependency
+from . import elementwise
+
+
+class PartitionedArray:
+    """An immutable, lazily evaluated NumPy array split along axis 0 into partitions."""
+
+    __slots__ = ("_node", "__weakref__")
+    __array_priority__ = 20
+
+    def __init__(self, node: Node):
+        self._node = node
+
+    # -- the five properties and the NumPy attributes -------------------------------------------
+    @property
+    def lineage(self) -> Node:
+        return self._node
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._node.dtype
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self._node.trailing)
+
+    @property
+    def npartitions(self) -> int:
+        return self._node.npartitions
+
+    @property
+    def partition_lengths(self) -> tuple[int, ...] | None:
+        return self._node.partition_lengths
+
+    @property
+    def shape(self) -> tuple:
+        lengths = self._node.partition_lengths
+        return (None if lengths is None else sum(lengths),) + self._node.trailing
+
+    @property
+    def size(self) -> int:
+        return len(self) * math.prod(self._node.trailing)
+
+    @property
+    def nbytes(self) -> int | None:
+        rows = self.shape[0]
+        return None if rows is None else rows * math.prod(self._node.trailing) * self.dtype.itemsize
+
+    @property
+    def partitioner(self):
+        return self._node.partitioner
+
+    def __len__(self) -> int:
+        return sum(ensure_lengths(self._node))
+
+    def __repr__(self) -> str:
+        shape = "(" + ", ".join("?" if n is None else str(n) for n in self.shape) + ("," if self.ndim == 1 else "") + ")"
+        return (f"rd.PartitionedArray<{self.dtype}, shape={shape}, npartitions={self.npartitions}, "
+                f"op={self._node.op}>")
+
+    def explain(self) -> str:
+        """The physical plan computing this array, as text."""
+        from ..compute import explain
+
+        return explain(self)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def compute(self) -> np.ndarray:
+        """Evaluate to one NumPy array."""
+        from ..compute import compute
+
+        return compute(self)[0]
+
+    to_numpy = compute
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.compute()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def partitions(self) -> list[np.ndarray]:
+        """The computed partitions, in order."""
+        from ..compute import compute_partitions
+
+        return compute_partitions(self)
+
+    def count(self) -> int:
+        """The number of rows (computes the partitions when their lengths are unknown)."""
+        return len(self)
+
+    def head(self, n: int = 5) -> np.ndarray:
+        """The first ``n`` rows, computing only the partitions they come from."""
+        from ..compute import compute_partitions
+
+        n = _check_count(n, "head")
+        lengths = self._node.partition_lengths
+        if lengths is not None:
+            return self[:n].compute()
+        got: list[np.ndarray] = []
+        rows, start, batch = 0, 0, 1
+        while rows < n and start < self.npartitions:
+            picked = select_partitions(self, range(start, min(start + batch, self.npartitions)))
+            for block in compute_partitions(picked):
+                got.append(block)
+                rows += len(block)
+            start, batch = start + batch, batch * 2
+        out = np.concatenate(got) if got else empty_block(self.dtype, self._node.trailing)
+        return out[:n].copy()
+
+    def persist(self, level: str = "memory") -> "PartitionedArray":
+        """Keep the partitions the first time a plan computes them; later plans reuse them."""
+        from ..storage.blocks import PERSIST_LEVELS
+
+        if level not in PERSIST_LEVELS:
+            raise ValueError(f"persist: unknown level {level!r}; choose one of: {', '.join(PERSIST_LEVELS)}")
+        self._node.persist_level = level
+        return self
+
+    def unpersist(self) -> "PartitionedArray":
+        """Forget the kept partitions."""
+        from ..context import get_context
+
+        self._node.persist_level = None
+        get_context().store.drop(self._node.id)
+        return self
+
+    # -- narrow transformations -------------------------------------------------------------------
+    def map_partitions(self, fn: Callable[[np.ndarray], np.ndarray], dtype=None) -> "PartitionedArray":
+        """``fn(partition) -> ndarray`` on every partition; it may change the number of rows."""
+        name = getattr(fn, "__name__", type(fn).__name__)
+        declared = None if dtype is None else check_dtype(dtype, "map_partitions")
+        try:
+            out_dtype, trailing = elementwise.infer(fn, [empty_block(self.dtype, self._node.trailing)], "map_partitions")
+        except (TypeError, ValueError) as exc:
+            if declared is None:
+                raise type(exc)(f"map_partitions: cannot infer the dtype by calling {name} on an "
+                                f"empty partition ({exc}); pass dtype=") from exc
+            out_dtype, trailing = declared, self._node.trailing
+        out_dtype = declared or out_dtype
+
+        def run(block):
+            out = np.asarray(fn(block))
+            if out.ndim == 0 or out.shape[1:] != trailing:
+                raise ValueError(f"map_partitions: {name} returned shape {out.shape}; expected (rows,) + {trailing}")
+            return out.astype(out_dtype, copy=False)
+
+        return elementwise.map_blocks(self, run, "map_partitions", name, out_dtype, trailing, same_rows=False)
+
+    def filter(self, fn: Callable[[np.ndarray], np.ndarray]) -> "PartitionedArray":
+        """The rows where ``fn(partition)`` (a boolean mask per partition) is True."""
+        name = getattr(fn, "__name__", type(fn).__name__)
+
+        def run(block):
+            mask = np.asarray(fn(block))
+            if mask.dtype != bool or mask.shape != (len(block),):
+                raise ValueError(f"filter: {name} must return a boolean mask of shape ({len(block)},), "
+                                 f"got {mask.dtype} {mask.shape}")
+            return block[mask]
+
+        return elementwise.map_blocks(self, run, "filter", name, self.dtype, self._node.trailing, same_rows=False)
+
+    def astype(self, dtype) -> "PartitionedArray":
+        dtype = check_dtype(dtype, "astype")
+        return elementwise.map_blocks(self, lambda b: b.astype(dtype), "astype", str(dtype), dtype,
+                                      self._node.trailing)
+
+    def coalesce(self, n: int) -> "PartitionedArray":
+        """Join neighbouring partitions into ``n`` (no shuffle)."""
+        n = _check_count(n, "coalesce", minimum=1)
+        if n >= self.npartitions:
+            return self
+        lengths = self._node.partition_lengths or (1,) * self.npartitions
+        ends = np.cumsum(lengths)
+        cuts: list[int] = []
+        for k in range(1, n):  # cut where the rows reach k/n of the total, one partition a group at least
+            reach = int(np.searchsorted(ends, ends[-1] * k / n)) + 1
+            cuts.append(min(max(reach, (cuts[-1] if cuts else 0) + 1), self.npartitions - (n - k)))
+        edges = [0] + cuts + [self.npartitions]
+        groups = [range(edges[k], edges[k + 1]) for k in range(n)]
+        return select_partitions(self, groups, op="coalesce", detail=str(n))
+
+    # -- indexing ---------------------------------------------------------------------------------
+    def __getitem__(self, key):
+        from .indexing import getitem
+
+        return getitem(self, key)
+
+    def __iter__(self):
+        for block in self.partitions():
+            yield from block
+
+    def __bool__(self):
+        raise ValueError("the truth value of a PartitionedArray is ambiguous; use .any() or .all()")
+
+    # -- the NumPy protocol and reductions live in their own modules -------------------------------
+    from .numpy_api import __array_function__, __array_ufunc__  # noqa: E402
+    from .operators import (  # noqa: E402
+        __abs__, __add__, __and__, __eq__, __floordiv__, __ge__, __gt__, __invert__, __le__,
+        __lshift__, __lt__, __matmul__, __mod__, __mul__, __ne__, __neg__, __or__, __pos__, __pow__,
+        __radd__, __rand__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
+        __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__,
+    )
+    from .pandas_io import to_pandas  # noqa: E402
+    from .reductions import (  # noqa: E402
+        aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
+        prod, reduce, std, sum, var,
+    )
+
+    __hash__ = None  # as ndarray: == is elementwise
+
+
+def ensure_lengths(node: Node) -> tuple[int, ...]:
+    """The node's partition lengths, computing its partitions if they are not known yet."""
+    if node.partition_lengths is None:
+        from ..compute import compute_lengths
+
+        node.learn_lengths(compute_lengths(node))
+    return node.partition_lengths
+
+
+def select_partitions(x: PartitionedArray, groups: Sequence, op: str = "select", detail: str = ""):
+    """Partition ``k`` of the result is the concatenation of ``x``'s partitions in ``groups[k]``
+    (an int is a group of one)."""
+    groups = [[g] if isinstance(g, int) else list(g) for g in groups]
+    node = x._node
+    dep = RangeDependency(node, [[(j, None) for j in g] for g in groups])
+    lengths = node.partition_lengths
+    new_lengths = None if lengths is None else [sum(lengths[j] for j in g) for g in groups]
+    if not detail:
+        detail = f"{len(groups)} of {node.npartitions}"
+    return PartitionedArray(Node(op, lambda block: block, [dep], len(groups), node.dtype, node.trailing,
+                                 new_lengths, detail=detail))
+
+
+def _check_count(n, what: str, minimum: int = 0) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
+        raise ValueError(f"{what}: expected an integer >= {minimum}, got {n!r}")
+    return int(n)
+
+
+# -- making arrays from memory ---------------------------------------------------------------------
+
+def default_npartitions(nrows: int, row_bytes: int) -> int:
+    """About ``config.partition_bytes`` a partition, a multiple of the worker count when large."""
+    from ..context import get_context
+
+    nbytes = nrows * max(row_bytes, 1)
+    n = max(1, math.ceil(nbytes / config.partition_bytes))
+    workers = get_context().workers
+    if workers > 1 and nbytes >= workers * config.min_split_bytes:
+        n = math.ceil(n / workers) * workers
+    return max(1, min(n, nrows))
+
+
+def split_lengths(nrows: int, npartitions: int) -> list[int]:
+    """``npartitions`` lengths summing to ``nrows``, differing by one at most."""
+    base, extra = divmod(nrows, npartitions)
+    return [base + (1 if k < extra else 0) for k in range(npartitions)]
+
+
+def check_npartitions(npartitions, what: str) -> int:
+    if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
+        raise ValueError(f"{what}: npartitions must be a positive integer, got {npartitions!r}")
+    return int(npartitions)
+
+
+def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
+               *, partition_lengths: Sequence[int] | None = None) -> PartitionedArray:
+    """Split ``a`` along axis 0; the partitions are views of ``a`` (no copy)."""
+    a = np.asarray(a)
+    check_dtype(a.dtype, "from_numpy")
+    if a.ndim == 0:
+        raise ValueError("from_numpy: a 0-dimensional array has no rows to partition")
+    row_bytes = a.itemsize * math.prod(a.shape[1:])
+    if partition_lengths is None:
+        if npartitions is not None and partition_size is not None:
+            raise ValueError("from_numpy: give npartitions or partition_size, not both")
+        if partition_size is not None:
+            if isinstance(partition_size, bool) or not isinstance(partition_size, (int, np.integer)) or partition_size < 1:
+                raise ValueError(f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
+            npartitions = max(1, min(len(a), math.ceil(len(a) * row_bytes / partition_size)))
+        elif npartitions is None:
+            npartitions = default_npartitions(len(a), row_bytes)
+        partition_lengths = split_lengths(len(a), check_npartitions(npartitions, "from_numpy"))
+    bounds = np.concatenate([[0], np.cumsum(partition_lengths)]).tolist()
+    return PartitionedArray(Node(
+        "from_numpy", lambda p: a[bounds[p]:bounds[p + 1]], [], len(partition_lengths),
+        a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True,
+        detail=f"{a.dtype}{list(a.shape)}",
+    ))
+
+
+def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
+    """An array whose partitions are the given arrays (same dtype and trailing shape)."""
+    blocks = [np.asarray(b) for b in blocks]
+    if not blocks:
+        raise ValueError("from_partitions: at least one partition is needed")
+    first = blocks[0]
+    check_dtype(first.dtype, "from_partitions")
+    for k, b in enumerate(blocks):
+        if b.ndim == 0 or b.dtype != first.dtype or b.shape[1:] != first.shape[1:]:
+            raise ValueError(
+                f"from_partitions: partition {k} has dtype {b.dtype} and shape {b.shape}; partition 0 "
+                f"has {first.dtype} and rows of shape {first.shape[1:]}" if b.ndim else
+                f"from_partitions: partition {k} is 0-dimensional")
+    return PartitionedArray(Node(
+        "from_partitions", lambda p: blocks[p], [], len(blocks), first.dtype, first.shape[1:],
+        [len(b) for b in blocks], pass_index=True, cheap=True,
+    ))
+
+
+def generated(op: str, nrows: int, trailing: tuple, dtype, npartitions, make, detail: str = ""):
+    """An array whose partition ``p`` is ``make(p, start, stop)`` (rows start..stop)."""
+    if npartitions is None:
+        npartitions = default_npartitions(nrows, np.dtype(dtype).itemsize * math.prod(trailing))
+    lengths = split_lengths(nrows, check_npartitions(npartitions, op))
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+    return PartitionedArray(Node(
+        op, lambda p: make(p, bounds[p], bounds[p + 1]), [], len(lengths), np.dtype(dtype), trailing,
+        lengths, pass_index=True, detail=detail,
+    ))
+
+
+def concatenate(arrays: Sequence, axis: int = 0) -> PartitionedArray:
+    """The arrays one after the other along axis 0; their partitions are kept as they are."""
+    arrays = [a if isinstance(a, PartitionedArray) else from_numpy(np.asarray(a)) for a in arrays]
+    if not arrays:
+        raise ValueError("concatenate: need at least one array")
+    if axis != 0:
+        raise ValueError(f"concatenate: only axis=0 is supported for partitioned arrays, got axis={axis}")
+    trailing = arrays[0]._node.trailing
+    for a in arrays:
+        if a._node.trailing != trailing:
+            raise ValueError(f"concatenate: rows of shape {a._node.trailing} and {trailing} differ")
+    dtype = np.result_type(*[a.dtype for a in arrays])
+    check_dtype(dtype, "concatenate")
+    deps, owner = [], []
+    total = sum(a.npartitions for a in arrays)
+    for k, a in enumerate(arrays):
+        pieces = [[] for _ in range(total)]
+        for j in range(a.npartitions):
+            pieces[len(owner)] = [(j, None)]
+            owner.append(k)
+        deps.append(RangeDependency(a._node, pieces))
+    lengths = [a.partition_lengths for a in arrays]
+    lengths = None if any(n is None for n in lengths) else [n for ls in lengths for n in ls]
+
+    def pick(p, *blocks):
+        return blocks[owner[p]].astype(dtype, copy=False)
+
+    return PartitionedArray(Node("concatenate", pick, deps, total, dtype, trailing, lengths,
+                                 pass_index=True, detail=str(len(arrays))))
+
+
+def where(cond, a, b) -> PartitionedArray:
+    """``np.where(cond, a, b)`` row by row; at least one argument is partitioned."""
+    if not any(isinstance(o, PartitionedArray) for o in (cond, a, b)):
+        raise TypeError("where: at least one argument must be a PartitionedArray")
+    return elementwise.elementwise(np.where, [_operand(o) for o in (cond, a, b)], "where")
+
+
+def _operand(o):
+    """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays."""
+    if isinstance(o, (PartitionedArray, np.ndarray, int, float, complex, bool, np.generic)):
+        return o
+    return np.asarray(o)
+

@@ -1,0 +1,109 @@
+"""The NumPy protocol: ufuncs (``__array_ufunc__``) and functions (``__array_function__``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    from .core import PartitionedArray, _operand
+    from .elementwise import elementwise
+    from .lazy import Lazy
+
+    if any(isinstance(o, Lazy) for o in inputs):
+        return NotImplemented
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{ufunc.__name__}: PartitionedArray is immutable; out= is not supported")
+    kwargs.pop("out", None)
+    if method == "reduce":
+        from .reductions import ufunc_reduce
+
+        (x,) = inputs
+        return ufunc_reduce(x, ufunc, **kwargs)
+    if method != "__call__":
+        return NotImplemented
+    operands = [_operand(o) for o in inputs]
+    for o in operands:
+        if not isinstance(o, (PartitionedArray, np.ndarray, np.generic, int, float, complex, bool)):
+            return NotImplemented
+    if ufunc.nout == 1:
+        func = (lambda *a: ufunc(*a, **kwargs)) if kwargs else ufunc
+        return elementwise(func, operands, ufunc.__name__)
+    return tuple(elementwise(lambda *a, k=k: ufunc(*a, **kwargs)[k], operands, f"{ufunc.__name__}[{k}]")
+                 for k in range(ufunc.nout))
+
+
+def __array_function__(self, func, types, args, kwargs):
+    from .core import PartitionedArray
+
+    impl = _FUNCTIONS.get(func)
+    if impl is None or not all(issubclass(t, (PartitionedArray, np.ndarray)) for t in types):
+        return NotImplemented
+    return impl(*args, **kwargs)
+
+
+def _method(name):
+    def call(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+
+    return call
+
+
+def _concatenate(arrays, axis=0, dtype=None, **kwargs):
+    from .core import concatenate
+
+    if kwargs.get("out") is not None:
+        raise TypeError("concatenate: out= is not supported")
+    out = concatenate(arrays, axis=axis)
+    return out if dtype is None else out.astype(dtype)
+
+
+def _where(cond, *ab):
+    from .core import where
+
+    if len(ab) != 2:
+        raise ValueError("where: the one-argument form is not supported; use x.nonzero() on NumPy data")
+    return where(cond, *ab)
+
+
+def _around(x, decimals=0):
+    from .elementwise import map_blocks
+
+    return map_blocks(x, lambda b: np.round(b, decimals), "round", str(decimals))
+
+
+def _clip(x, a_min=None, a_max=None, **kwargs):
+    from .elementwise import elementwise
+
+    return elementwise(lambda b, lo, hi: np.clip(b, lo, hi, **kwargs), [x, a_min, a_max], "clip")
+
+
+def _nan_reduction(name):
+    def call(x, axis=None, **kwargs):
+        from .elementwise import map_blocks
+
+        if x.dtype.kind not in "fc":
+            return getattr(x, name[3:])(axis=axis, **kwargs)
+        fill = {"nansum": 0, "nanprod": 1}[name]
+        return getattr(map_blocks(x, lambda b: np.where(np.isnan(b), fill, b), name), name[3:])(axis=axis, **kwargs)
+
+    return call
+
+
+def _histogram(a, bins=10, range=None, density=None, weights=None):
+    if weights is not None:
+        raise TypeError("histogram: weights= is not supported")
+    return a.histogram(bins=bins, range=range, density=density)
+
+
+_FUNCTIONS = {
+    np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
+    np.amin: _method("min"), np.amax: _method("max"), np.mean: _method("mean"), np.var: _method("var"),
+    np.std: _method("std"), np.any: _method("any"), np.all: _method("all"),
+    np.argmin: _method("argmin"), np.argmax: _method("argmax"),
+    np.count_nonzero: _method("count_nonzero"), np.histogram: _histogram,
+    np.concatenate: _concatenate, np.where: _where, np.round: _around, np.around: _around,
+    np.clip: _clip, np.nansum: _nan_reduction("nansum"), np.nanprod: _nan_reduction("nanprod"),
+    np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
+    np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
+}

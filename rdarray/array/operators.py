@@ -1,0 +1,60 @@
+"""Python operators, each the NumPy ufunc it stands for (bound into PartitionedArray)."""
+
+import numpy as np
+
+
+def _binary(ufunc):
+    def forward(self, other):
+        return ufunc(self, other)
+
+    def reflected(self, other):
+        return ufunc(other, self)
+
+    return forward, reflected
+
+
+__add__, __radd__ = _binary(np.add)
+__sub__, __rsub__ = _binary(np.subtract)
+__mul__, __rmul__ = _binary(np.multiply)
+__truediv__, __rtruediv__ = _binary(np.true_divide)
+__floordiv__, __rfloordiv__ = _binary(np.floor_divide)
+__mod__, __rmod__ = _binary(np.remainder)
+__pow__, __rpow__ = _binary(np.power)
+__and__, __rand__ = _binary(np.bitwise_and)
+__or__, __ror__ = _binary(np.bitwise_or)
+__xor__, __rxor__ = _binary(np.bitwise_xor)
+__lshift__, __rlshift__ = _binary(np.left_shift)
+__rshift__, __rrshift__ = _binary(np.right_shift)
+__eq__, _ = _binary(np.equal)
+__ne__, _ = _binary(np.not_equal)
+__lt__, _ = _binary(np.less)
+__le__, _ = _binary(np.less_equal)
+__gt__, _ = _binary(np.greater)
+__ge__, _ = _binary(np.greater_equal)
+
+
+def __neg__(self):
+    return np.negative(self)
+
+
+def __pos__(self):
+    return np.positive(self)
+
+
+def __abs__(self):
+    return np.absolute(self)
+
+
+def __invert__(self):
+    return np.invert(self)
+
+
+def __matmul__(self, other):
+    """Rows times a matrix: ``x @ w`` with ``w`` an in-memory (k, m) or (k,) array."""
+    w = np.asarray(other)
+    if self.ndim != 2 or w.ndim not in (1, 2):
+        raise ValueError(f"matmul: expected a 2-D partitioned array and a 1-D or 2-D matrix, "
+                         f"got shapes {self.shape} and {w.shape}")
+    from .elementwise import map_blocks
+
+    return map_blocks(self, lambda b: b @ w, "matmul", f"{w.shape}")

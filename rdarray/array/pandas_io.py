@@ -1,0 +1,46 @@
+"""``rd.from_pandas`` and ``x.to_pandas()``: a DataFrame is a structured array, a column a field."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..dtypes import check_dtype
+
+
+def _column(values: np.ndarray, name) -> np.ndarray:
+    """A column as plain NumPy memory; text columns become fixed-width 'U' strings."""
+    if values.dtype != object:
+        return values
+    if all(isinstance(v, str) for v in values):
+        return values.astype(str)
+    raise TypeError(f"from_pandas: column {name!r} holds Python objects other than str; "
+                    "object dtype is not supported")
+
+
+def from_pandas(df, npartitions=None):
+    import pandas as pd
+
+    from .core import from_numpy
+
+    if isinstance(df, pd.Series):
+        return from_numpy(_column(df.to_numpy(), df.name), npartitions=npartitions)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"from_pandas: expected a pandas DataFrame or Series, got {type(df).__name__}")
+    columns = [_column(df[c].to_numpy(), c) for c in df.columns]
+    dtype = check_dtype([(str(c), col.dtype) for c, col in zip(df.columns, columns)], "from_pandas")
+    table = np.empty(len(df), dtype=dtype)
+    for name, col in zip(dtype.names, columns):
+        table[name] = col
+    return from_numpy(table, npartitions=npartitions)
+
+
+def to_pandas(self):
+    """A DataFrame (structured dtype: one column per field) or a Series (1-D)."""
+    import pandas as pd
+
+    values = self.compute()
+    if values.dtype.names:
+        return pd.DataFrame({name: values[name] for name in values.dtype.names})
+    if values.ndim == 1:
+        return pd.Series(values)
+    return pd.DataFrame(values)

@@ -1,0 +1,346 @@
+"""Reductions: a partial result per partition, merged pairwise in a tree, in one pass.
+
+Reducing over axis 0 (or every axis) gives an ``rd.Lazy``; reducing only other axes is a narrow
+operation and gives a PartitionedArray. Means and variances merge partial moments
+``(count, mean, M2[, M3, M4])`` with the pairwise update formulas of Chan et al. and Pébay, which
+stay accurate where sums of powers would cancel.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..dtypes import empty_block, is_nan
+from ..lineage import Node, OneToOne
+from .elementwise import map_blocks
+from .lazy import EMPTY, Lazy
+
+_OBJECT = np.dtype(object)
+
+
+def _axes(x, axis) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(x.ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -x.ndim <= a < x.ndim:
+            raise ValueError(f"axis {a!r} is out of bounds for an array of dimension {x.ndim}")
+        out.append(int(a) % x.ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _probe(x, op: str, fn) -> None:
+    """Raise TypeError early when ``op`` is not defined for the dtype (as NumPy would at compute)."""
+    try:
+        fn(np.zeros((1,) + x._node.trailing, dtype=x.dtype))
+    except (TypeError, np.exceptions.DTypePromotionError) as exc:
+        raise TypeError(f"{op} is not supported for dtype {x.dtype}: {exc}") from None
+
+
+def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=False, detail="",
+                      by_rows=True) -> Lazy:
+    """A Lazy merging ``partial(partition)`` results with ``combine`` and finishing with ``finalize``.
+
+    ``by_rows``: partials of row slices merge with ``combine`` too (not so for user functions).
+    """
+    func = (lambda b: EMPTY if len(b) == 0 else partial(b)) if skip_empty else partial
+    node = x._node
+    partials = Node(op, func, [OneToOne(node)], node.npartitions, _OBJECT, (), None,
+                    detail=detail or "partial", merge=combine if by_rows else None)
+    return Lazy(f"{op} of {x!r}", node=partials, combine=combine, finalize=finalize)
+
+
+def _no_identity(op: str):
+    def finalize(value):
+        if value is EMPTY:
+            raise ValueError(f"{op}: zero-size array has no {op} (the operation has no identity)")
+        return value
+
+    return finalize
+
+
+def _simple(x, op: str, fn, combine, axis, keepdims: bool, skip_empty=False, **kwargs):
+    """Reductions whose partials combine elementwise (sum, prod, min, max, any, all)."""
+    axes = _axes(x, axis)
+    _probe(x, op, lambda b: fn(b, axis=axes, **kwargs))
+    if 0 not in axes:
+        return map_blocks(x, lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs), op, f"axis={axis}")
+    return partial_reduction(x, op, lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs), combine,
+                             _no_identity(op) if skip_empty else None, skip_empty)
+
+
+def sum(self, axis=None, dtype=None, keepdims=False):
+    """Sum over ``axis`` (all axes by default), with NumPy's result dtypes."""
+    return _simple(self, "sum", np.add.reduce, np.add, axis, keepdims, dtype=dtype)
+
+
+def prod(self, axis=None, dtype=None, keepdims=False):
+    return _simple(self, "prod", np.multiply.reduce, np.multiply, axis, keepdims, dtype=dtype)
+
+
+def min(self, axis=None, keepdims=False):
+    return _simple(self, "min", np.minimum.reduce, np.minimum, axis, keepdims, skip_empty=True)
+
+
+def max(self, axis=None, keepdims=False):
+    return _simple(self, "max", np.maximum.reduce, np.maximum, axis, keepdims, skip_empty=True)
+
+
+def any(self, axis=None, keepdims=False):
+    return _simple(self, "any", np.logical_or.reduce, np.logical_or, axis, keepdims)
+
+
+def all(self, axis=None, keepdims=False):
+    return _simple(self, "all", np.logical_and.reduce, np.logical_and, axis, keepdims)
+
+
+def count_nonzero(self, axis=None, keepdims=False):
+    axes = _axes(self, axis)
+    count = lambda b: np.count_nonzero(b, axis=axes, keepdims=keepdims)  # noqa: E731
+    if 0 not in axes:
+        return map_blocks(self, count, "count_nonzero", f"axis={axis}")
+    return partial_reduction(self, "count_nonzero", count, np.add)
+
+
+def ufunc_reduce(x, ufunc, axis=0, dtype=None, keepdims=False, **kwargs):
+    """``ufunc.reduce(x, ...)`` for any binary ufunc, e.g. ``np.add.reduce(x)``."""
+    if kwargs:
+        raise TypeError(f"{ufunc.__name__}.reduce: unsupported argument(s) {', '.join(kwargs)}")
+    return _simple(x, f"{ufunc.__name__}.reduce", ufunc.reduce, ufunc, axis, keepdims,
+                   skip_empty=ufunc.identity is None, dtype=dtype)
+
+
+# -- moments -----------------------------------------------------------------------------------
+
+def _rows_first(b: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``b`` with the reduced axes moved to the front and flattened into one."""
+    if axes == (0,):
+        return b
+    moved = np.moveaxis(b, axes, tuple(range(len(axes))))
+    return moved.reshape((-1,) + moved.shape[len(axes):])
+
+
+def _work_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.complex128) if dtype.kind == "c" else np.dtype(np.float64)
+
+
+def partial_moments(b: np.ndarray, order: int) -> tuple:
+    """``(n, mean, M2, ..., M_order)`` of the rows of ``b`` (M_k: sum of k-th powers of deviations)."""
+    n = len(b)
+    work = _work_dtype(b.dtype)
+    if n == 0:
+        zero = np.zeros(b.shape[1:], dtype=work)
+        return (0, zero) + tuple(np.zeros(b.shape[1:]) for _ in range(order - 1))
+    mean = np.add.reduce(b, axis=0, dtype=work) / n
+    d = b - mean
+    if work.kind == "c":
+        d2 = (d * d.conj()).real
+        return (n, mean, d2.sum(axis=0))
+    d2 = d * d
+    sums = [np.einsum("i...,i...->...", d, d) if d.ndim <= 2 else d2.sum(axis=0)]
+    if order >= 3:
+        sums.append((d2 * d).sum(axis=0))
+    if order >= 4:
+        sums.append((d2 * d2).sum(axis=0))
+    return (n, mean, *sums)
+
+
+def merge_moments(a: tuple, b: tuple) -> tuple:
+    """Merge two partial moment tuples (Chan et al. for M2, Pébay for M3 and M4)."""
+    na, nb = a[0], b[0]
+    if na == 0:
+        return b
+    if nb == 0:
+        return a
+    n = na + nb
+    delta = b[1] - a[1]
+    mean = a[1] + delta * (nb / n)
+    abs2 = (delta * np.conj(delta)).real if np.iscomplexobj(delta) else delta * delta
+    m2 = a[2] + b[2] + abs2 * (na * nb / n)
+    out = [n, mean, m2]
+    if len(a) > 3:
+        m3 = (a[3] + b[3] + delta * abs2 * (na * nb * (na - nb) / n**2)
+              + 3 * delta * (na * b[2] - nb * a[2]) / n)
+        out.append(m3)
+    if len(a) > 4:
+        m4 = (a[4] + b[4] + abs2 * abs2 * (na * nb * (na * na - na * nb + nb * nb) / n**3)
+              + 6 * abs2 * (na * na * b[2] + nb * nb * a[2]) / n**2
+              + 4 * delta * (na * b[3] - nb * a[3]) / n)
+        out.append(m4)
+    return tuple(out)
+
+
+def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool):
+    axes = _axes(x, axis)
+    if x.dtype.kind not in "biufc":
+        raise TypeError(f"{op} is not supported for dtype {x.dtype}")
+    if 0 not in axes:
+        fn = {"mean": np.mean, "var": np.var, "std": np.std}[op]
+        return map_blocks(x, lambda b: fn(b, axis=axes, keepdims=keepdims), op, f"axis={axis}")
+    shape = tuple(1 if k in axes else n for k, n in enumerate(x.shape)) if keepdims else None
+
+    def finalize(m):
+        out = finish(m)
+        return np.reshape(out, shape) if shape is not None else out
+
+    return partial_reduction(x, op, lambda b: partial_moments(_rows_first(b, axes), order),
+                             merge_moments, finalize)
+
+
+def _result_type(fn, dtype: np.dtype) -> np.dtype:
+    with np.errstate(all="ignore"):
+        return fn(np.zeros(2, dtype=dtype)).dtype
+
+
+def mean(self, axis=None, dtype=None, keepdims=False):
+    """Arithmetic mean, accumulated in float64 (complex128 for complex input)."""
+    out = np.dtype(dtype) if dtype is not None else _result_type(np.mean, self.dtype)
+    return _moment_reduction(self, "mean", axis, 2, lambda m: _cast(m[1] if m[0] else m[1] * np.nan, out),
+                             keepdims)
+
+
+def _variance(m, ddof: float):
+    dof = m[0] - ddof
+    return m[2] / dof if dof > 0 else m[2] * np.nan
+
+
+def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
+    out = np.dtype(dtype) if dtype is not None else _result_type(np.var, self.dtype)
+    return _moment_reduction(self, "var", axis, 2, lambda m: _cast(_variance(m, ddof), out), keepdims)
+
+
+def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
+    out = np.dtype(dtype) if dtype is not None else _result_type(np.std, self.dtype)
+    return _moment_reduction(self, "std", axis, 2, lambda m: _cast(np.sqrt(_variance(m, ddof)), out), keepdims)
+
+
+def _cast(value, dtype: np.dtype):
+    return np.asarray(value).astype(dtype)[()]
+
+
+def moments(self):
+    """Count, mean, variance (ddof=0), skewness and excess kurtosis along axis 0, in one pass.
+
+    Skewness and kurtosis are the biased sample estimates ``m3 / m2**1.5`` and ``m4 / m2**2 - 3``
+    (``m_k`` the k-th central moment), as ``scipy.stats.skew`` and ``kurtosis`` give by default.
+    """
+    if self.dtype.kind not in "biuf":
+        raise TypeError(f"moments is not supported for dtype {self.dtype}")
+
+    def finish(m):
+        n, mean_, m2, m3, m4 = m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var_ = m2 / n if n else mean_ * np.nan
+            skew = (m3 / n) / var_**1.5
+            kurt = (m4 / n) / var_**2 - 3
+        return {"count": n, "mean": mean_ if n else var_, "var": var_, "skew": skew, "kurtosis": kurt}
+
+    return partial_reduction(self, "moments", lambda b: partial_moments(b, 4), merge_moments, finish)
+
+
+# -- positions, histograms, user reductions ----------------------------------------------------
+
+def _arg_reduction(x, op: str, axis, better):
+    if axis is not None:
+        (ax,) = _axes(x, axis)
+        if ax != 0:
+            return map_blocks(x, lambda b: getattr(np, op)(b, axis=ax), op, f"axis={axis}")
+    _probe(x, op, lambda b: getattr(np, op)(b, axis=0))
+    flat = axis is None
+
+    def partial(b):
+        if flat:
+            b = b.reshape(-1)
+        if len(b) == 0:
+            return (0, EMPTY, EMPTY)
+        idx = getattr(np, op)(b, axis=0)
+        return (len(b), idx, np.take_along_axis(b, np.expand_dims(idx, 0), 0)[0] if b.ndim > 1 else b[idx])
+
+    def combine(a, c):
+        if a[1] is EMPTY:
+            return (a[0] + c[0], c[1] if c[1] is EMPTY else c[1] + a[0], c[2])
+        if c[1] is EMPTY:
+            return (a[0] + c[0], a[1], a[2])
+        take = better(c[2], a[2])
+        return (a[0] + c[0], np.where(take, c[1] + a[0], a[1]), np.where(take, c[2], a[2]))
+
+    def finalize(total):
+        if total[1] is EMPTY:
+            raise ValueError(f"{op}: attempt to get {op} of an empty sequence")
+        idx = total[1]
+        return np.intp(idx) if np.ndim(idx) == 0 else np.asarray(idx, dtype=np.intp)
+
+    return partial_reduction(x, op, partial, combine, finalize, detail="flat" if flat else "axis=0")
+
+
+def _less_or_nan(new, old):
+    """``new`` wins when smaller, or NaN where ``old`` is not (NumPy returns the first NaN)."""
+    new_nan, old_nan = is_nan(np.asarray(new)), is_nan(np.asarray(old))
+    return (new_nan & ~old_nan) | (~old_nan & ~new_nan & (new < old))
+
+
+def _greater_or_nan(new, old):
+    new_nan, old_nan = is_nan(np.asarray(new)), is_nan(np.asarray(old))
+    return (new_nan & ~old_nan) | (~old_nan & ~new_nan & (new > old))
+
+
+def argmin(self, axis=None):
+    """Index of the minimum: a global row index (a flat index when ``axis`` is None)."""
+    return _arg_reduction(self, "argmin", axis, _less_or_nan)
+
+
+def argmax(self, axis=None):
+    return _arg_reduction(self, "argmax", axis, _greater_or_nan)
+
+
+def histogram(self, bins=10, range=None, density=None):
+    """``(counts, edges)`` as ``np.histogram``; without ``range`` a first pass finds min and max."""
+    if self.dtype.kind not in "biuf":
+        raise TypeError(f"histogram is not supported for dtype {self.dtype}")
+    if isinstance(bins, str):
+        raise ValueError("histogram: bins must be a number of bins or an array of edges")
+
+    def counted(rng):
+        counts = partial_reduction(self, "histogram", lambda b: np.histogram(b, bins=bins, range=rng)[0], np.add)
+        edges = np.histogram_bin_edges(empty_block(self.dtype, ()), bins=bins, range=rng)
+
+        def finish(c):
+            if density:
+                return c / c.sum() / np.diff(edges), edges
+            return c, edges
+
+        return Lazy("histogram", fn=finish, args=(counts,))
+
+    if range is not None or not np.isscalar(bins):
+        return counted(range)
+    limits = partial_reduction(self, "min-max", lambda b: (b.min(), b.max()),
+                               lambda a, b: (np.minimum(a[0], b[0]), np.maximum(a[1], b[1])),
+                               skip_empty=True)
+
+    def second_pass(lo_hi):
+        lo, hi = (0, 1) if lo_hi is EMPTY else lo_hi  # NumPy's range for an empty array
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"histogram: autodetected range of [{lo}, {hi}] is not finite")
+        return counted((lo, hi))
+
+    return Lazy("histogram", fn=second_pass, args=(limits,), then=True)
+
+
+def reduce(self, fn, combine=None):
+    """``fn(partition)`` on every non-empty partition, merged pairwise by ``combine(a, b)``
+    (by default ``fn`` of the two stacked)."""
+    merge = combine or (lambda a, b: fn(np.stack([a, b])))
+    return partial_reduction(self, "reduce", fn, merge, _no_identity("reduce"), skip_empty=True,
+                             detail=getattr(fn, "__name__", ""), by_rows=False)
+
+
+def aggregate(self, zero, seq_op, comb_op):
+    """Spark's aggregate: ``seq_op(copy of zero, partition)`` per partition, merged by ``comb_op``."""
+    return partial_reduction(self, "aggregate", lambda b: seq_op(copy.deepcopy(zero), b), comb_op,
+                             detail=getattr(seq_op, "__name__", ""), by_rows=False)
+

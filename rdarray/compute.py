@@ -1,0 +1,98 @@
+"""Evaluating arrays and lazy values: plan everything asked for together, run it, assemble results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .array.core import PartitionedArray
+from .array.lazy import Lazy, tree_combine
+from .context import Context, get_context
+from .execution.scheduler import execute
+from .lineage import Node, OneToOne
+from .plan.explain import format_plan
+from .plan.planner import build_plan
+
+
+def compute(*items):
+    """Evaluate arrays and lazy results in one plan that reads each shared input once."""
+    return compute_on(get_context(), items)
+
+
+def compute_on(ctx: Context, items) -> tuple:
+    ctx._check_open()
+    for item in items:
+        if not isinstance(item, (PartitionedArray, Lazy)):
+            raise TypeError(f"compute: expected PartitionedArray or rd.Lazy, got {type(item).__name__}")
+    partitions = run_nodes(ctx, _targets(items))
+    values: dict[int, object] = {}
+    return tuple(_value(item, partitions, values, ctx) for item in items)
+
+
+def run_nodes(ctx: Context, nodes: list[Node]) -> dict[int, list]:
+    """The partitions of every node, computed in one plan; array nodes learn their lengths."""
+    plan = build_plan(nodes, ctx.store.has_all)
+    found = execute(plan, ctx.executor, ctx.store)
+    for node in nodes:
+        if node.dtype != object:
+            node.learn_lengths([len(b) for b in found[node.id]])
+    return found
+
+
+def compute_partitions(x: PartitionedArray) -> list[np.ndarray]:
+    """The computed partitions of ``x``, in order."""
+    blocks = run_nodes(get_context(), [x._node])[x._node.id]
+    return [_own(b, x._node) for b in blocks]
+
+
+def compute_lengths(node: Node) -> tuple[int, ...]:
+    """The length of every partition of ``node``."""
+    lengths = Node("len", len, [OneToOne(node)], node.npartitions, np.dtype(object), (), None)
+    return tuple(run_nodes(get_context(), [lengths])[lengths.id])
+
+
+def explain(*items) -> str:
+    """The physical plan that computing ``items`` would run, as text."""
+    ctx = get_context()
+    return format_plan(build_plan(_targets(items), ctx.store.has_all), ctx.store)
+
+
+def _targets(items) -> list[Node]:
+    found: dict[int, Node] = {}
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, PartitionedArray):
+            found[item._node.id] = item._node
+        elif isinstance(item, Lazy):
+            if item.node is not None:
+                found[item.node.id] = item.node
+            stack.extend(item.args)
+    return [found[k] for k in sorted(found)]
+
+
+def _value(item, partitions: dict[int, list], values: dict[int, object], ctx: Context):
+    if isinstance(item, PartitionedArray):
+        blocks = partitions[item._node.id]
+        if len(blocks) == 1:
+            return _own(blocks[0], item._node)
+        return np.concatenate(blocks)
+    if not isinstance(item, Lazy):
+        return item
+    if id(item) in values:
+        return values[id(item)]
+    if item.node is not None:
+        merged = tree_combine(partitions[item.node.id], item.combine)
+        value = item.finalize(merged) if item.finalize else merged
+    else:
+        value = item.fn(*[_value(a, partitions, values, ctx) for a in item.args])
+        if item.then:
+            value = compute_on(ctx, [value])[0] if isinstance(value, (Lazy, PartitionedArray)) else value
+    values[id(item)] = value
+    return value
+
+
+def _own(block: np.ndarray, node: Node) -> np.ndarray:
+    """A block the caller may modify: copied when it belongs to a source or the block store."""
+    if node.cheap or node.persist_level is not None or not block.flags.owndata:
+        return block.copy()
+    return block

@@ -1,0 +1,123 @@
+"""Contexts: which backend runs the work, with how many workers, and the default context."""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import os
+import re
+import threading
+import weakref
+
+from .execution.sync import SyncExecutor
+from .execution.threads import ThreadsExecutor
+from .storage.blocks import BlockStore
+
+BACKENDS = ("threads", "sync", "processes", "dask")
+_AVAILABLE = ("threads", "sync")
+
+
+class Context:
+    """Where computations run. ``with rd.Context(...) as ctx:`` makes it the default."""
+
+    def __init__(self, backend: str = "threads", workers: int | None = None, memory_limit=None,
+                 spill_dir=None, progress: bool = False, **options):
+        if backend not in BACKENDS:
+            raise ValueError(f"Context: unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        if backend not in _AVAILABLE:
+            raise NotImplementedError(f"Context: the {backend!r} backend is not available in this version")
+        if options:
+            raise TypeError(f"Context: unexpected option(s) for the {backend!r} backend: {', '.join(sorted(options))}")
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"Context: workers must be a positive integer, got {workers!r}")
+        self.backend = backend
+        self.memory_limit = parse_bytes(memory_limit) if memory_limit is not None else None
+        self.spill_dir = spill_dir
+        self.progress = bool(progress)
+        self.executor = SyncExecutor() if backend == "sync" else ThreadsExecutor(workers)
+        self.workers = self.executor.workers
+        self.store = BlockStore()
+        self.closed = False
+        _live.add(self)
+
+    def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
+        """Run ``fn(*args, **kwargs)`` on a worker; returns a ``concurrent.futures.Future``."""
+        self._check_open()
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def map(self, fn, *iterables) -> list[concurrent.futures.Future]:
+        """One future per ``fn(*args)`` for ``args`` in ``zip(*iterables)``."""
+        return [self.submit(fn, *args) for args in zip(*iterables)]
+
+    def compute(self, *items):
+        """Evaluate arrays and lazy results in one plan on this context."""
+        from .api import compute_on
+
+        return compute_on(self, items)
+
+    def close(self) -> None:
+        """Stop the workers and free the persisted partitions."""
+        if self.closed:
+            return
+        self.closed = True
+        self.executor.close()
+        self.store.clear()
+        with _lock:
+            if self in _stack:
+                _stack.remove(self)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError("this Context is closed")
+
+    def __enter__(self) -> "Context":
+        with _lock:
+            _stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"rd.Context(backend={self.backend!r}, workers={self.workers}, {state})"
+
+
+_lock = threading.Lock()
+_stack: list[Context] = []
+_default: list[Context] = []
+_live: "weakref.WeakSet[Context]" = weakref.WeakSet()
+
+
+def get_context() -> Context:
+    """The innermost context of a ``with`` block, else the default threads context."""
+    with _lock:
+        if _stack:
+            return _stack[-1]
+        if not _default or _default[0].closed:
+            _default[:] = [Context()]
+        return _default[0]
+
+
+@atexit.register
+def _close_all() -> None:
+    for ctx in list(_live):
+        ctx.close()
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_bytes(value) -> int:
+    """``4_000_000``, ``"4GB"``, ``"512 MiB"`` -> a number of bytes."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"memory_limit must be positive, got {value!r}")
+        return int(value)
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(value))
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"cannot read {value!r} as a size in bytes (e.g. 4GB, 512MiB, 1000000)")
+    return parse_bytes(float(match.group(1)) * _UNITS[match.group(2).lower()])

@@ -1,0 +1,16 @@
+"""The exceptions rdarray adds to the standard ones (contract section 5)."""
+
+
+class CorruptDataError(ValueError):
+    """Stored data failed its checksum, or its header is invalid."""
+
+
+class WorkerLostError(RuntimeError):
+    """Work lost with a worker could not be recomputed."""
+
+
+def add_task_note(exc: BaseException, where: str) -> None:
+    """Name the stage and partition an exception came from, once."""
+    notes = getattr(exc, "__notes__", ())
+    if not any(note.startswith("rdarray: ") for note in notes):
+        exc.add_note(f"rdarray: raised {where}")

@@ -1,0 +1,1 @@
+"""Executors (one module per backend) and the scheduler that drives them."""

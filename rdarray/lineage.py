@@ -1,0 +1,193 @@
+"""Lineage: the nodes of the dataset graph and the dependencies between them.
+
+A :class:`Node` holds the properties that define a partitioned dataset, as Spark's RDD does:
+its partitions (``npartitions``, ``partition_lengths``), the function computing one partition
+(``func``), its dependencies on parent nodes, and its partitioner. Nodes are immutable once made,
+except that unknown partition lengths are filled in when a computation learns them.
+
+Each dependency says, for output partition ``p``, which parent partitions it reads:
+
+- :class:`OneToOne`: parent partition ``p``.
+- :class:`RangeDependency`: row ranges of one or more parent partitions (realignment, row slices,
+  coalescing, concatenation). It is *fusable* when no parent partition feeds two output partitions;
+  then the parent is computed inside the child's task. Otherwise the parent is materialized first.
+- a shuffle (every parent partition feeds every output) always cuts a stage.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Sequence
+
+import numpy as np
+
+_node_ids = itertools.count()
+
+
+class Dependency:
+    """How a node reads one parent. ``gather(p, get)`` returns the value fed to the node's function."""
+
+    kind = ""
+    fusable = False
+
+    def __init__(self, parent: "Node"):
+        self.parent = parent
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        raise NotImplementedError
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{self.kind} <- {self.parent.op}#{self.parent.id}"
+
+
+class OneToOne(Dependency):
+    """Output partition ``p`` is computed from parent partition ``p``."""
+
+    kind = "one-to-one"
+    fusable = True
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        return (p,)
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        return get(p)
+
+
+class RangeDependency(Dependency):
+    """Output partition ``p`` is the concatenation of ``parent_block[j][rows]`` for ``(j, rows)`` in
+    ``pieces[p]``; ``rows`` is a slice, or None for the whole block. No piece gives zero rows."""
+
+    kind = "range"
+
+    def __init__(self, parent: "Node", pieces: Sequence[Sequence[tuple]]):
+        super().__init__(parent)
+        self.pieces = [tuple(ps) for ps in pieces]
+        used = [j for ps in self.pieces for j, _ in ps]
+        self.fusable = len(used) == len(set(used))
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        return [j for j, _ in self.pieces[p]]
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        pieces = self.pieces[p]
+        if len(pieces) == 1:
+            j, rows = pieces[0]
+            block = get(j)
+            return block if rows is None else block[rows]
+        if not pieces:
+            parent = self.parent
+            return np.empty((0,) + parent.trailing, dtype=parent.dtype)
+        return np.concatenate([get(j) if rows is None else get(j)[rows] for j, rows in pieces])
+
+
+def realign(parent: "Node", lengths: Sequence[int]) -> RangeDependency:
+    """A dependency giving ``parent``'s rows regrouped into partitions of the given lengths."""
+    parent_bounds = np.cumsum((0,) + tuple(parent.partition_lengths))
+    pieces = []
+    start = 0
+    for length in lengths:
+        stop = start + length
+        first = int(np.searchsorted(parent_bounds, start, side="right")) - 1
+        ps = []
+        j = first
+        while j < parent.npartitions and parent_bounds[j] < stop:
+            lo = max(start, parent_bounds[j]) - parent_bounds[j]
+            hi = min(stop, parent_bounds[j + 1]) - parent_bounds[j]
+            if hi > lo:
+                whole = lo == 0 and hi == parent_bounds[j + 1] - parent_bounds[j]
+                ps.append((j, None if whole else slice(int(lo), int(hi))))
+            j += 1
+        pieces.append(ps)
+        start = stop
+    return RangeDependency(parent, pieces)
+
+
+class Node:
+    """One dataset in the lineage graph.
+
+    ``func(*inputs)`` (or ``func(p, *inputs)`` when ``pass_index``) computes partition ``p`` from
+    what each dependency gathers. ``cheap`` nodes (views of data already in memory) are recomputed
+    wherever needed instead of being materialized. ``align_key`` is shared by nodes whose partitions
+    have equal lengths by construction, so they combine one-to-one even while lengths are unknown.
+    ``rowwise`` nodes compute each output row from the same input row, so a task may run them on
+    slices of a partition; a ``merge`` function says the node's per-partition results (partials of a
+    reduction) of two row slices merge into the result of both.
+    """
+
+    def __init__(
+        self,
+        op: str,
+        func: Callable,
+        deps: Sequence[Dependency],
+        npartitions: int,
+        dtype: np.dtype,
+        trailing: tuple,
+        partition_lengths: Sequence[int] | None,
+        *,
+        pass_index: bool = False,
+        cheap: bool = False,
+        align_key: int | None = None,
+        partitioner=None,
+        detail: str = "",
+        rowwise: bool = False,
+        merge: Callable | None = None,
+    ):
+        self.id = next(_node_ids)
+        self.op = op
+        self.detail = detail
+        self.func = func
+        self.dependencies = tuple(deps)
+        self.npartitions = npartitions
+        self.dtype = dtype
+        self.trailing = tuple(trailing)
+        self.partition_lengths = None if partition_lengths is None else tuple(int(n) for n in partition_lengths)
+        self.pass_index = pass_index
+        self.cheap = cheap
+        self.align_key = self.id if align_key is None else align_key
+        self.partitioner = partitioner
+        self.rowwise = rowwise
+        self.merge = merge
+        self.persist_level: str | None = None
+
+    @property
+    def parents(self) -> tuple["Node", ...]:
+        return tuple(dep.parent for dep in self.dependencies)
+
+    @property
+    def dependency_kinds(self) -> tuple[str, ...]:
+        return tuple(dep.kind for dep in self.dependencies)
+
+    @property
+    def label(self) -> str:
+        return f"{self.op}({self.detail})" if self.detail else self.op
+
+    def learn_lengths(self, lengths: Sequence[int]) -> None:
+        """Record partition lengths found by a computation (they are deterministic)."""
+        if self.partition_lengths is None:
+            self.partition_lengths = tuple(int(n) for n in lengths)
+
+    def aligned_with(self, other: "Node") -> bool:
+        """True when both have equal partition lengths, known or by construction."""
+        if self.npartitions != other.npartitions:
+            return False
+        if self.align_key == other.align_key:
+            return True
+        return self.partition_lengths is not None and self.partition_lengths == other.partition_lengths
+
+    def ancestors(self) -> list["Node"]:
+        """This node and every node it depends on, in topological order."""
+        seen: dict[int, Node] = {}
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if node.id not in seen:
+                seen[node.id] = node
+                stack.extend(node.parents)
+        return [seen[k] for k in sorted(seen)]
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(f"{dep.kind} <- #{dep.parent.id}" for dep in self.dependencies)
+        return f"<Node #{self.id} {self.label} [{kinds}]>"

@@ -1,0 +1,62 @@
+"""``explain()``: a plan as text, for people."""
+
+from __future__ import annotations
+
+from ..lineage import Node
+from .planner import Plan, Stage
+
+
+def format_plan(plan: Plan, store) -> str:
+    lines = [f"Plan: {len(plan.stages)} stage(s), {plan.ntasks} task(s)"]
+    cached = {n.id for n in plan.cached}
+    for stage in plan.stages:
+        lines.append(f"Stage {stage.id}: {stage.npartitions} task(s), one per partition")
+        lines.append("  fused: " + _chain(stage))
+        for node in stage.inputs:
+            kinds = sorted({d.kind for n in stage.nodes for d in n.dependencies if d.parent is node})
+            source = next(s.id for s in plan.stages if node in s.outputs)
+            lines.append(f"  reads: {_name(node)} from stage {source} ({', '.join(kinds)}, "
+                         f"{_bytes(node)})")
+        for node in _read_from_cache(stage, cached):
+            lines.append(f"  cache: {_name(node)} persisted ({node.persist_level}), "
+                         f"{node.npartitions} partition(s) read from the block store")
+        outs = ", ".join(f"{_name(n)} [{n.npartitions} partition(s)]" for n in stage.outputs)
+        lines.append(f"  outputs: {outs}")
+    if not plan.stages:
+        for node in plan.targets:
+            where = "the block store" if node.id in cached else "memory, in place"
+            lines.append(f"  {_name(node)}: read from {where}")
+    return "\n".join(lines)
+
+
+def _chain(stage: Stage) -> str:
+    """The stage's operations in order, its in-place sources first."""
+    sources = {}
+    for node in stage.nodes:
+        for parent in node.parents:
+            if parent.cheap:
+                sources[parent.id] = parent
+    steps = [_name(sources[k]) for k in sorted(sources)] + [_name(n) for n in stage.nodes]
+    return " -> ".join(steps)
+
+
+def _read_from_cache(stage: Stage, cached: set[int]) -> list[Node]:
+    found = {p.id: p for n in stage.nodes for p in n.parents if p.id in cached}
+    return [found[k] for k in sorted(found)]
+
+
+def _name(node: Node) -> str:
+    return f"{node.label}#{node.id}"
+
+
+def _bytes(node: Node) -> str:
+    if node.partition_lengths is None or node.dtype.hasobject:
+        return "size unknown"
+    n = sum(node.partition_lengths) * node.dtype.itemsize
+    for t in node.trailing:
+        n *= t
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""

@@ -1,0 +1,147 @@
+"""The planner: compiles the lineage of everything asked for into stages.
+
+A stage runs one task per output partition. Each task evaluates a fused chain of narrow
+operations for its partition, keeping nothing between them. A node is *materialized* (its
+partitions kept until the stages reading them are done) only when it has to be:
+
+- it was asked for;
+- a consumer reads it through a non-fusable dependency (an overlapping realignment, a shuffle),
+  so several tasks need the same partition;
+- its consumers fall into different stages, or reach its partitions from different task indices.
+
+Everything else is fused into the one stage that consumes it, so every node is computed at most
+once per plan. Cheap nodes (views of in-memory data) and persisted nodes whose partitions are all
+cached are read wherever they are needed and are never part of a stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..lineage import Node, OneToOne
+
+
+@dataclass(eq=False)
+class Stage:
+    """One stage: ``npartitions`` tasks, task ``p`` producing partition ``p`` of every output."""
+
+    id: int
+    npartitions: int
+    outputs: list[Node] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)  # topological; the fused chain of each task
+    inputs: list[Node] = field(default_factory=list)  # outputs of earlier stages read here
+    parents: list["Stage"] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """Stages in an order where every stage comes after the stages it reads."""
+
+    targets: list[Node]
+    stages: list[Stage]
+    cached: list[Node]   # persisted nodes read from the block store instead of recomputed
+    sources: list[Node]  # cheap nodes read in place
+
+    @property
+    def ntasks(self) -> int:
+        return sum(s.npartitions for s in self.stages)
+
+
+def build_plan(targets: list[Node], is_cached=lambda node: False) -> Plan:
+    """Compile ``targets`` (nodes whose partitions are wanted) into a :class:`Plan`.
+
+    ``is_cached(node)`` tells whether a persisted node has every partition in the block store.
+    """
+    target_ids = {t.id for t in targets}
+    needed, cached = _collect(targets, is_cached)
+    consumers: dict[int, list[tuple[Node, object]]] = {n.id: [] for n in needed}
+    for node in needed:
+        if node.id in cached or node.cheap:
+            continue
+        for dep in node.dependencies:
+            consumers[dep.parent.id].append((node, dep))
+
+    stage_of: dict[int, Stage] = {}
+    aligned: dict[int, bool] = {}  # True when partition p of the node is computed by task p
+    stages: list[Stage] = []
+
+    def new_stage(npartitions: int) -> Stage:
+        stage = Stage(len(stages), npartitions)
+        stages.append(stage)
+        return stage
+
+    for node in reversed(needed):
+        if node.id in cached or node.cheap:
+            continue
+        cons = consumers[node.id]
+        cons_stages = {stage_of[c.id].id for c, _ in cons}
+        all_identity = all(isinstance(dep, OneToOne) and aligned[c.id] for c, dep in cons)
+        fusable = all(dep.fusable for _, dep in cons)
+        if node.id not in target_ids and cons and fusable and len(cons_stages) == 1 and (
+            len(cons) == 1 or all_identity
+        ):
+            child, dep = cons[0]
+            stage = stage_of[child.id]
+            aligned[node.id] = all_identity
+        else:
+            if cons and fusable and len(cons_stages) == 1 and all_identity:
+                stage = stage_of[cons[0][0].id]  # an asked-for node its one stage also reads
+            elif not cons:
+                stage = next(
+                    (s for s in stages if s.npartitions == node.npartitions
+                     and all(not consumers[o.id] for o in s.outputs)),
+                    None,
+                ) or new_stage(node.npartitions)
+            else:
+                stage = new_stage(node.npartitions)
+            stage.outputs.append(node)
+            aligned[node.id] = True
+        stage_of[node.id] = stage
+        stage.nodes.append(node)
+
+    for stage in stages:
+        stage.nodes.reverse()
+        stage.outputs.sort(key=lambda n: n.id)
+        inputs = {p.id: p for n in stage.nodes for p in n.parents
+                  if p.id in stage_of and stage_of[p.id] is not stage}
+        stage.inputs = [inputs[k] for k in sorted(inputs)]
+        stage.parents = list({stage_of[k].id: stage_of[k] for k in sorted(inputs)}.values())
+    ordered = _topological(stages)
+    for i, stage in enumerate(ordered):
+        stage.id = i
+    return Plan(list(targets), ordered, [n for n in needed if n.id in cached],
+                [n for n in needed if n.cheap and n.id not in cached])
+
+
+def _collect(targets: list[Node], is_cached) -> tuple[list[Node], set[int]]:
+    """Nodes the targets need, in topological order; the walk stops at fully cached nodes."""
+    seen: dict[int, Node] = {}
+    cached: set[int] = set()
+    stack = list(targets)
+    while stack:
+        node = stack.pop()
+        if node.id in seen:
+            continue
+        seen[node.id] = node
+        if node.persist_level is not None and is_cached(node):
+            cached.add(node.id)
+            continue
+        stack.extend(node.parents)
+    return [seen[k] for k in sorted(seen)], cached
+
+
+def _topological(stages: list[Stage]) -> list[Stage]:
+    order: list[Stage] = []
+    done: set[int] = set()
+
+    def visit(stage: Stage) -> None:
+        if stage.id in done:
+            return
+        done.add(stage.id)
+        for parent in stage.parents:
+            visit(parent)
+        order.append(stage)
+
+    for stage in sorted(stages, key=lambda s: min(n.id for n in s.nodes)):
+        visit(stage)
+    return order

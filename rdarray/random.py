@@ -1,0 +1,52 @@
+"""``rd.random``: random arrays whose partition ``p`` is drawn from a generator seeded by
+``(seed, p)``, so a recomputed partition gives the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .array.core import generated
+from .array.creation import _shape
+
+
+def _rng(seed: int, p: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(p,)))
+
+
+def _seed(seed) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)  # fixed now, so recomputation repeats it
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"random: seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
+def _draw(op, size, seed, npartitions, dtype, draw):
+    shape = _shape(size, op)
+    seed = _seed(seed)
+    return generated(op, shape[0], shape[1:], dtype, npartitions,
+                     lambda p, lo, hi: draw(_rng(seed, p), (hi - lo,) + shape[1:]), f"seed={seed}")
+
+
+def random(size, seed=None, npartitions=None):
+    """Uniform floats in [0, 1)."""
+    return _draw("random", size, seed, npartitions, np.float64, lambda g, s: g.random(s))
+
+
+def normal(loc=0.0, scale=1.0, size=None, seed=None, npartitions=None):
+    if size is None:
+        raise ValueError("normal: size is required")
+    if scale < 0:
+        raise ValueError(f"normal: scale must be non-negative, got {scale!r}")
+    return _draw("normal", size, seed, npartitions, np.float64, lambda g, s: g.normal(loc, scale, s))
+
+
+def integers(low, high=None, size=None, seed=None, npartitions=None, dtype=np.int64):
+    if size is None:
+        raise ValueError("integers: size is required")
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"integers: high ({high}) must be greater than low ({low})")
+    return _draw("integers", size, seed, npartitions, np.dtype(dtype),
+                 lambda g, s: g.integers(low, high, s, dtype=dtype))
