@@ -53,7 +53,7 @@ class Context:
 
     def compute(self, *items):
         """Evaluate arrays and lazy results in one plan on this context."""
-        from .api import compute_on
+        from .compute import compute_on
 
         return compute_on(self, items)
 

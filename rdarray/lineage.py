@@ -112,9 +112,10 @@ class Node:
     what each dependency gathers. ``cheap`` nodes (views of data already in memory) are recomputed
     wherever needed instead of being materialized. ``align_key`` is shared by nodes whose partitions
     have equal lengths by construction, so they combine one-to-one even while lengths are unknown.
-    ``rowwise`` nodes compute each output row from the same input row, so a task may run them on
-    slices of a partition; a ``merge`` function says the node's per-partition results (partials of a
-    reduction) of two row slices merge into the result of both.
+    ``row_local`` nodes compute the output for a slice of rows from that slice alone (the output of
+    a partition is the concatenation of its slices' outputs), so a task may run them slice by slice;
+    a ``merge`` function says the node's results for two row slices (partials of a reduction) merge
+    into the result for both.
     """
 
     def __init__(
@@ -132,7 +133,7 @@ class Node:
         align_key: int | None = None,
         partitioner=None,
         detail: str = "",
-        rowwise: bool = False,
+        row_local: bool = False,
         merge: Callable | None = None,
     ):
         self.id = next(_node_ids)
@@ -148,7 +149,7 @@ class Node:
         self.cheap = cheap
         self.align_key = self.id if align_key is None else align_key
         self.partitioner = partitioner
-        self.rowwise = rowwise
+        self.row_local = row_local
         self.merge = merge
         self.persist_level: str | None = None
 

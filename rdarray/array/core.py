@@ -309,7 +309,7 @@ def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
     check_dtype(first.dtype, "from_partitions")
     for k, b in enumerate(blocks):
         if b.ndim == 0 or b.dtype != first.dtype or b.shape[1:] != first.shape[1:]:
-            raise ValueError(
+            raise (TypeError if b.ndim and b.dtype != first.dtype else ValueError)(
                 f"from_partitions: partition {k} has dtype {b.dtype} and shape {b.shape}; partition 0 "
                 f"has {first.dtype} and rows of shape {first.shape[1:]}" if b.ndim else
                 f"from_partitions: partition {k} is 0-dimensional")

@@ -34,12 +34,13 @@ def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, sa
     return PartitionedArray(Node(
         op, func, [OneToOne(node)], node.npartitions, dtype, trailing,
         node.partition_lengths if same_rows else None,
-        align_key=node.align_key if same_rows else None, detail=detail, rowwise=same_rows,
+        align_key=node.align_key if same_rows else None, detail=detail, row_local=same_rows,
     ))
 
 
 def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool = True):
     """``func(*blocks)`` over aligned partitions of the operands; at least one is partitioned.
+    ``func`` works row by row; without ``same_rows`` it may drop rows (a mask).
 
     NumPy's broadcasting rules hold for the whole arrays: a partitioned operand must have the
     result's number of dimensions (its rows line up with the result's rows).
@@ -88,7 +89,7 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
     return PartitionedArray(Node(op, apply, deps, node.npartitions, dtype, trailing,
                                  node.partition_lengths if same_rows else None,
                                  align_key=node.align_key if same_rows else None, detail=detail,
-                                 rowwise=same_rows))
+                                 row_local=True))
 
 
 def _shape_for_broadcast(operand, row_ndim: int) -> tuple:

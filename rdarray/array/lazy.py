@@ -11,6 +11,13 @@ from ..lineage import Node
 EMPTY = type("Empty", (), {"__repr__": lambda self: "EMPTY"})()  # a partial from an empty partition
 
 
+def merge_partials(combine: Callable, a, b):
+    """``combine(a, b)``, where an EMPTY partial (from no rows) leaves the other as it is."""
+    if a is EMPTY:
+        return b
+    return a if b is EMPTY else combine(a, b)
+
+
 def tree_combine(values: list, combine: Callable):
     """Merge partial results pairwise in a balanced tree (skipping EMPTY ones)."""
     values = [v for v in values if v is not EMPTY]

@@ -193,8 +193,11 @@ def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool):
 
 
 def _result_type(fn, dtype: np.dtype) -> np.dtype:
-    with np.errstate(all="ignore"):
-        return fn(np.zeros(2, dtype=dtype)).dtype
+    try:
+        with np.errstate(all="ignore"):
+            return fn(np.zeros(2, dtype=dtype)).dtype
+    except TypeError as exc:
+        raise TypeError(f"{fn.__name__} is not supported for dtype {dtype}: {exc}") from None
 
 
 def mean(self, axis=None, dtype=None, keepdims=False):
@@ -247,6 +250,8 @@ def moments(self):
 
 def _arg_reduction(x, op: str, axis, better):
     if axis is not None:
+        if isinstance(axis, tuple):
+            raise TypeError(f"{op}: axis must be an integer or None, got {axis!r}")
         (ax,) = _axes(x, axis)
         if ax != 0:
             return map_blocks(x, lambda b: getattr(np, op)(b, axis=ax), op, f"axis={axis}")
@@ -281,12 +286,14 @@ def _arg_reduction(x, op: str, axis, better):
 def _less_or_nan(new, old):
     """``new`` wins when smaller, or NaN where ``old`` is not (NumPy returns the first NaN)."""
     new_nan, old_nan = is_nan(np.asarray(new)), is_nan(np.asarray(old))
-    return (new_nan & ~old_nan) | (~old_nan & ~new_nan & (new < old))
+    with np.errstate(invalid="ignore"):  # NaN positions are masked out
+        return (new_nan & ~old_nan) | (~old_nan & ~new_nan & (new < old))
 
 
 def _greater_or_nan(new, old):
     new_nan, old_nan = is_nan(np.asarray(new)), is_nan(np.asarray(old))
-    return (new_nan & ~old_nan) | (~old_nan & ~new_nan & (new > old))
+    with np.errstate(invalid="ignore"):
+        return (new_nan & ~old_nan) | (~old_nan & ~new_nan & (new > old))
 
 
 def argmin(self, axis=None):
@@ -311,7 +318,7 @@ def histogram(self, bins=10, range=None, density=None):
 
         def finish(c):
             if density:
-                return c / c.sum() / np.diff(edges), edges
+                return c / np.diff(edges).astype(float) / c.sum(), edges  # NumPy's order
             return c, edges
 
         return Lazy("histogram", fn=finish, args=(counts,))

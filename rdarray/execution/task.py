@@ -2,9 +2,9 @@
 
 Most stages are *aligned*: every node reads its parents one-to-one. Their chain is compiled once
 per stage into a flat program (a list of steps over value slots), so a task costs a few function
-calls per operation. When an aligned chain is also row-wise up to its one output (elementwise
-operations ending in an array or in a built-in reduction), a task runs it over slices of a few
-hundred kilobytes of the partition: temporaries stay in the CPU cache and are reused, instead of
+calls per operation. When an aligned chain is also row-local (elementwise
+operations, masks, built-in reductions), a task runs it over slices of a few hundred kilobytes
+of the partition: temporaries stay in the CPU cache and are reused, instead of
 each operation allocating and streaming a whole partition through memory. Other stages (row
 ranges, realignment, persisted nodes inside the chain) are evaluated node by node with a memo.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..array.lazy import merge_partials
 from ..errors import add_task_note
 from ..lineage import Node, OneToOne
 from ..plan.planner import Stage
@@ -42,8 +43,8 @@ class StageRunner:
             return tuple(self._evaluate(node, p, memo) for node in self.stage.outputs)
         leaves = [self._evaluate(leaf, p, None) for leaf in self._leaves]
         rows = self._slice_rows
-        if rows and leaves and len(leaves[0]) > rows:
-            return (self._run_sliced(p, leaves, rows),)
+        if rows and len(leaves[0]) > rows:
+            return self._run_sliced(p, leaves, rows)
         values = self._execute(p, leaves)
         return tuple(values[s] for s in self._out_slots)
 
@@ -60,18 +61,19 @@ class StageRunner:
             raise
         return values
 
-    def _run_sliced(self, p: int, leaves: list, rows: int):
-        out = self.stage.outputs[0]
-        n = len(leaves[0])
-        slot = self._out_slots[0]
-        result = None if out.merge else np.empty((n,) + out.trailing, dtype=out.dtype)
-        for start in range(0, n, rows):
-            piece = self._execute(p, [b[start:start + rows] for b in leaves])[slot]
-            if out.merge is None:
-                result[start:start + rows] = piece
-            else:
-                result = piece if result is None else out.merge(result, piece)
-        return result
+    def _run_sliced(self, p: int, leaves: list, rows: int) -> tuple:
+        outputs, slots = self.stage.outputs, self._out_slots
+        pieces: list[list] = [[] for _ in outputs]
+        merged: list = [None] * len(outputs)
+        for start in range(0, len(leaves[0]), rows):
+            values = self._execute(p, [b[start:start + rows] for b in leaves])
+            for k, (out, slot) in enumerate(zip(outputs, slots)):
+                if out.merge is None:
+                    pieces[k].append(values[slot])
+                else:
+                    merged[k] = values[slot] if merged[k] is None else merge_partials(out.merge, merged[k], values[slot])
+        return tuple(np.concatenate(pieces[k]) if out.merge is None else merged[k]
+                     for k, out in enumerate(outputs))
 
     def _evaluate(self, node: Node, p: int, memo: dict | None):
         """Partition ``p`` of ``node``: read (inputs, cache, sources) or computed with ``memo``."""
@@ -125,11 +127,10 @@ def _compile(stage: Stage, in_stage: set[int]):
 
 
 def _slice_rows(stage: Stage, leaves: list[Node]) -> int:
-    """Rows per slice when the stage may run slice by slice, else 0."""
-    out = stage.outputs[0]
-    if len(stage.outputs) != 1 or not leaves or not (out.rowwise or out.merge is not None):
-        return 0
-    if not all((n is out or n.rowwise) and not n.pass_index for n in stage.nodes):
+    """Rows per slice when the stage may run slice by slice, else 0: every node is row-local,
+    except outputs whose slice results merge (reduction partials)."""
+    outputs = {o.id for o in stage.outputs}
+    if not leaves or not all(n.row_local or (n.id in outputs and n.merge is not None) for n in stage.nodes):
         return 0
     widest = max(int(np.prod(n.trailing)) for n in stage.nodes + leaves if n.dtype != object)
     return max(1, SLICE_ELEMENTS // max(widest, 1))
