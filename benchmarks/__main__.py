@@ -86,13 +86,15 @@ def markdown(rows: list[dict], meta: dict) -> str:
              "| workload | case | impl | median s | rdarray / impl | GB/s | µs/task | peak MB | agrees |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
-        def fmt(key, spec):
-            return format(r[key], spec) if r.get(key) is not None else ""
         peak = format(r["peak_bytes"] / 1e6, ".1f") if r.get("peak_bytes") is not None else ""
         lines.append(f"| {r['workload']} | {r['case']} | {r['impl']} | {r['seconds']:.4f} | "
-                     f"{fmt('ratio', '.2f')} | {fmt('gbps', '.2f')} | {fmt('us_per_task', '.1f')} | {peak} | "
-                     f"{'yes' if r.get('agrees', True) else 'NO'} |")
+                     f"{_fmt(r, 'ratio', '.2f')} | {_fmt(r, 'gbps', '.2f')} | {_fmt(r, 'us_per_task', '.1f')} | "
+                     f"{peak} | {'yes' if r.get('agrees', True) else 'NO'} |")
     return "\n".join(lines) + "\n"
+
+
+def _fmt(row: dict, key: str, spec: str) -> str:
+    return format(row[key], spec) if row.get(key) is not None else ""
 
 
 def chart(rows: list[dict], path: str) -> None:

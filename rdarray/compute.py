@@ -53,7 +53,7 @@ def compute_lengths(node: Node) -> tuple[int, ...]:
 def explain(*items) -> str:
     """The physical plan that computing ``items`` would run, as text."""
     ctx = get_context()
-    return format_plan(build_plan(_targets(items), ctx.store.has_all), ctx.store)
+    return format_plan(build_plan(_targets(items), ctx.store.has_all))
 
 
 def _targets(items) -> list[Node]:

@@ -296,8 +296,12 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
     return PartitionedArray(Node(
         "from_numpy", lambda p: a[bounds[p]:bounds[p + 1]], [], len(partition_lengths),
         a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True,
-        detail=f"{a.dtype}{list(a.shape)}",
+        detail=f"{_dtype_name(a.dtype)}{list(a.shape)}",
     ))
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return f"struct of {len(dtype.names)} fields" if dtype.names else str(dtype)
 
 
 def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:

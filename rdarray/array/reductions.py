@@ -9,6 +9,7 @@ stay accurate where sums of powers would cancel.
 from __future__ import annotations
 
 import copy
+import weakref
 
 import numpy as np
 
@@ -43,16 +44,25 @@ def _probe(x, op: str, fn) -> None:
 
 
 def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=False, detail="",
-                      by_rows=True) -> Lazy:
+                      by_rows=True, share=None) -> Lazy:
     """A Lazy merging ``partial(partition)`` results with ``combine`` and finishing with ``finalize``.
 
     ``by_rows``: partials of row slices merge with ``combine`` too (not so for user functions).
+    Reductions of one array with the same ``share`` key use one partials node, so computing them
+    together computes the partials once (``mean`` and ``var`` share their moments).
     """
-    func = (lambda b: EMPTY if len(b) == 0 else partial(b)) if skip_empty else partial
-    node = x._node
-    partials = Node(op, func, [OneToOne(node)], node.npartitions, _OBJECT, (), None,
+    shared = _shared_partials.setdefault(x._node, {}) if share is not None else {}
+    node = shared.get(share)
+    if node is None:
+        func = (lambda b: EMPTY if len(b) == 0 else partial(b)) if skip_empty else partial
+        node = Node(op, func, [OneToOne(x._node)], x._node.npartitions, _OBJECT, (), None,
                     detail=detail or "partial", merge=combine if by_rows else None)
-    return Lazy(f"{op} of {x!r}", node=partials, combine=combine, finalize=finalize)
+        if share is not None:
+            shared[share] = node
+    return Lazy(f"{op} of {x!r}", node=node, combine=combine, finalize=finalize)
+
+
+_shared_partials: "weakref.WeakKeyDictionary[Node, dict]" = weakref.WeakKeyDictionary()
 
 
 def _no_identity(op: str):
@@ -188,8 +198,8 @@ def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool):
         out = finish(m)
         return np.reshape(out, shape) if shape is not None else out
 
-    return partial_reduction(x, op, lambda b: partial_moments(_rows_first(b, axes), order),
-                             merge_moments, finalize)
+    return partial_reduction(x, "moments", lambda b: partial_moments(_rows_first(b, axes), order),
+                             merge_moments, finalize, detail=f"order {order}", share=("moments", axes, order))
 
 
 def _result_type(fn, dtype: np.dtype) -> np.dtype:

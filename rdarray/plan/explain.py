@@ -6,7 +6,7 @@ from ..lineage import Node
 from .planner import Plan, Stage
 
 
-def format_plan(plan: Plan, store) -> str:
+def format_plan(plan: Plan) -> str:
     lines = [f"Plan: {len(plan.stages)} stage(s), {plan.ntasks} task(s)"]
     cached = {n.id for n in plan.cached}
     for stage in plan.stages:

@@ -39,8 +39,7 @@ class Plan:
 
     targets: list[Node]
     stages: list[Stage]
-    cached: list[Node]   # persisted nodes read from the block store instead of recomputed
-    sources: list[Node]  # cheap nodes read in place
+    cached: list[Node]  # persisted nodes read from the block store instead of recomputed
 
     @property
     def ntasks(self) -> int:
@@ -109,8 +108,7 @@ def build_plan(targets: list[Node], is_cached=lambda node: False) -> Plan:
     ordered = _topological(stages)
     for i, stage in enumerate(ordered):
         stage.id = i
-    return Plan(list(targets), ordered, [n for n in needed if n.id in cached],
-                [n for n in needed if n.cheap and n.id not in cached])
+    return Plan(list(targets), ordered, [n for n in needed if n.id in cached])
 
 
 def _collect(targets: list[Node], is_cached) -> tuple[list[Node], set[int]]:
