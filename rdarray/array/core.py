@@ -141,7 +141,7 @@ class PartitionedArray:
         declared = None if dtype is None else check_dtype(dtype, "map_partitions")
         try:
             out_dtype, trailing = elementwise.infer(fn, [empty_block(self.dtype, self._node.trailing)], "map_partitions")
-        except (TypeError, ValueError) as exc:
+        except Exception as exc:  # fn may fail on zero rows in any way; a declared dtype is enough
             if declared is None:
                 raise type(exc)(f"map_partitions: cannot infer the dtype by calling {name} on an "
                                 f"empty partition ({exc}); pass dtype=") from exc
@@ -205,9 +205,9 @@ class PartitionedArray:
     # -- the NumPy protocol and reductions live in their own modules -------------------------------
     from .numpy_api import __array_function__, __array_ufunc__  # noqa: E402
     from .operators import (  # noqa: E402
-        __abs__, __add__, __and__, __eq__, __floordiv__, __ge__, __gt__, __invert__, __le__,
+        __abs__, __add__, __and__, __divmod__, __eq__, __floordiv__, __ge__, __gt__, __invert__, __le__,
         __lshift__, __lt__, __matmul__, __mod__, __mul__, __ne__, __neg__, __or__, __pos__, __pow__,
-        __radd__, __rand__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
+        __radd__, __rand__, __rdivmod__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
         __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__,
     )
     from .pandas_io import to_pandas  # noqa: E402

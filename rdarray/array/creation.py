@@ -15,7 +15,7 @@ from .core import generated
 
 
 def _shape(shape, what: str) -> tuple[int, ...]:
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
     if not shape or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 for n in shape):
         raise ValueError(f"{what}: shape must be non-negative integers with at least one axis, got {shape!r}")
     return tuple(int(n) for n in shape)
@@ -29,12 +29,20 @@ def full(shape, fill_value, dtype=None, npartitions=None):
                      f"{fill_value!r}")
 
 
+def _filled(fn, shape, dtype, npartitions):
+    """``fn(shape, dtype)`` (``np.zeros``, ``np.ones``), each partition its own rows."""
+    shape = _shape(shape, fn.__name__)
+    dtype = check_dtype(dtype, fn.__name__)
+    return generated(fn.__name__, shape[0], shape[1:], dtype, npartitions,
+                     lambda p, lo, hi: fn((hi - lo,) + shape[1:], dtype=dtype))
+
+
 def zeros(shape, dtype=float, npartitions=None):
-    return full(shape, 0, dtype=dtype, npartitions=npartitions)
+    return _filled(np.zeros, shape, dtype, npartitions)
 
 
 def ones(shape, dtype=float, npartitions=None):
-    return full(shape, 1, dtype=dtype, npartitions=npartitions)
+    return _filled(np.ones, shape, dtype, npartitions)
 
 
 def arange(start, stop=None, step=1, dtype=None, npartitions=None):
@@ -44,17 +52,19 @@ def arange(start, stop=None, step=1, dtype=None, npartitions=None):
     if step == 0:
         raise ValueError("arange: step must not be zero")
     length = max(0, math.ceil((stop - start) / step))
-    inferred = np.result_type(*(np.asarray(v) for v in (start, stop, step)))
+    inferred = np.result_type(np.intp, *(np.asarray(v) for v in (start, stop, step)))  # at least intp
     dtype = check_dtype(inferred if dtype is None else dtype, "arange")
     if dtype.kind not in "iufc":
         raise TypeError(f"arange: dtype {dtype} is not supported; use a numeric dtype")
     first, second = np.asarray(start, dtype=dtype), np.asarray(start + step, dtype=dtype)
-    delta = second - first
+    # NumPy's fill loop: intp arithmetic wrapping into the dtype for ints, float32 for float16
+    work = np.dtype({"i": np.int64, "u": np.uint64}.get(dtype.kind, np.float32 if dtype == np.float16 else dtype))
+    delta = second.astype(work) - first.astype(work)
 
     def make(p, lo, hi):
-        if dtype.kind in "iu":
-            return np.arange(start + lo * step, start + hi * step, step, dtype=dtype)[: hi - lo]
-        y = first + np.arange(lo, hi, dtype=dtype) * delta  # NumPy fills start + i * delta
+        y = (first.astype(work) + np.arange(lo, hi, dtype=work) * delta).astype(dtype)  # start + i * delta
+        if lo == 0 < hi:
+            y[0] = first  # NumPy stores the first two values as given (-0.0 stays -0.0)
         if lo <= 1 < hi:
             y[1 - lo] = second
         return y
@@ -68,7 +78,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, npartitions=None):
         raise ValueError(f"linspace: num must be a non-negative integer, got {num!r}")
     num = int(num)
     div = (num - 1) if endpoint else num
-    work = np.result_type(np.asarray(start) * 1.0, np.asarray(stop) * 1.0)
+    work = np.result_type(start, stop, 1.0)  # NumPy's promotion, Python scalars weak; inexact
     out_dtype = check_dtype(work if dtype is None else dtype, "linspace")
     delta = np.asarray(stop, dtype=work) - np.asarray(start, dtype=work)
     step = delta / div if div > 0 else np.nan
@@ -80,8 +90,10 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, npartitions=None):
         else:
             y = y * delta
         y = y + start
-        if endpoint and num > 1 and hi == num:
+        if endpoint and num > 1 and hi == num and hi > lo:
             y[-1] = stop
+        if out_dtype.kind in "iu":
+            y = np.floor(y)  # as NumPy: integer dtypes round down
         return y.astype(out_dtype, copy=False)
 
     return generated("linspace", num, (), out_dtype, npartitions, make, f"{start}, {stop}, {num}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.recfunctions import repack_fields
 
 from ..lineage import Node, RangeDependency
 from .core import PartitionedArray, ensure_lengths, from_numpy, select_partitions
@@ -36,6 +37,8 @@ def getitem(x: PartitionedArray, key):
 def _expand_ellipsis(key: tuple, ndim: int) -> tuple:
     if not any(k is Ellipsis for k in key):
         return key
+    if sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("indexing: an index can only have a single ellipsis ('...')")
     at = next(i for i, k in enumerate(key) if k is Ellipsis)
     used = sum(1 for k in key if k is not None and k is not Ellipsis)
     if used > ndim:
@@ -97,6 +100,8 @@ def _fields(x: PartitionedArray, key: str | list[str]) -> PartitionedArray:
         if name not in fields:
             have = ", ".join(fields) if fields else "none (the dtype is not structured)"
             raise KeyError(f"field {name!r} not found; the fields are: {have}")
+    if isinstance(key, list):  # packed: NumPy's multi-field view keeps the other fields as padding
+        return map_blocks(x, lambda b: repack_fields(b[key]), "field", ",".join(names))
     return map_blocks(x, lambda b: b[key], "field", ",".join(names))
 
 
@@ -112,4 +117,6 @@ def _mask(x: PartitionedArray, mask) -> PartitionedArray:
     if mask.dtype != bool or mask.ndim != 1:
         raise TypeError(f"indexing: a mask must be a 1-D boolean PartitionedArray, got {mask.dtype} with "
                         f"{mask.ndim} dimensions")
-    return elementwise(lambda b, m: b[m], [x, mask], "mask", same_rows=False)
+    if x.ndim > 1:  # a column, so that it lines its rows up with the rows of x
+        mask = map_blocks(mask, lambda m: m.reshape((-1,) + (1,) * (x.ndim - 1)), "reshape")
+    return elementwise(lambda b, m: b[m.reshape(-1)], [x, mask], "mask", same_rows=False)

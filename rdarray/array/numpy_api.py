@@ -22,6 +22,8 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return ufunc_reduce(x, ufunc, **kwargs)
     if method != "__call__":
         return NotImplemented
+    if ufunc is np.matmul and not kwargs and not isinstance(inputs[1], PartitionedArray):
+        return inputs[0] @ inputs[1]  # rows times a matrix: its axes are not rows to line up
     operands = [_operand(o) for o in inputs]
     for o in operands:
         if not isinstance(o, (PartitionedArray, np.ndarray, np.generic, int, float, complex, bool)):
@@ -75,6 +77,10 @@ def _around(x, decimals=0):
 def _clip(x, a_min=None, a_max=None, **kwargs):
     from .elementwise import elementwise
 
+    if kwargs.get("out") is not None:
+        raise TypeError("clip: PartitionedArray is immutable; out= is not supported")
+    kwargs.pop("out", None)
+    a_min, a_max = kwargs.pop("min", a_min), kwargs.pop("max", a_max)  # NumPy 2's keyword names
     return elementwise(lambda b, lo, hi: np.clip(b, lo, hi, **kwargs), [x, a_min, a_max], "clip")
 
 

@@ -1,5 +1,7 @@
 """Python operators, each the NumPy ufunc it stands for (bound into PartitionedArray)."""
 
+import operator
+
 import numpy as np
 
 
@@ -19,14 +21,34 @@ __mul__, __rmul__ = _binary(np.multiply)
 __truediv__, __rtruediv__ = _binary(np.true_divide)
 __floordiv__, __rfloordiv__ = _binary(np.floor_divide)
 __mod__, __rmod__ = _binary(np.remainder)
-__pow__, __rpow__ = _binary(np.power)
+__divmod__, __rdivmod__ = _binary(np.divmod)
 __and__, __rand__ = _binary(np.bitwise_and)
 __or__, __ror__ = _binary(np.bitwise_or)
 __xor__, __rxor__ = _binary(np.bitwise_xor)
 __lshift__, __rlshift__ = _binary(np.left_shift)
 __rshift__, __rrshift__ = _binary(np.right_shift)
-__eq__, _ = _binary(np.equal)
-__ne__, _ = _binary(np.not_equal)
+
+
+def _as_ndarray_operator(op, ufunc):
+    """``op`` itself on each partition, where ndarray's operator is more than its ufunc: ``**``
+    takes NumPy's fast paths (square, sqrt, reciprocal), and ``==``/``!=`` find dtypes that cannot
+    be compared unequal everywhere instead of raising."""
+
+    def forward(self, other):
+        from .core import _operand
+        from .elementwise import elementwise
+        from .lazy import Lazy
+
+        if isinstance(other, Lazy):
+            return ufunc(self, other)
+        return elementwise(op, [self, _operand(other)], ufunc.__name__)
+
+    return forward
+
+
+__pow__, __rpow__ = _as_ndarray_operator(operator.pow, np.power), _binary(np.power)[1]
+__eq__ = _as_ndarray_operator(operator.eq, np.equal)
+__ne__ = _as_ndarray_operator(operator.ne, np.not_equal)
 __lt__, _ = _binary(np.less)
 __le__, _ = _binary(np.less_equal)
 __gt__, _ = _binary(np.greater)

@@ -111,7 +111,8 @@ def all(self, axis=None, keepdims=False):
 
 def count_nonzero(self, axis=None, keepdims=False):
     axes = _axes(self, axis)
-    count = lambda b: np.count_nonzero(b, axis=axes, keepdims=keepdims)  # noqa: E731
+    count = lambda b: np.count_nonzero(b, axis=None if axis is None else axes, keepdims=keepdims)  # noqa: E731
+    _probe(self, "count_nonzero", count)
     if 0 not in axes:
         return map_blocks(self, count, "count_nonzero", f"axis={axis}")
     return partial_reduction(self, "count_nonzero", count, np.add)
@@ -170,6 +171,8 @@ def merge_moments(a: tuple, b: tuple) -> tuple:
     n = na + nb
     delta = b[1] - a[1]
     mean = a[1] + delta * (nb / n)
+    if not np.all(np.isfinite(delta)):  # an infinite mean: weigh the two instead (NaN otherwise)
+        mean = np.where(np.isfinite(delta), mean, a[1] * (na / n) + b[1] * (nb / n))[()]
     abs2 = (delta * np.conj(delta)).real if np.iscomplexobj(delta) else delta * delta
     m2 = a[2] + b[2] + abs2 * (na * nb / n)
     out = [n, mean, m2]
@@ -185,21 +188,23 @@ def merge_moments(a: tuple, b: tuple) -> tuple:
     return tuple(out)
 
 
-def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool):
+def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool, **kwargs):
     axes = _axes(x, axis)
     if x.dtype.kind not in "biufc":
         raise TypeError(f"{op} is not supported for dtype {x.dtype}")
     if 0 not in axes:
         fn = {"mean": np.mean, "var": np.var, "std": np.std}[op]
-        return map_blocks(x, lambda b: fn(b, axis=axes, keepdims=keepdims), op, f"axis={axis}")
+        return map_blocks(x, lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs), op, f"axis={axis}")
     shape = tuple(1 if k in axes else n for k, n in enumerate(x.shape)) if keepdims else None
 
     def finalize(m):
         out = finish(m)
         return np.reshape(out, shape) if shape is not None else out
 
-    return partial_reduction(x, "moments", lambda b: partial_moments(_rows_first(b, axes), order),
-                             merge_moments, finalize, detail=f"order {order}", share=("moments", axes, order))
+    result = partial_reduction(x, "moments", lambda b: partial_moments(_rows_first(b, axes), order),
+                               merge_moments, finalize, detail=f"order {order}", share=("moments", axes, order))
+    result.label = f"{op} of {x!r}"  # the shared node is "moments"; the result is still a mean, var...
+    return result
 
 
 def _result_type(fn, dtype: np.dtype) -> np.dtype:
@@ -214,22 +219,24 @@ def mean(self, axis=None, dtype=None, keepdims=False):
     """Arithmetic mean, accumulated in float64 (complex128 for complex input)."""
     out = np.dtype(dtype) if dtype is not None else _result_type(np.mean, self.dtype)
     return _moment_reduction(self, "mean", axis, 2, lambda m: _cast(m[1] if m[0] else m[1] * np.nan, out),
-                             keepdims)
+                             keepdims, dtype=dtype)
 
 
 def _variance(m, ddof: float):
-    dof = m[0] - ddof
-    return m[2] / dof if dof > 0 else m[2] * np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):  # as NumPy: inf (or NaN) when ddof >= n
+        return np.divide(m[2], m[0] - ddof if m[0] > ddof else 0)
 
 
 def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
     out = np.dtype(dtype) if dtype is not None else _result_type(np.var, self.dtype)
-    return _moment_reduction(self, "var", axis, 2, lambda m: _cast(_variance(m, ddof), out), keepdims)
+    return _moment_reduction(self, "var", axis, 2, lambda m: _cast(_variance(m, ddof), out), keepdims,
+                             dtype=dtype, ddof=ddof)
 
 
 def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
     out = np.dtype(dtype) if dtype is not None else _result_type(np.std, self.dtype)
-    return _moment_reduction(self, "std", axis, 2, lambda m: _cast(np.sqrt(_variance(m, ddof)), out), keepdims)
+    return _moment_reduction(self, "std", axis, 2, lambda m: _cast(np.sqrt(_variance(m, ddof)), out), keepdims,
+                             dtype=dtype, ddof=ddof)
 
 
 def _cast(value, dtype: np.dtype):

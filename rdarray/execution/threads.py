@@ -59,8 +59,12 @@ class _Batch:
             self.error = self.error or exc
         with self.cond:
             self.closed = True
-            while self.active:
-                self.cond.wait()
+            try:
+                while self.active:
+                    self.cond.wait()
+            except BaseException as exc:  # interrupted while waiting: helpers stop after their task
+                self.error = self.error or exc
+                raise
         if self.error is not None:
             raise self.error
         return self.results

@@ -1,0 +1,105 @@
+"""Helpers shared by test_reductions, test_lazy, test_planner, test_context and test_errors.
+
+They do not depend on conftest.py, so each of those modules also runs on its own.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import rdarray as rd
+
+BACKENDS = [pytest.param({"backend": "threads", "workers": 2}, id="threads"),
+            pytest.param({"backend": "sync"}, id="sync")]
+
+
+def split(a: np.ndarray, lengths) -> list[np.ndarray]:
+    """``a`` cut into consecutive blocks of the given lengths (zeros allowed)."""
+    assert sum(lengths) == len(a)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    return [a[bounds[k]:bounds[k + 1]] for k in range(len(lengths))]
+
+
+def partitioned(a: np.ndarray, lengths) -> rd.PartitionedArray:
+    """``a`` as a PartitionedArray whose partitions have exactly the given lengths."""
+    x = rd.from_partitions(split(a, lengths))
+    assert x.partition_lengths == tuple(lengths)
+    return x
+
+
+def value_of(r):
+    """The computed value of a reduction result (a Lazy, or a PartitionedArray for narrow axes)."""
+    assert isinstance(r, (rd.Lazy, rd.PartitionedArray)), type(r)
+    return r.compute()
+
+
+def rtol_for(dtype) -> float:
+    """Reassociation tolerance for sums in ``dtype`` (0 means exact)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fc":
+        return 0.0
+    return {16: 2e-3, 32: 2e-6, 64: 1e-12}[np.finfo(dtype).bits]
+
+
+def assert_close(got, expected, rtol: float = 1e-12, atol: float = 0.0) -> None:
+    """Same dtype and shape as ``expected``; exact for non-float kinds, else within ``rtol``/``atol``.
+
+    NaN matches NaN; infinities must match exactly.
+    """
+    got_arr, exp_arr = np.asarray(got), np.asarray(expected)
+    assert got_arr.dtype == exp_arr.dtype, (got_arr.dtype, exp_arr.dtype)
+    assert got_arr.shape == exp_arr.shape, (got_arr.shape, exp_arr.shape)
+    if exp_arr.dtype.kind in "fc" and (rtol or atol):
+        np.testing.assert_allclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(got_arr, exp_arr, strict=True)
+
+
+class Counter:
+    """A function for ``map_partitions`` that counts its calls on non-empty partitions.
+
+    Calls are keyed by the first value of the partition (so build inputs whose partitions start
+    with distinct values). Calls on empty partitions (dtype inference) are not counted.
+    """
+
+    def __init__(self, fn=None):
+        self.fn = fn or (lambda b: b + 0)
+        self.calls: collections.Counter = collections.Counter()
+        self._lock = threading.Lock()
+        self.__name__ = "counting"
+
+    def __call__(self, b):
+        if len(b):
+            with self._lock:
+                self.calls[b.reshape(-1)[0].item()] += 1
+        return self.fn(b)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def assert_each_once(self, npartitions: int) -> None:
+        """Every non-empty partition was computed exactly once."""
+        assert len(self.calls) == npartitions, dict(self.calls)
+        assert set(self.calls.values()) == {1}, dict(self.calls)
+
+
+@st.composite
+def layouts(draw, n: int, max_partitions: int = 7):
+    """Partition lengths summing to ``n``: one to ``max_partitions`` partitions, any may be empty."""
+    k = draw(st.integers(1, max_partitions))
+    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=k - 1, max_size=k - 1)))
+    edges = [0] + cuts + [n]
+    return [edges[i + 1] - edges[i] for i in range(k)]
+
+
+def stage_count(plan_text: str) -> int:
+    """The number of stages an ``explain()`` text lists (its ``Stage k:`` lines)."""
+    return sum(1 for line in plan_text.splitlines() if line.startswith("Stage "))
