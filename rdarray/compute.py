@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .array.core import PartitionedArray
-from .array.lazy import Lazy, tree_combine
+from .array.lazy import Lazy
 from .context import Context, get_context
 from .execution.scheduler import execute
 from .lineage import Node, OneToOne
@@ -24,8 +24,7 @@ def compute_on(ctx: Context, items) -> tuple:
         if not isinstance(item, (PartitionedArray, Lazy)):
             raise TypeError(f"compute: expected PartitionedArray or rd.Lazy, got {type(item).__name__}")
     partitions = run_nodes(ctx, _targets(items))
-    values: dict[int, object] = {}
-    return tuple(_value(item, partitions, values, ctx) for item in items)
+    return tuple(_value(item, partitions, ctx) for item in items)
 
 
 def run_nodes(ctx: Context, nodes: list[Node]) -> dict[int, list]:
@@ -57,6 +56,8 @@ def explain(*items) -> str:
 
 
 def _targets(items) -> list[Node]:
+    """The nodes to compute: arrays' and values' nodes, and for a value that needs a first
+    computation (``then``), the nodes of its arguments."""
     found: dict[int, Node] = {}
     stack = list(items)
     while stack:
@@ -66,11 +67,12 @@ def _targets(items) -> list[Node]:
         elif isinstance(item, Lazy):
             if item.node is not None:
                 found[item.node.id] = item.node
-            stack.extend(item.args)
+            else:
+                stack.extend(item.then[1])
     return [found[k] for k in sorted(found)]
 
 
-def _value(item, partitions: dict[int, list], values: dict[int, object], ctx: Context):
+def _value(item, partitions: dict[int, list], ctx: Context):
     if isinstance(item, PartitionedArray):
         blocks = partitions[item._node.id]
         if len(blocks) == 1:
@@ -78,17 +80,11 @@ def _value(item, partitions: dict[int, list], values: dict[int, object], ctx: Co
         return np.concatenate(blocks)
     if not isinstance(item, Lazy):
         return item
-    if id(item) in values:
-        return values[id(item)]
     if item.node is not None:
-        merged = tree_combine(partitions[item.node.id], item.combine)
-        value = item.finalize(merged) if item.finalize else merged
-    else:
-        value = item.fn(*[_value(a, partitions, values, ctx) for a in item.args])
-        if item.then:
-            value = compute_on(ctx, [value])[0] if isinstance(value, (Lazy, PartitionedArray)) else value
-    values[id(item)] = value
-    return value
+        return partitions[item.node.id][0]
+    fn, args = item.then
+    value = fn(*[_value(a, partitions, ctx) for a in args])
+    return compute_on(ctx, [value])[0] if isinstance(value, (Lazy, PartitionedArray)) else value
 
 
 def _own(block: np.ndarray, node: Node) -> np.ndarray:

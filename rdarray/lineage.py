@@ -11,6 +11,10 @@ Each dependency says, for output partition ``p``, which parent partitions it rea
 - :class:`RangeDependency`: row ranges of one or more parent partitions (realignment, row slices,
   coalescing, concatenation). It is *fusable* when no parent partition feeds two output partitions;
   then the parent is computed inside the child's task. Otherwise the parent is materialized first.
+- :class:`AllToOne`: every parent partition, into the one partition of a *value node* (the tree
+  merge of a reduction's partial results);
+- :class:`Broadcast`: the one partition of a value node, read by every output partition
+  (``x - x.mean()``);
 - a shuffle (every parent partition feeds every output) always cuts a stage.
 """
 
@@ -81,6 +85,30 @@ class RangeDependency(Dependency):
             parent = self.parent
             return np.empty((0,) + parent.trailing, dtype=parent.dtype)
         return np.concatenate([get(j) if rows is None else get(j)[rows] for j, rows in pieces])
+
+
+class AllToOne(Dependency):
+    """The single output partition reads the list of every parent partition."""
+
+    kind = "all-to-one"
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        return range(self.parent.npartitions)
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        return [get(j) for j in range(self.parent.npartitions)]
+
+
+class Broadcast(Dependency):
+    """Every output partition reads the single partition of a value node."""
+
+    kind = "broadcast"
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        return (0,)
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        return get(0)
 
 
 def realign(parent: "Node", lengths: Sequence[int]) -> RangeDependency:

@@ -126,13 +126,6 @@ def test_sum_over_count_style():
     assert_close(r.compute(), (A.sum() - A.min() * len(A)) / (A.max() - A.min()), rtol=1e-12)
 
 
-XFAIL_LAZY_OPERAND = pytest.mark.xfail(
-    reason="a Lazy cannot be an operand of a PartitionedArray operation: both __array_ufunc__ return "
-           "NotImplemented; needs a dependency that broadcasts a reduction's value to every task",
-    strict=True, raises=TypeError)
-
-
-@XFAIL_LAZY_OPERAND
 def test_array_minus_its_mean():
     x = partitioned(A, LENGTHS)
     centered = x - x.mean()
@@ -146,13 +139,27 @@ def test_array_minus_its_mean():
     assert_close((x2 - x2.mean(axis=0)).compute(), a2 - a2.mean(axis=0), rtol=1e-12, atol=1e-12)
 
 
-@XFAIL_LAZY_OPERAND
 def test_array_minus_its_mean_reads_the_input_once():
     y, counter = counted()
     centered, total = rd.compute(y - y.mean(), y.sum())
     assert_close(centered, A - A.mean(), rtol=1e-12, atol=1e-12)
     assert_close(total, A.sum())
     counter.assert_each_once(NPARTS)
+
+
+def test_lazy_operand_is_broadcast_lazily_through_the_plan():
+    y, counter = counted()
+    centered = y - y.mean()
+    assert counter.total == 0
+    assert "broadcast" in centered.explain()
+    assert centered.lineage.dependency_kinds == ("one-to-one", "broadcast")
+    assert_close(centered.compute(), A - A.mean(), rtol=1e-12, atol=1e-12)
+
+
+def test_lazy_operand_without_a_known_dtype_is_computed_first():
+    x = partitioned(A, LENGTHS)
+    total = x.reduce(np.sum, operator.add)  # a user reduction: its dtype is known only once computed
+    assert_close((x - total).compute(), A - A.sum(), rtol=1e-12, atol=1e-9)
 
 
 # -- repr and explain never compute --------------------------------------------------------------

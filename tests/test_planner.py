@@ -55,10 +55,12 @@ def test_elementwise_chain_is_one_stage():
     assert_close(z.compute(), np.sqrt(A) * 2 + 1)
 
 
-def test_chain_and_reduction_are_one_stage():
+def test_chain_and_reduction_are_one_stage_then_a_merge():
     y, counter = counted([6, 6, 6, 6], learn_lengths=False)
     r = (np.sqrt(y) * 2 + 1).sum()
-    assert stage_count(r.explain()) == 1
+    text = r.explain()
+    assert stage_count(text) == 2  # the fused chain with its partial sums, then one task merging them
+    assert "Stage 1: 1 task(s)" in text and "all-to-one" in text
     assert_close(r.compute(), (np.sqrt(A) * 2 + 1).sum(), rtol=1e-12)
     counter.assert_each_once(4)
 
@@ -67,7 +69,7 @@ def test_many_partitions_one_stage():
     a = np.arange(600.0)
     x = partitioned(a, [3] * 200)
     r = (np.sqrt(x) + 1).sum()
-    assert plan_header(r.explain()) == (1, 200)
+    assert plan_header(r.explain()) == (2, 201)
     assert_close(r.compute(), (np.sqrt(a) + 1).sum(), rtol=1e-12)
 
 

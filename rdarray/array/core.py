@@ -11,6 +11,7 @@ from ..config import config
 from ..dtypes import check_dtype, empty_block
 from ..lineage import Node, RangeDependency
 from . import elementwise
+from .lazy import Lazy
 
 
 class PartitionedArray:
@@ -375,7 +376,7 @@ def where(cond, a, b) -> PartitionedArray:
 
 def _operand(o):
     """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays."""
-    if isinstance(o, (PartitionedArray, np.ndarray, int, float, complex, bool, np.generic)):
+    if isinstance(o, (PartitionedArray, Lazy, np.ndarray, int, float, complex, bool, np.generic)):
         return o
     return np.asarray(o)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import check_dtype, empty_block
-from ..lineage import Node, OneToOne, realign
+from ..lineage import Broadcast, Node, OneToOne, realign
+from .lazy import Lazy
+from .operands import bind
 
 
 def infer(func, samples: list, what: str):
@@ -45,14 +47,16 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
     NumPy's broadcasting rules hold for the whole arrays: a partitioned operand must have the
     result's number of dimensions (its rows line up with the result's rows).
     """
-    from .core import PartitionedArray, from_numpy
+    from .core import PartitionedArray, ensure_lengths, from_numpy
 
+    # a lazy value whose dtype and shape are unknown until computed is computed now
+    operands = [o.compute() if isinstance(o, Lazy) and o.meta is None else o for o in operands]
     arrays = [o for o in operands if isinstance(o, PartitionedArray)]
     lead = arrays[0]
     row_ndim = max(a.ndim for a in arrays)
     shapes = [_shape_for_broadcast(o, row_ndim) for o in operands]
     try:
-        result_ndim = len(np.broadcast_shapes(*[s for s in shapes if s is not None]))
+        result_ndim = len(np.broadcast_shapes(*shapes))
     except ValueError as exc:
         raise ValueError(f"{op}: operands do not broadcast: {exc}") from None
     for a in arrays:
@@ -67,23 +71,12 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
         if isinstance(o, np.ndarray) and o.ndim == result_ndim and o.ndim > 0 and o.shape[0] != 1:
             if o.shape[0] != len(lead):
                 raise ValueError(f"{op}: operand lengths differ: {len(lead)} and {o.shape[0]}")
-            o = from_numpy(o, partition_lengths=lead.partition_lengths)
+            o = from_numpy(o, partition_lengths=ensure_lengths(lead._node))
         resolved.append(o)
 
-    deps, slots, constants = [], [], []
-    for o in resolved:
-        if isinstance(o, PartitionedArray):
-            slots.append(len(deps))
-            deps.append(_align(lead._node, o._node, op))
-            constants.append(None)
-        else:
-            slots.append(None)
-            constants.append(o)
-
-    def apply(*blocks):
-        return func(*[blocks[s] if s is not None else c for s, c in zip(slots, constants)])
-
-    samples = [empty_block(d.parent.dtype, d.parent.trailing) for d in deps]
+    inputs, apply = bind(func, resolved, lambda o: isinstance(o, (PartitionedArray, Lazy)))
+    deps = [Broadcast(o.node) if isinstance(o, Lazy) else _align(lead._node, o._node, op) for o in inputs]
+    samples = [o.meta if isinstance(o, Lazy) else empty_block(o.dtype, o._node.trailing) for o in inputs]
     dtype, trailing = infer(apply, samples, op)
     node = lead._node
     return PartitionedArray(Node(op, apply, deps, node.npartitions, dtype, trailing,
@@ -98,7 +91,7 @@ def _shape_for_broadcast(operand, row_ndim: int) -> tuple:
 
     if isinstance(operand, PartitionedArray):
         return (1,) + operand._node.trailing
-    shape = np.shape(operand)
+    shape = np.shape(operand.meta if isinstance(operand, Lazy) else operand)
     return (1,) + shape[1:] if len(shape) >= row_ndim else shape
 
 

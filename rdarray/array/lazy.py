@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ..lineage import Node
+from ..lineage import AllToOne, Broadcast, Node
+from .operands import bind
 
 EMPTY = type("Empty", (), {"__repr__": lambda self: "EMPTY"})()  # a partial from an empty partition
+VALUE = np.dtype(object)  # the dtype of nodes whose partitions are not arrays
 
 
 def merge_partials(combine: Callable, a, b):
@@ -34,22 +36,48 @@ def tree_combine(values: list, combine: Callable):
 class Lazy:
     """A lazily computed value: ``.compute()``, ``float(r)``, ``int(r)`` or ``np.asarray(r)``.
 
-    Made by a reduction (per-partition partials in ``node``, merged with ``combine``, finished by
-    ``finalize``), or as ``fn`` of other lazy values; when ``then`` is set, ``fn``'s result is
-    itself computed (for reductions that need a first pass, such as a histogram's range).
+    Most are a handle on a *value node*: a one-partition node in the lineage whose partition is the
+    value (a reduction's partials merged in a tree, or a function of other values), so it is planned
+    with everything else and can be broadcast into array expressions (``x - x.mean()``). ``meta`` is
+    a zero-cost sample of the value (its dtype and shape) when known. A few values need a first
+    computation before they can even be planned (a histogram's range): those hold ``then``, a
+    function of other lazy values whose result is computed in a second plan.
     """
 
     __array_priority__ = 30
 
-    def __init__(self, label: str, *, node: Node | None = None, combine=None, finalize=None,
-                 fn=None, args=(), then: bool = False):
+    def __init__(self, label: str, *, node: Node | None = None, meta=None, then=None):
         self.label = label
         self.node = node
-        self.combine = combine
-        self.finalize = finalize
-        self.fn = fn
-        self.args = tuple(args)
-        self.then = then
+        self.meta = meta
+        self.then = then  # (fn, args)
+
+    @classmethod
+    def reduced(cls, op: str, label: str, partials: Node, combine: Callable, finalize=None, meta=None) -> "Lazy":
+        """The value merging the partial results of ``partials`` and finishing with ``finalize``."""
+        def merge(parts):
+            merged = tree_combine(parts, combine)
+            return finalize(merged) if finalize else merged
+
+        node = Node(op, merge, [AllToOne(partials)], 1, VALUE, (), None, detail="merge")
+        return cls(label, node=node, meta=meta)
+
+    @classmethod
+    def apply(cls, label: str, fn: Callable, args: Sequence) -> "Lazy":
+        """``fn(*args)`` where lazy arguments are replaced by their values."""
+        lazies = [a for a in args if isinstance(a, Lazy)]
+        if any(a.node is None for a in lazies):
+            return cls(label, then=(fn, tuple(args)))
+        inputs, call = bind(fn, args, lambda a: isinstance(a, Lazy))
+        node = Node(label, call, [Broadcast(a.node) for a in inputs], 1, VALUE, (), None)
+        meta = None
+        if all(a.meta is not None for a in lazies):
+            try:
+                with np.errstate(all="ignore"):
+                    meta = np.asarray(call(*[a.meta for a in inputs]))
+            except Exception:  # the sample is a hint only; without it the value is computed eagerly
+                meta = None
+        return cls(label, node=node, meta=meta)
 
     def compute(self):
         from ..compute import compute
@@ -87,10 +115,10 @@ class Lazy:
 
         if method != "__call__" or any(isinstance(o, PartitionedArray) for o in inputs):
             return NotImplemented
-        return Lazy(f"{ufunc.__name__}(...)", fn=lambda *v: ufunc(*v, **kwargs), args=inputs)
+        return Lazy.apply(f"{ufunc.__name__}", lambda *v: ufunc(*v, **kwargs), inputs)
 
     def __getitem__(self, key):
-        return Lazy(f"{self.label}[{key!r}]", fn=lambda v: v[key], args=(self,))
+        return Lazy.apply(f"[{key!r}]", lambda v: v[key], (self,))
 
 
 def _lazy_operator(ufunc, reflected=False):

@@ -10,8 +10,6 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
     from .elementwise import elementwise
     from .lazy import Lazy
 
-    if any(isinstance(o, Lazy) for o in inputs):
-        return NotImplemented
     if kwargs.get("out") is not None:
         raise TypeError(f"{ufunc.__name__}: PartitionedArray is immutable; out= is not supported")
     kwargs.pop("out", None)
@@ -26,7 +24,7 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return inputs[0] @ inputs[1]  # rows times a matrix: its axes are not rows to line up
     operands = [_operand(o) for o in inputs]
     for o in operands:
-        if not isinstance(o, (PartitionedArray, np.ndarray, np.generic, int, float, complex, bool)):
+        if not isinstance(o, (PartitionedArray, Lazy, np.ndarray, np.generic, int, float, complex, bool)):
             return NotImplemented
     if ufunc.nout == 1:
         func = (lambda *a: ufunc(*a, **kwargs)) if kwargs else ufunc

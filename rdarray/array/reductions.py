@@ -35,17 +35,19 @@ def _axes(x, axis) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def _probe(x, op: str, fn) -> None:
-    """Raise TypeError early when ``op`` is not defined for the dtype (as NumPy would at compute)."""
+def _probe(x, op: str, fn) -> np.ndarray:
+    """``fn`` of a one-row sample: the result's dtype and shape. Raises TypeError early when ``op``
+    is not defined for the dtype (as NumPy would at compute time)."""
     try:
-        fn(np.zeros((1,) + x._node.trailing, dtype=x.dtype))
+        return np.asarray(fn(np.zeros((1,) + x._node.trailing, dtype=x.dtype)))
     except (TypeError, np.exceptions.DTypePromotionError) as exc:
         raise TypeError(f"{op} is not supported for dtype {x.dtype}: {exc}") from None
 
 
 def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=False, detail="",
-                      by_rows=True, share=None) -> Lazy:
-    """A Lazy merging ``partial(partition)`` results with ``combine`` and finishing with ``finalize``.
+                      by_rows=True, share=None, meta=None, label=None) -> Lazy:
+    """A Lazy merging ``partial(partition)`` results with ``combine`` and finishing with ``finalize``;
+    ``meta`` is a sample of the result (dtype and shape) when known.
 
     ``by_rows``: partials of row slices merge with ``combine`` too (not so for user functions).
     Reductions of one array with the same ``share`` key use one partials node, so computing them
@@ -59,7 +61,7 @@ def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=Fa
                     detail=detail or "partial", merge=combine if by_rows else None)
         if share is not None:
             shared[share] = node
-    return Lazy(f"{op} of {x!r}", node=node, combine=combine, finalize=finalize)
+    return Lazy.reduced(label or op, f"{label or op} of {x!r}", node, combine, finalize, meta)
 
 
 _shared_partials: "weakref.WeakKeyDictionary[Node, dict]" = weakref.WeakKeyDictionary()
@@ -77,11 +79,12 @@ def _no_identity(op: str):
 def _simple(x, op: str, fn, combine, axis, keepdims: bool, skip_empty=False, **kwargs):
     """Reductions whose partials combine elementwise (sum, prod, min, max, any, all)."""
     axes = _axes(x, axis)
-    _probe(x, op, lambda b: fn(b, axis=axes, **kwargs))
+    partial = lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs)  # noqa: E731
+    meta = _probe(x, op, partial)
     if 0 not in axes:
-        return map_blocks(x, lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs), op, f"axis={axis}")
-    return partial_reduction(x, op, lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs), combine,
-                             _no_identity(op) if skip_empty else None, skip_empty)
+        return map_blocks(x, partial, op, f"axis={axis}")
+    return partial_reduction(x, op, partial, combine, _no_identity(op) if skip_empty else None, skip_empty,
+                             meta=meta)
 
 
 def sum(self, axis=None, dtype=None, keepdims=False):
@@ -112,10 +115,10 @@ def all(self, axis=None, keepdims=False):
 def count_nonzero(self, axis=None, keepdims=False):
     axes = _axes(self, axis)
     count = lambda b: np.count_nonzero(b, axis=None if axis is None else axes, keepdims=keepdims)  # noqa: E731
-    _probe(self, "count_nonzero", count)
+    meta = _probe(self, "count_nonzero", count)
     if 0 not in axes:
         return map_blocks(self, count, "count_nonzero", f"axis={axis}")
-    return partial_reduction(self, "count_nonzero", count, np.add)
+    return partial_reduction(self, "count_nonzero", count, np.add, meta=meta)
 
 
 def ufunc_reduce(x, ufunc, axis=0, dtype=None, keepdims=False, **kwargs):
@@ -188,7 +191,7 @@ def merge_moments(a: tuple, b: tuple) -> tuple:
     return tuple(out)
 
 
-def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool, **kwargs):
+def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool, out: np.dtype, **kwargs):
     axes = _axes(x, axis)
     if x.dtype.kind not in "biufc":
         raise TypeError(f"{op} is not supported for dtype {x.dtype}")
@@ -201,10 +204,10 @@ def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool, **kw
         out = finish(m)
         return np.reshape(out, shape) if shape is not None else out
 
-    result = partial_reduction(x, "moments", lambda b: partial_moments(_rows_first(b, axes), order),
-                               merge_moments, finalize, detail=f"order {order}", share=("moments", axes, order))
-    result.label = f"{op} of {x!r}"  # the shared node is "moments"; the result is still a mean, var...
-    return result
+    result_shape = shape or tuple(n for k, n in enumerate(x.shape) if k not in axes)
+    return partial_reduction(x, "moments", lambda b: partial_moments(_rows_first(b, axes), order),
+                             merge_moments, finalize, detail=f"order {order}", share=("moments", axes, order),
+                             meta=np.zeros(result_shape, dtype=out), label=op)
 
 
 def _result_type(fn, dtype: np.dtype) -> np.dtype:
@@ -219,7 +222,7 @@ def mean(self, axis=None, dtype=None, keepdims=False):
     """Arithmetic mean, accumulated in float64 (complex128 for complex input)."""
     out = np.dtype(dtype) if dtype is not None else _result_type(np.mean, self.dtype)
     return _moment_reduction(self, "mean", axis, 2, lambda m: _cast(m[1] if m[0] else m[1] * np.nan, out),
-                             keepdims, dtype=dtype)
+                             keepdims, out, dtype=dtype)
 
 
 def _variance(m, ddof: float):
@@ -230,13 +233,13 @@ def _variance(m, ddof: float):
 def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
     out = np.dtype(dtype) if dtype is not None else _result_type(np.var, self.dtype)
     return _moment_reduction(self, "var", axis, 2, lambda m: _cast(_variance(m, ddof), out), keepdims,
-                             dtype=dtype, ddof=ddof)
+                             out, dtype=dtype, ddof=ddof)
 
 
 def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
     out = np.dtype(dtype) if dtype is not None else _result_type(np.std, self.dtype)
     return _moment_reduction(self, "std", axis, 2, lambda m: _cast(np.sqrt(_variance(m, ddof)), out), keepdims,
-                             dtype=dtype, ddof=ddof)
+                             out, dtype=dtype, ddof=ddof)
 
 
 def _cast(value, dtype: np.dtype):
@@ -272,7 +275,7 @@ def _arg_reduction(x, op: str, axis, better):
         (ax,) = _axes(x, axis)
         if ax != 0:
             return map_blocks(x, lambda b: getattr(np, op)(b, axis=ax), op, f"axis={axis}")
-    _probe(x, op, lambda b: getattr(np, op)(b, axis=0))
+    meta = _probe(x, op, lambda b: getattr(np, op)(b, axis=None if axis is None else 0))
     flat = axis is None
 
     def partial(b):
@@ -297,7 +300,8 @@ def _arg_reduction(x, op: str, axis, better):
         idx = total[1]
         return np.intp(idx) if np.ndim(idx) == 0 else np.asarray(idx, dtype=np.intp)
 
-    return partial_reduction(x, op, partial, combine, finalize, detail="flat" if flat else "axis=0")
+    return partial_reduction(x, op, partial, combine, finalize, detail="flat" if flat else "axis=0",
+                             meta=meta.astype(np.intp))
 
 
 def _less_or_nan(new, old):
@@ -338,7 +342,7 @@ def histogram(self, bins=10, range=None, density=None):
                 return c / np.diff(edges).astype(float) / c.sum(), edges  # NumPy's order
             return c, edges
 
-        return Lazy("histogram", fn=finish, args=(counts,))
+        return Lazy.apply("histogram", finish, (counts,))
 
     if range is not None or not np.isscalar(bins):
         return counted(range)
@@ -352,7 +356,7 @@ def histogram(self, bins=10, range=None, density=None):
             raise ValueError(f"histogram: autodetected range of [{lo}, {hi}] is not finite")
         return counted((lo, hi))
 
-    return Lazy("histogram", fn=second_pass, args=(limits,), then=True)
+    return Lazy("histogram", then=(second_pass, (limits,)))
 
 
 def reduce(self, fn, combine=None):

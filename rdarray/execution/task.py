@@ -15,7 +15,7 @@ import numpy as np
 
 from ..array.lazy import merge_partials
 from ..errors import add_task_note
-from ..lineage import Node, OneToOne
+from ..lineage import Broadcast, Node, OneToOne
 from ..plan.planner import Stage
 
 #: elements of the widest array a sliced task handles at once
@@ -36,14 +36,15 @@ class StageRunner:
         if self._program is not None:
             self._leaves, self._steps, self._out_slots = self._program
             self._slice_rows = _slice_rows(stage, self._leaves)
+            self._first_row_leaf = next((i for i, (_, whole) in enumerate(self._leaves) if not whole), 0)
 
     def run(self, p: int) -> tuple:
         if self._program is None:
             memo: dict[tuple[int, int], object] = {}
             return tuple(self._evaluate(node, p, memo) for node in self.stage.outputs)
-        leaves = [self._evaluate(leaf, p, None) for leaf in self._leaves]
+        leaves = [self._evaluate(leaf, 0 if whole else p, None) for leaf, whole in self._leaves]
         rows = self._slice_rows
-        if rows and len(leaves[0]) > rows:
+        if rows and len(leaves[self._first_row_leaf]) > rows:
             return self._run_sliced(p, leaves, rows)
         values = self._execute(p, leaves)
         return tuple(values[s] for s in self._out_slots)
@@ -65,8 +66,9 @@ class StageRunner:
         outputs, slots = self.stage.outputs, self._out_slots
         pieces: list[list] = [[] for _ in outputs]
         merged: list = [None] * len(outputs)
-        for start in range(0, len(leaves[0]), rows):
-            values = self._execute(p, [b[start:start + rows] for b in leaves])
+        whole = [w for _, w in self._leaves]
+        for start in range(0, len(leaves[self._first_row_leaf]), rows):
+            values = self._execute(p, [b if w else b[start:start + rows] for b, w in zip(leaves, whole)])
             for k, (out, slot) in enumerate(zip(outputs, slots)):
                 if out.merge is None:
                     pieces[k].append(values[slot])
@@ -107,30 +109,32 @@ class StageRunner:
 def _compile(stage: Stage, in_stage: set[int]):
     """``(leaves, steps, output slots)`` for an aligned stage, else None.
 
-    Slots ``0..len(leaves)-1`` hold the leaves (nodes read, not computed, by the stage); each step
+    Slots ``0..len(leaves)-1`` hold the leaves: ``(node, whole)`` for nodes read, not computed, by
+    the stage, ``whole`` for broadcast values (read as they are, never sliced by rows). Each step
     ``(node, argument slots)`` appends one slot.
     """
     for node in stage.nodes:
-        if node.persist_level is not None or not all(isinstance(d, OneToOne) for d in node.dependencies):
+        if node.persist_level is not None or not all(isinstance(d, (OneToOne, Broadcast)) for d in node.dependencies):
             return None
-    leaves: dict[int, Node] = {}
+    leaves: dict[tuple[int, bool], Node] = {}
     for node in stage.nodes:
-        for parent in node.parents:
-            if parent.id not in in_stage:
-                leaves.setdefault(parent.id, parent)
-    slot = {k: i for i, k in enumerate(leaves)}
+        for dep in node.dependencies:
+            if dep.parent.id not in in_stage:
+                leaves.setdefault((dep.parent.id, isinstance(dep, Broadcast)), dep.parent)
+    slot = {key: i for i, key in enumerate(leaves)}
     steps = []
     for node in stage.nodes:
-        steps.append((node, tuple(slot[d.parent.id] for d in node.dependencies)))
-        slot[node.id] = len(slot)
-    return list(leaves.values()), steps, [slot[o.id] for o in stage.outputs]
+        steps.append((node, tuple(slot[(d.parent.id, isinstance(d, Broadcast))] for d in node.dependencies)))
+        slot[(node.id, False)] = len(slot)
+    return [(n, whole) for (_, whole), n in leaves.items()], steps, [slot[(o.id, False)] for o in stage.outputs]
 
 
-def _slice_rows(stage: Stage, leaves: list[Node]) -> int:
+def _slice_rows(stage: Stage, leaves: list[tuple[Node, bool]]) -> int:
     """Rows per slice when the stage may run slice by slice, else 0: every node is row-local,
-    except outputs whose slice results merge (reduction partials)."""
+    except outputs whose slice results merge (reduction partials), and a leaf is read by rows."""
     outputs = {o.id for o in stage.outputs}
-    if not leaves or not all(n.row_local or (n.id in outputs and n.merge is not None) for n in stage.nodes):
+    rows = [n for n, whole in leaves if not whole]
+    if not rows or not all(n.row_local or (n.id in outputs and n.merge is not None) for n in stage.nodes):
         return 0
-    widest = max(int(np.prod(n.trailing)) for n in stage.nodes + leaves if n.dtype != object)
+    widest = max(int(np.prod(n.trailing)) for n in stage.nodes + rows if n.dtype != object)
     return max(1, SLICE_ELEMENTS // max(widest, 1))

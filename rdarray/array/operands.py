@@ -1,0 +1,26 @@
+"""Operands of an operation: the ones read from the lineage, and constants bound in place."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+
+def bind(func: Callable, operands: Sequence, is_input: Callable[[object], bool]):
+    """``(inputs, call)``: the operands for which ``is_input`` holds, and ``call(*input_values)``,
+    which runs ``func`` on every operand with the inputs replaced by their values."""
+    inputs, slots, constants = [], [], []
+    for o in operands:
+        if is_input(o):
+            slots.append(len(inputs))
+            inputs.append(o)
+            constants.append(None)
+        else:
+            slots.append(None)
+            constants.append(o)
+    if all(s is not None for s in slots) and slots == list(range(len(slots))):
+        return inputs, func
+
+    def call(*values):
+        return func(*[values[s] if s is not None else c for s, c in zip(slots, constants)])
+
+    return inputs, call
