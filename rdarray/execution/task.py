@@ -97,13 +97,20 @@ class StageRunner:
         return value
 
     def _compute(self, node: Node, p: int, memo: dict):
-        args = [dep.gather(p, lambda j, parent=dep.parent: self._evaluate(parent, j, memo))
-                for dep in node.dependencies]
+        args = [dep.gather(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
             return node.func(p, *args) if node.pass_index else node.func(*args)
         except Exception as exc:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise
+
+
+    def _getter(self, parent: Node, memo: dict):
+        """Partition ``j`` of ``parent`` by index: straight from an earlier stage's outputs when
+        it is one of them, else through :meth:`_evaluate`."""
+        if parent.id in self.inputs:
+            return self.inputs[parent.id].__getitem__
+        return lambda j: self._evaluate(parent, j, memo)
 
 
 def _compile(stage: Stage, in_stage: set[int]):
