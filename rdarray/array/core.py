@@ -120,8 +120,10 @@ class PartitionedArray:
 
     def persist(self, level: str = "memory") -> "PartitionedArray":
         """Keep the partitions the first time a plan computes them; later plans reuse them."""
-        from ..storage.blocks import PERSIST_LEVELS
+        from ..storage.blocks import PERSIST_LEVELS, PLANNED_LEVELS
 
+        if level in PLANNED_LEVELS:
+            raise NotImplementedError(f"persist: level {level!r} is not available in this version; use 'memory'")
         if level not in PERSIST_LEVELS:
             raise ValueError(f"persist: unknown level {level!r}; choose one of: {', '.join(PERSIST_LEVELS)}")
         self._node.persist_level = level

@@ -8,6 +8,8 @@ import weakref
 import numpy as np
 
 PERSIST_LEVELS = ("memory",)
+#: levels of the contract that need the partition frame store, which this version does not have yet
+PLANNED_LEVELS = ("compressed", "disk")
 
 
 class BlockStore:
