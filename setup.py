@@ -18,10 +18,11 @@ from setuptools import Extension, setup
 HERE = Path(__file__).resolve().parent
 CORE = HERE / "rdarray" / "_core"
 
-# Every kernel in rdarray/_core, and whether it links C-Blosc2. Only codec needs it;
-# later kernels (hashing, ...) are plain C. A .pyx missing from this dict is an error.
+# Every kernel in rdarray/_core, and whether it links C-Blosc2 (codec and frame do; kernels
+# such as hashing are plain C). A .pyx missing from this dict is an error.
 KERNELS: dict[str, bool] = {
     "codec": True,
+    "frame": True,
 }
 
 DIRECTIVES = {

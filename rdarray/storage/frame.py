@@ -1,0 +1,83 @@
+"""Partition frames: one NumPy array <-> one self-describing, checksummed byte string.
+
+Thin layer over the Cython kernel ``rdarray._core.frame``: it validates the arguments and
+dispatches; the format itself is documented in docs/FORMAT.md. A frame holds the dtype
+(as JSON, never pickled), the shape, the codec settings and C-Blosc2 chunks, with CRC-32
+checksums of the header and of the payload. Decoding never trusts the buffer: a truncated,
+corrupted or forged frame raises ``CorruptDataError``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rdarray._core import frame as _k
+from rdarray.storage.codec import CODECS, FILTERS, _check_clevel, _choice, _no_objects
+
+MAGIC: bytes = _k.MAGIC
+VERSION: int = _k.VERSION
+MAX_CHUNK_BYTES: int = _k.MAX_CHUNK_BYTES
+checksum = _k.checksum
+
+_CODEC_NAMES = {v: k for k, v in CODECS.items()}
+_FILTER_NAMES = {v: k for k, v in FILTERS.items()}
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    """What a frame's header says, every field already validated."""
+
+    version: int
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    fortran_order: bool
+    nbytes: int          # uncompressed size of the array
+    cbytes: int          # size of the compressed payload
+    header_len: int      # offset of the payload; the frame is header_len + cbytes bytes
+    codec: str
+    filter: str
+    clevel: int
+    typesize: int        # what the shuffle filter was given
+    chunk_bytes: int     # uncompressed bytes per Blosc2 chunk (the last may be shorter)
+    nchunks: int
+    payload_checksum: int
+
+
+def encode(array: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle",
+           chunk_bytes: int | None = None) -> np.ndarray:
+    """Frame of ``array`` as a 1-D ``uint8`` array.
+
+    C- and Fortran-contiguous arrays are compressed straight from their memory (the frame
+    records the order); any other layout is first made C-contiguous, one copy.
+    ``chunk_bytes`` (default: the Blosc2 maximum, about 2 GiB) is the uncompressed size of
+    each chunk, rounded down to whole items; smaller values only serve tests.
+    """
+    code, filt, level = (_choice("codec", codec, CODECS), _choice("filter", filter, FILTERS),
+                         _check_clevel(clevel))
+    if chunk_bytes is None:
+        chunk_bytes = MAX_CHUNK_BYTES
+    if (isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, (int, np.integer))
+            or not 1 <= chunk_bytes <= MAX_CHUNK_BYTES):
+        raise ValueError(f"chunk_bytes must be an integer in 1..{MAX_CHUNK_BYTES}, "
+                         f"got {chunk_bytes!r}")
+    a = np.asarray(array)
+    _no_objects(a.dtype)
+    if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        a = np.ascontiguousarray(a)
+    return _k.encode(a, code, level, filt, int(chunk_bytes))
+
+
+def decode(buffer: Any) -> np.ndarray:
+    """The array in ``buffer`` (bytes, bytearray, memoryview, mmap, uint8 array, ...),
+    which must hold exactly one frame; a bad frame raises ``CorruptDataError``."""
+    return _k.decode(buffer)
+
+
+def read_header(buffer: Any) -> FrameHeader:
+    """The validated header at the start of ``buffer``; the payload is neither needed nor
+    checked (``decode`` checks it)."""
+    h = _k.read_header(buffer)
+    h["codec"], h["filter"] = _CODEC_NAMES[h["codec"]], _FILTER_NAMES[h["filter"]]
+    return FrameHeader(**h)
