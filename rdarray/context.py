@@ -38,7 +38,7 @@ class Context:
         self.progress = bool(progress)
         self.executor = SyncExecutor() if backend == "sync" else ThreadsExecutor(workers)
         self.workers = self.executor.workers
-        self.store = BlockStore()
+        self.store = BlockStore(self.memory_limit, spill_dir)
         self.closed = False
         _live.add(self)
 

@@ -216,6 +216,4 @@ def test_persist_levels_are_checked():
     x = rd.from_numpy(np.arange(10.0), npartitions=2)
     with pytest.raises(ValueError, match="unknown level 'ram'"):
         x.persist("ram")
-    with pytest.raises(NotImplementedError, match="'disk'"):
-        x.persist("disk")
     assert x.persist("memory") is x

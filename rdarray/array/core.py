@@ -119,11 +119,12 @@ class PartitionedArray:
         return out[:n].copy()
 
     def persist(self, level: str = "memory") -> "PartitionedArray":
-        """Keep the partitions the first time a plan computes them; later plans reuse them."""
-        from ..storage.blocks import PERSIST_LEVELS, PLANNED_LEVELS
+        """Keep the partitions the first time a plan computes them; later plans reuse them.
 
-        if level in PLANNED_LEVELS:
-            raise NotImplementedError(f"persist: level {level!r} is not available in this version; use 'memory'")
+        ``level``: ``"memory"`` (as they are), ``"compressed"`` (Blosc frames in memory) or
+        ``"disk"`` (frame files in the context's spill directory)."""
+        from ..storage.blocks import PERSIST_LEVELS
+
         if level not in PERSIST_LEVELS:
             raise ValueError(f"persist: unknown level {level!r}; choose one of: {', '.join(PERSIST_LEVELS)}")
         self._node.persist_level = level
@@ -136,6 +137,20 @@ class PartitionedArray:
         self._node.persist_level = None
         get_context().store.drop(self._node.id)
         return self
+
+    def save(self, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle",
+             overwrite: bool = False) -> None:
+        """Write to the directory ``path`` (``_meta.json`` and one frame file per partition)."""
+        from ..storage.dataset import save
+
+        save(self, path, codec=codec, clevel=clevel, filter=filter, overwrite=overwrite)
+
+    def checkpoint(self, path=None) -> "PartitionedArray":
+        """Materialize and cut the lineage: to ``path`` in the save format, or to the block store
+        at level ``"disk"`` (for long iterative loops)."""
+        from ..storage.dataset import checkpoint
+
+        return checkpoint(self, path)
 
     # -- narrow transformations -------------------------------------------------------------------
     def map_partitions(self, fn: Callable[[np.ndarray], np.ndarray], dtype=None) -> "PartitionedArray":

@@ -1,51 +1,185 @@
-"""The block store: computed partitions of persisted arrays, kept for later plans."""
+"""The block store: computed partitions of persisted arrays, kept for later plans.
+
+Each block is held at its node's persist level: ``"memory"`` (the array itself), ``"compressed"``
+(a partition frame in memory) or ``"disk"`` (a frame file under the spill directory). With a
+``memory_limit``, the bytes held in memory are bounded: past it, the least recently used blocks
+are written to the spill directory as compressed frames and read back when needed, so nothing is
+lost and results do not change. Spill files go when their blocks are dropped and when the store is
+cleared; a failed spill (a full disk) keeps the block in memory and raises.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import tempfile
 import threading
 import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
-PERSIST_LEVELS = ("memory",)
-#: levels of the contract that need the partition frame store, which this version does not have yet
-PLANNED_LEVELS = ("compressed", "disk")
+PERSIST_LEVELS = ("memory", "compressed", "disk")
+
+
+@dataclass
+class _Block:
+    """One stored partition: the array, its frame (in memory), or the path of its frame file."""
+
+    array: np.ndarray | None = None
+    frame: np.ndarray | None = None
+    path: str | None = None
+
+    @property
+    def memory_bytes(self) -> int:
+        if self.array is not None:
+            return self.array.nbytes
+        return 0 if self.frame is None else self.frame.nbytes
 
 
 class BlockStore:
-    """Partitions of persisted nodes, by (node id, partition index), held in memory.
+    """Partitions of persisted nodes, by (node id, partition index).
 
     A node's blocks are dropped when the node is garbage collected or unpersisted.
     """
 
-    def __init__(self):
-        self._blocks: dict[int, dict[int, np.ndarray]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, memory_limit: int | None = None, spill_dir: str | None = None):
+        self.memory_limit = memory_limit
+        self._spill_parent = spill_dir
+        self._spill_dir: str | None = None
+        self._blocks: OrderedDict[tuple[int, int], _Block] = OrderedDict()  # least recently used first
+        self._counts: dict[int, int] = {}
+        self._memory_bytes = 0
+        self._serial = itertools.count()
+        self._lock = threading.RLock()
 
+    # -- reading ----------------------------------------------------------------------------------
     def get(self, node_id: int, p: int):
         """The block, or None when it is not stored."""
-        blocks = self._blocks.get(node_id)
-        return None if blocks is None else blocks.get(p)
-
-    def put(self, node, p: int, block) -> None:
         with self._lock:
-            if node.id not in self._blocks:
-                self._blocks[node.id] = {}
-                weakref.finalize(node, self.drop, node.id)
-            self._blocks[node.id][p] = block
+            block = self._blocks.get((node_id, p))
+            if block is None:
+                return None
+            self._blocks.move_to_end((node_id, p))
+            array, frame, path = block.array, block.frame, block.path
+        if array is not None:
+            return array
+        from .frame import decode
+
+        if frame is not None:
+            return decode(frame)
+        with open(path, "rb") as f:
+            return decode(f.read())
 
     def has_all(self, node) -> bool:
-        blocks = self._blocks.get(node.id)
-        return blocks is not None and len(blocks) == node.npartitions
-
-    def drop(self, node_id: int) -> None:
-        with self._lock:
-            self._blocks.pop(node_id, None)
+        return self._counts.get(node.id, 0) == node.npartitions
 
     @property
-    def nbytes(self) -> int:
-        return sum(b.nbytes for blocks in list(self._blocks.values()) for b in list(blocks.values()))
+    def memory_bytes(self) -> int:
+        """Bytes of blocks held in memory (arrays and in-memory frames)."""
+        return self._memory_bytes
+
+    # -- writing ----------------------------------------------------------------------------------
+    def put(self, node, p: int, array: np.ndarray) -> None:
+        """Keep partition ``p`` of ``node`` at the node's persist level."""
+        level = node.persist_level or "memory"
+        if level == "memory":
+            block = _Block(array=array)
+        elif level == "compressed":
+            from .frame import encode
+
+            block = _Block(frame=encode(array))
+        else:
+            block = _Block(path=self._write(node.id, p, array))
+        with self._lock:
+            key = (node.id, p)
+            if node.id not in self._counts:
+                self._counts[node.id] = 0
+                weakref.finalize(node, self.drop, node.id)
+            old = self._blocks.pop(key, None)
+            if old is None:
+                self._counts[node.id] += 1
+            else:
+                self._forget(old)
+            self._blocks[key] = block
+            self._memory_bytes += block.memory_bytes
+        self._enforce_limit()
+
+    def _enforce_limit(self) -> None:
+        """Spill the least recently used in-memory blocks until the memory limit holds."""
+        if self.memory_limit is None:
+            return
+        while True:
+            with self._lock:
+                if self._memory_bytes <= self.memory_limit:
+                    return
+                victim = next(((k, b) for k, b in self._blocks.items() if b.memory_bytes), None)
+                if victim is None:
+                    return
+                key, block = victim
+                array, frame = block.array, block.frame
+            path = self._write(key[0], key[1], array, frame)
+            with self._lock:
+                if self._blocks.get(key) is block:  # not dropped or replaced meanwhile
+                    self._memory_bytes -= block.memory_bytes
+                    block.array = block.frame = None
+                    block.path = path
+                else:
+                    _remove(path)
+
+    def _write(self, node_id: int, p: int, array: np.ndarray | None, frame: np.ndarray | None = None) -> str:
+        """Write a block's frame to a file of its own; on failure nothing is left behind."""
+        from .frame import encode
+
+        if frame is None:
+            frame = encode(array)
+        path = os.path.join(self._directory(), f"block-{node_id}-{p}-{next(self._serial)}.rdb")
+        try:
+            with open(path, "wb") as f:
+                f.write(memoryview(frame))
+        except OSError as exc:
+            _remove(path)
+            raise OSError(exc.errno, f"block store: cannot spill a partition to {self._directory()}: "
+                                     f"{exc.strerror}; the data kept in memory is intact") from exc
+        return path
+
+    def _directory(self) -> str:
+        with self._lock:
+            if self._spill_dir is None:
+                if self._spill_parent is not None:
+                    os.makedirs(self._spill_parent, exist_ok=True)
+                self._spill_dir = tempfile.mkdtemp(prefix="rdarray-spill-", dir=self._spill_parent)
+            return self._spill_dir
+
+    # -- forgetting -------------------------------------------------------------------------------
+    def drop(self, node_id: int) -> None:
+        """Forget every block of a node (and remove its files)."""
+        with self._lock:
+            keys = [k for k in self._blocks if k[0] == node_id]
+            for key in keys:
+                self._forget(self._blocks.pop(key))
+            self._counts.pop(node_id, None)
+
+    def _forget(self, block: _Block) -> None:
+        self._memory_bytes -= block.memory_bytes
+        if block.path is not None:
+            _remove(block.path)
 
     def clear(self) -> None:
+        """Forget everything and remove the spill directory."""
         with self._lock:
             self._blocks.clear()
+            self._counts.clear()
+            self._memory_bytes = 0
+            if self._spill_dir is not None:
+                shutil.rmtree(self._spill_dir, ignore_errors=True)
+                self._spill_dir = None
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
