@@ -8,6 +8,7 @@ from .array.core import PartitionedArray, concatenate, from_numpy, from_partitio
 from .array.creation import arange, full, linspace, ones, zeros
 from .array.lazy import Lazy
 from .array.pandas_io import from_pandas
+from .storage.dataset import load
 from .storage.npy import from_npy
 from .compute import compute
 from .config import config
@@ -17,5 +18,5 @@ from .errors import CorruptDataError, WorkerLostError
 __all__ = [
     "Context", "CorruptDataError", "Lazy", "PartitionedArray", "WorkerLostError", "__version__",
     "arange", "as_completed", "compute", "concatenate", "config", "from_numpy", "from_pandas",
-    "from_npy", "from_partitions", "full", "get_context", "linspace", "ones", "random", "wait", "where", "zeros",
+    "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "ones", "random", "wait", "where", "zeros",
 ]
