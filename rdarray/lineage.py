@@ -143,7 +143,8 @@ class Node:
     ``row_local`` nodes compute the output for a slice of rows from that slice alone (the output of
     a partition is the concatenation of its slices' outputs), so a task may run them slice by slice;
     a ``merge`` function says the node's results for two row slices (partials of a reduction) merge
-    into the result for both.
+    into the result for both. ``accepts_out`` nodes take ``func(*inputs, out=array)`` and write
+    their result (same shape and dtype as ``array``) into it.
     """
 
     def __init__(
@@ -163,6 +164,7 @@ class Node:
         detail: str = "",
         row_local: bool = False,
         merge: Callable | None = None,
+        accepts_out: bool = False,
     ):
         self.id = next(_node_ids)
         self.op = op
@@ -179,6 +181,7 @@ class Node:
         self.partitioner = partitioner
         self.row_local = row_local
         self.merge = merge
+        self.accepts_out = accepts_out
         self.persist_level: str | None = None
 
     @property

@@ -40,9 +40,11 @@ def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, sa
     ))
 
 
-def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool = True):
+def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool = True,
+                accepts_out: bool = False):
     """``func(*blocks)`` over aligned partitions of the operands; at least one is partitioned.
-    ``func`` works row by row; without ``same_rows`` it may drop rows (a mask).
+    ``func`` works row by row; without ``same_rows`` it may drop rows (a mask). ``accepts_out``:
+    ``func(*blocks, out=array)`` writes its result into ``array`` (a ufunc).
 
     NumPy's broadcasting rules hold for the whole arrays: a partitioned operand must have the
     result's number of dimensions (its rows line up with the result's rows).
@@ -82,7 +84,7 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
     return PartitionedArray(Node(op, apply, deps, node.npartitions, dtype, trailing,
                                  node.partition_lengths if same_rows else None,
                                  align_key=node.align_key if same_rows else None, detail=detail,
-                                 row_local=True))
+                                 row_local=True, accepts_out=accepts_out and same_rows))
 
 
 def _shape_for_broadcast(operand, row_ndim: int) -> tuple:

@@ -27,8 +27,10 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if not isinstance(o, (PartitionedArray, Lazy, np.ndarray, np.generic, int, float, complex, bool)):
             return NotImplemented
     if ufunc.nout == 1:
-        func = (lambda *a: ufunc(*a, **kwargs)) if kwargs else ufunc
-        return elementwise(func, operands, ufunc.__name__)
+        func = (lambda *a, **out: ufunc(*a, **kwargs, **out)) if kwargs else ufunc
+        # a plain elementwise ufunc may write into a temporary input that dies with it
+        in_place = ufunc.signature is None and "where" not in kwargs
+        return elementwise(func, operands, ufunc.__name__, accepts_out=in_place)
     return tuple(elementwise(lambda *a, k=k: ufunc(*a, **kwargs)[k], operands, f"{ufunc.__name__}[{k}]")
                  for k in range(ufunc.nout))
 

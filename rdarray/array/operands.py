@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 
 def bind(func: Callable, operands: Sequence, is_input: Callable[[object], bool]):
     """``(inputs, call)``: the operands for which ``is_input`` holds, and ``call(*input_values)``,
-    which runs ``func`` on every operand with the inputs replaced by their values."""
+    which runs ``func`` on every operand with the inputs replaced by their values (keyword
+    arguments pass through)."""
     inputs, slots, constants = [], [], []
     for o in operands:
         if is_input(o):
@@ -20,7 +21,7 @@ def bind(func: Callable, operands: Sequence, is_input: Callable[[object], bool])
     if all(s is not None for s in slots) and slots == list(range(len(slots))):
         return inputs, func
 
-    def call(*values):
-        return func(*[values[s] if s is not None else c for s, c in zip(slots, constants)])
+    def call(*values, **kwargs):
+        return func(*[values[s] if s is not None else c for s, c in zip(slots, constants)], **kwargs)
 
     return inputs, call

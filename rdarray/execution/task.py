@@ -19,7 +19,7 @@ from ..lineage import Broadcast, Node, OneToOne
 from ..plan.planner import Stage
 
 #: elements of the widest array a sliced task handles at once
-SLICE_ELEMENTS = 1 << 15
+SLICE_ELEMENTS = 1 << 17
 
 
 class StageRunner:
@@ -50,13 +50,21 @@ class StageRunner:
         return tuple(values[s] for s in self._out_slots)
 
     def _execute(self, p: int, values: list) -> list:
-        """Run the compiled steps; ``values`` starts with the leaves' blocks."""
+        """Run the compiled steps; ``values`` starts with the leaves' blocks. A temporary is released
+        after its last use, and a ufunc writes into a dying temporary of its own shape and dtype
+        instead of allocating (as NumPy's own temporary elision does for ``a * 2 + 1``)."""
         step = None
         try:
             for step in self._steps:
-                node, args = step
+                node, args, dying = step
                 inputs = [values[a] for a in args]
-                values.append(node.func(p, *inputs) if node.pass_index else node.func(*inputs))
+                out = _reusable(values, dying, node) if node.accepts_out and dying else None
+                if out is not None:
+                    values.append(node.func(*inputs, out=out))
+                else:
+                    values.append(node.func(p, *inputs) if node.pass_index else node.func(*inputs))
+                for s in dying:
+                    values[s] = None
         except Exception as exc:
             add_task_note(exc, f"by {step[0].label} in stage {self.stage.id}, partition {p}")
             raise
@@ -133,7 +141,25 @@ def _compile(stage: Stage, in_stage: set[int]):
     for node in stage.nodes:
         steps.append((node, tuple(slot[(d.parent.id, isinstance(d, Broadcast))] for d in node.dependencies)))
         slot[(node.id, False)] = len(slot)
-    return [(n, whole) for (_, whole), n in leaves.items()], steps, [slot[(o.id, False)] for o in stage.outputs]
+    outputs = [slot[(o.id, False)] for o in stage.outputs]
+    last_use = {a: k for k, (_, args) in enumerate(steps) for a in args}
+    kept = set(range(len(leaves))) | set(outputs)  # leaves are views of inputs; outputs are returned
+    dying = [tuple(sorted({a for a in args if last_use[a] == k and a not in kept})) for k, (_, args) in enumerate(steps)]
+    steps = [(node, args, dead) for (node, args), dead in zip(steps, dying)]
+    return [(n, whole) for (_, whole), n in leaves.items()], steps, outputs
+
+
+def _reusable(values: list, dying: tuple, node: Node):
+    """A dying temporary that ``node`` may overwrite with its result: one it owns outright, of the
+    result's dtype and row shape, that no other live value shares memory with."""
+    for s in dying:
+        v = values[s]
+        if (isinstance(v, np.ndarray) and v.flags.owndata and v.flags.writeable and v.dtype == node.dtype
+                and v.shape[1:] == node.trailing
+                and not any(i != s and isinstance(u, np.ndarray) and np.may_share_memory(u, v)
+                            for i, u in enumerate(values))):
+            return v
+    return None
 
 
 def _slice_rows(stage: Stage, leaves: list[tuple[Node, bool]]) -> int:
