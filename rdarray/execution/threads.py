@@ -89,6 +89,7 @@ class ThreadsExecutor(Executor):
             if job is None:
                 return
             job()
+            del job  # an idle thread must not keep the last stage (and its data) alive
 
     def run_tasks(self, fn, n):
         if n <= 1 or self.workers == 1:

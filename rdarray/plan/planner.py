@@ -16,6 +16,7 @@ cached are read wherever they are needed and are never part of a stage.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from ..lineage import Node, OneToOne
@@ -129,17 +130,21 @@ def _collect(targets: list[Node], is_cached) -> tuple[list[Node], set[int]]:
 
 
 def _topological(stages: list[Stage]) -> list[Stage]:
-    order: list[Stage] = []
-    done: set[int] = set()
-
-    def visit(stage: Stage) -> None:
-        if stage.id in done:
-            return
-        done.add(stage.id)
+    """Stages after the stages they read; among those ready, the one with the oldest node first."""
+    key = {s.id: min(n.id for n in s.nodes) for s in stages}
+    waiting = {s.id: len(s.parents) for s in stages}
+    readers: dict[int, list[Stage]] = {s.id: [] for s in stages}
+    for stage in stages:
         for parent in stage.parents:
-            visit(parent)
+            readers[parent.id].append(stage)
+    ready = [(key[s.id], s.id, s) for s in stages if not s.parents]
+    heapq.heapify(ready)
+    order: list[Stage] = []
+    while ready:
+        _, _, stage = heapq.heappop(ready)
         order.append(stage)
-
-    for stage in sorted(stages, key=lambda s: min(n.id for n in s.nodes)):
-        visit(stage)
+        for reader in readers[stage.id]:
+            waiting[reader.id] -= 1
+            if waiting[reader.id] == 0:
+                heapq.heappush(ready, (key[reader.id], reader.id, reader))
     return order

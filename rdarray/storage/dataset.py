@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import uuid
+import weakref
 
 import numpy as np
 
@@ -167,19 +168,22 @@ def checkpoint(x, path=None):
 
     ctx = get_context()
     node = x._node
+    cut = Node("checkpoint", None, [], node.npartitions, node.dtype, node.trailing, None, pass_index=True)
+    cut.persist_level = "disk"
+    cut_id = cut.id  # the functions below must not hold the node: its blocks go when it does
 
     def read(p):
-        block = ctx.store.get(cut.id, p)
+        block = ctx.store.get(cut_id, p)
         if block is None:
             raise RuntimeError("checkpoint: the checkpointed partitions are gone (their context was closed)")
         return block
 
-    def keep(p, block):
-        ctx.store.put(cut, p, block)
+    cut.func = read
+
+    def keep(p, block, target=weakref.ref(cut)):
+        ctx.store.put(target(), p, block)
         return len(block)
 
-    cut = Node("checkpoint", read, [], node.npartitions, node.dtype, node.trailing, None, pass_index=True)
-    cut.persist_level = "disk"
     writer = Node("checkpoint", keep, [OneToOne(node)], node.npartitions, np.dtype(object), (), None,
                   pass_index=True)
     cut.learn_lengths(run_nodes(ctx, [writer])[writer.id])
