@@ -65,9 +65,11 @@ class _Batch:
             except BaseException as exc:  # interrupted while waiting: helpers stop after their task
                 self.error = self.error or exc
                 raise
-        if self.error is not None:
-            raise self.error
-        return self.results
+        results, error = self.results, self.error
+        self.fn = self.results = self.error = None  # a pool thread may hold this batch a while longer
+        if error is not None:
+            raise error
+        return results
 
 
 class ThreadsExecutor(Executor):
