@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
     repeat = args.repeat or (1 if args.quick else 3)
     wanted = [w.strip().upper() for w in args.only.split(",") if w.strip()]
-    known = list(WORKLOADS) + ["W8"]
+    known = list(WORKLOADS)
     unknown = [w for w in wanted if w not in known]
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; available: {', '.join(known)}")
@@ -47,7 +47,6 @@ def main(argv=None) -> int:
             from .codec_bench import run as run_codec
 
             rows.extend(run_codec(scale, repeat))
-            continue
         for case in WORKLOADS[wid](scale):
             print(f"{case.workload}: {case.title}", file=sys.stderr, flush=True)
             rows.extend(run_case(case, repeat, args.memory))

@@ -71,5 +71,49 @@ def w10(scale: float) -> list[Case]:
                  per_task=nparts)]
 
 
-#: workload id -> cases; W8 (the codec) is measured by ``codec_bench`` on its own
-WORKLOADS = {"W1": w1, "W2": w2, "W10": w10}
+def w8_frames(scale: float) -> list[Case]:
+    """Partition frames: 100 MB float64 random walk in 8 partitions, encoded and decoded in
+    parallel by the executor (LZ4, shuffle), against the blosc2 package on its own threads."""
+    from rdarray.storage import frame
+
+    a = np.cumsum(np.random.default_rng(0).normal(size=max(1000, int(12.5e6 * scale))))
+    parts = np.array_split(a, 8)
+    run = rd.get_context().executor.run_tasks
+    frames = run(lambda p: frame.encode(parts[p]), len(parts))
+    encode = {"rdarray": lambda: run(lambda p: frame.encode(parts[p]), len(parts))}
+    decode = {"rdarray": lambda: np.concatenate(run(lambda p: frame.decode(frames[p]), len(parts)))}
+    try:
+        import blosc2
+    except ImportError:
+        blosc2 = None
+    if blosc2 is not None:
+        blosc2.set_nthreads(rd.get_context().workers)
+        params = blosc2.CParams(codec=blosc2.Codec.LZ4, clevel=5, typesize=8,
+                                filters=[0, 0, 0, 0, 0, blosc2.Filter.SHUFFLE], filters_meta=[0] * 6)
+        chunks = [blosc2.compress2(p, cparams=params) for p in parts]
+        encode["blosc2"] = lambda: [blosc2.compress2(p, cparams=params) for p in parts]
+        decode["blosc2"] = lambda: np.concatenate([np.frombuffer(blosc2.decompress2(c), dtype=a.dtype) for c in chunks])
+
+    def same_size(r, p):
+        return abs(sum(x.nbytes for x in r) - sum(len(x) for x in p)) < 0.2 * a.nbytes
+
+    return [Case("W8", "frame encode, float64 walk in 8 partitions", encode, same_size, a.nbytes),
+            Case("W8", "frame decode, float64 walk in 8 partitions", decode, np.array_equal, a.nbytes)]
+
+
+def spill(scale: float) -> list[Case]:
+    """Persisted working set twice the memory limit: spilled and read back vs kept in memory."""
+    a = np.random.default_rng(0).random(max(1000, int(25e6 * scale)))
+
+    def run(limit):
+        with rd.Context(memory_limit=limit):
+            y = rd.from_numpy(a).map_partitions(lambda b: b * 2).persist()
+            return y.sum().compute(), (y + 1).sum().compute()
+
+    impls = {"rdarray": lambda: run(a.nbytes // 2), "rdarray in memory": lambda: run(None)}
+    return [Case("SPILL", f"persist {a.nbytes / 1e6:.0f} MB with a limit of half, two passes", impls,
+                 lambda r, p: _close(r[0], p[0]) and _close(r[1], p[1]), a.nbytes)]
+
+
+#: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
+WORKLOADS = {"W1": w1, "W2": w2, "W8": w8_frames, "W10": w10, "SPILL": spill}
