@@ -8,7 +8,7 @@ from .array.core import PartitionedArray
 from .array.lazy import Lazy
 from .context import Context, get_context
 from .execution.scheduler import execute
-from .lineage import Node, OneToOne
+from .lineage import VALUE, Node, per_partition
 from .plan.explain import format_plan
 from .plan.planner import build_plan
 
@@ -32,7 +32,7 @@ def run_nodes(ctx: Context, nodes: list[Node]) -> dict[int, list]:
     plan = build_plan(nodes, ctx.store.has_all)
     found = execute(plan, ctx.executor, ctx.store)
     for node in nodes:
-        if node.dtype != object:
+        if node.dtype != VALUE:
             node.learn_lengths([len(b) for b in found[node.id]])
     return found
 
@@ -45,7 +45,7 @@ def compute_partitions(x: PartitionedArray) -> list[np.ndarray]:
 
 def compute_lengths(node: Node) -> tuple[int, ...]:
     """The length of every partition of ``node``."""
-    lengths = Node("len", len, [OneToOne(node)], node.npartitions, np.dtype(object), (), None)
+    lengths = per_partition("len", len, node)
     return tuple(run_nodes(get_context(), [lengths])[lengths.id])
 
 

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 _node_ids = itertools.count()
+VALUE = np.dtype(object)  # the dtype of nodes whose partitions are values, not arrays
 
 
 class Dependency:
@@ -223,3 +224,9 @@ class Node:
     def __repr__(self) -> str:
         kinds = ", ".join(f"{dep.kind} <- #{dep.parent.id}" for dep in self.dependencies)
         return f"<Node #{self.id} {self.label} [{kinds}]>"
+
+
+def per_partition(op: str, func: Callable, parent: Node, **options) -> Node:
+    """A node whose partition ``p`` is ``func`` of partition ``p`` of ``parent``: a value, not an
+    array (partial results of a reduction, partition lengths, written files)."""
+    return Node(op, func, [OneToOne(parent)], parent.npartitions, VALUE, (), None, **options)

@@ -6,11 +6,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..lineage import AllToOne, Broadcast, Node
+from ..lineage import VALUE, AllToOne, Broadcast, Node
 from .operands import bind
 
 EMPTY = type("Empty", (), {"__repr__": lambda self: "EMPTY"})()  # a partial from an empty partition
-VALUE = np.dtype(object)  # the dtype of nodes whose partitions are not arrays
 
 
 def merge_partials(combine: Callable, a, b):

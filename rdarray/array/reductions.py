@@ -14,11 +14,10 @@ import weakref
 import numpy as np
 
 from ..dtypes import empty_block, is_nan
-from ..lineage import Node, OneToOne
+from ..lineage import Node, per_partition
 from .elementwise import map_blocks
 from .lazy import EMPTY, Lazy
 
-_OBJECT = np.dtype(object)
 
 
 def _axes(x, axis) -> tuple[int, ...]:
@@ -57,8 +56,7 @@ def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=Fa
     node = shared.get(share)
     if node is None:
         func = (lambda b: EMPTY if len(b) == 0 else partial(b)) if skip_empty else partial
-        node = Node(op, func, [OneToOne(x._node)], x._node.npartitions, _OBJECT, (), None,
-                    detail=detail or "partial", merge=combine if by_rows else None)
+        node = per_partition(op, func, x._node, detail=detail or "partial", merge=combine if by_rows else None)
         if share is not None:
             shared[share] = node
     return Lazy.reduced(label or op, f"{label or op} of {x!r}", node, combine, finalize, meta)

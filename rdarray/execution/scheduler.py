@@ -26,9 +26,7 @@ def execute(plan: Plan, executor, store) -> dict[int, list]:
             readers[node.id] -= 1
             if readers[node.id] == 0 and node.id not in target_ids:
                 del results[node.id]
-    found = {t.id: results[t.id] if t.id in results else _read_in_place(t, store)
-             for t in plan.targets}
-    return found
+    return {t.id: results[t.id] if t.id in results else _read_in_place(t, store) for t in plan.targets}
 
 
 def _read_in_place(node, store) -> list:

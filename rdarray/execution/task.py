@@ -15,7 +15,7 @@ import numpy as np
 
 from ..array.lazy import merge_partials
 from ..errors import add_task_note
-from ..lineage import Broadcast, Node, OneToOne
+from ..lineage import VALUE, Broadcast, Node, OneToOne
 from ..plan.planner import Stage
 
 #: elements of the widest array a sliced task handles at once
@@ -112,7 +112,6 @@ class StageRunner:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise
 
-
     def _getter(self, parent: Node, memo: dict):
         """Partition ``j`` of ``parent`` by index: straight from an earlier stage's outputs when
         it is one of them, else through :meth:`_evaluate`."""
@@ -169,5 +168,5 @@ def _slice_rows(stage: Stage, leaves: list[tuple[Node, bool]]) -> int:
     rows = [n for n, whole in leaves if not whole]
     if not rows or not all(n.row_local or (n.id in outputs and n.merge is not None) for n in stage.nodes):
         return 0
-    widest = max(int(np.prod(n.trailing)) for n in stage.nodes + rows if n.dtype != object)
+    widest = max(int(np.prod(n.trailing)) for n in stage.nodes + rows if n.dtype != VALUE)
     return max(1, SLICE_ELEMENTS // max(widest, 1))

@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 from ..errors import CorruptDataError
-from ..lineage import Node, OneToOne
+from ..lineage import Node, per_partition
 
 FORMAT_NAME = "rdarray"
 FORMAT_VERSION = 1
@@ -56,8 +56,7 @@ def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", 
             return len(block)
 
         node = x._node
-        writer = Node("save", write, [OneToOne(node)], node.npartitions, np.dtype(object), (), None,
-                      pass_index=True, detail=os.path.basename(path))
+        writer = per_partition("save", write, node, pass_index=True, detail=os.path.basename(path))
         lengths = run_nodes(get_context(), [writer])[writer.id]
         node.learn_lengths(lengths)
         meta = {
@@ -184,7 +183,6 @@ def checkpoint(x, path=None):
         ctx.store.put(target(), p, block)
         return len(block)
 
-    writer = Node("checkpoint", keep, [OneToOne(node)], node.npartitions, np.dtype(object), (), None,
-                  pass_index=True)
+    writer = per_partition("checkpoint", keep, node, pass_index=True)
     cut.learn_lengths(run_nodes(ctx, [writer])[writer.id])
     return PartitionedArray(cut)
