@@ -302,3 +302,20 @@ def test_len_after_filter(ctx):
     assert len(empty) == 0
     assert_same(empty, expected[:0])
     assert_equal_arrays(empty.head(3), expected[:0])
+
+
+@pytest.mark.parametrize("layout", [[10, 0, 5, 20], [1] * 35, [35], [0, 35, 0]])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 35, 50])
+def test_repartition_keeps_order_and_balances(layout, n):
+    a = np.arange(35 * 2, dtype=np.int32).reshape(35, 2)
+    bounds = np.cumsum([0] + layout)
+    x = rd.from_partitions([a[i:j] for i, j in zip(bounds[:-1], bounds[1:])])
+    y = (x * 2).repartition(n)
+    assert y.npartitions == n
+    assert max(y.partition_lengths) - min(y.partition_lengths) <= 1
+    np.testing.assert_array_equal(y.compute(), a * 2)
+    assert [len(p) for p in y.partitions()] == list(y.partition_lengths)
+    filtered = x[x[:, 0] % 3 == 0].repartition(n)  # lengths unknown until computed
+    np.testing.assert_array_equal(filtered.compute(), a[a[:, 0] % 3 == 0])
+    with pytest.raises(ValueError, match="npartitions"):
+        x.repartition(0)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..config import config
 from ..dtypes import check_dtype, empty_block
-from ..lineage import Node, RangeDependency
+from ..lineage import Node, RangeDependency, realign
 from . import elementwise
 from .lazy import Lazy
 
@@ -206,6 +206,18 @@ class PartitionedArray:
         edges = [0] + cuts + [self.npartitions]
         groups = [range(edges[k], edges[k + 1]) for k in range(n)]
         return select_partitions(self, groups, op="coalesce", detail=str(n))
+
+    def repartition(self, n: int) -> "PartitionedArray":
+        """Rows rebalanced into ``n`` partitions of equal length (within one row), order kept.
+
+        The rows stay where they are: each new partition reads row ranges of the old ones (a range
+        dependency), so no data is hashed or shuffled.
+        """
+        n = check_npartitions(n, "repartition")
+        lengths = split_lengths(sum(ensure_lengths(self._node)), n)
+        node = self._node
+        return PartitionedArray(Node("repartition", lambda block: block, [realign(node, lengths)], n,
+                                     node.dtype, node.trailing, lengths, detail=str(n)))
 
     # -- indexing ---------------------------------------------------------------------------------
     def __getitem__(self, key):
