@@ -66,12 +66,9 @@ class BlockStore:
             array, frame, path = block.array, block.frame, block.path
         if array is not None:
             return array
-        from .frame import decode
+        from .frame import decode, read_file
 
-        if frame is not None:
-            return decode(frame)
-        with open(path, "rb") as f:
-            return decode(f.read())
+        return decode(frame) if frame is not None else read_file(path)
 
     def has_all(self, node) -> bool:
         return self._counts.get(node.id, 0) == node.npartitions

@@ -133,7 +133,7 @@ def _tuples(descr):
 def load(path):
     """A saved array; each partition is read and decoded by the task that needs it."""
     from ..array.core import PartitionedArray
-    from .frame import decode
+    from .frame import read_file
 
     path = os.path.abspath(os.fspath(path))
     meta = read_meta(path)
@@ -142,8 +142,7 @@ def load(path):
     def read(p):
         file = os.path.join(path, part_name(p))
         try:
-            with open(file, "rb") as f:
-                block = decode(f.read())
+            block = read_file(file)
         except FileNotFoundError:
             raise CorruptDataError(f"load: {file!r} is missing") from None
         if block.dtype != dtype or block.shape != (lengths[p], *trailing):

@@ -8,12 +8,15 @@ corrupted or forged frame raises ``CorruptDataError``.
 """
 from __future__ import annotations
 
+import mmap
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rdarray._core import frame as _k
+from rdarray.errors import CorruptDataError
 from rdarray.storage.codec import CODECS, FILTERS, _check_clevel, _choice, _no_objects
 
 MAGIC: bytes = _k.MAGIC
@@ -73,6 +76,15 @@ def decode(buffer: Any) -> np.ndarray:
     """The array in ``buffer`` (bytes, bytearray, memoryview, mmap, uint8 array, ...),
     which must hold exactly one frame; a bad frame raises ``CorruptDataError``."""
     return _k.decode(buffer)
+
+
+def read_file(path: str) -> np.ndarray:
+    """The array in a frame file, decoded straight from a memory map of the file (no read copy)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            raise CorruptDataError(f"{path!r} is empty: no frame")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return decode(mapped)
 
 
 def read_header(buffer: Any) -> FrameHeader:
