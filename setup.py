@@ -23,6 +23,7 @@ CORE = HERE / "rdarray" / "_core"
 KERNELS: dict[str, bool] = {
     "codec": True,
     "frame": True,
+    "hashing": False,
 }
 
 DIRECTIVES = {

@@ -1,0 +1,105 @@
+"""Thin wrappers over the hashing kernels (``rdarray._core.hashing``): turn user input into what
+the kernels take (arrays in native byte order, contiguous targets and ids, int64 or float64
+values) and pick the kernel for the dtype. The kernels check dtypes, lengths and ranges.
+
+Keys are one 1-D array, or a sequence of them combined row-wise; see the kernel module for the
+hash definition (fixed seed, equal integers hash alike in every width, -0.0 as 0.0, one NaN).
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from rdarray._core import hashing as _k
+
+
+def _key_columns(columns) -> list[np.ndarray]:
+    cols = [np.asarray(c) for c in ([columns] if isinstance(columns, np.ndarray) else columns)]
+    for i, c in enumerate(cols):
+        if c.dtype.kind == "f" and c.dtype.itemsize == 2:
+            cols[i] = c.astype(np.float32)  # exact, so float16 keys hash as the floats they equal
+        elif not c.dtype.isnative:
+            cols[i] = c.astype(c.dtype.newbyteorder("="))
+    return cols
+
+
+def hash_keys(columns) -> np.ndarray:
+    """uint64 hash of every row of the key column(s); deterministic across processes."""
+    return _k.hash_keys(_key_columns(columns))
+
+
+def partition_of(hashes, npartitions: int) -> np.ndarray:
+    """int32 partition in ``[0, npartitions)`` of every hash (from its high bits: uniform)."""
+    hashes = np.asarray(hashes)
+    if hashes.dtype.kind not in "iu" or hashes.dtype.itemsize != 8:
+        raise TypeError(f"hashes must be uint64 (as hash_keys returns), got {hashes.dtype}")
+    hashes = np.require(hashes.view(np.uint64), requirements="CA")
+    return _k.partition_of(hashes, operator.index(npartitions))
+
+
+def partition_keys(columns, npartitions: int) -> np.ndarray:
+    """``partition_of(hash_keys(columns), npartitions)`` in one pass, with no array of hashes."""
+    return _k.partition_keys(_key_columns(columns), operator.index(npartitions))
+
+
+def scatter(rows, targets, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows (any dtype, whole rows of every field and trailing axis) by their target
+    partition in one stable pass: ``(out, offsets)``, bucket k being the view
+    ``out[offsets[k]:offsets[k + 1]]``; offsets is int64 of length ``npartitions + 1``."""
+    rows = np.ascontiguousarray(rows) if np.ndim(rows) else np.asarray(rows)
+    targets = np.asarray(targets)
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"targets must be integers, got {targets.dtype}")
+    if targets.dtype not in (np.int32, np.int64):
+        targets = targets.astype(np.int64)  # uint64 beyond int64 turns negative: out of range
+    return _k.scatter(rows, np.require(targets, requirements="CA"), operator.index(npartitions))
+
+
+def factorize(columns) -> tuple[np.ndarray, int, np.ndarray]:
+    """``(group_ids, n_groups, first_rows)``: a dense int64 id per row in order of first
+    appearance of its key (NaN keys are one group, -0.0 is 0.0), as
+    ``pandas.factorize(..., use_na_sentinel=False)``; ``first_rows[g]`` is group g's first row."""
+    return _k.factorize(_key_columns(columns))
+
+
+def _group_args(values, group_ids, n_groups):
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and values.dtype.itemsize <= 8:
+        values = np.require(values, np.float64, "CA")
+    elif values.dtype.kind in "bi" or (values.dtype.kind == "u" and values.dtype.itemsize < 8):
+        values = np.require(values, np.int64, "CA")
+    else:
+        raise TypeError(f"group values must be integers (not uint64), bool or floats, got {values.dtype}")
+    group_ids = np.asarray(group_ids)
+    if group_ids.dtype.kind not in "iu":
+        raise TypeError(f"group ids must be integers, got {group_ids.dtype}")
+    return values, np.require(group_ids, np.int64, "CA"), operator.index(n_groups)
+
+
+def group_sum(values, group_ids, n_groups: int) -> np.ndarray:
+    """Per-group sum, NaN skipped (0 for a group without values): float64 or int64."""
+    return _k.group_sum(*_group_args(values, group_ids, n_groups))
+
+
+def group_count(values, group_ids, n_groups: int) -> np.ndarray:
+    """Per-group number of non-NaN values (int64)."""
+    return _k.group_count(*_group_args(values, group_ids, n_groups))
+
+
+def _group_extreme(values, group_ids, n_groups, is_max: bool) -> np.ndarray:
+    values, group_ids, n_groups = _group_args(values, group_ids, n_groups)
+    out, count = _k.group_minmax(values, group_ids, n_groups, is_max)
+    if values.dtype.kind == "i" and not count.all():
+        raise ValueError(f"group {int(np.argmin(count))} has no values: no integer min/max")
+    return out
+
+
+def group_min(values, group_ids, n_groups: int) -> np.ndarray:
+    """Per-group minimum, NaN skipped (NaN for a float group without values)."""
+    return _group_extreme(values, group_ids, n_groups, False)
+
+
+def group_max(values, group_ids, n_groups: int) -> np.ndarray:
+    """Per-group maximum, NaN skipped (NaN for a float group without values)."""
+    return _group_extreme(values, group_ids, n_groups, True)
