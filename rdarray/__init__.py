@@ -14,9 +14,10 @@ from .compute import compute
 from .config import config
 from .context import Context, get_context
 from .errors import CorruptDataError, WorkerLostError
+from .shuffle.partitioners import HashPartitioner, RangePartitioner
 
 __all__ = [
-    "Context", "CorruptDataError", "Lazy", "PartitionedArray", "WorkerLostError", "__version__",
+    "Context", "CorruptDataError", "HashPartitioner", "Lazy", "RangePartitioner", "PartitionedArray", "WorkerLostError", "__version__",
     "arange", "as_completed", "compute", "concatenate", "config", "from_numpy", "from_pandas",
     "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "ones", "random", "wait", "where", "zeros",
 ]

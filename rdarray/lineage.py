@@ -15,7 +15,8 @@ Each dependency says, for output partition ``p``, which parent partitions it rea
   merge of a reduction's partial results);
 - :class:`Broadcast`: the one partition of a value node, read by every output partition
   (``x - x.mean()``);
-- a shuffle (every parent partition feeds every output) always cuts a stage.
+- :class:`ShuffleDependency`: bucket ``q`` of every partition of a shuffle's map side; it always
+  cuts a stage.
 """
 
 from __future__ import annotations
@@ -110,6 +111,19 @@ class Broadcast(Dependency):
 
     def gather(self, p: int, get: Callable[[int], object]):
         return get(0)
+
+
+class ShuffleDependency(Dependency):
+    """Output partition ``q`` reads bucket ``q`` of every parent partition: the parent is a
+    shuffle's map side, whose partition ``j`` is the list of partition ``j``'s rows per target."""
+
+    kind = "shuffle"
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        return range(self.parent.npartitions)
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        return [get(j)[p] for j in range(self.parent.npartitions)]
 
 
 def realign(parent: "Node", lengths: Sequence[int]) -> RangeDependency:

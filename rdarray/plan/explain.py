@@ -15,8 +15,12 @@ def format_plan(plan: Plan) -> str:
         for node in stage.inputs:
             kinds = sorted({d.kind for n in stage.nodes for d in n.dependencies if d.parent is node})
             source = next(s.id for s in plan.stages if node in s.outputs)
-            lines.append(f"  reads: {_name(node)} from stage {source} ({', '.join(kinds)}, "
-                         f"{_bytes(node)})")
+            if "shuffle" in kinds:  # the map side's partitions are buckets of its parent's rows
+                lines.append(f"  shuffle: reads the buckets of {_name(node)} from stage {source}, "
+                             f"moving about {_bytes(node.parents[0])}")
+            else:
+                lines.append(f"  reads: {_name(node)} from stage {source} ({', '.join(kinds)}, "
+                             f"{_bytes(node)})")
         for node in _read_from_cache(stage, cached):
             lines.append(f"  cache: {_name(node)} persisted ({node.persist_level}), "
                          f"{node.npartitions} partition(s) read from the block store")

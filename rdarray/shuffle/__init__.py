@@ -1,0 +1,1 @@
+"""The shuffle engine: hash partitioning, bucket scatter and hash aggregation building blocks."""

@@ -1,0 +1,135 @@
+"""Shuffles: partition_by (hash) and sort (range), against NumPy on the same data."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.lib.recfunctions import repack_fields
+
+import rdarray as rd
+
+
+def table(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.empty(n, dtype=[("k", "i8"), ("f", "f8"), ("s", "U3"), ("v", "f4")])
+    t["k"] = rng.integers(0, 50, n)
+    t["f"] = rng.choice([np.nan, -0.0, 0.0, 1.5, 2.5], n)
+    t["s"] = rng.choice(["a", "bb", "ccc", ""], n)
+    t["v"] = rng.normal(size=n)
+    return t
+
+
+def split(a, lengths):
+    bounds = np.cumsum([0] + list(lengths))
+    return rd.from_partitions([a[i:j] for i, j in zip(bounds[:-1], bounds[1:])])
+
+
+def assert_rows_equal(got, expected):
+    """The same rows in the same order, field by field (NaN equal to NaN)."""
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    for name in expected.dtype.names:
+        np.testing.assert_array_equal(got[name], expected[name])
+
+
+def assert_same_rows(got, expected):
+    """The same rows in any order."""
+    order = list(expected.dtype.names)
+    assert_rows_equal(np.sort(got, order=order), np.sort(expected, order=order))
+
+
+def key_sets(parts, key):
+    """The distinct keys of each partition (NaN as one value)."""
+    found = []
+    for p in parts:
+        col = p[key] if key else p
+        found.append({("nan",) if isinstance(v, float) and np.isnan(v) else (v + 0.0 if isinstance(v, float) else v,)
+                      for v in col.tolist()})
+    return found
+
+
+@pytest.mark.parametrize("key", ["k", "f", "s", ("k", "s")])
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_partition_by_places_each_key_in_one_partition(key, n):
+    a = table()
+    x = split(a, [500, 0, 1000, 500])
+    y = x.partition_by(key, npartitions=n)
+    assert y.npartitions == n and y.partitioner == rd.HashPartitioner(n, key)
+    parts = y.partitions()
+    assert sum(len(p) for p in parts) == len(a)
+    assert_same_rows(np.concatenate(parts), a)
+    if isinstance(key, str):
+        seen = key_sets(parts, key)
+        for i in range(n):
+            for j in range(i + 1, n):
+                assert not seen[i] & seen[j], f"a key of {key} is in partitions {i} and {j}"
+
+
+def test_partition_by_values_of_1d_and_no_shuffle_when_already_partitioned():
+    a = np.random.default_rng(1).integers(0, 20, 1000)
+    x = rd.from_numpy(a, npartitions=4)
+    y = x.partition_by(npartitions=5)
+    text = y.explain()
+    assert "shuffle" in text and text.startswith("Plan: 2 stage(s)")
+    assert y.partition_by(npartitions=5) is y  # already placed so: no second shuffle
+    assert text.count("shuffle:") == 1
+    z = y.partition_by(npartitions=3)
+    assert z is not y and z.explain().count("shuffle:") == 2
+    np.testing.assert_array_equal(np.sort(z.compute()), np.sort(a))
+    assert (y + 1).partitioner is None  # values changed: the placement no longer holds
+
+
+def test_partition_by_bad_keys():
+    x = rd.from_numpy(table(10))
+    with pytest.raises(KeyError, match="nope"):
+        x.partition_by("nope")
+    with pytest.raises(ValueError, match="key field"):
+        x.partition_by()
+    with pytest.raises(ValueError, match="npartitions"):
+        x.partition_by("k", npartitions=0)
+    with pytest.raises(ValueError, match="2-D"):
+        rd.zeros((4, 2)).partition_by()
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(2).normal(size=3000),
+    np.random.default_rng(3).integers(-5, 5, 3000),
+    np.array([np.nan, 1.0, -np.inf, 0.0, -0.0, np.inf, 2.0] * 100),
+    np.array(["pear", "apple", "", "fig", "apple"] * 50),
+    np.arange("2024-01-01", "2024-03-01", dtype="datetime64[D]")[::-1],
+])
+@pytest.mark.parametrize("npartitions", [1, 4, 9])
+def test_sort_matches_numpy(values, npartitions):
+    x = rd.from_numpy(values, npartitions=npartitions)
+    y = x.sort()
+    out = y.compute()
+    np.testing.assert_array_equal(out, np.sort(values, kind="stable"))
+    assert isinstance(y.partitioner, rd.RangePartitioner)
+    np.testing.assert_array_equal(x.sort(descending=True).compute(), np.sort(values, kind="stable")[::-1])
+
+
+def test_sort_structured_by_fields_is_stable():
+    a = table(3000)
+    x = split(a, [1000, 0, 1500, 500])
+    assert_rows_equal(x.sort("k").compute(), a[np.argsort(a["k"], kind="stable")])
+    keys = repack_fields(a[["s", "k"]])
+    assert_rows_equal(x.sort(["s", "k"]).compute(), a[np.argsort(keys, kind="stable")])
+    assert_rows_equal(x.sort("f").compute(), a[np.argsort(a["f"], kind="stable")])
+
+
+def test_sort_partitions_are_balanced_for_spread_keys():
+    a = np.random.default_rng(4).random(40_000)
+    y = rd.from_numpy(a, npartitions=8).sort()
+    lengths = [len(p) for p in y.partitions()]
+    assert sum(lengths) == len(a)
+    assert max(lengths) <= 2 * len(a) / 8, lengths
+
+
+@given(st.lists(st.integers(-3, 3), min_size=0, max_size=60), st.lists(st.integers(0, 10), min_size=1, max_size=6))
+def test_sort_property(values, lengths):
+    a = np.array(values, dtype=np.int64)
+    lengths = list(lengths)
+    lengths[-1] += max(0, len(a) - sum(lengths))
+    cut = np.minimum(np.cumsum([0] + lengths), len(a))
+    x = rd.from_partitions([a[i:j] for i, j in zip(cut[:-1], cut[1:])])
+    np.testing.assert_array_equal(x.sort().compute(), np.sort(a))
+    np.testing.assert_array_equal(np.sort(x.partition_by(npartitions=3).compute()), np.sort(a))
