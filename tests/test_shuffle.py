@@ -133,3 +133,47 @@ def test_sort_property(values, lengths):
     x = rd.from_partitions([a[i:j] for i, j in zip(cut[:-1], cut[1:])])
     np.testing.assert_array_equal(x.sort().compute(), np.sort(a))
     np.testing.assert_array_equal(np.sort(x.partition_by(npartitions=3).compute()), np.sort(a))
+
+
+VALUE_ARRAYS = {
+    "ints": np.random.default_rng(5).integers(-20, 20, 3000),
+    "floats-nan": np.random.default_rng(6).choice([np.nan, 1.0, 2.5, -3.0, 0.0], 3000),
+    "strings": np.random.default_rng(7).choice(["x", "yy", "", "zzz"], 3000),
+    "bool": np.random.default_rng(8).random(3000) > 0.3,
+    "datetime": np.random.default_rng(9).choice(np.arange("2024-01-01", "2024-01-09", dtype="M8[D]"), 3000),
+    "one-value": np.full(100, 7, dtype=np.int16),
+    "empty": np.zeros(0, dtype=np.float32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_ARRAYS))
+@pytest.mark.parametrize("npartitions", [1, 5])
+def test_unique_matches_numpy(name, npartitions):
+    a = VALUE_ARRAYS[name]
+    x = rd.from_numpy(a, npartitions=min(npartitions, max(1, len(a))))
+    np.testing.assert_array_equal(x.unique().compute(), np.unique(a))
+    np.testing.assert_array_equal(np.unique(x).compute(), np.unique(a))
+    assert x.unique().dtype == np.unique(a).dtype
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_ARRAYS))
+@pytest.mark.parametrize("npartitions", [1, 5])
+def test_value_counts_matches_pandas(name, npartitions):
+    pd = pytest.importorskip("pandas")
+    a = VALUE_ARRAYS[name]
+    x = rd.from_numpy(a, npartitions=min(npartitions, max(1, len(a))))
+    got = x.value_counts().compute()
+    assert got.dtype.names == ("value", "count") and got["value"].dtype == a.dtype
+    present = a[~pd.isna(a)]
+    values, counts = np.unique(present, return_counts=True)
+    expected = sorted(zip(values.tolist(), counts.tolist()), key=lambda vc: (-vc[1], vc[0]))
+    assert list(zip(got["value"].tolist(), got["count"].tolist())) == expected
+    assert sorted(got["count"].tolist()) == sorted(pd.Series(a).value_counts().tolist())
+
+
+def test_unique_of_2d_and_structured():
+    a = np.random.default_rng(10).integers(0, 5, (400, 3))
+    np.testing.assert_array_equal(rd.from_numpy(a, npartitions=3).unique().compute(), np.unique(a))
+    t = table(500)[["k", "s"]]
+    t = repack_fields(t)
+    np.testing.assert_array_equal(rd.from_numpy(t, npartitions=4).unique().compute(), np.unique(t))

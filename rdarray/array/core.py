@@ -241,7 +241,7 @@ class PartitionedArray:
         __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__,
     )
     from .pandas_io import to_pandas  # noqa: E402
-    from .wide import partition_by, sort  # noqa: E402
+    from .wide import partition_by, sort, unique, value_counts  # noqa: E402
     from .reductions import (  # noqa: E402
         aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
         prod, reduce, std, sum, var,

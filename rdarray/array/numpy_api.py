@@ -102,6 +102,18 @@ def _histogram(a, bins=10, range=None, density=None, weights=None):
     return a.histogram(bins=bins, range=range, density=density)
 
 
+def _unique(x, **kwargs):
+    if kwargs:
+        raise TypeError(f"unique: {', '.join(kwargs)} not supported; use x.value_counts() for counts")
+    return x.unique()
+
+
+def _sort(x, axis=-1, kind=None, order=None):
+    if x.ndim != 1 and not x.dtype.names:
+        raise ValueError("sort: a partitioned array sorts its rows, so it must be 1-D or structured")
+    return x.sort(order)
+
+
 _FUNCTIONS = {
     np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
     np.amin: _method("min"), np.amax: _method("max"), np.mean: _method("mean"), np.var: _method("var"),
@@ -111,5 +123,6 @@ _FUNCTIONS = {
     np.concatenate: _concatenate, np.where: _where, np.round: _around, np.around: _around,
     np.clip: _clip, np.nansum: _nan_reduction("nansum"), np.nanprod: _nan_reduction("nanprod"),
     np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
+    np.unique: _unique, np.sort: _sort,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
 }

@@ -65,3 +65,43 @@ def _sample(keys: np.ndarray) -> np.ndarray:
     if len(keys) <= SAMPLE_ROWS:
         return keys
     return keys[np.linspace(0, len(keys) - 1, SAMPLE_ROWS).astype(np.intp)]
+
+
+def unique(self):
+    """The distinct values, sorted, as ``np.unique`` (NaN once; N-D arrays flattened; structured
+    rows compared field by field). Each partition is deduplicated before the sort's shuffle."""
+    x = self if self.ndim == 1 else self.map_partitions(np.ravel, dtype=self.dtype)
+    order = x.dtype.names
+    return x.map_partitions(np.unique, dtype=x.dtype).sort(order).map_partitions(np.unique, dtype=x.dtype)
+
+
+def value_counts(self, dropna: bool = True):
+    """Each distinct value with its number of rows, most frequent first (ties: smaller value first),
+    as a structured array with fields ``value`` and ``count``; NaN is dropped unless ``dropna=False``.
+    Counts are combined per partition before the shuffle (map-side combine)."""
+    if self.ndim != 1 or self.dtype.names:
+        raise ValueError("value_counts: needs a 1-D array of values")
+    counted = np.dtype([("value", self.dtype), ("count", np.int64), ("order", np.int64)])
+
+    def count(values, weights=None):
+        if dropna:
+            values, weights = _without_nan(values, weights)
+        distinct, inverse = np.unique(values, return_inverse=True)
+        rows = np.empty(len(distinct), dtype=counted)
+        rows["value"] = distinct
+        rows["count"] = np.bincount(inverse, weights=weights, minlength=len(distinct)).astype(np.int64)
+        rows["order"] = -rows["count"]
+        return rows
+
+    partial = self.map_partitions(count, dtype=counted)
+    merged = shuffle(partial, HashPartitioner(self.npartitions, "value"), "value_counts",
+                     lambda pieces: (lambda rows: count(rows["value"], rows["count"]))(np.concatenate(pieces)))
+    result = np.dtype([("value", self.dtype), ("count", np.int64)])
+    return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
+
+
+def _without_nan(values, weights):
+    if values.dtype.kind in "fcmM":
+        keep = ~(np.isnat(values) if values.dtype.kind in "mM" else np.isnan(values))
+        return values[keep], None if weights is None else weights[keep]
+    return values, weights

@@ -19,9 +19,9 @@ class HashPartitioner:
     key: str | tuple[str, ...] | None = None
 
     def assign(self, block: np.ndarray) -> np.ndarray:
-        from .hashing import hash_keys, partition_of
+        from .hashing import partition_keys
 
-        return partition_of(hash_keys(key_columns(block, self.key)), self.npartitions)
+        return partition_keys(key_columns(block, self.key), self.npartitions)
 
 
 @dataclass(frozen=True)
