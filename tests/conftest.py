@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rdarray as rd
+from _helpers import layouts, partitioned, split  # noqa: F401  (shared with the other modules)
 
 settings.register_profile("rdarray", max_examples=50, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -77,26 +78,6 @@ def assert_equal_arrays(got: np.ndarray, expected: np.ndarray, signed_zeros: boo
             np.testing.assert_array_equal(np.signbit(part[0][zeros]), np.signbit(part[1][zeros]))
     else:
         np.testing.assert_array_equal(got, expected, strict=True)
-
-
-def split(a: np.ndarray, lengths) -> list[np.ndarray]:
-    """``a`` cut into consecutive blocks of the given lengths."""
-    assert sum(lengths) == len(a)
-    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
-    return [a[bounds[k]:bounds[k + 1]] for k in range(len(lengths))]
-
-
-def partitioned(a: np.ndarray, lengths) -> rd.PartitionedArray:
-    return rd.from_partitions(split(a, lengths))
-
-
-@st.composite
-def layouts(draw, n: int, max_partitions: int = 7):
-    """Partition lengths summing to ``n``: one to ``max_partitions`` partitions, any may be empty."""
-    k = draw(st.integers(1, max_partitions))
-    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=k - 1, max_size=k - 1)))
-    edges = [0] + cuts + [n]
-    return [edges[i + 1] - edges[i] for i in range(k)]
 
 
 FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64)
