@@ -115,5 +115,47 @@ def spill(scale: float) -> list[Case]:
                  lambda r, p: _close(r[0], p[0]) and _close(r[1], p[1]), a.nbytes)]
 
 
+def w7(scale: float) -> list[Case]:
+    """Hash partitioning (shuffle write): 20M (int64 key, float64 value) rows into 16 partitions."""
+    from rdarray.shuffle.exchange import buckets
+    from rdarray.shuffle.partitioners import HashPartitioner
+
+    n = max(1000, int(20e6 * scale))
+    rng = np.random.default_rng(0)
+    rows = np.empty(n, dtype=[("key", "i8"), ("value", "f8")])
+    rows["key"] = rng.integers(0, 1 << 40, n)
+    rows["value"] = rng.random(n)
+    parts = np.array_split(rows, 2 * rd.get_context().workers)
+    part = HashPartitioner(16, "key")
+    run = rd.get_context().executor.run_tasks
+
+    def ours():
+        return run(lambda p: buckets(parts[p], part.assign(parts[p]), 16), len(parts))
+
+    def baseline():  # the same grouping by a stable argsort of the targets, one thread
+        targets = part.assign(rows)
+        return rows[np.argsort(targets, kind="stable")]
+
+    def agree(r, p):
+        return sum(len(b) for bs in r for b in bs) == len(p)
+
+    return [Case("W7", f"hash-partition {n:,} (int64, float64) rows into 16", {"rdarray": ours, "numpy argsort": baseline},
+                 agree, rows.nbytes)]
+
+
+def w9(scale: float) -> list[Case]:
+    """Sort 20M float64."""
+    a = np.random.default_rng(0).random(max(1000, int(20e6 * scale)))
+    x = rd.from_numpy(a)
+    impls = {"rdarray": lambda: x.sort().compute(), "numpy": lambda: np.sort(a)}
+    try:
+        import polars as pl
+        s = pl.Series(a)
+        impls["polars"] = lambda: s.sort().to_numpy()
+    except ImportError:
+        pass
+    return [Case("W9", f"sort {len(a):,} float64", impls, np.array_equal, a.nbytes)]
+
+
 #: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
-WORKLOADS = {"W1": w1, "W2": w2, "W8": w8_frames, "W10": w10, "SPILL": spill}
+WORKLOADS = {"W1": w1, "W2": w2, "W7": w7, "W8": w8_frames, "W9": w9, "W10": w10, "SPILL": spill}
