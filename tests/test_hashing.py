@@ -192,7 +192,8 @@ def _rows(kind: str, n: int) -> np.ndarray:
         return RNG.standard_normal(n).astype(np.float32)
     if kind == "structured":
         r = np.zeros(n, [("k", "i8"), ("v", "f8"), ("s", "U3"), ("b", "?")])
-        r["k"], r["v"], r["s"], r["b"] = np.arange(n), RNG.standard_normal(n), _strings(n, 3), np.arange(n) % 3 == 0
+        r["k"], r["v"], r["s"] = np.arange(n), RNG.standard_normal(n), _strings(n, 3)
+        r["b"] = np.arange(n) % 3 == 0
         return r
     if kind == "pair16":
         r = np.zeros(n, [("k", "i8"), ("v", "f8")])
@@ -378,6 +379,7 @@ def test_concurrent_calls_are_correct() -> None:
                 assert np.array_equal(offsets, scattered[1])
                 ids, n_groups, first = hs.factorize([rows["k"]])
                 assert np.array_equal(ids, factorized[0]) and n_groups == factorized[1]
+                assert np.array_equal(first, factorized[2])
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
