@@ -142,13 +142,9 @@ def load(path):
     def read(p):
         file = os.path.join(path, part_name(p))
         try:
-            block = read_file(file)
+            return read_file(file, expect=(dtype, (lengths[p], *trailing)))
         except FileNotFoundError:
             raise CorruptDataError(f"load: {file!r} is missing") from None
-        if block.dtype != dtype or block.shape != (lengths[p], *trailing):
-            raise CorruptDataError(f"load: {file!r} holds {block.dtype} {block.shape}; {META} says "
-                                   f"{dtype} {(lengths[p], *trailing)}")
-        return block
 
     return PartitionedArray(Node("load", read, [], len(lengths), dtype, trailing, lengths,
                                  pass_index=True, detail=os.path.basename(path)))

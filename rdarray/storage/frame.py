@@ -78,12 +78,21 @@ def decode(buffer: Any) -> np.ndarray:
     return _k.decode(buffer)
 
 
-def read_file(path: str) -> np.ndarray:
-    """The array in a frame file, decoded straight from a memory map of the file (no read copy)."""
+def read_file(path: str, expect: tuple[np.dtype, tuple[int, ...]] | None = None) -> np.ndarray:
+    """The array in a frame file, decoded straight from a memory map of the file (no read copy).
+
+    ``expect``: the dtype and shape the caller knows the array has; a frame saying otherwise is
+    rejected from its header, before anything is allocated or decompressed.
+    """
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             raise CorruptDataError(f"{path!r} is empty: no frame")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            if expect is not None:
+                header = read_header(mapped)
+                if (header.dtype, header.shape) != expect:
+                    raise CorruptDataError(f"{path!r} holds {header.dtype} {header.shape}; expected "
+                                           f"{expect[0]} {expect[1]}")
             return decode(mapped)
 
 
