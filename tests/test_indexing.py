@@ -4,11 +4,11 @@ NumPy indexing of the whole array is the oracle.
 """
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import numpy.lib.recfunctions as rfn
 import pytest
+from _helpers import Counter
 from conftest import (
     STRUCT,
     arrays_and_layouts,
@@ -74,19 +74,11 @@ def test_integer_rows_unknown_lengths(ctx):
 
 def test_rows_only_from_one_partition():
     """``x[i]`` computes only the partition holding row i."""
-    seen = []
-    lock = threading.Lock()
-
-    def record(b):
-        if len(b):
-            with lock:
-                seen.append(int(b[0]))
-        return b
-
+    record = Counter(lambda b: b)
     with rd.Context(backend="threads", workers=2):
         x = map_blocks(rd.from_numpy(np.arange(100), npartitions=10), record, "record")  # lengths known
         assert x[57] == 57 and x[-1] == 99
-        assert seen == [50, 90]
+        assert list(record.calls.elements()) == [50, 90]
 
 
 def test_bad_row_keys(ctx):
@@ -270,24 +262,16 @@ def test_head_copies_and_errors(ctx):
 
 
 def test_head_computes_only_what_it_needs():
-    seen = []
-    lock = threading.Lock()
-
-    def record(b):
-        if len(b):
-            with lock:
-                seen.append(int(b[0]))
-        return b
-
+    record = Counter(lambda b: b)
     with rd.Context(backend="sync"):
         x = rd.from_numpy(np.arange(1000), npartitions=10).map_partitions(record)
         f = x.filter(lambda b: b % 2 == 0)
         assert_equal_arrays(f.head(3), np.array([0, 2, 4]))
-        assert seen == [0]
-        seen.clear()
+        assert list(record.calls.elements()) == [0]
+        record.reset()
         y = map_blocks(rd.from_numpy(np.arange(1000), npartitions=10), record, "record")  # lengths known
         assert_equal_arrays(y.head(150), np.arange(150))
-        assert sorted(seen) == [0, 100]
+        assert sorted(record.calls.elements()) == [0, 100]
 
 
 def test_len_after_filter(ctx):
