@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import is_nan
 from ..shuffle.exchange import shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_keys
 
@@ -89,7 +90,8 @@ def value_counts(self, dropna: bool = True):
 
     def count(values, weights=None):
         if dropna:
-            values, weights = _without_nan(values, weights)
+            keep = ~is_nan(values)
+            values, weights = values[keep], None if weights is None else weights[keep]
         distinct, inverse = np.unique(values, return_inverse=True)
         rows = np.empty(len(distinct), dtype=counted)
         rows["value"] = distinct
@@ -97,15 +99,12 @@ def value_counts(self, dropna: bool = True):
         rows["order"] = -rows["count"]
         return rows
 
+    def merge(pieces):
+        rows = np.concatenate(pieces)
+        return count(rows["value"], rows["count"])
+
     partial = self.map_partitions(count, dtype=counted)
-    merged = shuffle(partial, HashPartitioner(self.npartitions, "value"), "value_counts",
-                     lambda pieces: (lambda rows: count(rows["value"], rows["count"]))(np.concatenate(pieces)))
+    merged = shuffle(partial, HashPartitioner(self.npartitions, "value"), "value_counts", merge)
     result = np.dtype([("value", self.dtype), ("count", np.int64)])
     return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
 
-
-def _without_nan(values, weights):
-    if values.dtype.kind in "fcmM":
-        keep = ~(np.isnat(values) if values.dtype.kind in "mM" else np.isnan(values))
-        return values[keep], None if weights is None else weights[keep]
-    return values, weights
