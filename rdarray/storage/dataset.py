@@ -52,7 +52,7 @@ def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", 
     try:
         def write(p, block):
             with open(os.path.join(staging, part_name(p)), "wb") as f:
-                f.write(memoryview(encode(np.ascontiguousarray(block), codec, clevel, filter)))
+                f.write(memoryview(encode(block, codec, clevel, filter)))
             return len(block)
 
         node = x._node
