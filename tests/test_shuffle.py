@@ -1,5 +1,8 @@
 """Shuffles: partition_by (hash) and sort (range), against NumPy on the same data."""
 
+import gc
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,6 +10,7 @@ from hypothesis import strategies as st
 from numpy.lib.recfunctions import repack_fields
 
 import rdarray as rd
+from _helpers import Counter
 
 
 def table(n=2000, seed=0):
@@ -177,3 +181,43 @@ def test_unique_of_2d_and_structured():
     t = table(500)[["k", "s"]]
     t = repack_fields(t)
     np.testing.assert_array_equal(rd.from_numpy(t, npartitions=4).unique().compute(), np.unique(t))
+
+
+def test_sort_balances_a_dominant_key_and_stays_stable():
+    """90% of the rows share one key: the range cuts split that key by position."""
+    rng = np.random.default_rng(11)
+    t = np.empty(20_000, dtype=[("k", "i8"), ("row", "i8")])
+    t["k"] = np.where(rng.random(len(t)) < 0.9, 5, rng.integers(0, 10, len(t)))
+    t["row"] = np.arange(len(t))
+    y = split(t, [7000, 0, 3000, 5000, 5000]).sort("k")
+    lengths = [len(p) for p in y.partitions()]
+    assert max(lengths) <= 1.5 * len(t) / 5, lengths
+    assert_rows_equal(y.compute(), t[np.argsort(t["k"], kind="stable")])
+    assert_rows_equal(split(t, [7000, 0, 3000, 5000, 5000]).sort("k", descending=True).compute(),
+                      t[np.argsort(t["k"], kind="stable")][::-1])
+
+
+def test_sort_is_lazy_and_its_shuffle_is_reused_by_later_plans():
+    counter = Counter()
+    a = np.random.default_rng(12).permutation(4000).astype(np.float64)
+    y = rd.from_numpy(a, npartitions=4).map_partitions(counter).sort()
+    assert counter.total == 0  # choosing the boundaries is part of the plan
+    np.testing.assert_array_equal(y.compute(), np.sort(a))
+    assert counter.total == 4  # the sample and the map stage read one materialized input
+    assert "kept in the block store by an earlier plan" in (y + 1).explain()
+    np.testing.assert_array_equal((y + 1).compute(), np.sort(a) + 1)
+    assert counter.total == 4
+    assert y.partitioner.boundaries == tuple(np.sort(y.partitions()[k])[-1] for k in range(3))
+
+
+def test_shuffle_larger_than_the_memory_limit_spills(tmp_path):
+    a = np.random.default_rng(13).random(200_000)
+    with rd.Context("threads", workers=2, memory_limit=400_000, spill_dir=str(tmp_path)) as ctx:
+        y = rd.from_numpy(a, npartitions=8).map_partitions(lambda b: b * 2).sort()
+        np.testing.assert_array_equal(y.compute(), np.sort(a * 2))
+        assert ctx.store.memory_bytes <= 400_000
+        assert os.listdir(ctx.store._spill_dir)  # buckets went to frame files
+        np.testing.assert_array_equal(y.compute(), np.sort(a * 2))  # read back from them
+        del y
+        gc.collect()
+        assert not os.listdir(ctx.store._spill_dir)  # dropped with the array that needed them

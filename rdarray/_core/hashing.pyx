@@ -495,7 +495,7 @@ cdef _check_groups(Py_ssize_t nvalues, const int64_t[::1] ids, Py_ssize_t n_grou
         raise ValueError(f"a group id is outside [0, {n_groups})")
 
 
-def group_sum(const val_t[::1] values, const int64_t[::1] ids, Py_ssize_t n_groups):
+def group_sum(const val_t[:] values, const int64_t[::1] ids, Py_ssize_t n_groups):
     """Sum of the values of each group (NaN skipped; int64 wraps around as NumPy's does)."""
     _check_groups(values.shape[0], ids, n_groups)
     out = np.zeros(n_groups, np.float64 if val_t is double else np.int64)
@@ -510,7 +510,7 @@ def group_sum(const val_t[::1] values, const int64_t[::1] ids, Py_ssize_t n_grou
     return out
 
 
-def group_count(const val_t[::1] values, const int64_t[::1] ids, Py_ssize_t n_groups):
+def group_count(const val_t[:] values, const int64_t[::1] ids, Py_ssize_t n_groups):
     """Number of non-NaN values of each group."""
     _check_groups(values.shape[0], ids, n_groups)
     out = np.zeros(n_groups, np.int64)
@@ -525,7 +525,7 @@ def group_count(const val_t[::1] values, const int64_t[::1] ids, Py_ssize_t n_gr
     return out
 
 
-def group_minmax(const val_t[::1] values, const int64_t[::1] ids, Py_ssize_t n_groups, bint is_max):
+def group_minmax(const val_t[:] values, const int64_t[::1] ids, Py_ssize_t n_groups, bint is_max):
     """``(extreme, count)``: the min (or max) of the non-NaN values of each group and their
     number; the extreme of a group without values is NaN for floats, 0 for integers."""
     _check_groups(values.shape[0], ids, n_groups)
@@ -546,3 +546,51 @@ def group_minmax(const val_t[::1] values, const int64_t[::1] ids, Py_ssize_t n_g
                 o[k] = v
             c[k] += 1
     return out, count
+
+
+def group_moments(const double[:] values, const int64_t[::1] ids, Py_ssize_t n_groups, bint m2):
+    """``(count, sum, m2)`` of the non-NaN values of each group: their number, their sum and, when
+    ``m2``, the sum of their squared deviations from the group mean (a second pass, so a large
+    mean costs no precision); otherwise ``m2`` is None."""
+    _check_groups(values.shape[0], ids, n_groups)
+    count = np.zeros(n_groups, np.int64)
+    total = np.zeros(n_groups, np.float64)
+    cdef int64_t[::1] c = count
+    cdef double[::1] s = total, d, mean
+    cdef Py_ssize_t i, n = values.shape[0]
+    cdef double v
+    with nogil:
+        for i in range(n):
+            v = values[i]
+            if v == v:
+                s[ids[i]] += v
+                c[ids[i]] += 1
+    if not m2:
+        return count, total, None
+    deviations = np.zeros(n_groups, np.float64)
+    mean = total / np.maximum(count, 1)
+    d = deviations
+    with nogil:
+        for i in range(n):
+            v = values[i]
+            if v == v:
+                v = v - mean[ids[i]]
+                d[ids[i]] += v * v
+    return count, total, deviations
+
+
+def group_first_row(const int64_t[::1] ids, const uint8_t[:] valid, Py_ssize_t n_groups, bint last):
+    """The first (or last) row of each group whose ``valid`` flag is set (every row when
+    ``valid`` is empty), or -1 for a group without one."""
+    cdef Py_ssize_t n = ids.shape[0], i
+    if valid.shape[0] not in (0, n):
+        raise ValueError(f"{valid.shape[0]} validity flags for {n} rows")
+    _check_groups(n, ids, n_groups)
+    out = np.full(n_groups, -1, np.int64)
+    cdef int64_t[::1] o = out
+    cdef bint every = valid.shape[0] == 0
+    with nogil:
+        for i in range(n):
+            if (every or valid[i]) and (last or o[ids[i]] < 0):
+                o[ids[i]] = i
+    return out

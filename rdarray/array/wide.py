@@ -8,9 +8,6 @@ from ..dtypes import is_nan
 from ..shuffle.exchange import shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_keys
 
-#: rows sampled from each partition to choose the boundaries of a sort
-SAMPLE_ROWS = 256
-
 
 def _check_key(x, key, what: str):
     """``key`` as None (the values of a 1-D array), a field name or a tuple of field names."""
@@ -44,14 +41,15 @@ def partition_by(self, key=None, npartitions=None):
 
 def sort(self, order=None, descending=False):
     """Globally sorted by ``order`` (fields of a structured array; the values of a 1-D array), in
-    range partitions whose boundaries come from a sample of every partition (computed now)."""
-    key = _check_key(self, order, "sort")
-    n = self.npartitions
-    samples = self.map_partitions(lambda b: _sample(sort_keys(b, key)), dtype=sort_keys(
-        np.empty(0, self.dtype), key).dtype).compute()
-    samples = np.sort(samples)
-    cuts = [samples[int(len(samples) * k / n)] for k in range(1, n)] if len(samples) else []
-    partitioner = RangePartitioner(tuple(cuts), key, bool(descending))
+    range partitions cut at boundaries sampled from every partition; equal keys spanning a
+    boundary are split by position, so a dominant key still gives balanced partitions."""
+    return range_sorted(self, _check_key(self, order, "sort"), bool(descending))
+
+
+def range_sorted(x, key, descending: bool = False, split_ties: bool = True, local=None):
+    """``x`` range-partitioned on ``key`` and sorted within each partition (stably); ``local``
+    then maps each sorted partition (without ``split_ties``, it sees every row of its keys)."""
+    partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, split_ties)
 
     def local_sort(pieces):
         rows = np.concatenate(pieces)
@@ -60,16 +58,10 @@ def sort(self, order=None, descending=False):
             ordered = rows
         else:
             ordered = rows[np.argsort(sort_keys(rows, key), kind="stable")]
-        return ordered[::-1] if descending else ordered
+        ordered = ordered[::-1] if descending else ordered
+        return ordered if local is None else local(ordered)
 
-    return shuffle(self, partitioner, "sort", local_sort, detail=f"{key or 'values'}{', descending' if descending else ''}")
-
-
-def _sample(keys: np.ndarray) -> np.ndarray:
-    """Evenly spaced keys of one partition, at most SAMPLE_ROWS of them."""
-    if len(keys) <= SAMPLE_ROWS:
-        return keys
-    return keys[np.linspace(0, len(keys) - 1, SAMPLE_ROWS).astype(np.intp)]
+    return shuffle(x, partitioner, "sort", local_sort, detail=f"{key or 'values'}{', descending' if descending else ''}")
 
 
 def unique(self):
@@ -77,7 +69,7 @@ def unique(self):
     rows compared field by field). Each partition is deduplicated before the sort's shuffle."""
     x = self if self.ndim == 1 else self.map_partitions(np.ravel, dtype=self.dtype)
     order = x.dtype.names
-    return x.map_partitions(np.unique, dtype=x.dtype).sort(order).map_partitions(np.unique, dtype=x.dtype)
+    return range_sorted(x.map_partitions(np.unique, dtype=x.dtype), order, split_ties=False, local=np.unique)
 
 
 def value_counts(self, dropna: bool = True):

@@ -21,16 +21,17 @@ def execute(plan: Plan, executor, store) -> dict[int, list]:
         runner = StageRunner(stage, results, store)
         rows = executor.run_stage(runner)
         for k, node in enumerate(stage.outputs):
-            results[node.id] = [row[k] for row in rows]
+            if node.persist_level is None:  # persisted outputs are read from the block store
+                results[node.id] = [row[k] for row in rows]
         for node in stage.inputs:
             readers[node.id] -= 1
             if readers[node.id] == 0 and node.id not in target_ids:
-                del results[node.id]
+                results.pop(node.id, None)
     return {t.id: results[t.id] if t.id in results else _read_in_place(t, store) for t in plan.targets}
 
 
 def _read_in_place(node, store) -> list:
-    """Partitions of a target that no stage computes: a cheap source or a fully cached node."""
+    """Partitions of a target kept nowhere else: a cheap source or a persisted node."""
     if node.cheap:
         return [node.func(p) for p in range(node.npartitions)]
     return [store.get(node.id, p) for p in range(node.npartitions)]

@@ -39,9 +39,20 @@ class StageRunner:
             self._first_row_leaf = next((i for i, (_, whole) in enumerate(self._leaves) if not whole), 0)
 
     def run(self, p: int) -> tuple:
+        """Partition ``p`` of every output; a persisted output goes to the block store instead
+        (None in its place), so that a memory limit holds while the stage runs."""
         if self._program is None:
             memo: dict[tuple[int, int], object] = {}
-            return tuple(self._evaluate(node, p, memo) for node in self.stage.outputs)
+            outputs = [self._evaluate(node, p, memo) for node in self.stage.outputs]
+        else:
+            outputs = self._run_program(p)
+            for node, value in zip(self.stage.outputs, outputs):
+                if node.persist_level is not None:
+                    self.store.put(node, p, value)
+        return tuple(None if node.persist_level is not None else value
+                     for node, value in zip(self.stage.outputs, outputs))
+
+    def _run_program(self, p: int) -> tuple:
         leaves = [self._evaluate(leaf, 0 if whole else p, None) for leaf, whole in self._leaves]
         rows = self._slice_rows
         if rows and len(leaves[self._first_row_leaf]) > rows:
@@ -127,9 +138,12 @@ def _compile(stage: Stage, in_stage: set[int]):
     the stage, ``whole`` for broadcast values (read as they are, never sliced by rows). Each step
     ``(node, argument slots)`` appends one slot.
     """
+    read_inside = {d.parent.id for n in stage.nodes for d in n.dependencies}
     for node in stage.nodes:
-        if node.persist_level is not None or not all(isinstance(d, (OneToOne, Broadcast)) for d in node.dependencies):
+        if not all(isinstance(d, (OneToOne, Broadcast)) for d in node.dependencies):
             return None
+        if node.persist_level is not None and node.id in read_inside:
+            return None  # a persisted node read inside the stage: the memo path reads the store
     leaves: dict[tuple[int, bool], Node] = {}
     for node in stage.nodes:
         for dep in node.dependencies:

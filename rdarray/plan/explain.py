@@ -22,8 +22,12 @@ def format_plan(plan: Plan) -> str:
                 lines.append(f"  reads: {_name(node)} from stage {source} ({', '.join(kinds)}, "
                              f"{_bytes(node)})")
         for node in _read_from_cache(stage, cached):
-            lines.append(f"  cache: {_name(node)} persisted ({node.persist_level}), "
-                         f"{node.npartitions} partition(s) read from the block store")
+            if any(d.kind == "shuffle" for n in stage.nodes for d in n.dependencies if d.parent is node):
+                lines.append(f"  shuffle: reads the buckets of {_name(node)} kept in the block store "
+                             f"by an earlier plan (no map stage)")
+            else:
+                lines.append(f"  cache: {_name(node)} persisted ({node.persist_level}), "
+                             f"{node.npartitions} partition(s) read from the block store")
         outs = ", ".join(f"{_name(n)} [{n.npartitions} partition(s)]" for n in stage.outputs)
         lines.append(f"  outputs: {outs}")
     if not plan.stages:

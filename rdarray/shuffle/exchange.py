@@ -1,10 +1,11 @@
 """The shuffle: a map stage writes each partition's rows into one bucket per target partition, and
 each task of the reduce stage reads its bucket from every map output.
 
-The map side is a node whose partition ``j`` is the list of buckets of partition ``j`` (views of
-one scattered array); the reduce side reads them through a :class:`ShuffleDependency`. The planner
-cuts the plan there, so the map side fuses with the narrow chain before it, and the reduce side
-with what follows.
+The map side is a node whose partition ``j`` is the :class:`~rdarray.storage.buckets.Buckets` of
+partition ``j``; the reduce side reads them through a :class:`ShuffleDependency`. The planner cuts
+the plan there, so the map side fuses with the narrow chain before it, and the reduce side with
+what follows. Map outputs live in the block store: they spill under a memory limit, and a later
+plan needing the same shuffle reads them instead of running the map stage again.
 """
 
 from __future__ import annotations
@@ -13,15 +14,29 @@ from typing import Callable
 
 import numpy as np
 
-from ..lineage import Node, ShuffleDependency, per_partition
+from ..lineage import VALUE, Node, ShuffleDependency
+from ..storage.buckets import Buckets
 
 
-def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> list[np.ndarray]:
+def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> Buckets:
     """The rows of ``block`` grouped by target partition, keeping their order within a bucket."""
     from .hashing import scatter
 
-    rows, offsets = scatter(block, targets, npartitions)
-    return [rows[offsets[k]:offsets[k + 1]] for k in range(npartitions)]
+    return Buckets(*scatter(block, targets, npartitions))
+
+
+def map_side(parent: Node, partitioner, op: str) -> Node:
+    """The node whose partition ``j`` is partition ``j`` of ``parent`` in buckets, kept in the
+    block store."""
+    n = partitioner.npartitions
+
+    def write(p, block, *values):
+        return buckets(block, partitioner.assign(p, block, *values), n)
+
+    node = Node(f"{op}:write", write, partitioner.dependencies(parent), parent.npartitions, VALUE, (), None,
+                pass_index=True, detail=f"to {n} partitions")
+    node.persist_level = "memory"
+    return node
 
 
 def shuffle(x, partitioner, op: str, reduce: Callable[[list[np.ndarray]], np.ndarray] | None = None,
@@ -31,9 +46,7 @@ def shuffle(x, partitioner, op: str, reduce: Callable[[list[np.ndarray]], np.nda
     from ..array.core import PartitionedArray
 
     node = x._node
-    n = partitioner.npartitions
-    write = per_partition(f"{op}:write", lambda block: buckets(block, partitioner.assign(block), n), node,
-                          detail=f"to {n} partitions")
     read = reduce or (lambda pieces: np.concatenate(pieces))
-    return PartitionedArray(Node(op, read, [ShuffleDependency(write)], n, node.dtype, node.trailing, None,
+    return PartitionedArray(Node(op, read, [ShuffleDependency(map_side(node, partitioner, op))],
+                                 partitioner.npartitions, node.dtype, node.trailing, None,
                                  partitioner=partitioner, detail=detail))

@@ -65,10 +65,12 @@ def factorize(columns) -> tuple[np.ndarray, int, np.ndarray]:
 
 def _group_args(values, group_ids, n_groups):
     values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"group values must be 1-D, got {values.ndim}-D")
     if values.dtype.kind == "f" and values.dtype.itemsize <= 8:
-        values = np.require(values, np.float64, "CA")
+        values = np.require(values, np.float64, "A")  # a field of a structured block: no copy
     elif values.dtype.kind in "bi" or (values.dtype.kind == "u" and values.dtype.itemsize < 8):
-        values = np.require(values, np.int64, "CA")
+        values = np.require(values, np.int64, "A")
     else:
         raise TypeError(f"group values must be integers (not uint64), bool or floats, got {values.dtype}")
     group_ids = np.asarray(group_ids)
@@ -103,3 +105,18 @@ def group_min(values, group_ids, n_groups: int) -> np.ndarray:
 def group_max(values, group_ids, n_groups: int) -> np.ndarray:
     """Per-group maximum, NaN skipped (NaN for a float group without values)."""
     return _group_extreme(values, group_ids, n_groups, True)
+
+
+def group_moments(values, group_ids, n_groups: int, m2: bool = False):
+    """``(count, sum, m2)`` per group over the non-NaN values (float64 sums; ``m2``, the sum of
+    squared deviations from the group mean, only when asked for, else None)."""
+    values, group_ids, n_groups = _group_args(values, group_ids, n_groups)
+    return _k.group_moments(np.require(values, np.float64, "A"), group_ids, n_groups, bool(m2))
+
+
+def group_first_row(group_ids, n_groups: int, valid=None, last: bool = False) -> np.ndarray:
+    """Index of the first (or ``last``) row of each group among the ``valid`` ones (all rows when
+    None), -1 for a group without such a row."""
+    group_ids = np.require(np.asarray(group_ids), np.int64, "CA")
+    valid = np.empty(0, np.uint8) if valid is None else np.asarray(valid, dtype=bool).view(np.uint8)
+    return _k.group_first_row(group_ids, valid, operator.index(n_groups), bool(last))

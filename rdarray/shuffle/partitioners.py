@@ -1,6 +1,11 @@
 """Partitioners: which partition each row belongs to, as Spark's HashPartitioner and
 RangePartitioner say it. An array records the partitioner that placed its rows, so a later
-operation on the same key with the same partition count needs no shuffle."""
+operation on the same key with the same partition count needs no shuffle.
+
+A partitioner gives the map side of a shuffle ``dependencies(parent)`` (the parent's partition,
+and for sampled boundaries, the value node choosing them) and ``assign(p, block, *values)``: the
+target partition of every row of partition ``p``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
+
+from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+
+#: rows sampled from each partition to choose range boundaries
+SAMPLE_ROWS = 256
+#: a row's position, for breaking ties between equal keys: partition << POSITION_BITS | row
+POSITION_BITS = 40
 
 
 @dataclass(frozen=True)
@@ -18,30 +30,132 @@ class HashPartitioner:
     npartitions: int
     key: str | tuple[str, ...] | None = None
 
-    def assign(self, block: np.ndarray) -> np.ndarray:
+    def dependencies(self, parent: Node) -> list:
+        return [OneToOne(parent)]
+
+    def assign(self, p: int, block: np.ndarray) -> np.ndarray:
         from .hashing import partition_keys
 
         return partition_keys(key_columns(block, self.key), self.npartitions)
 
 
-@dataclass(frozen=True)
 class RangePartitioner:
     """Rows whose key is at most ``boundaries[0]`` go to partition 0, then up to ``boundaries[1]``
-    to partition 1, and so on: ``len(boundaries) + 1`` partitions in key order."""
+    to partition 1, and so on: ``len(boundaries) + 1`` partitions in key order (reversed when
+    ``descending``).
 
-    boundaries: tuple
-    key: str | tuple[str, ...] | None = None
-    descending: bool = False
+    :meth:`sampled` makes one whose boundaries are chosen, when the shuffle runs, from a sample of
+    every partition weighted by its length (as Spark's RangePartitioner does). With
+    ``split_ties`` the sample also records each row's position, and rows of a key spanning a
+    boundary are split at that position, so partitions stay balanced when one key dominates.
+    """
+
+    def __init__(self, boundaries, key=None, descending: bool = False):
+        self.key = key
+        self.descending = bool(descending)
+        self._cuts = (np.asarray(list(boundaries)), None)
+        self._chooser: Node | None = None
+        self._npartitions = len(self._cuts[0]) + 1
+
+    @classmethod
+    def sampled(cls, parent: Node, key, npartitions: int, descending: bool = False,
+                split_ties: bool = True) -> "RangePartitioner":
+        self = cls((), key, descending)
+        self._npartitions = npartitions
+        sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
+                      [OneToOne(parent)], parent.npartitions, VALUE, (), None, pass_index=True,
+                      detail=f"{SAMPLE_ROWS} rows per partition")
+        self._chooser = Node("boundaries", lambda samples: _choose(samples, npartitions), [AllToOne(sample)],
+                             1, VALUE, (), None, detail=f"{npartitions - 1} cuts")
+        self._chooser.persist_level = "memory"  # chosen once, reused by later plans
+        self._cuts = None
+        return self
 
     @property
     def npartitions(self) -> int:
-        return len(self.boundaries) + 1
+        return self._npartitions
 
-    def assign(self, block: np.ndarray) -> np.ndarray:
+    @property
+    def boundaries(self) -> tuple:
+        """The upper key of every partition but the last (sampled ones are computed when asked)."""
+        return tuple(self.cuts[0].tolist())
+
+    @property
+    def cuts(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(keys, positions or None)`` of the boundaries."""
+        if self._cuts is None:
+            from ..compute import run_nodes
+            from ..context import get_context
+
+            return run_nodes(get_context(), [self._chooser])[self._chooser.id][0]
+        return self._cuts
+
+    def dependencies(self, parent: Node) -> list:
+        if self._chooser is None:
+            return [OneToOne(parent)]
+        return [OneToOne(parent), Broadcast(self._chooser)]
+
+    def assign(self, p: int, block: np.ndarray, cuts=None) -> np.ndarray:
+        cut_keys, cut_positions = self._cuts if cuts is None else cuts
         keys = sort_keys(block, self.key)
-        bounds = np.array(list(self.boundaries), dtype=keys.dtype)
-        targets = np.searchsorted(bounds, keys, side="left")
+        cut_keys = cut_keys.astype(keys.dtype, copy=False)
+        targets = np.searchsorted(cut_keys, keys, side="left")
+        if cut_positions is not None and len(keys):
+            _split_ties(p, keys, targets, cut_keys, cut_positions)
         return (self.npartitions - 1 - targets) if self.descending else targets
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RangePartitioner) or (self.key, self.descending) != (other.key, other.descending):
+            return False
+        if self._chooser is not None or other._chooser is not None:
+            return self._chooser is other._chooser
+        return self.npartitions == other.npartitions and np.array_equal(self._cuts[0], other._cuts[0])
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shown = "sampled" if self._cuts is None else list(self.boundaries)
+        return f"RangePartitioner({shown}, key={self.key!r}, npartitions={self.npartitions})"
+
+
+def _sample(p: int, keys: np.ndarray, with_positions: bool):
+    """``(keys, weights, positions)`` of evenly spaced rows of one partition; a sampled row
+    stands for ``weight`` rows."""
+    n = len(keys)
+    rows = np.arange(n) if n <= SAMPLE_ROWS else np.linspace(0, n - 1, SAMPLE_ROWS).astype(np.int64)
+    weights = np.full(len(rows), n / max(len(rows), 1))
+    positions = (np.int64(p) << POSITION_BITS) + rows if with_positions else None
+    return keys[rows], weights, positions
+
+
+def _choose(samples: list, npartitions: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cuts splitting the weighted samples into ``npartitions`` parts of equal weight."""
+    keys = np.concatenate([s[0] for s in samples])
+    weights = np.concatenate([s[1] for s in samples])
+    with_positions = samples[0][2] is not None
+    order = np.argsort(keys, kind="stable")  # samples come in position order: ties stay so
+    keys, weights = keys[order], weights[order]
+    if not len(keys):
+        return keys[:0], (np.empty(0, np.int64) if with_positions else None)
+    total = np.cumsum(weights)
+    picks = np.searchsorted(total, total[-1] * np.arange(1, npartitions) / npartitions, side="left")
+    picks = np.minimum(picks, len(keys) - 1)
+    positions = np.concatenate([s[2] for s in samples])[order][picks] if with_positions else None
+    return keys[picks], positions
+
+
+def _split_ties(p: int, keys, targets, cut_keys, cut_positions) -> None:
+    """Rows whose key equals cut keys ``lo..hi-1`` go past the cuts at earlier positions."""
+    upper = np.searchsorted(cut_keys, keys, side="right")
+    tied = np.flatnonzero(upper > targets)
+    if not len(tied):
+        return
+    positions = (np.int64(p) << POSITION_BITS) + tied
+    lows = targets[tied]
+    for lo in np.unique(lows):
+        rows = lows == lo
+        hi = upper[tied[rows][0]]
+        targets[tied[rows]] = lo + np.searchsorted(cut_positions[lo:hi], positions[rows], side="left")
 
 
 def key_columns(block: np.ndarray, key) -> list[np.ndarray]:

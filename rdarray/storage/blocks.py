@@ -6,6 +6,9 @@ Each block is held at its node's persist level: ``"memory"`` (the array itself),
 are written to the spill directory as compressed frames and read back when needed, so nothing is
 lost and results do not change. Spill files go when their blocks are dropped and when the store is
 cleared; a failed spill (a full disk) keeps the block in memory and raises.
+
+A shuffle's map outputs (:class:`~rdarray.storage.buckets.Buckets`) are blocks too: kept in memory,
+spilled as one frame per bucket, and reused by every later plan that needs the same shuffle.
 """
 
 from __future__ import annotations
@@ -21,21 +24,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .buckets import Buckets, SpilledBuckets, write_buckets
+
 PERSIST_LEVELS = ("memory", "compressed", "disk")
 
 
 @dataclass
 class _Block:
-    """One stored partition: the array, its frame (in memory), or the path of its frame file."""
+    """One stored partition: the array (or buckets), its frame (in memory), or the path of its
+    frame file (``bounds``: the byte bounds of each bucket's frame in it)."""
 
-    array: np.ndarray | None = None
+    array: np.ndarray | Buckets | object | None = None
     frame: np.ndarray | None = None
     path: str | None = None
+    bounds: list[int] | None = None
+    spilling: bool = False
 
     @property
     def memory_bytes(self) -> int:
         if self.array is not None:
-            return self.array.nbytes
+            return getattr(self.array, "nbytes", 0)  # a small value (a value node's) counts as none
         return 0 if self.frame is None else self.frame.nbytes
 
 
@@ -66,6 +74,8 @@ class BlockStore:
             array, frame, path = block.array, block.frame, block.path
         if array is not None:
             return array
+        if block.bounds is not None:
+            return SpilledBuckets(path, block.bounds)
         from .frame import decode, read_file
 
         return decode(frame) if frame is not None else read_file(path)
@@ -79,17 +89,17 @@ class BlockStore:
         return self._memory_bytes
 
     # -- writing ----------------------------------------------------------------------------------
-    def put(self, node, p: int, array: np.ndarray) -> None:
-        """Keep partition ``p`` of ``node`` at the node's persist level."""
+    def put(self, node, p: int, array: np.ndarray | Buckets) -> None:
+        """Keep partition ``p`` of ``node`` at the node's persist level (buckets: in memory)."""
         level = node.persist_level or "memory"
-        if level == "memory":
+        if level == "memory" or isinstance(array, Buckets):
             block = _Block(array=array)
         elif level == "compressed":
             from .frame import encode
 
             block = _Block(frame=encode(array))
         else:
-            block = _Block(path=self._write(node.id, p, array))
+            block = _Block(path=self._write(node.id, p, array)[0])
         with self._lock:
             key = (node.id, p)
             if node.id not in self._counts:
@@ -112,35 +122,42 @@ class BlockStore:
             with self._lock:
                 if self._memory_bytes <= self.memory_limit:
                     return
-                victim = next(((k, b) for k, b in self._blocks.items() if b.memory_bytes), None)
+                victim = next(((k, b) for k, b in self._blocks.items() if b.memory_bytes and not b.spilling), None)
                 if victim is None:
                     return
                 key, block = victim
                 array, frame = block.array, block.frame
-            path = self._write(key[0], key[1], array, frame)
+                block.spilling = True  # another thread enforcing the limit picks another block
+            try:
+                path, bounds = self._write(key[0], key[1], array, frame)
+            finally:
+                block.spilling = False
             with self._lock:
                 if self._blocks.get(key) is block:  # not dropped or replaced meanwhile
                     self._memory_bytes -= block.memory_bytes
                     block.array = block.frame = None
-                    block.path = path
+                    block.path, block.bounds = path, bounds
                 else:
                     _remove(path)
 
-    def _write(self, node_id: int, p: int, array: np.ndarray | None, frame: np.ndarray | None = None) -> str:
-        """Write a block's frame to a file of its own; on failure nothing is left behind."""
+    def _write(self, node_id: int, p: int, array, frame: np.ndarray | None = None) -> tuple[str, list | None]:
+        """Write a block's frame (or its buckets' frames) to a file of its own: ``(path, bucket
+        bounds or None)``. On failure nothing is left behind."""
         from .frame import encode
 
-        if frame is None:
+        if frame is None and not isinstance(array, Buckets):
             frame = encode(array)
         path = os.path.join(self._directory(), f"block-{node_id}-{p}-{next(self._serial)}.rdb")
         try:
             with open(path, "wb") as f:
+                if frame is None:
+                    return path, write_buckets(f, array)
                 f.write(memoryview(frame))
         except OSError as exc:
             _remove(path)
             raise OSError(exc.errno, f"block store: cannot spill a partition to {self._directory()}: "
                                      f"{exc.strerror}; the data kept in memory is intact") from exc
-        return path
+        return path, None
 
     def _directory(self) -> str:
         with self._lock:

@@ -1,0 +1,64 @@
+"""Shuffle buckets: the output of one map task, the rows of its partition grouped by target.
+
+In memory they are one scattered array and its row offsets, so bucket ``q`` is a view. Spilled,
+they are one file of consecutive partition frames, one per bucket, and a reduce task reads and
+decodes only its own bucket from each map output.
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+
+
+class Buckets:
+    """Rows grouped by target partition: bucket ``q`` is ``rows[offsets[q]:offsets[q + 1]]``."""
+
+    __slots__ = ("rows", "offsets")
+
+    def __init__(self, rows: np.ndarray, offsets: np.ndarray):
+        self.rows = rows
+        self.offsets = offsets
+
+    def __getitem__(self, q: int) -> np.ndarray:
+        return self.rows[self.offsets[q]:self.offsets[q + 1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def nbytes(self) -> int:
+        return self.rows.nbytes + self.offsets.nbytes
+
+
+class SpilledBuckets:
+    """Buckets in a spill file: bucket ``q`` is the frame at bytes ``bounds[q]:bounds[q + 1]``."""
+
+    __slots__ = ("path", "bounds")
+
+    def __init__(self, path: str, bounds: list[int]):
+        self.path = path
+        self.bounds = bounds
+
+    def __getitem__(self, q: int) -> np.ndarray:
+        from .frame import decode
+
+        start, stop = self.bounds[q], self.bounds[q + 1]
+        with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return decode(memoryview(mapped)[start:stop])
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+
+def write_buckets(f, buckets: Buckets) -> list[int]:
+    """Write one frame per bucket to the open file ``f``; the byte bounds of the frames."""
+    from .frame import encode
+
+    bounds = [0]
+    for q in range(len(buckets)):
+        frame = encode(buckets[q])
+        f.write(memoryview(frame))
+        bounds.append(bounds[-1] + frame.nbytes)
+    return bounds
