@@ -220,6 +220,12 @@ class PartitionedArray:
                                      node.dtype, node.trailing, lengths, detail=str(n)))
 
     # -- indexing ---------------------------------------------------------------------------------
+    def groupby(self, by, sort: bool = True, dropna: bool = True):
+        """Rows grouped by key fields (or aligned 1-D arrays) for pandas-style aggregation."""
+        from .groupby import GroupBy
+
+        return GroupBy(self, by, sort=sort, dropna=dropna)
+
     def __getitem__(self, key):
         from .indexing import getitem
 

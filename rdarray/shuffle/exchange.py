@@ -40,13 +40,15 @@ def map_side(parent: Node, partitioner, op: str) -> Node:
 
 
 def shuffle(x, partitioner, op: str, reduce: Callable[[list[np.ndarray]], np.ndarray] | None = None,
-            detail: str = ""):
+            detail: str = "", dtype=None, trailing=None):
     """``x``'s rows moved to the partitions ``partitioner.assign`` names; each output partition is
-    ``reduce(buckets)`` (by default the buckets concatenated in map-partition order)."""
+    ``reduce(buckets)`` (by default the buckets concatenated in map-partition order), of ``dtype``
+    and ``trailing`` shape (by default ``x``'s)."""
     from ..array.core import PartitionedArray
 
     node = x._node
     read = reduce or (lambda pieces: np.concatenate(pieces))
     return PartitionedArray(Node(op, read, [ShuffleDependency(map_side(node, partitioner, op))],
-                                 partitioner.npartitions, node.dtype, node.trailing, None,
+                                 partitioner.npartitions, node.dtype if dtype is None else np.dtype(dtype),
+                                 node.trailing if trailing is None else tuple(trailing), None,
                                  partitioner=partitioner, detail=detail))

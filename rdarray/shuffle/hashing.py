@@ -110,7 +110,10 @@ def group_max(values, group_ids, n_groups: int) -> np.ndarray:
 def group_moments(values, group_ids, n_groups: int, m2: bool = False):
     """``(count, sum, m2)`` per group over the non-NaN values (float64 sums; ``m2``, the sum of
     squared deviations from the group mean, only when asked for, else None)."""
-    values, group_ids, n_groups = _group_args(values, group_ids, n_groups)
+    values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "biuf":
+        raise TypeError(f"group moments need 1-D numbers, got {values.dtype} of {values.ndim}-D")
+    _, group_ids, n_groups = _group_args(values[:0].astype(np.float64), group_ids, n_groups)
     return _k.group_moments(np.require(values, np.float64, "A"), group_ids, n_groups, bool(m2))
 
 

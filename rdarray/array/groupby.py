@@ -1,0 +1,421 @@
+"""``x.groupby(by)``: pandas-style aggregation by key.
+
+Each map task factorizes its partition's keys (an open-addressing hash table) and reduces every
+group to one row of *states* (sum, count, min, ...): the map-side combine. The partial rows are
+shuffled by key, and each reduce task factorizes them again, merges the states of each group
+(Chan's formulas for the variance) and finishes the aggregates. ``nunique`` and ``apply`` need
+whole groups, so for them the rows themselves are shuffled. With ``sort=True`` the shuffle is by
+key range (boundaries sampled inside the plan) and each partition is sorted, so the result is in
+key order; otherwise it is by key hash. An array already partitioned by the key moves no data.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+from numpy.lib.recfunctions import repack_fields
+
+from ..dtypes import is_nan
+from ..lineage import Node, OneToOne
+from ..shuffle import hashing
+from ..shuffle.exchange import shuffle
+from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_keys
+from .elementwise import map_blocks
+
+AGGREGATIONS = ("sum", "mean", "count", "size", "min", "max", "var", "std", "first", "last", "nunique")
+_NUMERIC = ("sum", "mean", "var", "std")
+_STATES = {"sum": ("sum",), "mean": ("sum", "count"), "count": ("count",), "size": ("size",),
+           "var": ("count", "sum", "m2"), "std": ("count", "sum", "m2"), "min": ("min",), "max": ("max",),
+           "first": ("first",), "last": ("last",), "nunique": ("nunique",)}
+
+
+class Aggregate(NamedTuple):
+    """One output field: ``func`` of ``field`` (None for ``size``)."""
+
+    name: str
+    field: str | None
+    func: str
+    ddof: int = 1
+
+
+class GroupBy:
+    """Rows of a structured array grouped by key fields; each method returns a structured
+    PartitionedArray with the key fields first, then one field per aggregate."""
+
+    def __init__(self, x, by, sort: bool = True, dropna: bool = True):
+        self._frame, self._keys = _frame(x, by)
+        self._values = tuple(f for f in self._frame.dtype.names if f not in self._keys)
+        self._sort = bool(sort)
+        self._dropna = bool(dropna)
+
+    def __repr__(self) -> str:
+        return f"GroupBy(by={list(self._keys)}, sort={self._sort}, dropna={self._dropna})"
+
+    def _each(self, func: str, ddof: int = 1):
+        return self._aggregate([Aggregate(f, f, func, ddof) for f in self._values])
+
+    def sum(self):
+        return self._each("sum")
+
+    def mean(self):
+        return self._each("mean")
+
+    def count(self):
+        return self._each("count")
+
+    def size(self):
+        return self._aggregate([Aggregate("size", None, "size")])
+
+    def min(self):
+        return self._each("min")
+
+    def max(self):
+        return self._each("max")
+
+    def var(self, ddof: int = 1):
+        return self._each("var", ddof)
+
+    def std(self, ddof: int = 1):
+        return self._each("std", ddof)
+
+    def first(self):
+        return self._each("first")
+
+    def last(self):
+        return self._each("last")
+
+    def nunique(self):
+        return self._each("nunique")
+
+    def agg(self, spec=None, /, **named):
+        """``agg(out=(field, func), ...)`` (named aggregation) or ``agg({field: func or [funcs]})``
+        (one field ``field``, or ``field_func`` per function when a field has several)."""
+        if (spec is None) == (not named):
+            raise TypeError("agg: pass either a dict {field: func or [funcs]} or name=(field, func) keywords")
+        if named:
+            aggs = []
+            for name, pair in named.items():
+                if not (isinstance(pair, tuple) and len(pair) == 2):
+                    raise TypeError(f"agg: {name}= must be a (field, func) pair, got {pair!r}")
+                aggs.append(Aggregate(name, pair[0], pair[1]))
+            return self._aggregate(aggs)
+        if not isinstance(spec, dict) or not spec:
+            raise TypeError(f"agg: expected a non-empty dict of field -> func or [funcs], got {spec!r}")
+        aggs = []
+        for field, funcs in spec.items():
+            if isinstance(funcs, str):
+                aggs.append(Aggregate(field, field, funcs))
+            else:
+                aggs.extend(Aggregate(f"{field}_{func}", field, func) for func in funcs)
+        return self._aggregate(aggs)
+
+    def apply(self, fn: Callable[[np.ndarray], np.ndarray]):
+        """``fn(group)`` for each whole group (a structured ndarray of its rows, in row order); the
+        rows it returns, concatenated (in key order with ``sort=True``)."""
+        frame, keys, dropna = self._frame, self._keys, self._dropna
+        sample = np.asarray(fn(np.zeros(1, frame.dtype)))
+        if sample.ndim == 0:
+            raise ValueError("groupby.apply: the function must return an array of rows, not a scalar")
+
+        def run(rows):
+            rows = _drop_nan_keys(rows, keys) if dropna else rows
+            ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
+            order = np.argsort(ids, kind="stable")
+            bounds = np.searchsorted(ids[order], np.arange(ngroups + 1))
+            groups = [rows[order[bounds[g]:bounds[g + 1]]] for g in _group_order(rows[first], keys, self._sort)]
+            out = [np.asarray(fn(g)) for g in groups]
+            return np.concatenate(out) if out else np.empty((0,) + sample.shape[1:], sample.dtype)
+
+        return self._grouped(run, run, whole=True, dtype=sample.dtype, trailing=sample.shape[1:], op="apply")
+
+    # -- planning ---------------------------------------------------------------------------------
+    def _aggregate(self, aggs: list[Aggregate]):
+        if not aggs:
+            raise ValueError("groupby: no aggregation asked for")
+        fields = self._frame.dtype.fields
+        for agg in aggs:
+            _check(agg, fields, self._keys)
+        states = list(dict.fromkeys((kind, agg.field) for agg in aggs for kind in _STATES[agg.func]))
+        keys, dropna = self._keys, self._dropna
+        key_dtype = [(k, fields[k][0]) for k in keys]
+        out_dtype = np.dtype(key_dtype + [(a.name, _result_dtype(a.func, fields[a.field][0] if a.field else None))
+                                          for a in aggs])
+        whole = any(a.func == "nunique" for a in aggs)
+        state_dtype = np.dtype(key_dtype + [(f"_{i}", _state_dtype(kind, fields[f][0] if f else None))
+                                            for i, (kind, f) in enumerate(states)])
+
+        def reduce_rows(rows):  # whole groups: every state straight from the rows
+            rows = _drop_nan_keys(rows, keys) if dropna else rows
+            ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
+            values = {s: _state(s[0], rows[s[1]] if s[1] else None, ids, ngroups) for s in states}
+            return _finish(aggs, values, rows[first], out_dtype, keys, self._sort)
+
+        def partial(rows):  # map-side combine: one row of states per group
+            rows = _drop_nan_keys(rows, keys) if dropna else rows
+            ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
+            out = np.empty(ngroups, state_dtype)
+            for k in keys:
+                out[k] = rows[k][first]
+            for i, (kind, f) in enumerate(states):
+                out[f"_{i}"] = _state(kind, rows[f] if f else None, ids, ngroups)
+            return out
+
+        def merge(parts):  # the states of each group's partial rows merged, then finished
+            ids, ngroups, first = hashing.factorize([parts[k] for k in keys])
+            values = _merge_states(states, parts, ids, ngroups)
+            return _finish(aggs, values, parts[first], out_dtype, keys, self._sort)
+
+        if whole:
+            return self._grouped(reduce_rows, reduce_rows, whole=True, dtype=out_dtype, op="agg")
+        return self._grouped(reduce_rows, merge, whole=False, dtype=out_dtype, op="agg", partial=partial,
+                             partial_dtype=state_dtype)
+
+    def _grouped(self, whole_fn, reduce_fn, whole: bool, dtype, op: str, trailing=(), partial=None,
+                 partial_dtype=None):
+        """The plan: ``whole_fn`` per partition when the frame is already partitioned by the keys;
+        otherwise ``partial`` (or the key-relevant rows) per partition, a shuffle by key, and
+        ``reduce_fn`` per output partition."""
+        from .core import PartitionedArray
+
+        frame, keys = self._frame, self._keys
+        key = keys[0] if len(keys) == 1 else keys
+        n = frame.npartitions
+        placed = frame.partitioner
+        label = f"groupby.{op}"
+        detail = ", ".join(keys)
+        by_hash = placed == HashPartitioner(n, key) and not (self._sort and op == "apply")
+        if by_hash or (isinstance(placed, RangePartitioner) and placed.key == key and not placed.descending):
+            node = frame._node
+            result = PartitionedArray(Node(label, whole_fn, [OneToOne(node)], n, dtype, trailing, None,
+                                           partitioner=placed, detail=f"{detail}, already partitioned by key"))
+            if self._sort and isinstance(placed, HashPartitioner) and op != "apply":
+                from .wide import range_sorted
+
+                return range_sorted(result, key, split_ties=False)
+            return result
+        if whole:
+            source = frame if not self._dropna else frame.map_partitions(
+                lambda b: _drop_nan_keys(b, keys), dtype=frame.dtype)
+        else:
+            source = map_blocks(frame, partial, "groupby:combine", dtype=partial_dtype, trailing=(), same_rows=False)
+        if self._sort:
+            partitioner = RangePartitioner.sampled(source._node, key, n, split_ties=False)
+        else:
+            partitioner = HashPartitioner(n, key)
+        return shuffle(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),
+                       detail=detail, dtype=dtype, trailing=trailing)
+
+
+def _frame(x, by):
+    """``(structured array, key field names)``: ``x`` itself when ``by`` names its fields, else
+    the key arrays and ``x``'s fields (or its values, as ``value``) zipped row by row."""
+    from .core import PartitionedArray
+    from .elementwise import elementwise
+
+    if x.ndim != 1:
+        raise ValueError(f"groupby: needs a 1-D array (structured or not), got {x.ndim}-D")
+    names = x.dtype.names
+    if isinstance(by, (str, PartitionedArray)):
+        by = [by]
+    by = list(by) if isinstance(by, (list, tuple)) else by
+    if not isinstance(by, list) or not by:
+        raise TypeError(f"groupby: by must be a field name, a list of them, or aligned 1-D PartitionedArrays; got {by!r}")
+    if all(isinstance(b, str) for b in by):
+        for b in by:
+            if not names or b not in names:
+                have = ", ".join(names) if names else "none (the dtype is not structured)"
+                raise KeyError(f"groupby: field {b!r} not found; the fields are: {have}")
+        if len(set(by)) != len(by):
+            raise ValueError(f"groupby: a key field is repeated in {by}")
+        return x, tuple(by)
+    if not all(isinstance(b, PartitionedArray) for b in by):
+        raise TypeError("groupby: by mixes field names and arrays; pass one kind")
+    for b in by:
+        if b.ndim != 1 or b.dtype.names:
+            raise ValueError(f"groupby: a key array must be 1-D and not structured, got {b.dtype} {b.shape}")
+    keys = ("key",) if len(by) == 1 else tuple(f"key_{i}" for i in range(len(by)))
+    value_fields = [(f, x.dtype.fields[f][0]) for f in names] if names else [("value", x.dtype)]
+    clash = set(keys) & {f for f, _ in value_fields}
+    if clash:
+        raise ValueError(f"groupby: the array has a field named like a key ({', '.join(sorted(clash))}); "
+                         "rename it or group by field names")
+    dtype = np.dtype([(k, b.dtype) for k, b in zip(keys, by)] + value_fields)
+
+    def zipped(*blocks):
+        out = np.empty(len(blocks[-1]), dtype)
+        for k, block in zip(keys, blocks):
+            out[k] = block
+        for f, _ in value_fields:
+            out[f] = blocks[-1][f] if names else blocks[-1]
+        return out
+
+    return elementwise(zipped, [*by, x], "groupby:keys"), keys
+
+
+def _check(agg: Aggregate, fields, keys) -> None:
+    if agg.func not in AGGREGATIONS:
+        raise ValueError(f"groupby: unknown aggregation {agg.func!r}; choose one of: {', '.join(AGGREGATIONS)}")
+    if agg.func == "size":
+        return
+    if agg.field not in fields or agg.field in keys:
+        have = ", ".join(f for f in fields if f not in keys)
+        raise KeyError(f"groupby: no value field {agg.field!r} to aggregate; the value fields are: {have}")
+    dtype = fields[agg.field][0]
+    if dtype.kind not in "biuf" and agg.func in _NUMERIC:
+        raise TypeError(f"groupby: {agg.func} of field {agg.field!r} needs numbers, not {dtype}")
+    if dtype.kind not in "biufmMSU":
+        raise TypeError(f"groupby: field {agg.field!r} has dtype {dtype}, which cannot be aggregated")
+
+
+def _result_dtype(func: str, dtype) -> np.dtype:
+    if func in ("count", "size", "nunique"):
+        return np.dtype(np.int64)
+    if func in ("mean", "var", "std"):
+        return np.dtype(np.float64)
+    if func == "sum":
+        return _sum_dtype(dtype) if dtype.kind != "f" else dtype
+    return dtype
+
+
+def _sum_dtype(dtype) -> np.dtype:
+    """Sums of integers as NumPy sums them: int64, uint64 for unsigned; floats in float64."""
+    return np.dtype({"u": np.uint64, "f": np.float64}.get(dtype.kind, np.int64))
+
+
+def _state_dtype(kind: str, dtype) -> np.dtype:
+    if kind in ("count", "size", "nunique"):
+        return np.dtype(np.int64)
+    if kind == "m2":
+        return np.dtype(np.float64)
+    if kind == "sum":
+        return _sum_dtype(dtype)
+    return dtype
+
+
+# -- the states of one partition's groups -----------------------------------------------------------
+def _state(kind: str, values, ids: np.ndarray, ngroups: int) -> np.ndarray:
+    """State ``kind`` of every group, from its rows ``values`` (None for size)."""
+    if kind == "size":
+        return np.bincount(ids, minlength=ngroups).astype(np.int64)
+    if kind == "nunique":
+        keep = ~is_nan(values)
+        if not keep.all():
+            values, ids = values[keep], ids[keep]
+        pair_ids, npairs, first = hashing.factorize([ids, values])
+        return np.bincount(ids[first], minlength=ngroups).astype(np.int64)
+    if kind == "count":
+        if values.dtype.kind == "f":
+            return hashing.group_count(values, ids, ngroups)
+        missing = is_nan(values)
+        return np.bincount(ids[~missing] if missing.any() else ids, minlength=ngroups).astype(np.int64)
+    if kind == "sum":
+        if values.dtype.kind == "f":
+            return hashing.group_moments(values, ids, ngroups)[1]
+        return _int_sum(values, ids, ngroups)
+    if kind == "m2":
+        return hashing.group_moments(values, ids, ngroups, m2=True)[2]
+    return _pick(kind, values, ids, ngroups)
+
+
+def _int_sum(values, ids, ngroups) -> np.ndarray:
+    """Integer sums in 64 bits, wrapping as NumPy's do (uint64 by the same two's-complement sum)."""
+    if values.dtype.kind == "u" and values.dtype.itemsize == 8:
+        return hashing.group_sum(values.view(np.int64), ids, ngroups).view(np.uint64)
+    out = hashing.group_sum(values, ids, ngroups)
+    return out.astype(np.uint64) if values.dtype.kind == "u" else out
+
+
+def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
+    """min, max, first or last of each group, skipping NaN and NaT (missing when none is left)."""
+    if kind in ("first", "last"):
+        missing = is_nan(values)
+        rows = hashing.group_first_row(ids, ngroups, ~missing if missing.any() else None, last=kind == "last")
+        return _take(values, rows)
+    if values.dtype.kind in "biuf" and not (values.dtype.kind == "u" and values.dtype.itemsize == 8):
+        extreme = hashing.group_max if kind == "max" else hashing.group_min  # no group is empty
+        return extreme(values, ids, ngroups).astype(values.dtype)
+    missing = is_nan(values)
+    if missing.any():
+        values, ids = values[~missing], ids[~missing]
+    order = np.lexsort((values, ids))  # by group, then value: a group's min first, max last
+    rows = hashing.group_first_row(ids[order], ngroups, last=kind == "max")
+    return _take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
+
+
+def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]``, missing (NaN, NaT) where ``rows`` is -1."""
+    out = values[np.maximum(rows, 0)] if len(values) else np.zeros(len(rows), values.dtype)
+    if (rows < 0).any():
+        out[rows < 0] = np.nan if values.dtype.kind in "fc" else np.datetime64("NaT") if values.dtype.kind == "M" \
+            else np.timedelta64("NaT")
+    return out
+
+
+# -- merging partial states -------------------------------------------------------------------------
+def _merge_states(states, parts: np.ndarray, ids: np.ndarray, ngroups: int) -> dict:
+    """Each group's states from its partial rows (the map-side states, in map-partition order)."""
+    column = {s: parts[f"_{i}"] for i, s in enumerate(states)}
+    merged = {}
+    for (kind, f), values in column.items():
+        if kind in ("count", "size"):
+            merged[(kind, f)] = hashing.group_sum(values, ids, ngroups)
+        elif kind == "sum" and values.dtype.kind == "f":
+            merged[(kind, f)] = np.bincount(ids, weights=values, minlength=ngroups)  # inf - inf stays NaN
+        elif kind == "sum":
+            merged[(kind, f)] = _int_sum(values, ids, ngroups)
+        elif kind == "m2":
+            count, total = column[("count", f)], column[("sum", f)].astype(np.float64)
+            mean = total / np.maximum(count, 1)
+            n = merged.get(("count", f))
+            if n is None:
+                n = hashing.group_sum(count, ids, ngroups)
+            group_mean = np.bincount(ids, weights=total, minlength=ngroups) / np.maximum(n, 1)
+            spread = count * (mean - group_mean[ids]) ** 2
+            merged[(kind, f)] = np.bincount(ids, weights=values + spread, minlength=ngroups)
+        else:  # min, max of the partial extremes; first, last of the partial firsts and lasts
+            merged[(kind, f)] = _pick(kind, values, ids, ngroups)
+    return merged
+
+
+# -- finishing ---------------------------------------------------------------------------------------
+def _finish(aggs, states: dict, key_rows: np.ndarray, out_dtype: np.dtype, keys, sort: bool) -> np.ndarray:
+    """The output rows: keys, then each aggregate from its group's states (in key order when
+    ``sort``)."""
+    out = np.empty(len(key_rows), out_dtype)
+    for k in keys:
+        out[k] = key_rows[k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for agg in aggs:
+            out[agg.name] = _final(agg, states)
+    if sort and len(out) > 1:
+        out = out[np.argsort(sort_keys(out, keys[0] if len(keys) == 1 else list(keys)), kind="stable")]
+    return out
+
+
+def _final(agg: Aggregate, states: dict) -> np.ndarray:
+    f = agg.field
+    if agg.func in ("mean", "var", "std"):
+        count, total = states[("count", f)], states[("sum", f)]
+        if agg.func == "mean":
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        var = np.where(count - agg.ddof > 0, states[("m2", f)] / np.maximum(count - agg.ddof, 1), np.nan)
+        return np.sqrt(var) if agg.func == "std" else var
+    return states[(_STATES[agg.func][0], f)]
+
+
+def _drop_nan_keys(rows: np.ndarray, keys) -> np.ndarray:
+    """Rows whose keys are all present (pandas' dropna drops a row with any NaN or NaT key)."""
+    missing = None
+    for k in keys:
+        if rows.dtype.fields[k][0].kind in "fcmM":
+            m = is_nan(rows[k])
+            missing = m if missing is None else missing | m
+    return rows if missing is None or not missing.any() else rows[~missing]
+
+
+def _group_order(key_rows: np.ndarray, keys, sort: bool) -> np.ndarray:
+    """Group ids in key order (``sort``) or in order of first appearance."""
+    if not sort:
+        return np.arange(len(key_rows))
+    return np.argsort(repack_fields(key_rows[list(keys)]), kind="stable")
