@@ -173,6 +173,10 @@ def test_value_counts_matches_pandas(name, npartitions):
     expected = sorted(zip(values.tolist(), counts.tolist()), key=lambda vc: (-vc[1], vc[0]))
     assert list(zip(got["value"].tolist(), got["count"].tolist())) == expected
     assert sorted(got["count"].tolist()) == sorted(pd.Series(a).value_counts().tolist())
+    placed = x.partition_by()
+    counts = placed.value_counts()
+    assert counts.explain().count("shuffle:") == placed.explain().count("shuffle:") + 1  # the order's only
+    assert list(zip(counts.compute()["value"].tolist(), counts.compute()["count"].tolist())) == expected
 
 
 def test_unique_of_2d_and_structured():

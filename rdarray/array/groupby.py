@@ -148,8 +148,7 @@ class GroupBy:
         def reduce_rows(rows):  # whole groups: every state straight from the rows
             rows = _drop_nan_keys(rows, keys) if dropna else rows
             ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
-            values = {s: _state(s[0], rows[s[1]] if s[1] else None, ids, ngroups) for s in states}
-            return _finish(aggs, values, rows[first], out_dtype, keys, self._sort)
+            return _finish(aggs, _states(states, rows, ids, ngroups), rows[first], out_dtype, keys, self._sort)
 
         def partial(rows):  # map-side combine: one row of states per group
             rows = _drop_nan_keys(rows, keys) if dropna else rows
@@ -157,8 +156,8 @@ class GroupBy:
             out = np.empty(ngroups, state_dtype)
             for k in keys:
                 out[k] = rows[k][first]
-            for i, (kind, f) in enumerate(states):
-                out[f"_{i}"] = _state(kind, rows[f] if f else None, ids, ngroups)
+            for i, (state, values) in enumerate(_states(states, rows, ids, ngroups).items()):
+                out[f"_{i}"] = values
             return out
 
         def merge(parts):  # the states of each group's partial rows merged, then finished
@@ -294,6 +293,21 @@ def _state_dtype(kind: str, dtype) -> np.dtype:
 
 
 # -- the states of one partition's groups -----------------------------------------------------------
+def _states(states, rows: np.ndarray, ids: np.ndarray, ngroups: int) -> dict:
+    """Every state of every group, by ``(kind, field)``; a float field's sum and count (and m2)
+    come from one pass of the moments kernel."""
+    out = {}
+    for kind, f in states:
+        values = rows[f] if f else None
+        if kind in ("sum", "count", "m2") and values.dtype.kind == "f":
+            if (kind, f) not in out:
+                count, total, m2 = hashing.group_moments(values, ids, ngroups, m2=("m2", f) in states)
+                out.update({("count", f): count, ("sum", f): total, ("m2", f): m2})
+        else:
+            out[(kind, f)] = _state(kind, values, ids, ngroups)
+    return {s: out[s] for s in states}
+
+
 def _state(kind: str, values, ids: np.ndarray, ngroups: int) -> np.ndarray:
     """State ``kind`` of every group, from its rows ``values`` (None for size)."""
     if kind == "size":

@@ -75,7 +75,9 @@ def unique(self):
 def value_counts(self, dropna: bool = True):
     """Each distinct value with its number of rows, most frequent first (ties: smaller value first),
     as a structured array with fields ``value`` and ``count``; NaN is dropped unless ``dropna=False``.
-    Counts are combined per partition before the shuffle (map-side combine)."""
+    Counts are combined per partition before the shuffle (map-side combine), which an array
+    already hash-partitioned by its values skips; ordering by count is a range shuffle of the
+    counts."""
     if self.ndim != 1 or self.dtype.names:
         raise ValueError("value_counts: needs a 1-D array of values")
     counted = np.dtype([("value", self.dtype), ("count", np.int64), ("order", np.int64)])
@@ -96,7 +98,10 @@ def value_counts(self, dropna: bool = True):
         return count(rows["value"], rows["count"])
 
     partial = self.map_partitions(count, dtype=counted)
-    merged = shuffle(partial, HashPartitioner(self.npartitions, "value"), "value_counts", merge)
+    if self.partitioner == HashPartitioner(self.npartitions, None):
+        merged = partial  # each value is in one partition already: its counts are whole
+    else:
+        merged = shuffle(partial, HashPartitioner(self.npartitions, "value"), "value_counts", merge)
     result = np.dtype([("value", self.dtype), ("count", np.int64)])
     return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
 
