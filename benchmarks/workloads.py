@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 import rdarray as rd
@@ -21,6 +23,14 @@ def _dask_array():
         return None
     dask.config.set(scheduler="threads")
     return da
+
+
+def _peer(module: str):
+    """The peer's module, or None when it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
 
 
 def w1(scale: float) -> list[Case]:
@@ -130,10 +140,10 @@ def w7(scale: float) -> list[Case]:
     run = rd.get_context().executor.run_tasks
 
     def ours():
-        return run(lambda p: buckets(parts[p], part.assign(parts[p]), 16), len(parts))
+        return run(lambda p: buckets(parts[p], part.assign(p, parts[p]), 16), len(parts))
 
     def baseline():  # the same grouping by a stable argsort of the targets, one thread
-        targets = part.assign(rows)
+        targets = part.assign(0, rows)
         return rows[np.argsort(targets, kind="stable")]
 
     def agree(r, p):
@@ -157,5 +167,62 @@ def w9(scale: float) -> list[Case]:
     return [Case("W9", f"sort {len(a):,} float64", impls, np.array_equal, a.nbytes)]
 
 
+def _groupby(workload: str, n: int, ngroups: int) -> list[Case]:
+    """Sum, mean and count of a float64 value per int64 key: rdarray's key-sorted structured array
+    against each peer's (key, sum, mean, count) columns, which come in the peer's own group order."""
+    rng = np.random.default_rng(0)
+    key, value = rng.integers(0, ngroups, n), rng.standard_normal(n)
+    rows = np.empty(n, dtype=[("key", "i8"), ("value", "f8")])
+    rows["key"], rows["value"] = key, value
+    x = rd.from_numpy(rows)
+    impls = {"rdarray": lambda: x.groupby("key").agg({"value": ["sum", "mean", "count"]}).compute()}
+    pd, pl, duckdb, dd = _peer("pandas"), _peer("polars"), _peer("duckdb"), _peer("dask.dataframe")
+
+    def pandas_columns(g):
+        return g.index.to_numpy(), g["sum"].to_numpy(), g["mean"].to_numpy(), g["count"].to_numpy()
+
+    if pd is not None:
+        df = pd.DataFrame({"key": key, "value": value})
+        impls["pandas"] = lambda: pandas_columns(df.groupby("key").value.agg(["sum", "mean", "count"]))
+    if pl is not None:
+        pf, v = pl.DataFrame({"key": key, "value": value}), pl.col("value")
+        impls["polars"] = lambda: [s.to_numpy() for s in pf.group_by("key").agg(
+            v.sum().alias("sum"), v.mean().alias("mean"), v.count().alias("count")).get_columns()]
+    if duckdb is not None and pd is not None:
+        con = duckdb.connect()
+        con.register("t", df)
+        query = "SELECT key, sum(value), avg(value), count(value) FROM t GROUP BY key"
+        impls["DuckDB"] = lambda: list(con.sql(query).fetchnumpy().values())
+    if dd is not None and pd is not None:
+        import dask
+
+        dask.config.set(scheduler="threads")
+        ddf = dd.from_pandas(df, npartitions=x.npartitions)
+        impls["dask.dataframe"] = lambda: pandas_columns(
+            ddf.groupby("key").value.agg(["sum", "mean", "count"]).compute())
+
+    def agree(r, p):  # atol: a sum near 0 of ~10 normals may differ by rounding between summation orders
+        order = np.argsort(p[0])
+        k, s, m, c = (np.asarray(col)[order] for col in p)
+        return (np.array_equal(r["key"], k) and np.array_equal(r["value_count"], c)
+                and np.allclose(r["value_sum"], s, rtol=1e-9, atol=1e-9)
+                and np.allclose(r["value_mean"], m, rtol=1e-9, atol=1e-9))
+
+    return [Case(workload, f"groupby sum, mean, count: {n:,} rows, {ngroups:,} int64 keys", impls, agree,
+                 rows.nbytes)]
+
+
+def w3(scale: float) -> list[Case]:
+    """Groupby-agg: 20M rows, int64 key with 1,000 groups, float64 value: sum, mean, count."""
+    return _groupby("W3", max(10_000, int(20e6 * scale)), 1000)
+
+
+def w4(scale: float) -> list[Case]:
+    """Groupby-agg as W3 with 2M groups (scaled, at most a tenth of the rows)."""
+    n = max(10_000, int(20e6 * scale))
+    return _groupby("W4", n, max(1, min(n // 10, int(2e6 * scale))))
+
+
 #: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
-WORKLOADS = {"W1": w1, "W2": w2, "W7": w7, "W8": w8_frames, "W9": w9, "W10": w10, "SPILL": spill}
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W7": w7, "W8": w8_frames, "W9": w9, "W10": w10,
+             "SPILL": spill}

@@ -184,7 +184,9 @@ class GroupBy:
         label = f"groupby.{op}"
         detail = ", ".join(keys)
         by_hash = placed == HashPartitioner(n, key) and not (self._sort and op == "apply")
-        if by_hash or (isinstance(placed, RangePartitioner) and placed.key == key and not placed.descending):
+        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not placed.descending
+                    and not placed.split_ties)
+        if by_hash or by_range:
             node = frame._node
             result = PartitionedArray(Node(label, whole_fn, [OneToOne(node)], n, dtype, trailing, None,
                                            partitioner=placed, detail=f"{detail}, already partitioned by key"))

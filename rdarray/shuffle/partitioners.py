@@ -56,12 +56,14 @@ class RangePartitioner:
         self._cuts = (np.asarray(list(boundaries)), None)
         self._chooser: Node | None = None
         self._npartitions = len(self._cuts[0]) + 1
+        self.split_ties = False  # True when rows of one key may be in two partitions
 
     @classmethod
     def sampled(cls, parent: Node, key, npartitions: int, descending: bool = False,
                 split_ties: bool = True) -> "RangePartitioner":
         self = cls((), key, descending)
         self._npartitions = npartitions
+        self.split_ties = split_ties
         sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
                       [OneToOne(parent)], parent.npartitions, VALUE, (), None, pass_index=True,
                       detail=f"{SAMPLE_ROWS} rows per partition")
@@ -105,7 +107,8 @@ class RangePartitioner:
         return (self.npartitions - 1 - targets) if self.descending else targets
 
     def __eq__(self, other) -> bool:
-        if not isinstance(other, RangePartitioner) or (self.key, self.descending) != (other.key, other.descending):
+        if not isinstance(other, RangePartitioner) or (
+                (self.key, self.descending, self.split_ties) != (other.key, other.descending, other.split_ties)):
             return False
         if self._chooser is not None or other._chooser is not None:
             return self._chooser is other._chooser
