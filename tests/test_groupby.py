@@ -319,6 +319,9 @@ SHAPES = {
     "empty-partitions": _empty_partitions,
     "filtered": _filtered,
     "edge-groups": _edge_groups,
+    # partition 0 has distinct keys, so its map task sends each row as its own group; partition 1
+    # combines its rows: the reduce side merges both kinds of partial rows
+    "distinct-then-repeated": lambda: _spread(np.concatenate([np.arange(6000) % 5000, np.arange(6000) % 7]), 2),
 }
 
 

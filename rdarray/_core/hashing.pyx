@@ -347,13 +347,15 @@ cdef inline int64_t _new_group(Table* t, Slot* s, uint64_t key, Py_ssize_t row) 
     return g
 
 
-cdef int _factorize_words(const Col* c, Py_ssize_t n, int64_t* ids, Table* t, num_t tag) noexcept nogil:
-    """Group ids of one numeric column, comparing normalized words held in the table."""
+cdef int _factorize_words(const Col* c, Py_ssize_t start, Py_ssize_t n, int64_t* ids, Table* t,
+                          num_t tag) noexcept nogil:
+    """Group ids of rows [start, n) of one numeric column, comparing normalized words held in the
+    table."""
     cdef const char* data = c.data
     cdef Py_ssize_t i, stride = c.stride
     cdef Slot* slots = t.slots
     cdef uint64_t w, j, mask = t.mask
-    for i in range(n):
+    for i in range(start, n):
         if mask >= PREFETCH_FROM and i + AHEAD < n:  # a table beyond the caches: fetch early
             prefetch(&slots[mix(SEED ^ _word(data + (i + AHEAD) * stride, tag)) & mask])
         w = _word(data + i * stride, tag)
@@ -399,13 +401,14 @@ cdef inline bint _rows_equal(const Col* cols, int ncols, Py_ssize_t a, Py_ssize_
     return True
 
 
-cdef int _factorize_rows(const Col* cols, int ncols, Py_ssize_t n, const uint64_t* hashes,
-                         int64_t* ids, Table* t) noexcept nogil:
-    """Group ids of any key columns: the table holds hashes, rows are compared on a match."""
+cdef int _factorize_rows(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_t n,
+                         const uint64_t* hashes, int64_t* ids, Table* t) noexcept nogil:
+    """Group ids of rows [start, n) of any key columns: the table holds hashes, rows are compared
+    on a match."""
     cdef Py_ssize_t i
     cdef Slot* slots = t.slots
     cdef uint64_t h, j, mask = t.mask
-    for i in range(n):
+    for i in range(start, n):
         if mask >= PREFETCH_FROM and i + AHEAD < n:
             prefetch(&slots[hashes[i + AHEAD] & mask])
         h = hashes[i]
@@ -425,27 +428,48 @@ cdef int _factorize_rows(const Col* cols, int ncols, Py_ssize_t n, const uint64_
     return 0
 
 
+cdef enum:
+    PROBE_ROWS = 16384  # rows factorized before the table is sized for the expected groups
+
+
+cdef int _factorize_range(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_t n, uint64_t* hashes,
+                          int64_t* ids, Table* t) noexcept nogil:
+    cdef const Col* c = &cols[0]
+    if not t.words:
+        return _factorize_rows(cols, ncols, start, n, hashes, ids, t)
+    if c.kind == K_I8: return _factorize_words(c, start, n, ids, t, <int8_t>0)
+    elif c.kind == K_I16: return _factorize_words(c, start, n, ids, t, <int16_t>0)
+    elif c.kind == K_I32: return _factorize_words(c, start, n, ids, t, <int32_t>0)
+    elif c.kind == K_I64: return _factorize_words(c, start, n, ids, t, <int64_t>0)
+    elif c.kind == K_U8: return _factorize_words(c, start, n, ids, t, <uint8_t>0)
+    elif c.kind == K_U16: return _factorize_words(c, start, n, ids, t, <uint16_t>0)
+    elif c.kind == K_U32: return _factorize_words(c, start, n, ids, t, <uint32_t>0)
+    elif c.kind == K_U64: return _factorize_words(c, start, n, ids, t, <uint64_t>0)
+    elif c.kind == K_F32: return _factorize_words(c, start, n, ids, t, <float>0)
+    else: return _factorize_words(c, start, n, ids, t, <double>0)
+
+
 cdef int _factorize(const Col* cols, int ncols, Py_ssize_t n, uint64_t* hashes, int64_t* ids,
                     Table* t) noexcept nogil:
-    cdef const Col* c = &cols[0]
-    cdef uint64_t capacity = 16
+    """A small table for the first rows; then, from the groups they had, one resize to the
+    capacity all rows are expected to need (instead of doubling through every size)."""
+    cdef uint64_t capacity = 16, expected
+    cdef Py_ssize_t probe = min(n, <Py_ssize_t>PROBE_ROWS)
     while capacity < 2 * <uint64_t>n and capacity < 1 << 14:  # small tables: few collisions
         capacity *= 2
     if _resize(t, capacity) < 0:
         return -1
     if not t.words:
         _hash_keys(cols, ncols, 0, n, hashes)
-        return _factorize_rows(cols, ncols, n, hashes, ids, t)
-    if c.kind == K_I8: return _factorize_words(c, n, ids, t, <int8_t>0)
-    elif c.kind == K_I16: return _factorize_words(c, n, ids, t, <int16_t>0)
-    elif c.kind == K_I32: return _factorize_words(c, n, ids, t, <int32_t>0)
-    elif c.kind == K_I64: return _factorize_words(c, n, ids, t, <int64_t>0)
-    elif c.kind == K_U8: return _factorize_words(c, n, ids, t, <uint8_t>0)
-    elif c.kind == K_U16: return _factorize_words(c, n, ids, t, <uint16_t>0)
-    elif c.kind == K_U32: return _factorize_words(c, n, ids, t, <uint32_t>0)
-    elif c.kind == K_U64: return _factorize_words(c, n, ids, t, <uint64_t>0)
-    elif c.kind == K_F32: return _factorize_words(c, n, ids, t, <float>0)
-    else: return _factorize_words(c, n, ids, t, <double>0)
+    if _factorize_range(cols, ncols, 0, probe, hashes, ids, t) < 0:
+        return -1
+    if probe < n:
+        expected = <uint64_t>(<double>t.ngroups / probe * n)
+        while capacity < 2 * expected and capacity < 2 * <uint64_t>n:
+            capacity *= 2
+        if capacity > t.mask + 1 and _resize(t, capacity) < 0:
+            return -1
+    return _factorize_range(cols, ncols, probe, n, hashes, ids, t)
 
 
 def factorize(list columns):

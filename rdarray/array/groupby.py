@@ -152,7 +152,7 @@ class GroupBy:
 
         def partial(rows):  # map-side combine: one row of states per group
             rows = _drop_nan_keys(rows, keys) if dropna else rows
-            ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
+            ids, ngroups, first = _combine_groups([rows[k] for k in keys])
             out = np.empty(ngroups, state_dtype)
             for k in keys:
                 out[k] = rows[k][first]
@@ -292,6 +292,22 @@ def _state_dtype(kind: str, dtype) -> np.dtype:
     if kind == "sum":
         return _sum_dtype(dtype)
     return dtype
+
+
+#: rows whose keys are looked at before a map task decides whether combining them pays
+PROBE_ROWS = 4096
+
+
+def _combine_groups(columns: list[np.ndarray]) -> tuple[np.ndarray, int, np.ndarray]:
+    """``factorize(columns)``, unless the first rows show keys that are mostly distinct: then
+    combining would cost a table as large as the partition and save little, so each row is its
+    own group (its states are its values; the reduce side merges them the same way)."""
+    n = len(columns[0])
+    probe = min(n, PROBE_ROWS)
+    if probe and hashing.factorize([c[:probe] for c in columns])[1] > probe // 2:
+        rows = np.arange(n, dtype=np.int64)
+        return rows, n, rows
+    return hashing.factorize(columns)
 
 
 # -- the states of one partition's groups -----------------------------------------------------------
