@@ -440,3 +440,19 @@ def test_bad_partition_and_scatter_arguments() -> None:
         hs.scatter(np.zeros(2, [("a", "i4"), ("o", "O")]), [0, 0], 1)
     with pytest.raises(TypeError, match="dimension"):
         hs.scatter(np.float64(1.0), [0], 1)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint64, np.float32, np.float64])
+@pytest.mark.parametrize("ncuts", [0, 1, 2, 5, 16, 17, 40])
+def test_range_kernel_counts_cuts_as_searchsorted(dtype, ncuts):
+    from rdarray._core.ranges import count_below
+
+    rng = np.random.default_rng(ncuts)
+    keys = rng.integers(0, 60, 3000).astype(dtype)
+    cuts = np.sort(rng.integers(0, 60, ncuts).astype(dtype))
+    if np.dtype(dtype).kind == "f":
+        keys[::11] = np.nan  # NaN orders last, as in NumPy's sort
+        if ncuts > 2:
+            cuts[-1] = np.nan
+    np.testing.assert_array_equal(count_below(cuts, keys), np.searchsorted(cuts, keys, side="left"))
+    np.testing.assert_array_equal(count_below(cuts, keys[::3]), np.searchsorted(cuts, keys[::3], side="left"))

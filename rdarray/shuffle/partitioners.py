@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
+from ..dtypes import is_nan
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 
 #: rows sampled from each partition to choose range boundaries
@@ -101,7 +102,7 @@ class RangePartitioner:
         cut_keys, cut_positions = self._cuts if cuts is None else cuts
         keys = sort_keys(block, self.key)
         cut_keys = cut_keys.astype(keys.dtype, copy=False)
-        targets = np.searchsorted(cut_keys, keys, side="left")
+        targets = _count_cuts_below(cut_keys, keys)
         if cut_positions is not None and len(keys):
             _split_ties(p, keys, targets, cut_keys, cut_positions)
         return (self.npartitions - 1 - targets) if self.descending else targets
@@ -147,17 +148,32 @@ def _choose(samples: list, npartitions: int) -> tuple[np.ndarray, np.ndarray | N
     return keys[picks], positions
 
 
+_RANGE_KERNEL_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.uint64, np.float32, np.float64)}
+
+
+def _count_cuts_below(cut_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``searchsorted(cut_keys, keys, "left")``, by the range kernel for the common key dtypes."""
+    if keys.dtype in _RANGE_KERNEL_DTYPES and keys.ndim == 1:
+        from rdarray._core.ranges import count_below
+
+        return count_below(np.ascontiguousarray(cut_keys), keys)
+    return np.searchsorted(cut_keys, keys, side="left")
+
+
 def _split_ties(p: int, keys, targets, cut_keys, cut_positions) -> None:
     """Rows whose key equals cut keys ``lo..hi-1`` go past the cuts at earlier positions."""
-    upper = np.searchsorted(cut_keys, keys, side="right")
-    tied = np.flatnonzero(upper > targets)
+    if not len(cut_keys):
+        return
+    nearest = cut_keys[np.minimum(targets, len(cut_keys) - 1)]
+    tied = np.flatnonzero((nearest == keys) | (is_nan(nearest) & is_nan(keys)))
     if not len(tied):
         return
+    upper = np.searchsorted(cut_keys, keys[tied], side="right")
     positions = (np.int64(p) << POSITION_BITS) + tied
     lows = targets[tied]
     for lo in np.unique(lows):
         rows = lows == lo
-        hi = upper[tied[rows][0]]
+        hi = upper[rows][0]
         targets[tied[rows]] = lo + np.searchsorted(cut_positions[lo:hi], positions[rows], side="left")
 
 
