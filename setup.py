@@ -24,6 +24,7 @@ KERNELS: dict[str, bool] = {
     "codec": True,
     "frame": True,
     "hashing": False,
+    "join": False,
     "ranges": False,
 }
 

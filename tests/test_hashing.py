@@ -456,3 +456,28 @@ def test_range_kernel_counts_cuts_as_searchsorted(dtype, ncuts):
             cuts[-1] = np.nan
     np.testing.assert_array_equal(count_below(cuts, keys), np.searchsorted(cuts, keys, side="left"))
     np.testing.assert_array_equal(count_below(cuts, keys[::3]), np.searchsorted(cuts, keys[::3], side="left"))
+
+
+@given(st.lists(st.integers(0, 5), max_size=30), st.lists(st.integers(0, 5), max_size=30), st.integers(0, 3))
+def test_join_pairs_match_a_nested_loop(left, right, how):
+    """Every (left row, right row) pair with equal ids, in left order then right order; unmatched
+    rows of a kept side paired with -1 (left ones in place, right ones at the end)."""
+    from rdarray._core.join import join_pairs
+
+    expected = []
+    for i, g in enumerate(left):
+        matches = [(i, j) for j, h in enumerate(right) if h == g]
+        expected += matches or ([(i, -1)] if how in (1, 3) else [])
+    if how in (2, 3):
+        expected += [(-1, j) for j, h in enumerate(right) if h not in left]
+    lrows, rrows = join_pairs(np.array(left, np.int64), np.array(right, np.int64), 6, how)
+    assert list(zip(lrows.tolist(), rrows.tolist())) == expected
+
+
+def test_join_pairs_rejects_bad_ids():
+    from rdarray._core.join import join_pairs
+
+    with pytest.raises(ValueError, match="outside"):
+        join_pairs(np.array([0, 7], np.int64), np.array([0], np.int64), 3, 0)
+    with pytest.raises(ValueError, match="join kind"):
+        join_pairs(np.array([0], np.int64), np.array([0], np.int64), 1, 9)

@@ -1,0 +1,216 @@
+"""``rd.merge``: pandas-style joins of structured arrays.
+
+Each task joins one partition of the left side with one of the right: both sides' keys are
+numbered by one factorize (a hash table over both), the join kernel emits the (left row, right
+row) pairs, and the output fields are gathered from the pairs field by field. Which partitions
+meet is the plan: a small side (under ``rd.config.broadcast_bytes``) is broadcast whole to every
+partition of the other, which does not move; sides already hash-partitioned on their keys with
+one partition count are joined partition by partition; otherwise both are hash-partitioned on
+their keys (a side already placed so is not shuffled again).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..config import config
+from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+from ..shuffle import hashing
+from ..shuffle.partitioners import HashPartitioner
+
+HOWS = ("inner", "left", "right", "outer", "semi", "anti")
+_PAIRS = {"inner": 0, "left": 1, "right": 2, "outer": 3}
+
+
+class Field(NamedTuple):
+    """One output field: ``name`` from ``side``'s ``source`` field (both sides' for a shared key)."""
+
+    name: str
+    dtype: np.dtype
+    side: str  # "left", "right" or "key"
+    source: str | tuple[str, str]
+
+
+def merge(left, right, on=None, left_on=None, right_on=None, how: str = "inner", suffixes=("_x", "_y")):
+    """Rows of ``left`` and ``right`` joined where their keys are equal, as ``pandas.merge``."""
+    from .core import PartitionedArray
+
+    for name, side in (("left", left), ("right", right)):
+        if not isinstance(side, PartitionedArray) or side.ndim != 1 or not side.dtype.names:
+            raise TypeError(f"merge: {name} must be a 1-D structured PartitionedArray")
+    if how not in HOWS:
+        raise ValueError(f"merge: how must be one of {', '.join(HOWS)}; got {how!r}")
+    left_keys, right_keys = _keys(left.dtype, right.dtype, on, left_on, right_on)
+    common = [_common_dtype(left.dtype[lk], right.dtype[rk], lk, rk) for lk, rk in zip(left_keys, right_keys)]
+    fields = _layout(left.dtype, right.dtype, left_keys, right_keys, common, how, suffixes)
+    out_dtype = left.dtype if how in ("semi", "anti") else np.dtype([(f.name, f.dtype) for f in fields])
+
+    def join(lb: np.ndarray, rb: np.ndarray) -> np.ndarray:
+        return _join(lb, rb, left_keys, right_keys, common, how, fields, out_dtype)
+
+    return _plan(left, right, left_keys, right_keys, common, how, join, out_dtype)
+
+
+# -- planning -----------------------------------------------------------------------------------
+def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
+    from .core import PartitionedArray
+
+    lnode, rnode = left._node, right._node
+    small = config.broadcast_bytes
+
+    def fits(x) -> bool:
+        return x.nbytes is not None and x.nbytes <= small
+
+    broadcast_right = how in ("inner", "left", "semi", "anti") and fits(right)
+    broadcast_left = how in ("inner", "right") and fits(left)
+    if broadcast_right and broadcast_left:
+        broadcast_right = right.nbytes <= left.nbytes
+        broadcast_left = not broadcast_right
+    if broadcast_right:
+        deps, n, plan = [OneToOne(lnode), Broadcast(_collect(rnode))], lnode.npartitions, "broadcast right"
+    elif broadcast_left:
+        deps, n, plan = [Broadcast(_collect(lnode)), OneToOne(rnode)], rnode.npartitions, "broadcast left"
+    else:
+        n = max(left.npartitions, right.npartitions)
+        lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)
+        placed = (left.partitioner == HashPartitioner(n, lkey) and right.partitioner == HashPartitioner(n, rkey)
+                  and all(_hash_alike(left.dtype[a], right.dtype[b]) for a, b in zip(left_keys, right_keys)))
+        if placed:
+            plan = "co-partitioned, no shuffle"
+        else:
+            left = _hashable(left, left_keys, right, right_keys, common)
+            right = _hashable(right, right_keys, left, left_keys, common)
+            moved = [name for name, x, key in (("left", left, lkey), ("right", right, rkey))
+                     if x.partitioner != HashPartitioner(n, key)]
+            left, right = left.partition_by(lkey, n), right.partition_by(rkey, n)
+            plan = f"shuffle {' and '.join(moved)}"
+        deps = [OneToOne(left._node), OneToOne(right._node)]
+    partitioner = left.partitioner if how in ("semi", "anti") and plan != "broadcast left" else None
+    return PartitionedArray(Node("merge", join, deps, n, out_dtype, (), None, partitioner=partitioner,
+                                 detail=f"{how}, {plan}"))
+
+
+def _collect(node: Node) -> Node:
+    """A value node holding all of ``node``'s rows, for broadcasting."""
+    return Node("collect", lambda blocks: np.concatenate(blocks), [AllToOne(node)], 1, VALUE, (), None,
+                detail="broadcast side")
+
+
+def _key_spec(keys: tuple):
+    return keys[0] if len(keys) == 1 else keys
+
+
+def _hash_alike(a: np.dtype, b: np.dtype) -> bool:
+    """Equal keys of these dtypes hash alike: integers of any width and bool, floats of any width,
+    strings or bytes of any width, times of one unit."""
+    if a.kind in "biu" and b.kind in "biu":
+        return True
+    return a.kind == b.kind and (a.kind in "fSU" or a == b)
+
+
+def _hashable(x, keys, other, other_keys, common):
+    """``x`` with its key fields cast to the common key dtypes where the two sides' keys would
+    not hash alike (an integer key joined with a float one)."""
+    names = [k for k, ok, c in zip(keys, other_keys, common) if not _hash_alike(x.dtype[k], other.dtype[ok])]
+    if not names:
+        return x
+    cast = dict(zip(keys, common))
+    dtype = np.dtype([(f, cast[f] if f in names else x.dtype[f]) for f in x.dtype.names])
+    return x.astype(dtype)
+
+
+# -- the layout of the result -------------------------------------------------------------------
+def _keys(ldt: np.dtype, rdt: np.dtype, on, left_on, right_on) -> tuple[tuple, tuple]:
+    if on is not None and (left_on is not None or right_on is not None):
+        raise ValueError("merge: pass on= or left_on=/right_on=, not both")
+    if on is None and left_on is None and right_on is None:
+        on = [f for f in ldt.names if f in rdt.names]
+        if not on:
+            raise ValueError("merge: no common fields to join on; pass on= or left_on=/right_on=")
+    if on is not None:
+        left_on = right_on = on
+    elif left_on is None or right_on is None:
+        raise ValueError("merge: left_on and right_on go together")
+    lk = (left_on,) if isinstance(left_on, str) else tuple(left_on)
+    rk = (right_on,) if isinstance(right_on, str) else tuple(right_on)
+    if len(lk) != len(rk) or not lk:
+        raise ValueError(f"merge: left_on has {len(lk)} fields and right_on {len(rk)}; they must match")
+    for side, keys, dt in (("left", lk, ldt), ("right", rk, rdt)):
+        for k in keys:
+            if k not in dt.names:
+                raise KeyError(f"merge: field {k!r} not in {side}; its fields are: {', '.join(dt.names)}")
+    return lk, rk
+
+
+def _common_dtype(a: np.dtype, b: np.dtype, lk: str, rk: str) -> np.dtype:
+    """The dtype both keys are compared in (numbers with numbers, else one kind); TypeError when
+    they cannot be compared."""
+    if (a.kind in "iuf" and b.kind in "iuf") or (a.kind == b.kind and a.kind in "bmMSU"):
+        return np.result_type(a, b)
+    raise TypeError(f"merge: key {lk!r} ({a}) cannot be compared with key {rk!r} ({b})")
+
+
+def _nullable(dtype: np.dtype) -> np.dtype:
+    """The dtype of a field that may be missing: integers and bool become float64 (NaN)."""
+    return np.dtype(np.float64) if dtype.kind in "biu" else dtype
+
+
+def _layout(ldt, rdt, left_keys, right_keys, common, how, suffixes) -> list[Field]:
+    shared = {lk: c for lk, rk, c in zip(left_keys, right_keys, common) if lk == rk}
+    left_missing, right_missing = how in ("right", "outer"), how in ("left", "outer")
+    right_fields = [f for f in rdt.names if f not in shared]
+    clash = {f for f in ldt.names if f not in shared} & set(right_fields)
+    lsuffix, rsuffix = suffixes
+    fields = []
+    for f in ldt.names:
+        if f in shared:
+            fields.append(Field(f, shared[f], "key", (f, f)))
+        else:
+            fields.append(Field(f + lsuffix if f in clash else f,
+                                _nullable(ldt[f]) if left_missing else ldt[f], "left", f))
+    for f in right_fields:
+        fields.append(Field(f + rsuffix if f in clash else f,
+                            _nullable(rdt[f]) if right_missing else rdt[f], "right", f))
+    names = [f.name for f in fields]
+    if len(set(names)) != len(names):
+        raise ValueError(f"merge: the suffixes {suffixes} leave repeated field names: {names}")
+    return fields
+
+
+# -- one task -----------------------------------------------------------------------------------
+def _join(lb, rb, left_keys, right_keys, common, how, fields, out_dtype) -> np.ndarray:
+    columns = [np.concatenate([lb[lk].astype(c, copy=False), rb[rk].astype(c, copy=False)])
+               for lk, rk, c in zip(left_keys, right_keys, common)]
+    ids, ngroups, _ = hashing.factorize(columns)
+    lid, rid = ids[:len(lb)], ids[len(lb):]
+    if how in ("semi", "anti"):
+        matched = np.bincount(rid, minlength=ngroups).astype(bool)[lid]
+        return lb[matched if how == "semi" else ~matched]
+    from rdarray._core.join import join_pairs
+
+    lrows, rrows = join_pairs(lid, rid, ngroups, _PAIRS[how])
+    out = np.empty(len(lrows), out_dtype)
+    for f in fields:
+        if f.side == "key":
+            lvals = _gather(lb[f.source[0]].astype(f.dtype, copy=False), lrows)
+            missing = lrows < 0
+            if missing.any():
+                lvals[missing] = rb[f.source[1]][rrows[missing]]
+            out[f.name] = lvals
+        else:
+            block, rows = (lb, lrows) if f.side == "left" else (rb, rrows)
+            out[f.name] = _gather(block[f.source].astype(f.dtype, copy=False), rows)
+    return out
+
+
+def _gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]``, missing (NaN, NaT, or empty for strings) where a row is -1."""
+    out = values[np.maximum(rows, 0)] if len(values) else np.zeros(len(rows), values.dtype)
+    missing = rows < 0
+    if missing.any():
+        kind = values.dtype.kind
+        out[missing] = np.nan if kind in "fc" else np.array("NaT", values.dtype) if kind in "mM" else \
+            np.zeros((), values.dtype)
+    return out
