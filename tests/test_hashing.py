@@ -456,6 +456,14 @@ def test_range_kernel_counts_cuts_as_searchsorted(dtype, ncuts):
             cuts[-1] = np.nan
     np.testing.assert_array_equal(count_below(cuts, keys), np.searchsorted(cuts, keys, side="left"))
     np.testing.assert_array_equal(count_below(cuts, keys[::3]), np.searchsorted(cuts, keys[::3], side="left"))
+    tied = np.empty(len(keys), np.uint8)
+    below = count_below(cuts, keys, tied)
+    if ncuts:
+        stop = cuts[np.minimum(below, ncuts - 1)]
+        expected = (stop == keys) | (np.isnan(stop) & np.isnan(keys) if np.dtype(dtype).kind == "f" else False)
+        np.testing.assert_array_equal(tied.astype(bool), expected)
+    else:
+        assert not tied.any()
 
 
 @given(st.lists(st.integers(0, 5), max_size=30), st.lists(st.integers(0, 5), max_size=30), st.integers(0, 3))

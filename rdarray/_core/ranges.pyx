@@ -31,32 +31,41 @@ cdef inline bint _less(key_t a, key_t b) noexcept nogil:
         return a < b
 
 
-def count_below(const key_t[::1] cuts, const key_t[:] keys):
+def count_below(const key_t[::1] cuts, const key_t[:] keys, unsigned char[::1] tied=None):
     """For every key, the number of cuts ordered before it: ``searchsorted(cuts, keys, "left")``
-    for sorted ``cuts`` (intp)."""
+    for sorted ``cuts`` (intp). ``tied``, when given (one flag per key), is set where the key
+    equals the cut it stops at (NaN equal to NaN): the keys a split of ties must look at."""
     cdef Py_ssize_t m = cuts.shape[0], n = keys.shape[0], i, j, size, half, base
+    if tied is not None and tied.shape[0] != n:
+        raise ValueError(f"{tied.shape[0]} tie flags for {n} keys")
     out = np.empty(n, np.intp)
     cdef Py_ssize_t[::1] o = out
-    cdef key_t k
+    cdef key_t k, c
+    cdef bint flag = tied is not None
     if m == 0:
         out[:] = 0
+        if flag:
+            tied[:] = 0
         return out
     with nogil:
-        if m <= LINEAR_CUTS:  # few cuts: count them all, a loop the compiler vectorizes
-            for i in range(n):
-                k = keys[i]
-                base = 0
+        for i in range(n):
+            k = keys[i]
+            base = 0
+            if m <= LINEAR_CUTS:  # few cuts: count them all
                 for j in range(m):
                     base += _less(cuts[j], k)
-                o[i] = base
-        else:
-            for i in range(n):
-                k = keys[i]
-                base = 0
+            else:
                 size = m
                 while size > 1:
                     half = size >> 1
                     base = base + half if _less(cuts[base + half - 1], k) else base
                     size -= half
-                o[i] = base + _less(cuts[base], k)
+                base += _less(cuts[base], k)
+            o[i] = base
+            if flag:
+                c = cuts[base if base < m else m - 1]
+                if key_t is float or key_t is double:
+                    tied[i] = c == k or (c != c and k != k)
+                else:
+                    tied[i] = c == k
     return out

@@ -102,9 +102,9 @@ class RangePartitioner:
         cut_keys, cut_positions = self._cuts if cuts is None else cuts
         keys = sort_keys(block, self.key)
         cut_keys = cut_keys.astype(keys.dtype, copy=False)
-        targets = _count_cuts_below(cut_keys, keys)
+        targets, tied = _count_cuts_below(cut_keys, keys, cut_positions is not None)
         if cut_positions is not None and len(keys):
-            _split_ties(p, keys, targets, cut_keys, cut_positions)
+            _split_ties(p, keys, targets, tied, cut_keys, cut_positions)
         return (self.npartitions - 1 - targets) if self.descending else targets
 
     def __eq__(self, other) -> bool:
@@ -151,21 +151,26 @@ def _choose(samples: list, npartitions: int) -> tuple[np.ndarray, np.ndarray | N
 _RANGE_KERNEL_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.uint64, np.float32, np.float64)}
 
 
-def _count_cuts_below(cut_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``searchsorted(cut_keys, keys, "left")``, by the range kernel for the common key dtypes."""
+def _count_cuts_below(cut_keys: np.ndarray, keys: np.ndarray, ties: bool):
+    """``(searchsorted(cut_keys, keys, "left"), tied)`` (by the range kernel for the common key
+    dtypes); ``tied`` (when ``ties``) flags the keys equal to the cut they stop at."""
     if keys.dtype in _RANGE_KERNEL_DTYPES and keys.ndim == 1:
         from rdarray._core.ranges import count_below
 
-        return count_below(np.ascontiguousarray(cut_keys), keys)
-    return np.searchsorted(cut_keys, keys, side="left")
-
-
-def _split_ties(p: int, keys, targets, cut_keys, cut_positions) -> None:
-    """Rows whose key equals cut keys ``lo..hi-1`` go past the cuts at earlier positions."""
-    if not len(cut_keys):
-        return
+        tied = np.empty(len(keys), np.uint8) if ties else None
+        return count_below(np.ascontiguousarray(cut_keys), keys, tied), tied
+    targets = np.searchsorted(cut_keys, keys, side="left")
+    if not ties or not len(cut_keys):
+        return targets, None
     nearest = cut_keys[np.minimum(targets, len(cut_keys) - 1)]
-    tied = np.flatnonzero((nearest == keys) | (is_nan(nearest) & is_nan(keys)))
+    return targets, (nearest == keys) | (is_nan(nearest) & is_nan(keys))
+
+
+def _split_ties(p: int, keys, targets, tied, cut_keys, cut_positions) -> None:
+    """Rows whose key equals cut keys ``lo..hi-1`` go past the cuts at earlier positions."""
+    if tied is None:
+        return
+    tied = np.flatnonzero(tied)
     if not len(tied):
         return
     upper = np.searchsorted(cut_keys, keys[tied], side="right")
