@@ -24,7 +24,6 @@ KERNELS: dict[str, bool] = {
     "codec": True,
     "frame": True,
     "hashing": False,
-    "join": False,
     "ranges": False,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import numpy as np
 
@@ -223,6 +224,109 @@ def w4(scale: float) -> list[Case]:
     return _groupby("W4", n, max(1, min(n // 10, int(2e6 * scale))))
 
 
+def _join_columns(result) -> tuple:
+    """(key, a, b) columns of a join result, sorted by (key, a): peers emit rows in orders of their own."""
+    if isinstance(result, np.ndarray):
+        key, a, b = result["key"], result["a"], result["b"]
+    else:
+        key, a, b = (np.asarray(c) for c in result)
+    order = np.lexsort((a, key))
+    return key[order], a[order], b[order]
+
+
+def w5(scale: float) -> list[Case]:
+    """Inner hash join: a 10M-row left (key, a) with a 1M-row right (unique key, b); the left's keys
+    are uniform over a key range a tenth wider than the right's keys, so ~91 % of left rows match."""
+    n = max(10_000, int(10e6 * scale))
+    m = n // 10
+    rng = np.random.default_rng(0)
+    span = m + m // 10
+    rkey = rng.permutation(span)[:m].astype(np.int64)  # unique, in no particular order
+    lkey, a, b = rng.integers(0, span, n), rng.random(n), rng.random(m)
+    left = np.empty(n, dtype=[("key", "i8"), ("a", "f8")])
+    left["key"], left["a"] = lkey, a
+    right = np.empty(m, dtype=[("key", "i8"), ("b", "f8")])
+    right["key"], right["b"] = rkey, b
+    x, y = rd.from_numpy(left), rd.from_numpy(right)  # the right (16 MB) is broadcast
+    impls = {"rdarray": lambda: rd.merge(x, y, on="key").compute()}
+    pd, pl, duckdb, dd = _peer("pandas"), _peer("polars"), _peer("duckdb"), _peer("dask.dataframe")
+
+    def pandas_columns(df):
+        return df["key"].to_numpy(), df["a"].to_numpy(), df["b"].to_numpy()
+
+    if pd is not None:
+        lf, rf = pd.DataFrame({"key": lkey, "a": a}), pd.DataFrame({"key": rkey, "b": b})
+        impls["pandas"] = lambda: pandas_columns(pd.merge(lf, rf, on="key"))
+    if pl is not None:
+        plf, prf = pl.DataFrame({"key": lkey, "a": a}), pl.DataFrame({"key": rkey, "b": b})
+        impls["polars"] = lambda: [s.to_numpy() for s in plf.join(prf, on="key").select("key", "a", "b").get_columns()]
+    if duckdb is not None and pd is not None:
+        con = duckdb.connect()
+        con.register("l", lf)
+        con.register("r", rf)
+        query = "SELECT l.key, a, b FROM l JOIN r USING (key)"
+        impls["DuckDB"] = lambda: list(con.sql(query).fetchnumpy().values())
+    if dd is not None and pd is not None:
+        import dask
+
+        dask.config.set(scheduler="threads")
+        dl, dr = dd.from_pandas(lf, npartitions=x.npartitions), dd.from_pandas(rf, npartitions=y.npartitions)
+        impls["dask.dataframe"] = lambda: pandas_columns(dl.merge(dr, on="key").compute())
+
+    def agree(r, p):
+        return all(np.array_equal(u, v) for u, v in zip(_join_columns(r), _join_columns(p)))
+
+    return [Case("W5", f"inner join {n:,} x {m:,} rows on a unique int64 key", impls, agree,
+                 left.nbytes + right.nbytes)]
+
+
+def w6(scale: float) -> list[Case]:
+    """merge_asof by symbol: 5M trades (time, symbol, price) with 20M quotes (time, symbol, bid),
+    both sorted by an int64 nanosecond time over one 6.5-hour session, 100 symbols, backward."""
+    nt = max(10_000, int(5e6 * scale))
+    nq = 4 * nt
+    rng = np.random.default_rng(0)
+    session = int(6.5 * 3600 * 1e9)
+
+    def times(n):  # strictly increasing within each side; a trade and a quote may share a time
+        return np.cumsum(rng.integers(1, 2 * (session // n), n))
+
+    trades = np.empty(nt, dtype=[("time", "i8"), ("symbol", "i8"), ("price", "f8")])
+    trades["time"], trades["symbol"], trades["price"] = times(nt), rng.integers(0, 100, nt), rng.random(nt)
+    quotes = np.empty(nq, dtype=[("time", "i8"), ("symbol", "i8"), ("bid", "f8")])
+    quotes["time"], quotes["symbol"], quotes["bid"] = times(nq), rng.integers(0, 100, nq), rng.random(nq)
+    impls = {}
+    try:
+        from rdarray.array.asof import merge_asof
+    except Exception as exc:  # noqa: BLE001 - being written: a missing or half-written module
+        print(f"W6: rdarray skipped, no merge_asof yet ({type(exc).__name__}: {exc})", file=sys.stderr)
+    else:
+        x, y = rd.from_numpy(trades), rd.from_numpy(quotes)
+        impls["rdarray"] = lambda: merge_asof(x, y, on="time", by="symbol").compute()
+    pd, pl = _peer("pandas"), _peer("polars")
+    if pd is not None:
+        tf = pd.DataFrame({name: trades[name] for name in trades.dtype.names})
+        qf = pd.DataFrame({name: quotes[name] for name in quotes.dtype.names})
+        impls["pandas"] = lambda: _asof_columns(pd.merge_asof(tf, qf, on="time", by="symbol"))
+    if pl is not None:  # the sortedness flag set, as polars cannot check it per symbol
+        sorted_time = pl.col("time").set_sorted()
+        ptf = pl.DataFrame({name: trades[name] for name in trades.dtype.names}).with_columns(sorted_time)
+        pqf = pl.DataFrame({name: quotes[name] for name in quotes.dtype.names}).with_columns(sorted_time)
+        impls["polars"] = lambda: _asof_columns(ptf.join_asof(pqf, on="time", by="symbol", check_sortedness=False))
+
+    def agree(r, p):
+        return (np.array_equal(r["price"], p["price"])
+                and np.array_equal(r["bid"], np.asarray(p["bid"], dtype="f8"), equal_nan=True))
+
+    return [Case("W6", f"merge_asof backward by symbol: {nt:,} trades, {nq:,} quotes, 100 symbols", impls, agree,
+                 trades.nbytes + quotes.nbytes)]
+
+
+def _asof_columns(df) -> dict:
+    """A peer's price and bid columns (bid NaN where no quote came before), in the trades' order."""
+    return {"price": df["price"].to_numpy(), "bid": df["bid"].to_numpy()}
+
+
 #: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W7": w7, "W8": w8_frames, "W9": w9, "W10": w10,
-             "SPILL": spill}
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
+             "W10": w10, "SPILL": spill}

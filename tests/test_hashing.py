@@ -470,7 +470,7 @@ def test_range_kernel_counts_cuts_as_searchsorted(dtype, ncuts):
 def test_join_pairs_match_a_nested_loop(left, right, how):
     """Every (left row, right row) pair with equal ids, in left order then right order; unmatched
     rows of a kept side paired with -1 (left ones in place, right ones at the end)."""
-    from rdarray._core.join import join_pairs
+    from rdarray._core.hashing import join_pairs
 
     expected = []
     for i, g in enumerate(left):
@@ -483,7 +483,7 @@ def test_join_pairs_match_a_nested_loop(left, right, how):
 
 
 def test_join_pairs_rejects_bad_ids():
-    from rdarray._core.join import join_pairs
+    from rdarray._core.hashing import join_pairs
 
     with pytest.raises(ValueError, match="outside"):
         join_pairs(np.array([0, 7], np.int64), np.array([0], np.int64), 3, 0)

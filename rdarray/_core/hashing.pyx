@@ -1,5 +1,6 @@
-"""Hashing kernels of the shuffle and of hash aggregation: hash key rows, map hashes to
-partitions, scatter rows into buckets, factorize keys into group ids, per-group accumulators.
+"""Hashing kernels of the shuffle, of hash aggregation and of hash joins: hash key rows, map
+hashes to partitions, scatter rows into buckets, factorize keys into group ids, per-group
+accumulators, join pairs.
 
 Every loop runs without the GIL over raw memory and creates no Python object per row; the
 def functions check their arguments first (rdarray.shuffle.hashing converts user input).
@@ -618,3 +619,72 @@ def group_first_row(const int64_t[::1] ids, const uint8_t[:] valid, Py_ssize_t n
             if (every or valid[i]) and (last or o[ids[i]] < 0):
                 o[ids[i]] = i
     return out
+
+
+#: join kinds of join_pairs; a missing side's row index is -1
+JOIN_INNER, JOIN_LEFT, JOIN_RIGHT, JOIN_OUTER = 0, 1, 2, 3
+
+
+def join_pairs(const int64_t[::1] left, const int64_t[::1] right, Py_ssize_t ngroups, int how):
+    """The hash join, on group ids from one ``factorize`` of both sides' keys (the build and the
+    probe are that one lookup): the right rows are bucketed by group (a stable counting sort),
+    then each left row emits its matches; the output is sized by a counting pass first.
+
+    ``(left_rows, right_rows)``, int64: for each left row in order, its matching right rows in
+    order (or -1 for none, when the join keeps unmatched left rows); then, when it keeps unmatched
+    right rows, each of them in order with -1 on the left."""
+    if how not in (JOIN_INNER, JOIN_LEFT, JOIN_RIGHT, JOIN_OUTER):
+        raise ValueError(f"join kind must be one of 0..3 (JOIN_INNER .. JOIN_OUTER), got {how}")
+    _check_groups(left.shape[0], left, ngroups)
+    _check_groups(right.shape[0], right, ngroups)
+    cdef Py_ssize_t nl = left.shape[0], nr = right.shape[0], i, k, g
+    start_arr = np.zeros(ngroups + 1, np.int64)
+    order_arr = np.empty(nr, np.int64)
+    probed_arr = np.zeros(ngroups, np.uint8)
+    cdef int64_t[::1] start = start_arr, order = order_arr
+    cdef unsigned char[::1] probed = probed_arr
+    cdef bint keep_left = how in (JOIN_LEFT, JOIN_OUTER), keep_right = how in (JOIN_RIGHT, JOIN_OUTER)
+    cdef int64_t total = 0, m, pos
+    with nogil:
+        for i in range(nr):
+            start[right[i] + 1] += 1
+        for g in range(ngroups):
+            start[g + 1] += start[g]
+        for i in range(nr):  # right rows by group, in order: order[start[g]:start[g + 1]]
+            g = right[i]
+            order[start[g]] = i
+            start[g] += 1
+        for g in range(ngroups, 0, -1):
+            start[g] = start[g - 1]
+        start[0] = 0
+        for i in range(nl):
+            m = start[left[i] + 1] - start[left[i]]
+            probed[left[i]] = 1
+            total += m if m or not keep_left else 1
+        if keep_right:
+            for i in range(nr):
+                total += not probed[right[i]]
+    left_rows = np.empty(total, np.int64)
+    right_rows = np.empty(total, np.int64)
+    cdef int64_t[::1] lo = left_rows, ro = right_rows
+    with nogil:
+        pos = 0
+        for i in range(nl):
+            g = left[i]
+            if start[g + 1] == start[g]:
+                if keep_left:
+                    lo[pos] = i
+                    ro[pos] = -1
+                    pos += 1
+                continue
+            for k in range(start[g], start[g + 1]):
+                lo[pos] = i
+                ro[pos] = order[k]
+                pos += 1
+        if keep_right:
+            for i in range(nr):
+                if not probed[right[i]]:
+                    lo[pos] = -1
+                    ro[pos] = i
+                    pos += 1
+    return left_rows, right_rows

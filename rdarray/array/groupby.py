@@ -223,10 +223,9 @@ def _frame(x, by):
     if not isinstance(by, list) or not by:
         raise TypeError(f"groupby: by must be a field name, a list of them, or aligned 1-D PartitionedArrays; got {by!r}")
     if all(isinstance(b, str) for b in by):
-        for b in by:
-            if not names or b not in names:
-                have = ", ".join(names) if names else "none (the dtype is not structured)"
-                raise KeyError(f"groupby: field {b!r} not found; the fields are: {have}")
+        from .wide import check_key
+
+        check_key(x, by, "groupby")
         if len(set(by)) != len(by):
             raise ValueError(f"groupby: a key field is repeated in {by}")
         return x, tuple(by)

@@ -21,7 +21,6 @@ from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
-_PAIRS = {"inner": 0, "left": 1, "right": 2, "outer": 3}
 
 
 class Field(NamedTuple):
@@ -59,6 +58,7 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
 
     lnode, rnode = left._node, right._node
     small = config.broadcast_bytes
+    recast = False
 
     def fits(x) -> bool:
         return x.nbytes is not None and x.nbytes <= small
@@ -80,14 +80,17 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
         if placed:
             plan = "co-partitioned, no shuffle"
         else:
-            left = _hashable(left, left_keys, right, right_keys, common)
+            cast = _hashable(left, left_keys, right, right_keys, common)
+            recast = cast is not left  # rows placed by the cast key's hash: no partitioner to claim
+            left = cast
             right = _hashable(right, right_keys, left, left_keys, common)
             moved = [name for name, x, key in (("left", left, lkey), ("right", right, rkey))
                      if x.partitioner != HashPartitioner(n, key)]
             left, right = left.partition_by(lkey, n), right.partition_by(rkey, n)
             plan = f"shuffle {' and '.join(moved)}"
         deps = [OneToOne(left._node), OneToOne(right._node)]
-    partitioner = left.partitioner if how in ("semi", "anti") and plan != "broadcast left" else None
+    keeps_left = how in ("semi", "anti") and plan != "broadcast left" and not recast
+    partitioner = left.partitioner if keeps_left else None
     return PartitionedArray(Node("merge", join, deps, n, out_dtype, (), None, partitioner=partitioner,
                                  detail=f"{how}, {plan}"))
 
@@ -162,7 +165,7 @@ def _layout(ldt, rdt, left_keys, right_keys, common, how, suffixes) -> list[Fiel
     left_missing, right_missing = how in ("right", "outer"), how in ("left", "outer")
     right_fields = [f for f in rdt.names if f not in shared]
     clash = {f for f in ldt.names if f not in shared} & set(right_fields)
-    lsuffix, rsuffix = suffixes
+    lsuffix, rsuffix = (suffix or "" for suffix in suffixes)  # None: no suffix, as in pandas
     fields = []
     for f in ldt.names:
         if f in shared:
@@ -187,10 +190,8 @@ def _join(lb, rb, left_keys, right_keys, common, how, fields, out_dtype) -> np.n
     lid, rid = ids[:len(lb)], ids[len(lb):]
     if how in ("semi", "anti"):
         matched = np.bincount(rid, minlength=ngroups).astype(bool)[lid]
-        return lb[matched if how == "semi" else ~matched]
-    from rdarray._core.join import join_pairs
-
-    lrows, rrows = join_pairs(lid, rid, ngroups, _PAIRS[how])
+        return lb[matched if how == "semi" else ~matched].astype(out_dtype, copy=False)  # keys cast to hash
+    lrows, rrows = hashing.join_pairs(lid, rid, ngroups, how)
     out = np.empty(len(lrows), out_dtype)
     for f in fields:
         if f.side == "key":

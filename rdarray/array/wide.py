@@ -9,7 +9,7 @@ from ..shuffle.exchange import shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_keys
 
 
-def _check_key(x, key, what: str):
+def check_key(x, key, what: str):
     """``key`` as None (the values of a 1-D array), a field name or a tuple of field names."""
     names = x.dtype.names
     if key is None:
@@ -31,7 +31,7 @@ def partition_by(self, key=None, npartitions=None):
     already partitioned that way is returned as it is: no data moves."""
     from .core import check_npartitions
 
-    key = _check_key(self, key, "partition_by")
+    key = check_key(self, key, "partition_by")
     n = check_npartitions(self.npartitions if npartitions is None else npartitions, "partition_by")
     partitioner = HashPartitioner(n, key)
     if self.partitioner == partitioner:
@@ -43,7 +43,7 @@ def sort(self, order=None, descending=False):
     """Globally sorted by ``order`` (fields of a structured array; the values of a 1-D array), in
     range partitions cut at boundaries sampled from every partition; equal keys spanning a
     boundary are split by position, so a dominant key still gives balanced partitions."""
-    return range_sorted(self, _check_key(self, order, "sort"), bool(descending))
+    return range_sorted(self, check_key(self, order, "sort"), bool(descending))
 
 
 def range_sorted(x, key, descending: bool = False, split_ties: bool = True, local=None):

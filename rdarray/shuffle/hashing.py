@@ -123,3 +123,17 @@ def group_first_row(group_ids, n_groups: int, valid=None, last: bool = False) ->
     group_ids = np.require(np.asarray(group_ids), np.int64, "CA")
     valid = np.empty(0, np.uint8) if valid is None else np.asarray(valid, dtype=bool).view(np.uint8)
     return _k.group_first_row(group_ids, valid, operator.index(n_groups), bool(last))
+
+
+_JOINS = {"inner": _k.JOIN_INNER, "left": _k.JOIN_LEFT, "right": _k.JOIN_RIGHT, "outer": _k.JOIN_OUTER}
+
+
+def join_pairs(left_ids, right_ids, n_groups: int, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(left_rows, right_rows)`` of the rows with equal group ids (both sides numbered by one
+    ``factorize``): each left row's matches in order, -1 for a missing side when ``how`` keeps
+    unmatched rows (``"left"``, ``"right"``, ``"outer"``; ``"inner"`` keeps none)."""
+    if how not in _JOINS:
+        raise ValueError(f"join_pairs: how must be one of {', '.join(_JOINS)}, got {how!r}")
+    left_ids = np.require(np.asarray(left_ids), np.int64, "CA")
+    right_ids = np.require(np.asarray(right_ids), np.int64, "CA")
+    return _k.join_pairs(left_ids, right_ids, operator.index(n_groups), _JOINS[how])
