@@ -466,26 +466,28 @@ def test_range_kernel_counts_cuts_as_searchsorted(dtype, ncuts):
         assert not tied.any()
 
 
-@given(st.lists(st.integers(0, 5), max_size=30), st.lists(st.integers(0, 5), max_size=30), st.integers(0, 3))
+@given(st.lists(st.integers(0, 5), max_size=30), st.lists(st.integers(0, 5), max_size=30),
+       st.sampled_from(["inner", "left", "right", "outer"]))
 def test_join_pairs_match_a_nested_loop(left, right, how):
     """Every (left row, right row) pair with equal ids, in left order then right order; unmatched
-    rows of a kept side paired with -1 (left ones in place, right ones at the end)."""
-    from rdarray._core.hashing import join_pairs
-
+    rows of a kept side paired with -1 (left ones in place, right ones at the end by group)."""
     expected = []
     for i, g in enumerate(left):
         matches = [(i, j) for j, h in enumerate(right) if h == g]
-        expected += matches or ([(i, -1)] if how in (1, 3) else [])
-    if how in (2, 3):
-        expected += [(-1, j) for j, h in enumerate(right) if h not in left]
-    lrows, rrows = join_pairs(np.array(left, np.int64), np.array(right, np.int64), 6, how)
+        expected += matches or ([(i, -1)] if how in ("left", "outer") else [])
+    if how in ("right", "outer"):
+        expected += [(-1, j) for h, j in sorted((h, j) for j, h in enumerate(right) if h not in left)]
+    lrows, rrows = hs.join_pairs(np.array(left, np.int64), np.array(right, np.int64), 6, how)
     assert list(zip(lrows.tolist(), rrows.tolist())) == expected
+    groups = hs.group_rows(np.array(right, np.int64), 6)
+    again = hs.join_pairs(np.array(left, np.int64), None, 6, how, right_groups=groups)
+    assert [a.tolist() for a in again] == [lrows.tolist(), rrows.tolist()]
 
 
-def test_join_pairs_rejects_bad_ids():
-    from rdarray._core.hashing import join_pairs
-
+def test_join_pairs_rejects_bad_input():
     with pytest.raises(ValueError, match="outside"):
-        join_pairs(np.array([0, 7], np.int64), np.array([0], np.int64), 3, 0)
-    with pytest.raises(ValueError, match="join kind"):
-        join_pairs(np.array([0], np.int64), np.array([0], np.int64), 1, 9)
+        hs.join_pairs(np.array([0, 7], np.int64), np.array([0], np.int64), 3, "inner")
+    with pytest.raises(ValueError, match="how must be"):
+        hs.join_pairs(np.array([0], np.int64), np.array([0], np.int64), 1, "sideways")
+    with pytest.raises(ValueError, match="start must rise"):
+        hs._k.join_pairs(np.array([0], np.int64), np.array([0, 5], np.int64), np.array([0], np.int64), 0)

@@ -375,25 +375,26 @@ cdef int _factorize_words(const Col* c, Py_ssize_t start, Py_ssize_t n, int64_t*
     return 0
 
 
-cdef inline bint _rows_equal(const Col* cols, int ncols, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    """Rows a and b hold equal keys (NaN equal to NaN, -0.0 to 0.0); one dtype per column, so
-    other values are equal exactly when their bytes are."""
+cdef inline bint _rows_equal(const Col* acols, Py_ssize_t a, const Col* bcols, Py_ssize_t b,
+                             int ncols) noexcept nogil:
+    """Row a of acols and row b of bcols hold equal keys (NaN equal to NaN, -0.0 to 0.0); the
+    columns have one dtype each, so other values are equal exactly when their bytes are."""
     cdef const char* pa
     cdef const char* pb
     cdef double x, y
     cdef float xf, yf
     cdef int c
     for c in range(ncols):
-        pa = cols[c].data + a * cols[c].stride
-        pb = cols[c].data + b * cols[c].stride
-        if cols[c].kind == K_F64:
+        pa = acols[c].data + a * acols[c].stride
+        pb = bcols[c].data + b * bcols[c].stride
+        if acols[c].kind == K_F64:
             memcpy(&x, pa, 8)
             memcpy(&y, pb, 8)
-        elif cols[c].kind == K_F32:
+        elif acols[c].kind == K_F32:
             memcpy(&xf, pa, 4)
             memcpy(&yf, pb, 4)
             x, y = xf, yf
-        elif memcmp(pa, pb, cols[c].itemsize) != 0:
+        elif memcmp(pa, pb, acols[c].itemsize) != 0:
             return False
         else:
             continue
@@ -416,7 +417,7 @@ cdef int _factorize_rows(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_
         j = h & mask
         while True:
             if (slots[j].key == h and slots[j].group >= 0
-                    and _rows_equal(cols, ncols, i, t.first[slots[j].group])):
+                    and _rows_equal(cols, i, cols, t.first[slots[j].group], ncols)):
                 ids[i] = slots[j].group
                 break
             if slots[j].group < 0:
@@ -498,6 +499,101 @@ def factorize(list columns):
     finally:
         free(t.slots)
         free(t.first)
+
+
+cdef void _lookup_words(const Col* c, Py_ssize_t n, int64_t* ids, const Table* t, num_t tag) noexcept nogil:
+    """Group of each row of one numeric column in a built table, or -1."""
+    cdef const char* data = c.data
+    cdef Py_ssize_t i, stride = c.stride
+    cdef const Slot* slots = t.slots
+    cdef uint64_t w, j, mask = t.mask
+    for i in range(n):
+        if mask >= PREFETCH_FROM and i + AHEAD < n:
+            prefetch(&slots[mix(SEED ^ _word(data + (i + AHEAD) * stride, tag)) & mask])
+        w = _word(data + i * stride, tag)
+        j = mix(SEED ^ w) & mask
+        while slots[j].group >= 0 and slots[j].key != w:
+            j = (j + 1) & mask
+        ids[i] = slots[j].group
+
+
+cdef void _lookup_rows(const Col* cols, const Col* built, int ncols, Py_ssize_t n, const uint64_t* hashes,
+                       int64_t* ids, const Table* t) noexcept nogil:
+    """Group of each row of any key columns in a table built over ``built``, or -1."""
+    cdef Py_ssize_t i
+    cdef const Slot* slots = t.slots
+    cdef uint64_t h, j, mask = t.mask
+    for i in range(n):
+        if mask >= PREFETCH_FROM and i + AHEAD < n:
+            prefetch(&slots[hashes[i + AHEAD] & mask])
+        h = hashes[i]
+        j = h & mask
+        while slots[j].group >= 0 and not (slots[j].key == h and _rows_equal(cols, i, built, t.first[slots[j].group], ncols)):
+            j = (j + 1) & mask
+        ids[i] = slots[j].group
+
+
+cdef class HashIndex:
+    """A hash table over one side's key columns, built once and probed by many partitions: the
+    build side of a broadcast join. ``ids`` and ``ngroups`` number the build rows as
+    ``factorize`` does; ``lookup`` finds the group of other rows (-1 for a key not built)."""
+
+    cdef Table t
+    cdef _Keys keys
+    cdef readonly object ids
+    cdef readonly Py_ssize_t ngroups
+
+    def __cinit__(self, list columns):
+        self.keys = _Keys(columns)
+        self.t = Table(NULL, 0, NULL, 0, self.keys.ncols == 1 and self.keys.cols[0].kind != K_BYTES)
+        self.ids = np.empty(self.keys.n, np.int64)
+        cdef int64_t[::1] g = self.ids
+        cdef uint64_t[::1] h = np.empty(0 if self.t.words else self.keys.n, np.uint64)
+        cdef int rc
+        with nogil:
+            rc = _factorize(self.keys.cols, self.keys.ncols, self.keys.n, NULL if self.t.words else &h[0],
+                            &g[0] if self.keys.n else NULL, &self.t) if self.keys.n else _resize(&self.t, 16)
+        if rc < 0:
+            raise MemoryError("HashIndex: hash table allocation failed")
+        self.ngroups = self.t.ngroups
+
+    def __dealloc__(self):
+        free(self.t.slots)
+        free(self.t.first)
+
+    def lookup(self, list columns):
+        """int64 group of every row of ``columns`` (dtypes as built), -1 where the key is absent."""
+        cdef _Keys probe = _Keys(columns)
+        cdef int c
+        if probe.ncols != self.keys.ncols:
+            raise ValueError(f"{probe.ncols} key columns to look up in an index of {self.keys.ncols}")
+        for c in range(probe.ncols):
+            if (probe.cols[c].kind, probe.cols[c].itemsize) != (self.keys.cols[c].kind, self.keys.cols[c].itemsize):
+                raise TypeError(f"key column {c} has dtype {probe.arrays[c].dtype}; the index holds "
+                                f"{self.keys.arrays[c].dtype}")
+        ids = np.empty(probe.n, np.int64)
+        cdef int64_t[::1] g = ids
+        cdef uint64_t[::1] h = np.empty(0 if self.t.words else probe.n, np.uint64)
+        cdef const Col* cols = probe.cols
+        cdef const Col* k = cols
+        cdef Py_ssize_t n = probe.n
+        if not n:
+            return ids
+        with nogil:
+            if not self.t.words:
+                _hash_keys(cols, probe.ncols, 0, n, &h[0])
+                _lookup_rows(cols, self.keys.cols, probe.ncols, n, &h[0], &g[0], &self.t)
+            elif k.kind == K_I8: _lookup_words(k, n, &g[0], &self.t, <int8_t>0)
+            elif k.kind == K_I16: _lookup_words(k, n, &g[0], &self.t, <int16_t>0)
+            elif k.kind == K_I32: _lookup_words(k, n, &g[0], &self.t, <int32_t>0)
+            elif k.kind == K_I64: _lookup_words(k, n, &g[0], &self.t, <int64_t>0)
+            elif k.kind == K_U8: _lookup_words(k, n, &g[0], &self.t, <uint8_t>0)
+            elif k.kind == K_U16: _lookup_words(k, n, &g[0], &self.t, <uint16_t>0)
+            elif k.kind == K_U32: _lookup_words(k, n, &g[0], &self.t, <uint32_t>0)
+            elif k.kind == K_U64: _lookup_words(k, n, &g[0], &self.t, <uint64_t>0)
+            elif k.kind == K_F32: _lookup_words(k, n, &g[0], &self.t, <float>0)
+            else: _lookup_words(k, n, &g[0], &self.t, <double>0)
+        return ids
 
 
 cdef bint _ids_ok(const int64_t[::1] ids, Py_ssize_t n_groups) noexcept nogil:
@@ -625,66 +721,94 @@ def group_first_row(const int64_t[::1] ids, const uint8_t[:] valid, Py_ssize_t n
 JOIN_INNER, JOIN_LEFT, JOIN_RIGHT, JOIN_OUTER = 0, 1, 2, 3
 
 
-def join_pairs(const int64_t[::1] left, const int64_t[::1] right, Py_ssize_t ngroups, int how):
-    """The hash join, on group ids from one ``factorize`` of both sides' keys (the build and the
-    probe are that one lookup): the right rows are bucketed by group (a stable counting sort),
-    then each left row emits its matches; the output is sized by a counting pass first.
-
-    ``(left_rows, right_rows)``, int64: for each left row in order, its matching right rows in
-    order (or -1 for none, when the join keeps unmatched left rows); then, when it keeps unmatched
-    right rows, each of them in order with -1 on the left."""
-    if how not in (JOIN_INNER, JOIN_LEFT, JOIN_RIGHT, JOIN_OUTER):
-        raise ValueError(f"join kind must be one of 0..3 (JOIN_INNER .. JOIN_OUTER), got {how}")
-    _check_groups(left.shape[0], left, ngroups)
-    _check_groups(right.shape[0], right, ngroups)
-    cdef Py_ssize_t nl = left.shape[0], nr = right.shape[0], i, k, g
+def group_rows(const int64_t[::1] ids, Py_ssize_t ngroups):
+    """``(start, order)``: the rows of group g, in order, are ``order[start[g]:start[g + 1]]``
+    (a stable counting sort; the build side of a hash join)."""
+    _check_groups(ids.shape[0], ids, ngroups)
+    cdef Py_ssize_t n = ids.shape[0], i, g
     start_arr = np.zeros(ngroups + 1, np.int64)
-    order_arr = np.empty(nr, np.int64)
-    probed_arr = np.zeros(ngroups, np.uint8)
+    order_arr = np.empty(n, np.int64)
     cdef int64_t[::1] start = start_arr, order = order_arr
-    cdef unsigned char[::1] probed = probed_arr
-    cdef bint keep_left = how in (JOIN_LEFT, JOIN_OUTER), keep_right = how in (JOIN_RIGHT, JOIN_OUTER)
-    cdef int64_t total = 0, m, pos
     with nogil:
-        for i in range(nr):
-            start[right[i] + 1] += 1
+        for i in range(n):
+            start[ids[i] + 1] += 1
         for g in range(ngroups):
             start[g + 1] += start[g]
-        for i in range(nr):  # right rows by group, in order: order[start[g]:start[g + 1]]
-            g = right[i]
+        for i in range(n):
+            g = ids[i]
             order[start[g]] = i
             start[g] += 1
         for g in range(ngroups, 0, -1):
             start[g] = start[g - 1]
-        start[0] = 0
-        for i in range(nl):
-            m = start[left[i] + 1] - start[left[i]]
-            probed[left[i]] = 1
+        if ngroups >= 0:
+            start[0] = 0
+    return start_arr, order_arr
+
+
+def join_pairs(const int64_t[::1] left, const int64_t[::1] start, const int64_t[::1] order, int how):
+    """The hash join, on group ids from one ``factorize`` of both sides' keys (or a lookup in a
+    built index): ``start``/``order`` list the right rows of each group (``group_rows``), and
+    each left row emits its matches; the output is sized by a counting pass first.
+
+    ``(left_rows, right_rows)``, int64: for each left row in order, its matching right rows in
+    order (or -1 for none, when the join keeps unmatched left rows); then, when it keeps unmatched
+    right rows, those of each group nothing matched, with -1 on the left."""
+    if how not in (JOIN_INNER, JOIN_LEFT, JOIN_RIGHT, JOIN_OUTER):
+        raise ValueError(f"join kind must be one of 0..3 (JOIN_INNER .. JOIN_OUTER), got {how}")
+    cdef Py_ssize_t ngroups = start.shape[0] - 1, nl = left.shape[0], i, k, g
+    if ngroups < 0:
+        raise ValueError("start must hold ngroups + 1 offsets")
+    _check_groups(nl, left, ngroups)
+    cdef bint ok = start[0] == 0 and start[ngroups] == order.shape[0]
+    with nogil:
+        for g in range(ngroups):
+            ok = ok and start[g] <= start[g + 1]
+    if not ok:
+        raise ValueError("start must rise from 0 to len(order)")
+    probed_arr = np.zeros(ngroups, np.uint8)
+    firsts_arr = np.empty(nl, np.int64)
+    counts_arr = np.empty(nl, np.int64)
+    cdef unsigned char[::1] probed = probed_arr
+    cdef int64_t[::1] firsts = firsts_arr, counts = counts_arr  # each left row's run in order
+    cdef bint keep_left = how in (JOIN_LEFT, JOIN_OUTER), keep_right = how in (JOIN_RIGHT, JOIN_OUTER)
+    cdef int64_t total = 0, m, pos
+    with nogil:
+        for i in range(nl):  # the random reads of the group offsets, prefetched, once
+            if i + AHEAD < nl:
+                prefetch(&start[left[i + AHEAD]])
+            g = left[i]
+            firsts[i] = start[g]
+            m = start[g + 1] - start[g]
+            counts[i] = m
+            probed[g] = 1
             total += m if m or not keep_left else 1
         if keep_right:
-            for i in range(nr):
-                total += not probed[right[i]]
+            for g in range(ngroups):
+                if not probed[g]:
+                    total += start[g + 1] - start[g]
     left_rows = np.empty(total, np.int64)
     right_rows = np.empty(total, np.int64)
     cdef int64_t[::1] lo = left_rows, ro = right_rows
     with nogil:
         pos = 0
         for i in range(nl):
-            g = left[i]
-            if start[g + 1] == start[g]:
+            if i + AHEAD < nl and counts[i + AHEAD]:
+                prefetch(&order[firsts[i + AHEAD]])
+            if counts[i] == 0:
                 if keep_left:
                     lo[pos] = i
                     ro[pos] = -1
                     pos += 1
                 continue
-            for k in range(start[g], start[g + 1]):
+            for k in range(firsts[i], firsts[i] + counts[i]):
                 lo[pos] = i
                 ro[pos] = order[k]
                 pos += 1
         if keep_right:
-            for i in range(nr):
-                if not probed[right[i]]:
-                    lo[pos] = -1
-                    ro[pos] = i
-                    pos += 1
+            for g in range(ngroups):
+                if not probed[g]:
+                    for k in range(start[g], start[g + 1]):
+                        lo[pos] = -1
+                        ro[pos] = order[k]
+                        pos += 1
     return left_rows, right_rows

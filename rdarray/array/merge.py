@@ -46,9 +46,7 @@ def merge(left, right, on=None, left_on=None, right_on=None, how: str = "inner",
     fields = _layout(left.dtype, right.dtype, left_keys, right_keys, common, how, suffixes)
     out_dtype = left.dtype if how in ("semi", "anti") else np.dtype([(f.name, f.dtype) for f in fields])
 
-    def join(lb: np.ndarray, rb: np.ndarray) -> np.ndarray:
-        return _join(lb, rb, left_keys, right_keys, common, how, fields, out_dtype)
-
+    join = Join(left_keys, right_keys, common, how, fields, out_dtype)
     return _plan(left, right, left_keys, right_keys, common, how, join, out_dtype)
 
 
@@ -68,10 +66,13 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
     if broadcast_right and broadcast_left:
         broadcast_right = right.nbytes <= left.nbytes
         broadcast_left = not broadcast_right
+    func = join
     if broadcast_right:
-        deps, n, plan = [OneToOne(lnode), Broadcast(_collect(rnode))], lnode.npartitions, "broadcast right"
+        deps, n, plan = [OneToOne(lnode), Broadcast(_collect(rnode, join, "right"))], lnode.npartitions, "broadcast right"
+        func = join.probe_left
     elif broadcast_left:
-        deps, n, plan = [Broadcast(_collect(lnode)), OneToOne(rnode)], rnode.npartitions, "broadcast left"
+        deps, n, plan = [Broadcast(_collect(lnode, join, "left")), OneToOne(rnode)], rnode.npartitions, "broadcast left"
+        func = join.probe_right
     else:
         n = max(left.npartitions, right.npartitions)
         lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)
@@ -91,14 +92,15 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
         deps = [OneToOne(left._node), OneToOne(right._node)]
     keeps_left = how in ("semi", "anti") and plan != "broadcast left" and not recast
     partitioner = left.partitioner if keeps_left else None
-    return PartitionedArray(Node("merge", join, deps, n, out_dtype, (), None, partitioner=partitioner,
+    return PartitionedArray(Node("merge", func, deps, n, out_dtype, (), None, partitioner=partitioner,
                                  detail=f"{how}, {plan}"))
 
 
-def _collect(node: Node) -> Node:
-    """A value node holding all of ``node``'s rows, for broadcasting."""
-    return Node("collect", lambda blocks: np.concatenate(blocks), [AllToOne(node)], 1, VALUE, (), None,
-                detail="broadcast side")
+def _collect(node: Node, join: "Join", side: str) -> Node:
+    """A value node holding all of ``node``'s rows and a hash index of their keys, built once and
+    broadcast to every task of the join."""
+    return Node("collect", lambda blocks: join.build(np.concatenate(blocks), side), [AllToOne(node)], 1, VALUE,
+                (), None, detail="hash index of the broadcast side")
 
 
 def _key_spec(keys: tuple):
@@ -183,27 +185,69 @@ def _layout(ldt, rdt, left_keys, right_keys, common, how, suffixes) -> list[Fiel
 
 
 # -- one task -----------------------------------------------------------------------------------
-def _join(lb, rb, left_keys, right_keys, common, how, fields, out_dtype) -> np.ndarray:
-    columns = [np.concatenate([lb[lk].astype(c, copy=False), rb[rk].astype(c, copy=False)])
-               for lk, rk, c in zip(left_keys, right_keys, common)]
-    ids, ngroups, _ = hashing.factorize(columns)
-    lid, rid = ids[:len(lb)], ids[len(lb):]
-    if how in ("semi", "anti"):
-        matched = np.bincount(rid, minlength=ngroups).astype(bool)[lid]
-        return lb[matched if how == "semi" else ~matched].astype(out_dtype, copy=False)  # keys cast to hash
-    lrows, rrows = hashing.join_pairs(lid, rid, ngroups, how)
-    out = np.empty(len(lrows), out_dtype)
-    for f in fields:
-        if f.side == "key":
-            lvals = _gather(lb[f.source[0]].astype(f.dtype, copy=False), lrows)
-            missing = lrows < 0
-            if missing.any():
-                lvals[missing] = rb[f.source[1]][rrows[missing]]
-            out[f.name] = lvals
-        else:
-            block, rows = (lb, lrows) if f.side == "left" else (rb, rrows)
-            out[f.name] = _gather(block[f.source].astype(f.dtype, copy=False), rows)
-    return out
+class Join:
+    """The join of one left partition with one right partition; the keys of both are numbered
+    by one hash table, built either per task or once for a broadcast side."""
+
+    def __init__(self, left_keys, right_keys, common, how, fields, out_dtype):
+        self.keys = {"left": left_keys, "right": right_keys}
+        self.common, self.how, self.fields, self.out_dtype = common, how, fields, out_dtype
+
+    def columns(self, block: np.ndarray, side: str) -> list[np.ndarray]:
+        """``side``'s key columns of ``block``, in the dtypes both sides are compared in."""
+        return [block[k].astype(c, copy=False) for k, c in zip(self.keys[side], self.common)]
+
+    def __call__(self, lb: np.ndarray, rb: np.ndarray) -> np.ndarray:
+        columns = [np.concatenate([a, b]) for a, b in zip(self.columns(lb, "left"), self.columns(rb, "right"))]
+        ids, ngroups, _ = hashing.factorize(columns)
+        return self.pairs(lb, rb, ids[:len(lb)], ids[len(lb):], ngroups)
+
+    def build(self, rows: np.ndarray, side: str):
+        """A broadcast side, prepared once: its rows, a hash index of its keys, and its rows by
+        group with one more, empty, group for the keys it lacks."""
+        index = hashing.HashIndex(self.columns(rows, side))
+        start, order = hashing.group_rows(index.ids, index.ngroups)
+        return rows, index, (np.append(start, start[-1]), order)
+
+    def probe_left(self, lb: np.ndarray, built) -> np.ndarray:
+        rb, index, groups = built
+        lid = index.lookup(self.columns(lb, "left"))
+        lid[lid < 0] = index.ngroups
+        if self.how in ("semi", "anti"):
+            return self.filter(lb, lid < index.ngroups)
+        return self.assemble(lb, rb, *hashing.join_pairs(lid, None, index.ngroups + 1, self.how, groups))
+
+    def probe_right(self, built, rb: np.ndarray) -> np.ndarray:
+        lb, index, _ = built
+        rid = index.lookup(self.columns(rb, "right"))
+        rid[rid < 0] = index.ngroups
+        return self.assemble(lb, rb, *hashing.join_pairs(index.ids, rid, index.ngroups + 1, self.how))
+
+    def filter(self, lb: np.ndarray, matched: np.ndarray) -> np.ndarray:
+        """A semi or anti join: left's rows with (without) a match, in left's dtype."""
+        kept = lb[matched if self.how == "semi" else ~matched]
+        return kept.astype(self.out_dtype, copy=False)  # the keys may have been cast to hash alike
+
+    def pairs(self, lb, rb, lid, rid, ngroups) -> np.ndarray:
+        """The output rows of the rows with equal group ids."""
+        if self.how in ("semi", "anti"):
+            return self.filter(lb, np.bincount(rid, minlength=ngroups).astype(bool)[lid])
+        return self.assemble(lb, rb, *hashing.join_pairs(lid, rid, ngroups, self.how))
+
+    def assemble(self, lb, rb, lrows, rrows) -> np.ndarray:
+        """The output rows of (left row, right row) pairs, -1 for a missing side."""
+        out = np.empty(len(lrows), self.out_dtype)
+        for f in self.fields:
+            if f.side == "key":
+                lvals = _gather(lb[f.source[0]].astype(f.dtype, copy=False), lrows)
+                missing = lrows < 0
+                if missing.any():
+                    lvals[missing] = rb[f.source[1]][rrows[missing]]
+                out[f.name] = lvals
+            else:
+                block, rows = (lb, lrows) if f.side == "left" else (rb, rrows)
+                out[f.name] = _gather(block[f.source].astype(f.dtype, copy=False), rows)
+        return out
 
 
 def _gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:

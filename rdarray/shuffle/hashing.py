@@ -56,6 +56,23 @@ def scatter(rows, targets, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
     return _k.scatter(rows, np.require(targets, requirements="CA"), operator.index(npartitions))
 
 
+def HashIndex(columns):
+    """A hash table over key columns, built once and probed by many (``.lookup(columns)`` gives
+    each row's group or -1; ``.ids`` and ``.ngroups`` number the built rows as ``factorize``)."""
+    return _Index(_key_columns(columns))
+
+
+class _Index:
+    """Converts probe columns as the built ones were converted."""
+
+    def __init__(self, columns):
+        self._index = _k.HashIndex(columns)
+        self.ids, self.ngroups = self._index.ids, self._index.ngroups
+
+    def lookup(self, columns) -> np.ndarray:
+        return self._index.lookup(_key_columns(columns))
+
+
 def factorize(columns) -> tuple[np.ndarray, int, np.ndarray]:
     """``(group_ids, n_groups, first_rows)``: a dense int64 id per row in order of first
     appearance of its key (NaN keys are one group, -0.0 is 0.0), as
@@ -128,12 +145,17 @@ def group_first_row(group_ids, n_groups: int, valid=None, last: bool = False) ->
 _JOINS = {"inner": _k.JOIN_INNER, "left": _k.JOIN_LEFT, "right": _k.JOIN_RIGHT, "outer": _k.JOIN_OUTER}
 
 
-def join_pairs(left_ids, right_ids, n_groups: int, how: str) -> tuple[np.ndarray, np.ndarray]:
+def group_rows(group_ids, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(start, order)``: the rows of group g, in order, are ``order[start[g]:start[g + 1]]``."""
+    return _k.group_rows(np.require(np.asarray(group_ids), np.int64, "CA"), operator.index(n_groups))
+
+
+def join_pairs(left_ids, right_ids, n_groups: int, how: str, right_groups=None) -> tuple[np.ndarray, np.ndarray]:
     """``(left_rows, right_rows)`` of the rows with equal group ids (both sides numbered by one
     ``factorize``): each left row's matches in order, -1 for a missing side when ``how`` keeps
-    unmatched rows (``"left"``, ``"right"``, ``"outer"``; ``"inner"`` keeps none)."""
+    unmatched rows (``"left"``, ``"right"``, ``"outer"``; ``"inner"`` keeps none).
+    ``right_groups``: ``group_rows(right_ids, n_groups)`` when already known."""
     if how not in _JOINS:
         raise ValueError(f"join_pairs: how must be one of {', '.join(_JOINS)}, got {how!r}")
-    left_ids = np.require(np.asarray(left_ids), np.int64, "CA")
-    right_ids = np.require(np.asarray(right_ids), np.int64, "CA")
-    return _k.join_pairs(left_ids, right_ids, operator.index(n_groups), _JOINS[how])
+    start, order = right_groups if right_groups is not None else group_rows(right_ids, n_groups)
+    return _k.join_pairs(np.require(np.asarray(left_ids), np.int64, "CA"), start, order, _JOINS[how])
