@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
 import numpy as np
 
@@ -295,14 +294,8 @@ def w6(scale: float) -> list[Case]:
     trades["time"], trades["symbol"], trades["price"] = times(nt), rng.integers(0, 100, nt), rng.random(nt)
     quotes = np.empty(nq, dtype=[("time", "i8"), ("symbol", "i8"), ("bid", "f8")])
     quotes["time"], quotes["symbol"], quotes["bid"] = times(nq), rng.integers(0, 100, nq), rng.random(nq)
-    impls = {}
-    try:
-        from rdarray.array.asof import merge_asof
-    except Exception as exc:  # noqa: BLE001 - being written: a missing or half-written module
-        print(f"W6: rdarray skipped, no merge_asof yet ({type(exc).__name__}: {exc})", file=sys.stderr)
-    else:
-        x, y = rd.from_numpy(trades), rd.from_numpy(quotes)
-        impls["rdarray"] = lambda: merge_asof(x, y, on="time", by="symbol").compute()
+    x, y = rd.from_numpy(trades), rd.from_numpy(quotes)
+    impls = {"rdarray": lambda: rd.merge_asof(x, y, on="time", by="symbol").compute()}
     pd, pl = _peer("pandas"), _peer("polars")
     if pd is not None:
         tf = pd.DataFrame({name: trades[name] for name in trades.dtype.names})

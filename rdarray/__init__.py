@@ -6,6 +6,7 @@ from . import random
 from ._version import __version__
 from .array.core import PartitionedArray, concatenate, from_numpy, from_partitions, where
 from .array.creation import arange, full, linspace, ones, zeros
+from .array.asof import merge_asof
 from .array.lazy import Lazy
 from .array.merge import merge
 from .array.pandas_io import from_pandas
@@ -20,5 +21,5 @@ from .shuffle.partitioners import HashPartitioner, RangePartitioner
 __all__ = [
     "Context", "CorruptDataError", "HashPartitioner", "Lazy", "RangePartitioner", "PartitionedArray", "WorkerLostError", "__version__",
     "arange", "as_completed", "compute", "concatenate", "config", "from_numpy", "from_pandas",
-    "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "merge", "ones", "random", "wait", "where", "zeros",
+    "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "merge", "merge_asof", "ones", "random", "wait", "where", "zeros",
 ]

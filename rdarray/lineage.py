@@ -16,7 +16,7 @@ Each dependency says, for output partition ``p``, which parent partitions it rea
 - :class:`Broadcast`: the one partition of a value node, read by every output partition
   (``x - x.mean()``);
 - :class:`ShuffleDependency`: bucket ``q`` of every partition of a shuffle's map side; it always
-  cuts a stage.
+  cuts a stage. :class:`OneBucket` reads one fixed bucket of every map output into a value node.
 """
 
 from __future__ import annotations
@@ -124,6 +124,18 @@ class ShuffleDependency(Dependency):
 
     def gather(self, p: int, get: Callable[[int], object]):
         return [get(j)[p] for j in range(self.parent.npartitions)]
+
+
+class OneBucket(ShuffleDependency):
+    """The one partition of a value node reads bucket ``bucket`` of every parent partition: a
+    summary the map side writes in the same pass as the buckets its reduce side reads."""
+
+    def __init__(self, parent: "Node", bucket: int):
+        super().__init__(parent)
+        self.bucket = bucket
+
+    def gather(self, p: int, get: Callable[[int], object]):
+        return [get(j)[self.bucket] for j in range(self.parent.npartitions)]
 
 
 def realign(parent: "Node", lengths: Sequence[int]) -> RangeDependency:
