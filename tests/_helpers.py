@@ -24,6 +24,15 @@ def split(a: np.ndarray, lengths) -> list[np.ndarray]:
     return [a[bounds[k]:bounds[k + 1]] for k in range(len(lengths))]
 
 
+def struct(cols: dict) -> np.ndarray:
+    """A structured array with one field per column, in order."""
+    n = len(next(iter(cols.values())))
+    out = np.empty(n, [(name, np.asarray(c).dtype) for name, c in cols.items()])
+    for name, c in cols.items():
+        out[name] = c
+    return out
+
+
 def partitioned(a: np.ndarray, lengths) -> rd.PartitionedArray:
     """``a`` as a PartitionedArray whose partitions have exactly the given lengths."""
     x = rd.from_partitions(split(a, lengths))

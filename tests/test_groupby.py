@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rdarray as rd
-from _helpers import layouts, partitioned
+from _helpers import layouts, partitioned, struct
 
 METHODS = ("sum", "mean", "count", "size", "min", "max", "var", "std", "first", "last", "nunique")
 #: the methods of numbers (and bool) only: a str or bytes field raises TypeError
@@ -22,14 +22,6 @@ DAYS = np.arange("2024-01-01", "2024-01-07", dtype="M8[D]").astype("M8[ns]")
 
 
 # -- data ---------------------------------------------------------------------------------------
-def struct(cols: dict) -> np.ndarray:
-    """A structured array with one field per column, in order."""
-    out = np.empty(len(next(iter(cols.values()))), [(name, c.dtype) for name, c in cols.items()])
-    for name, c in cols.items():
-        out[name] = c
-    return out
-
-
 def missing(values: np.ndarray, rng, share: float) -> np.ndarray:
     """``values`` with about ``share`` of them NaN (NaT for datetimes)."""
     out = values.copy()

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from numpy.lib.recfunctions import repack_fields
 
 import rdarray as rd
-from _helpers import layouts, partitioned
+from _helpers import layouts, partitioned, struct
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
 JOINS = ("inner", "left", "right", "outer")
@@ -34,15 +34,6 @@ NAT = np.datetime64("NaT")
 
 
 # -- data ---------------------------------------------------------------------------------------
-def struct(cols: dict) -> np.ndarray:
-    """A structured array with one field per column, in order."""
-    n = len(next(iter(cols.values())))
-    out = np.empty(n, [(name, np.asarray(c).dtype) for name, c in cols.items()])
-    for name, c in cols.items():
-        out[name] = c
-    return out
-
-
 def missing(values: np.ndarray, rng, share: float) -> np.ndarray:
     """``values`` with about ``share`` of them NaN (NaT for datetimes and timedeltas)."""
     out = values.copy()
@@ -313,6 +304,14 @@ DUPS = {"unique": (False, False), "left-dups": (True, False), "right-dups": (Fal
         "both-dups": (True, True)}
 
 
+
+@pytest.fixture(params=["default-plan", "shuffle-plan"])
+def any_plan(request, monkeypatch):
+    """Run a test with the plan merge picks, then with every side shuffled (nothing broadcast)."""
+    if request.param == "shuffle-plan":
+        monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
+    return request.param
+
 @pytest.mark.parametrize("dups", list(DUPS))
 @pytest.mark.parametrize("kind", list(KEYS))
 @pytest.mark.parametrize("how", HOWS)
@@ -362,22 +361,16 @@ def test_no_key_matches(how):
     check(left, right, rd.from_numpy(left, npartitions=2), rd.from_numpy(right, npartitions=2), how, on="k")
 
 
-@pytest.mark.parametrize("shuffled", [False, True], ids=["default-plan", "shuffle-plan"])
 @pytest.mark.parametrize("how", HOWS)
-def test_empty_partitions(how, shuffled, monkeypatch):
-    if shuffled:
-        monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
+def test_empty_partitions(how, any_plan):
     rng = np.random.default_rng(16)
     left, right = keyed(rng.integers(0, 12, 60), 16, "left"), keyed(rng.integers(4, 16, 40), 17, "right")
     check(left, right, partitioned(left, [0, 25, 0, 0, 35, 0]), partitioned(right, [0, 0, 40, 0]), how, on="k",
           check_partitions=True)
 
 
-@pytest.mark.parametrize("shuffled", [False, True], ids=["default-plan", "shuffle-plan"])
 @pytest.mark.parametrize("how", HOWS)
-def test_many_partitions(how, shuffled, monkeypatch):
-    if shuffled:
-        monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
+def test_many_partitions(how, any_plan):
     rng = np.random.default_rng(18)
     left, right = keyed(rng.integers(0, 150, 600), 18, "left"), keyed(rng.integers(50, 200, 400), 19, "right")
     check(left, right, rd.from_numpy(left, npartitions=9), rd.from_numpy(right, npartitions=4), how, on="k",
@@ -433,13 +426,10 @@ def renamed(a: np.ndarray, names: dict) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("shuffled", [False, True], ids=["default-plan", "shuffle-plan"])
 @pytest.mark.parametrize("kind", ["int64", "int32-int64", "str", "float64", "multi", "multi-nan"])
 @pytest.mark.parametrize("how", HOWS)
-def test_left_on_right_on_with_other_names(how, kind, shuffled, monkeypatch):
+def test_left_on_right_on_with_other_names(how, kind, any_plan):
     """Both key fields are kept; on the missing side they are converted like any field."""
-    if shuffled:
-        monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
     left, right, on = tables(kind, seed=3)
     keys = as_list(on)
     right = renamed(right, {k: "r_" + k for k in keys})
@@ -490,12 +480,9 @@ def test_key_dtypes_are_promoted(how, pair):
         assert got.dtype["k"] == np.result_type(lt, rt)
 
 
-@pytest.mark.parametrize("shuffled", [False, True], ids=["default-plan", "shuffle-plan"])
 @pytest.mark.parametrize("units", [("ns", "s"), ("s", "ns"), ("D", "ms")])
 @pytest.mark.parametrize("how", HOWS)
-def test_datetime_keys_of_other_units_are_comparable(how, units, shuffled, monkeypatch):
-    if shuffled:
-        monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
+def test_datetime_keys_of_other_units_are_comparable(how, units, any_plan):
     rng = np.random.default_rng(29)
     left = keyed(missing(rng.choice(DAYS, 30), rng, 0.1).astype(f"M8[{units[0]}]"), 29, "left")
     right = keyed(missing(rng.choice(DAYS[2:], 20), rng, 0.1).astype(f"M8[{units[1]}]"), 30, "right")
@@ -535,11 +522,8 @@ def test_semi_join_result_placement_is_trustworthy(no_broadcast):
         assert_merge(rd.merge(s.partition_by("k"), z, on="k", how="inner"), oracle(kept, third, "inner", on="k"))
 
 
-@pytest.mark.parametrize("shuffled", [False, True], ids=["default-plan", "shuffle-plan"])
 @pytest.mark.parametrize("how", HOWS)
-def test_self_join(how, shuffled, monkeypatch):
-    if shuffled:
-        monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
+def test_self_join(how, any_plan):
     left = keyed(np.random.default_rng(43).integers(0, 9, 50), 43, "left")
     x = rd.from_numpy(left, npartitions=3)
     check(left, left, x, x, how, on="k")

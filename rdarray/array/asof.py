@@ -39,6 +39,7 @@ from ..dtypes import is_nan
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
+from ..storage.buckets import Buckets
 
 DIRECTIONS = ("backward", "forward", "nearest")
 
@@ -121,10 +122,11 @@ def merge_asof(left, right, on, by=None, direction="backward", tolerance=None, a
     def write(p, block, r):
         _sorted_bounds(p, block, on, "right")  # raises unless sorted and without NaN
         segments = _segments(block[on], r.points)
-        targets = np.where(segments % 2 == 0, r.inside[segments // 2], -1)
-        inside, ends = targets >= 0, _ends(block, segments, spec.by)
-        rows = np.concatenate([block[inside], block[ends]])
-        return buckets(rows, np.concatenate([targets[inside], np.full(np.count_nonzero(ends), m)]), m + 1)
+        target = np.full(2 * len(r.points) + 1, m)  # of each segment: m for rows that stay
+        target[0::2] = np.where(r.inside >= 0, r.inside, m)
+        moved = buckets(block, target[segments], m + 1)
+        summary = block[_ends(block, segments, spec.by)]
+        return Buckets(moved.rows, moved.offsets[:m + 1], extra=(summary,))
 
     moved = Node("merge_asof:write", write, [OneToOne(rnode), Broadcast(ranges)], rnode.npartitions, VALUE, (),
                  None, pass_index=True, detail=f"rows inside left's ranges to {m} partitions, and a summary")
@@ -301,10 +303,11 @@ def _ranges(bounds: list, on: str, key: np.dtype) -> Ranges:
 def _segments(keys: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Segment of each key: ``2k + 1`` on point ``k``, ``2k`` strictly between points ``k - 1``
     and ``k``."""
-    k = np.searchsorted(points, keys)
-    if not len(points):
-        return 2 * k
-    return 2 * k + (points[np.minimum(k, len(points) - 1)] == keys)
+    from rdarray._core.ranges import count_below
+
+    on_point = np.empty(len(keys), np.uint8)
+    k = count_below(np.ascontiguousarray(_scan_keys(points)), _scan_keys(keys), on_point)
+    return 2 * k + on_point
 
 
 def _groups(columns: list, n: int) -> tuple[np.ndarray, int]:
@@ -316,11 +319,19 @@ def _groups(columns: list, n: int) -> tuple[np.ndarray, int]:
 
 
 def _ends(rows: np.ndarray, segments: np.ndarray, by: tuple) -> np.ndarray:
-    """Mask of the first and the last row of every (segment, group)."""
-    ids, n, first = hashing.factorize([segments] + [rows[b] for b in by])
+    """Mask of the first and the last row of every (segment, group). The rows are sorted by key,
+    so each segment is one run of rows, factorized on its own (one key column for one ``by``)."""
     keep = np.zeros(len(rows), bool)
-    keep[first] = True
-    keep[hashing.group_first_row(ids, n, last=True)] = True
+    cuts = np.concatenate([[0], np.flatnonzero(segments[1:] != segments[:-1]) + 1, [len(rows)]])
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        if hi == lo:
+            continue
+        if not by:
+            keep[lo] = keep[hi - 1] = True
+            continue
+        ids, n, first = hashing.factorize([rows[b][lo:hi] for b in by])
+        keep[lo + first] = True
+        keep[lo + hashing.group_first_row(ids, n, last=True)] = True
     return keep
 
 
@@ -372,60 +383,35 @@ def _join(block: np.ndarray, right: np.ndarray, spec: Spec) -> np.ndarray:
 
 
 def _match(left: np.ndarray, right: np.ndarray, spec: Spec) -> np.ndarray:
-    """Index in ``right`` of each left row's match, -1 where none.
+    """Index in ``right`` of each left row's match, -1 where none: keys numbered by one factorize
+    over both sides, then one merge pass of the as-of kernel per direction."""
+    from rdarray._core.asof import asof_match
 
-    Keys become ranks (right's distinct keys at odd ranks, left keys between them at even ranks
-    when absent), so ``group * width + rank`` orders rows by group, then key. Both sides are put
-    in that order stably (right rows keep their order among ties; left queries come in ascending
-    order, which ``searchsorted`` runs fastest), and ``searchsorted`` finds the last (first) right
-    row at or below (above) each left row within its group.
-    """
     n, r = len(left), len(right)
     if not r:
         return np.full(n, -1, np.int64)
     lkeys, rkeys = left[spec.on], right[spec.on]
     ids, ngroups = _groups([np.concatenate([right[b], left[b]]) for b in spec.by], r + n)
     rgroup, lgroup = ids[:r], ids[r:]
-    new = np.concatenate([[True], rkeys[1:] != rkeys[:-1]])
-    distinct = rkeys[new]
-    width = 2 * len(distinct) + 1
-    pos = np.searchsorted(distinct, lkeys)
-    lrank = 2 * pos + (distinct[np.minimum(pos, len(distinct) - 1)] == lkeys)
-    rrank = 2 * np.cumsum(new) - 1
-    rorder, lorder = _by_group(rgroup, ngroups), _by_group(lgroup, ngroups)  # both sides are sorted by key:
-    sorted_keys = (rgroup * width + rrank)[rorder]  # now by group, then key
-    sorted_groups = rgroup[rorder]
-    wanted, groups = (lgroup * width + lrank)[lorder], lgroup[lorder]
 
-    def backward():
-        k = np.searchsorted(sorted_keys, wanted, side="right" if spec.exact else "left") - 1
-        ok = (k >= 0) & (sorted_groups[np.maximum(k, 0)] == groups)
-        return np.where(ok, rorder[np.maximum(k, 0)], -1)
+    def scan(forward: bool) -> np.ndarray:
+        found = asof_match(_scan_keys(lkeys), lgroup, _scan_keys(rkeys), rgroup, ngroups, spec.exact, forward)
+        return _within(found, lkeys, rkeys, spec, below=not forward)
 
-    def forward():
-        k = np.searchsorted(sorted_keys, wanted, side="left" if spec.exact else "right")
-        ok = (k < r) & (sorted_groups[np.minimum(k, r - 1)] == groups)
-        return np.where(ok, rorder[np.minimum(k, r - 1)], -1)
-
-    lkeys = lkeys[lorder]
-    if spec.direction == "backward":
-        found = _within(backward(), lkeys, rkeys, spec, below=True)
-    elif spec.direction == "forward":
-        found = _within(forward(), lkeys, rkeys, spec, below=False)
-    else:
-        back = _within(backward(), lkeys, rkeys, spec, below=True)
-        ahead = _within(forward(), lkeys, rkeys, spec, below=False)
-        # as pandas: backward unless forward is strictly closer (or a gap is NaN: inf - inf)
-        closer = (ahead >= 0) & ((back < 0) | ~(_gap(lkeys, rkeys[back]) <= _gap(rkeys[ahead], lkeys)))
-        found = np.where(closer, ahead, back)
-    match = np.empty(n, np.int64)
-    match[lorder] = found
-    return match
+    if spec.direction != "nearest":
+        return scan(spec.direction == "forward")
+    back, ahead = scan(False), scan(True)
+    # as pandas: backward unless forward is strictly closer (or a gap is NaN: inf - inf)
+    closer = (ahead >= 0) & ((back < 0) | ~(_gap(lkeys, rkeys[back]) <= _gap(rkeys[ahead], lkeys)))
+    return np.where(closer, ahead, back)
 
 
-def _by_group(ids: np.ndarray, ngroups: int) -> np.ndarray:
-    """The stable order of rows by group id (a radix sort when the ids fit in 16 bits)."""
-    return np.argsort(ids.astype(np.uint16) if ngroups <= 1 << 16 else ids, kind="stable")
+def _scan_keys(keys: np.ndarray) -> np.ndarray:
+    """Keys in a dtype of the as-of kernel, ordered alike: int64 (also datetimes, which have no
+    NaT here), uint64 or float64."""
+    if keys.dtype.kind in "mM":
+        return keys.view(np.int64)
+    return keys.astype({"i": np.int64, "u": np.uint64}.get(keys.dtype.kind, np.float64), copy=False)
 
 
 def _within(match: np.ndarray, lkeys, rkeys, spec: Spec, below: bool) -> np.ndarray:

@@ -13,23 +13,26 @@ import numpy as np
 
 
 class Buckets:
-    """Rows grouped by target partition: bucket ``q`` is ``rows[offsets[q]:offsets[q + 1]]``."""
+    """Rows grouped by target partition: bucket ``q`` is ``rows[offsets[q]:offsets[q + 1]]``;
+    the ``extra`` arrays, if any, are the buckets after those (a summary written in the same pass)."""
 
-    __slots__ = ("rows", "offsets")
+    __slots__ = ("rows", "offsets", "extra")
 
-    def __init__(self, rows: np.ndarray, offsets: np.ndarray):
+    def __init__(self, rows: np.ndarray, offsets: np.ndarray, extra: tuple = ()):
         self.rows = rows
         self.offsets = offsets
+        self.extra = tuple(extra)
 
     def __getitem__(self, q: int) -> np.ndarray:
-        return self.rows[self.offsets[q]:self.offsets[q + 1]]
+        k = len(self.offsets) - 1
+        return self.rows[self.offsets[q]:self.offsets[q + 1]] if q < k else self.extra[q - k]
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return len(self.offsets) - 1 + len(self.extra)
 
     @property
     def nbytes(self) -> int:
-        return self.rows.nbytes + self.offsets.nbytes
+        return self.rows.nbytes + self.offsets.nbytes + sum(e.nbytes for e in self.extra)
 
 
 class SpilledBuckets:
