@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import rdarray as rd
 from _helpers import layouts, partitioned
-from rdarray.array.asof import merge_asof
 
 DIRECTIONS = ("backward", "forward", "nearest")
 
@@ -61,7 +60,7 @@ def assert_like_pandas(x, left, right, on, **kw) -> np.ndarray:
 
 def run(left, right, left_lengths, right_lengths, on="t", **kw):
     """merge_asof of the two partitioned sides, checked against pandas and left's partitions."""
-    x = merge_asof(partitioned(left, left_lengths), partitioned(right, right_lengths), on, **kw)
+    x = rd.merge_asof(partitioned(left, left_lengths), partitioned(right, right_lengths), on, **kw)
     assert x.partition_lengths == tuple(left_lengths) and x.npartitions == len(left_lengths)
     got = assert_like_pandas(x, left, right, on, **kw)
     assert [len(p) for p in x.partitions()] == list(left_lengths)
@@ -202,7 +201,7 @@ def test_datetime_keys_and_tolerances():
     for tol in [np.timedelta64(1, "s"), np.timedelta64(1500, "us"), pd.Timedelta(milliseconds=1),
                 np.timedelta64(0, "ms")]:
         for direction in DIRECTIONS:
-            x = merge_asof(partitioned(left, [2, 2, 2]), partitioned(right, [3, 2]), "t", direction=direction,
+            x = rd.merge_asof(partitioned(left, [2, 2, 2]), partitioned(right, [3, 2]), "t", direction=direction,
                            tolerance=tol)
             assert_like_pandas(x, left, right, "t", direction=direction, tolerance=pd.Timedelta(tol))
 
@@ -210,17 +209,17 @@ def test_datetime_keys_and_tolerances():
 def test_timedelta_and_unsigned_keys():
     left = struct({"t": np.array([1, 5, 9], "m8[s]")})
     right = struct({"t": np.array([2, 4, 8], "m8[s]"), "v": np.arange(3)})
-    x = merge_asof(partitioned(left, [1, 2]), partitioned(right, [2, 1]), "t", direction="nearest")
+    x = rd.merge_asof(partitioned(left, [1, 2]), partitioned(right, [2, 1]), "t", direction="nearest")
     assert x.compute()["v"].tolist() == [0.0, 1.0, 2.0]
     big = np.uint64(2**64 - 10)
     left = struct({"t": np.array([0, 5, big], np.uint64)})
     right = struct({"t": np.array([3, big - np.uint64(4)], np.uint64), "v": np.arange(2)})
-    x = merge_asof(partitioned(left, [2, 1]), partitioned(right, [1, 1]), "t", tolerance=2**63)
+    x = rd.merge_asof(partitioned(left, [2, 1]), partitioned(right, [1, 1]), "t", tolerance=2**63)
     assert np.array_equal(x.compute()["v"], [np.nan, 0.0, 1.0], equal_nan=True)
     left = struct({"t": np.array([-2**63, 2**63 - 1], np.int64)})
     right = struct({"t": np.array([-2**63], np.int64), "v": [1]})
     for tolerance, far in [(2**64 - 1, 1.0), (2**64 - 2, np.nan)]:  # the gap 2**64 - 1, exactly
-        x = merge_asof(partitioned(left, [1, 1]), partitioned(right, [1]), "t", tolerance=tolerance)
+        x = rd.merge_asof(partitioned(left, [1, 1]), partitioned(right, [1]), "t", tolerance=tolerance)
         assert np.array_equal(x.compute()["v"], [1.0, far], equal_nan=True)
 
 
@@ -231,7 +230,7 @@ def test_missing_value_conventions():
     right = struct({"t": np.array([3]), "i": np.array([7], np.int8), "u": np.array([9], np.uint64),
                     "b": np.array([True]), "f": np.array([1.5], np.float32), "d": np.array(["2024-01-02"], "M8[D]"),
                     "s": np.array(["héllo"]), "y": np.array([b"xy"])})
-    x = merge_asof(partitioned(left, [1, 1]), partitioned(right, [1]), "t")
+    x = rd.merge_asof(partitioned(left, [1, 1]), partitioned(right, [1]), "t")
     assert x.dtype == np.dtype([("t", "i8"), ("s_x", "U2"), ("i", "f8"), ("u", "f8"), ("b", "f8"), ("f", "f4"),
                                 ("d", "M8[D]"), ("s_y", "U5"), ("y", "S2")])
     got = x.compute()
@@ -245,19 +244,19 @@ def test_suffixes_and_multiple_by_fields():
     left = struct({"t": np.arange(6), "a": np.array([0, 1] * 3, "i4"), "b": np.array(list("xxyyxy")), "v": np.ones(6)})
     right = struct({"t": np.arange(0, 6, 2), "a": np.array([0, 1, 0], "i4"), "b": np.array(list("xyx")),
                     "v": np.arange(3.0)})
-    x = merge_asof(partitioned(left, [3, 3]), partitioned(right, [1, 2]), "t", by=["a", "b"], suffixes=("_l", "_r"))
+    x = rd.merge_asof(partitioned(left, [3, 3]), partitioned(right, [1, 2]), "t", by=["a", "b"], suffixes=("_l", "_r"))
     assert x.dtype.names == ("t", "a", "b", "v_l", "v_r")
     got = x.compute()
     expected = pd.merge_asof(frame(left), frame(right), on="t", by=["a", "b"], suffixes=("_l", "_r"))
     np.testing.assert_array_equal(got["v_r"], expected["v_r"].to_numpy())
-    x = merge_asof(partitioned(left, [6]), partitioned(right, [3]), "t", suffixes=(None, "_r"))
+    x = rd.merge_asof(partitioned(left, [6]), partitioned(right, [3]), "t", suffixes=(None, "_r"))
     assert x.dtype.names == ("t", "a", "b", "v", "a_r", "b_r", "v_r")
 
 
 # -- order, laziness, composition -----------------------------------------------------------------
 def test_left_order_and_partitions_kept():
     left, right = tables()
-    x = merge_asof(partitioned(left, [5, 5, 7]), partitioned(right, [9, 8]), "t", by="k")
+    x = rd.merge_asof(partitioned(left, [5, 5, 7]), partitioned(right, [9, 8]), "t", by="k")
     parts = x.partitions()
     assert [len(p) for p in parts] == [5, 5, 7]
     np.testing.assert_array_equal(np.concatenate(parts)["w"], left["w"])
@@ -273,25 +272,25 @@ def test_left_order_and_partitions_kept():
 def test_numpy_side():
     """A NumPy structured array is taken as a one-partition (or default-partitioned) side."""
     left, right = tables()
-    x = merge_asof(partitioned(left, [8, 9]), right, "t", by="k", direction="nearest")
+    x = rd.merge_asof(partitioned(left, [8, 9]), right, "t", by="k", direction="nearest")
     assert_like_pandas(x, left, right, "t", by="k", direction="nearest")
 
 
 def test_keeps_left_partitioner_unless_its_key_is_renamed():
     left, right = tables()
     placed = rd.from_numpy(left, npartitions=3).partition_by("k")
-    x = merge_asof(placed, rd.from_numpy(right, npartitions=2), "t", by="k")
+    x = rd.merge_asof(placed, rd.from_numpy(right, npartitions=2), "t", by="k")
     assert x.partitioner == placed.partitioner
-    assert merge_asof(placed, rd.from_numpy(right, npartitions=2), "t").partitioner is None  # k becomes k_x
+    assert rd.merge_asof(placed, rd.from_numpy(right, npartitions=2), "t").partitioner is None  # k becomes k_x
 
 
 def test_lazy_until_computed():
     left, right = tables()
     bad = right[::-1].copy()
-    x = merge_asof(partitioned(left, [17]), partitioned(bad, [17]), "t")  # planned, not computed
+    x = rd.merge_asof(partitioned(left, [17]), partitioned(bad, [17]), "t")  # planned, not computed
     with pytest.raises(ValueError, match="right is not sorted by 't'"):
         x.compute()
-    assert "merge_asof" in merge_asof(partitioned(left, [17]), partitioned(right, [17]), "t").explain()
+    assert "merge_asof" in rd.merge_asof(partitioned(left, [17]), partitioned(right, [17]), "t").explain()
 
 
 # -- errors ------------------------------------------------------------------------------------------
@@ -304,7 +303,7 @@ def test_unsorted_rejected(side):
         args = (partitioned(table, lengths), partitioned(right, [17])) if side == "left" else \
             (partitioned(left, [17]), partitioned(table, lengths))
         with pytest.raises(ValueError, match=f"{side} is not sorted by 't'"):
-            merge_asof(*args, "t", by="k").compute()
+            rd.merge_asof(*args, "t", by="k").compute()
         with pytest.raises(ValueError):  # pandas agrees
             pd.merge_asof(frame(args[0].compute()), frame(args[1].compute()), on="t")
 
@@ -316,37 +315,37 @@ def test_missing_keys_rejected(missing):
     table = struct({"t": t, "v": np.arange(3)})
     good = struct({"t": np.array([1, 2, 3], t.dtype)})
     with pytest.raises(ValueError, match="missing value in 't'"):
-        merge_asof(partitioned(table, [3]), partitioned(table, [3]), "t").compute()
+        rd.merge_asof(partitioned(table, [3]), partitioned(table, [3]), "t").compute()
     with pytest.raises(ValueError, match="right has a missing value"):
-        merge_asof(partitioned(good, [3]), partitioned(table, [1, 2]), "t").compute()
+        rd.merge_asof(partitioned(good, [3]), partitioned(table, [1, 2]), "t").compute()
 
 
 def test_bad_arguments():
     left, right = tables()
     lx, rx = partitioned(left, [17]), partitioned(right, [17])
     with pytest.raises(ValueError, match="direction"):
-        merge_asof(lx, rx, "t", direction="sideways")
+        rd.merge_asof(lx, rx, "t", direction="sideways")
     with pytest.raises(ValueError, match="non-negative"):
-        merge_asof(lx, rx, "t", tolerance=-1)
+        rd.merge_asof(lx, rx, "t", tolerance=-1)
     with pytest.raises(ValueError, match="must be an integer"):
-        merge_asof(lx, rx, "t", tolerance=1.5)
+        rd.merge_asof(lx, rx, "t", tolerance=1.5)
     with pytest.raises(ValueError, match="timedelta"):
-        merge_asof(*(partitioned(a.astype([("t", "M8[s]"), ("k", "i4"), (a.dtype.names[2], a.dtype[2])]), [17])
+        rd.merge_asof(*(partitioned(a.astype([("t", "M8[s]"), ("k", "i4"), (a.dtype.names[2], a.dtype[2])]), [17])
                      for a in (left, right)), "t", tolerance=3)
     with pytest.raises(ValueError, match="allow_exact_matches"):
-        merge_asof(lx, rx, "t", allow_exact_matches=1)
+        rd.merge_asof(lx, rx, "t", allow_exact_matches=1)
     with pytest.raises(KeyError, match="'nope'"):
-        merge_asof(lx, rx, "t", by="nope")
+        rd.merge_asof(lx, rx, "t", by="nope")
     with pytest.raises(KeyError, match="'v'"):
-        merge_asof(lx, rx, "v")
+        rd.merge_asof(lx, rx, "v")
     with pytest.raises(TypeError, match="int64 in left but float64 in right"):
-        merge_asof(lx, partitioned(right.astype([("t", "f8"), ("k", "i4"), ("v", "i8")]), [17]), "t")
+        rd.merge_asof(lx, partitioned(right.astype([("t", "f8"), ("k", "i4"), ("v", "i8")]), [17]), "t")
     with pytest.raises(TypeError, match="by field 'k'"):
-        merge_asof(lx, partitioned(right.astype([("t", "i8"), ("k", "i8"), ("v", "i8")]), [17]), "t", by="k")
+        rd.merge_asof(lx, partitioned(right.astype([("t", "i8"), ("k", "i8"), ("v", "i8")]), [17]), "t", by="k")
     with pytest.raises(TypeError, match="structured"):
-        merge_asof(rd.arange(3), rx, "t")
+        rd.merge_asof(rd.arange(3), rx, "t")
     with pytest.raises(ValueError, match="suffixes are empty"):
-        merge_asof(lx, rx, "t", suffixes=(None, ""))
+        rd.merge_asof(lx, rx, "t", suffixes=(None, ""))
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -356,3 +355,22 @@ def test_infinite_float_keys(direction, tolerance):
     left = struct({"t": np.array([-np.inf, -np.inf, 1.0, np.inf, np.inf])})
     right = struct({"t": np.array([-np.inf, -np.inf, 0.5, np.inf, np.inf]), "v": np.arange(5)})
     run(left, right, [2, 3], [1, 3, 1], direction=direction, tolerance=tolerance)
+
+
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 2)), max_size=25),
+       st.lists(st.tuples(st.integers(0, 9), st.integers(0, 2)), max_size=25), st.booleans(), st.booleans())
+def test_asof_kernel_matches_a_scan_of_every_right_row(left, right, exact, forward):
+    """The kernel's match is the last (first, forward) right row of the group at or before (after)
+    the left key, on sides sorted by key."""
+    from rdarray._core.asof import asof_match
+
+    left, right = sorted(left), sorted(right)
+    expected = []
+    for key, group in left:
+        ok = [j for j, (k, g) in enumerate(right)
+              if g == group and ((k >= key) if forward else (k <= key)) and (exact or k != key)]
+        expected.append((ok[0] if forward else ok[-1]) if ok else -1)
+    keys = [np.array([k for k, _ in side], np.int64) for side in (left, right)]
+    groups = [np.array([g for _, g in side], np.int64) for side in (left, right)]
+    got = asof_match(keys[0], groups[0], keys[1], groups[1], 3, exact, forward)
+    assert got.tolist() == expected
