@@ -37,3 +37,27 @@ def is_nan(values: np.ndarray) -> np.ndarray:
     if kind in "mM":
         return np.isnat(values)
     return np.zeros(values.shape, dtype=bool)
+
+
+def missing_value(dtype: np.dtype):
+    """What a missing entry holds: NaN for floats, NaT for times, the empty string for bytes and
+    str, zero otherwise (integers have no missing value: give them a float dtype first)."""
+    kind = dtype.kind
+    if kind in "fc":
+        return np.nan
+    if kind in "mM":
+        return np.array("NaT", dtype)
+    return np.zeros((), dtype)
+
+
+def take(values: np.ndarray, rows: np.ndarray, dtype=None) -> np.ndarray:
+    """``values[rows]`` as ``dtype`` (default: values' own), missing where a row is -1."""
+    dtype = values.dtype if dtype is None else np.dtype(dtype)
+    if not len(values):
+        out = np.zeros(len(rows), dtype)
+    else:
+        out = values.take(np.maximum(rows, 0) if len(rows) and rows.min() < 0 else rows).astype(dtype, copy=False)
+    missing = rows < 0
+    if missing.any():
+        out[missing] = missing_value(dtype)
+    return out

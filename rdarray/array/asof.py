@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..dtypes import is_nan
+from ..dtypes import is_nan, take
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
@@ -372,13 +372,8 @@ def _join(block: np.ndarray, right: np.ndarray, spec: Spec) -> np.ndarray:
     if not len(block):
         return out
     match = _match(block, right, spec)
-    missing = match < 0
     for f, name in spec.right_fields:
-        column = right[f][np.maximum(match, 0)] if len(right) else np.zeros(len(block), right.dtype[f])
-        out[name] = column
-        if missing.any():
-            kind = spec.dtype[name].kind
-            out[name][missing] = np.nan if kind in "fc" else "NaT" if kind in "mM" else ""
+        out[name] = take(right[f], match, spec.dtype[name])
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-from ..dtypes import is_nan
+from ..dtypes import is_nan, take
 from ..lineage import Node, OneToOne
 from ..shuffle import hashing
 from ..shuffle.exchange import shuffle
@@ -362,7 +362,7 @@ def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
     if kind in ("first", "last"):
         missing = is_nan(values)
         rows = hashing.group_first_row(ids, ngroups, ~missing if missing.any() else None, last=kind == "last")
-        return _take(values, rows)
+        return take(values, rows)
     if values.dtype.kind in "biuf" and not (values.dtype.kind == "u" and values.dtype.itemsize == 8):
         extreme = hashing.group_max if kind == "max" else hashing.group_min  # no group is empty
         return extreme(values, ids, ngroups).astype(values.dtype)
@@ -371,16 +371,7 @@ def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
         values, ids = values[~missing], ids[~missing]
     order = np.lexsort((values, ids))  # by group, then value: a group's min first, max last
     rows = hashing.group_first_row(ids[order], ngroups, last=kind == "max")
-    return _take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
-
-
-def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``values[rows]``, missing (NaN, NaT) where ``rows`` is -1."""
-    out = values[np.maximum(rows, 0)] if len(values) else np.zeros(len(rows), values.dtype)
-    if (rows < 0).any():
-        out[rows < 0] = np.nan if values.dtype.kind in "fc" else np.datetime64("NaT") if values.dtype.kind == "M" \
-            else np.timedelta64("NaT")
-    return out
+    return take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
 
 
 # -- merging partial states -------------------------------------------------------------------------

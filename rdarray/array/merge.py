@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..config import config
+from ..dtypes import take
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner
@@ -239,23 +240,12 @@ class Join:
         out = np.empty(len(lrows), self.out_dtype)
         for f in self.fields:
             if f.side == "key":
-                lvals = _gather(lb[f.source[0]].astype(f.dtype, copy=False), lrows)
+                lvals = take(lb[f.source[0]], lrows, f.dtype)
                 missing = lrows < 0
                 if missing.any():
                     lvals[missing] = rb[f.source[1]][rrows[missing]]
                 out[f.name] = lvals
             else:
                 block, rows = (lb, lrows) if f.side == "left" else (rb, rrows)
-                out[f.name] = _gather(block[f.source].astype(f.dtype, copy=False), rows)
+                out[f.name] = take(block[f.source], rows, f.dtype)
         return out
-
-
-def _gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``values[rows]``, missing (NaN, NaT, or empty for strings) where a row is -1."""
-    out = values[np.maximum(rows, 0)] if len(values) else np.zeros(len(rows), values.dtype)
-    missing = rows < 0
-    if missing.any():
-        kind = values.dtype.kind
-        out[missing] = np.nan if kind in "fc" else np.array("NaT", values.dtype) if kind in "mM" else \
-            np.zeros((), values.dtype)
-    return out
