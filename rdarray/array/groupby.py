@@ -200,8 +200,9 @@ class GroupBy:
                 lambda b: _drop_nan_keys(b, keys), dtype=frame.dtype)
         else:
             source = map_blocks(frame, partial, "groupby:combine", dtype=partial_dtype, trailing=(), same_rows=False)
-        if self._sort:
-            partitioner = RangePartitioner.sampled(source._node, key, n, split_ties=False)
+        if self._sort:  # boundaries from keys read in place when the frame is, else from what is shuffled
+            sampled = frame._node if frame._node.cheap else source._node
+            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False)
         else:
             partitioner = HashPartitioner(n, key)
         return shuffle(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),
