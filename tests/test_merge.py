@@ -15,6 +15,7 @@ where they differ from pandas', the oracle casts pandas' values to them:
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -303,6 +304,17 @@ def test_oracle_sorts_nan_safely():
 DUPS = {"unique": (False, False), "left-dups": (True, False), "right-dups": (False, True),
         "both-dups": (True, True)}
 
+
+
+@contextlib.contextmanager
+def broadcasting(allowed: bool):
+    """Inside, merge may broadcast a small side (the default) or must shuffle both."""
+    saved = rd.config.broadcast_bytes
+    rd.config.broadcast_bytes = saved if allowed else 0
+    try:
+        yield
+    finally:
+        rd.config.broadcast_bytes = saved
 
 
 @pytest.fixture(params=["default-plan", "shuffle-plan"])
@@ -798,13 +810,8 @@ def test_property_random_keys_and_layouts(data):
     how = data.draw(st.sampled_from(HOWS), label="how")
     shuffled = data.draw(st.booleans(), label="shuffle plan")
     x, y = partitioned(left, data.draw(layouts(nl))), partitioned(right, data.draw(layouts(nr)))
-    saved = rd.config.broadcast_bytes
-    try:
-        if shuffled:
-            rd.config.broadcast_bytes = 0
+    with broadcasting(not shuffled):
         check(left, right, x, y, how, on="k")
-    finally:
-        rd.config.broadcast_bytes = saved
 
 
 @settings(max_examples=40)
@@ -822,10 +829,5 @@ def test_property_two_field_keys_of_other_names(data):
     how = data.draw(st.sampled_from(HOWS), label="how")
     shuffled = data.draw(st.booleans(), label="shuffle plan")
     x, y = partitioned(left, data.draw(layouts(nl))), partitioned(right, data.draw(layouts(nr)))
-    saved = rd.config.broadcast_bytes
-    try:
-        if shuffled:
-            rd.config.broadcast_bytes = 0
+    with broadcasting(not shuffled):
         check(left, right, x, y, how, left_on=["a", "b"], right_on=["c", "d"])
-    finally:
-        rd.config.broadcast_bytes = saved

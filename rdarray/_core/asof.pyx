@@ -10,20 +10,14 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint64_t
 
+from rdarray._core.ids cimport ids_in_range
+
 cnp.import_array()
 
 ctypedef fused key_t:
     int64_t
     uint64_t
     double
-
-
-cdef bint _in_range(const int64_t[::1] ids, Py_ssize_t ngroups) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(ids.shape[0]):
-        if <uint64_t>ids[i] >= <uint64_t>ngroups:
-            return False
-    return True
 
 
 def asof_match(const key_t[:] left, const int64_t[::1] left_groups, const key_t[:] right,
@@ -36,7 +30,7 @@ def asof_match(const key_t[:] left, const int64_t[::1] left_groups, const key_t[
         raise ValueError("one group id per row is needed on each side")
     if ngroups < 1:
         raise ValueError(f"ngroups must be >= 1, got {ngroups}")
-    if not (_in_range(left_groups, ngroups) and _in_range(right_groups, ngroups)):
+    if not (ids_in_range(left_groups, ngroups) and ids_in_range(right_groups, ngroups)):
         raise ValueError(f"a group id is outside [0, {ngroups})")
     out = np.empty(n, np.int64)
     seen_arr = np.full(ngroups, -1, np.int64)

@@ -30,6 +30,8 @@ from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, u
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
+from rdarray._core.ids cimport ids_in_range
+
 cdef extern from *:
     """
     #include <stdint.h>
@@ -596,14 +598,6 @@ cdef class HashIndex:
         return ids
 
 
-cdef bint _ids_ok(const int64_t[::1] ids, Py_ssize_t n_groups) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(ids.shape[0]):
-        if <uint64_t>ids[i] >= <uint64_t>n_groups:
-            return False
-    return True
-
-
 cdef _check_groups(Py_ssize_t nvalues, const int64_t[::1] ids, Py_ssize_t n_groups):
     if ids.shape[0] != nvalues:
         raise ValueError(f"{ids.shape[0]} group ids for {nvalues} values")
@@ -611,7 +605,7 @@ cdef _check_groups(Py_ssize_t nvalues, const int64_t[::1] ids, Py_ssize_t n_grou
         raise ValueError(f"n_groups must be >= 0, got {n_groups}")
     cdef bint ok
     with nogil:
-        ok = _ids_ok(ids, n_groups)
+        ok = ids_in_range(ids, n_groups)
     if not ok:
         raise ValueError(f"a group id is outside [0, {n_groups})")
 
