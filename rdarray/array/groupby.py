@@ -156,7 +156,7 @@ class GroupBy:
             out = np.empty(ngroups, state_dtype)
             for k in keys:
                 out[k] = rows[k][first]
-            for i, (state, values) in enumerate(_states(states, rows, ids, ngroups).items()):
+            for i, values in enumerate(_states(states, rows, ids, ngroups).values()):
                 out[f"_{i}"] = values
             return out
 
@@ -222,7 +222,8 @@ def _frame(x, by):
         by = [by]
     by = list(by) if isinstance(by, (list, tuple)) else by
     if not isinstance(by, list) or not by:
-        raise TypeError(f"groupby: by must be a field name, a list of them, or aligned 1-D PartitionedArrays; got {by!r}")
+        raise TypeError("groupby: by must be a field name, a list of them, or aligned 1-D PartitionedArrays; "
+                        f"got {by!r}")
     if all(isinstance(b, str) for b in by):
         from .wide import check_key
 

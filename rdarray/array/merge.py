@@ -69,11 +69,11 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
         broadcast_left = not broadcast_right
     func = join
     if broadcast_right:
-        deps, n, plan = [OneToOne(lnode), Broadcast(_collect(rnode, join, "right"))], lnode.npartitions, "broadcast right"
-        func = join.probe_left
+        deps = [OneToOne(lnode), Broadcast(_collect(rnode, join, "right"))]
+        n, plan, func = lnode.npartitions, "broadcast right", join.probe_left
     elif broadcast_left:
-        deps, n, plan = [Broadcast(_collect(lnode, join, "left")), OneToOne(rnode)], rnode.npartitions, "broadcast left"
-        func = join.probe_right
+        deps = [Broadcast(_collect(lnode, join, "left")), OneToOne(rnode)]
+        n, plan, func = rnode.npartitions, "broadcast left", join.probe_right
     else:
         n = max(left.npartitions, right.npartitions)
         lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)

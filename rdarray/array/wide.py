@@ -61,7 +61,8 @@ def range_sorted(x, key, descending: bool = False, split_ties: bool = True, loca
         ordered = ordered[::-1] if descending else ordered
         return ordered if local is None else local(ordered)
 
-    return shuffle(x, partitioner, "sort", local_sort, detail=f"{key or 'values'}{', descending' if descending else ''}")
+    detail = f"{key or 'values'}{', descending' if descending else ''}"
+    return shuffle(x, partitioner, "sort", local_sort, detail=detail)
 
 
 def unique(self):
