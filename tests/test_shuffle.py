@@ -225,3 +225,20 @@ def test_shuffle_larger_than_the_memory_limit_spills(tmp_path):
         del y
         gc.collect()
         assert not os.listdir(ctx.store._spill_dir)  # dropped with the array that needed them
+
+
+def test_persisted_shuffle_result_releases_its_buckets():
+    """Once a sorted array is persisted whole, its shuffle's buckets are dropped: later plans read
+    the persisted partitions, and nothing is recomputed."""
+    counter = Counter()
+    a = np.random.default_rng(14).permutation(3000).astype(np.float64)
+    y = rd.from_numpy(a, npartitions=3).map_partitions(counter).sort().persist()
+    np.testing.assert_array_equal(y.compute(), np.sort(a))
+    write = y.lineage.parents[0]
+    store = rd.get_context().store
+    assert write.op == "sort:write" and not any(store.get(write.id, p) is not None for p in range(3))
+    np.testing.assert_array_equal(y.compute(), np.sort(a))
+    assert counter.total == 3
+    y.unpersist()
+    np.testing.assert_array_equal(y.compute(), np.sort(a))  # rebuilt from lineage
+    assert counter.total == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..lineage import ShuffleDependency
 from ..plan.planner import Plan
 from .task import StageRunner
 
@@ -27,7 +28,19 @@ def execute(plan: Plan, executor, store) -> dict[int, list]:
             readers[node.id] -= 1
             if readers[node.id] == 0 and node.id not in target_ids:
                 results.pop(node.id, None)
+    _release_shuffles(plan, store)
     return {t.id: results[t.id] if t.id in results else _read_in_place(t, store) for t in plan.targets}
+
+
+def _release_shuffles(plan: Plan, store) -> None:
+    """Drop the map outputs of shuffles read by a node that is now persisted whole: later plans
+    read that node, so the buckets would only hold memory (lineage can still rebuild them)."""
+    for stage in plan.stages:
+        for node in stage.nodes:
+            if node.persist_level is not None and store.has_all(node):
+                for dep in node.dependencies:
+                    if isinstance(dep, ShuffleDependency):
+                        store.drop(dep.parent.id)
 
 
 def _read_in_place(node, store) -> list:
