@@ -122,7 +122,8 @@ def test_chained_slices(ctx, data):
         s = slice(data.draw(SLICE_BOUNDS), data.draw(SLICE_BOUNDS), data.draw(st.integers(-4, 4).filter(bool)))
         x, e = x[s], e[s]
         assert_same(x, e)
-    assert_same(x * 2 + partitioned(e, data.draw(layouts(len(e)))), e * 2 + e)
+    with np.errstate(over="ignore"):  # drawn floats near the largest double overflow alike
+        assert_same(x * 2 + partitioned(e, data.draw(layouts(len(e)))), e * 2 + e)
 
 
 @given(data=st.data(), start=SLICE_BOUNDS, stop=SLICE_BOUNDS, step=st.integers(-5, 5).filter(bool))
