@@ -351,9 +351,10 @@ cdef inline int64_t _new_group(Table* t, Slot* s, uint64_t key, Py_ssize_t row) 
 
 
 cdef int _factorize_words(const Col* c, Py_ssize_t start, Py_ssize_t n, int64_t* ids, Table* t,
-                          num_t tag) noexcept nogil:
+                          bint insert, num_t tag) noexcept nogil:
     """Group ids of rows [start, n) of one numeric column, comparing normalized words held in the
-    table."""
+    table. A key not in the table gets a new group, or -1 without ``insert`` (the table is then
+    only read, so several threads may look up at once)."""
     cdef const char* data = c.data
     cdef Py_ssize_t i, stride = c.stride
     cdef Slot* slots = t.slots
@@ -368,6 +369,9 @@ cdef int _factorize_words(const Col* c, Py_ssize_t start, Py_ssize_t n, int64_t*
                 ids[i] = slots[j].group
                 break
             if slots[j].group < 0:
+                if not insert:
+                    ids[i] = -1
+                    break
                 ids[i] = _new_group(t, &slots[j], w, i)
                 if ids[i] < 0:
                     return -1
@@ -405,10 +409,11 @@ cdef inline bint _rows_equal(const Col* acols, Py_ssize_t a, const Col* bcols, P
     return True
 
 
-cdef int _factorize_rows(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_t n,
-                         const uint64_t* hashes, int64_t* ids, Table* t) noexcept nogil:
-    """Group ids of rows [start, n) of any key columns: the table holds hashes, rows are compared
-    on a match."""
+cdef int _factorize_rows(const Col* cols, const Col* built, int ncols, Py_ssize_t start, Py_ssize_t n,
+                         const uint64_t* hashes, int64_t* ids, Table* t, bint insert) noexcept nogil:
+    """Group ids of rows [start, n) of any key columns in a table over the rows of ``built``
+    (``cols`` itself while factorizing): the table holds hashes, rows are compared on a match. A
+    key not in the table gets a new group, or -1 without ``insert``."""
     cdef Py_ssize_t i
     cdef Slot* slots = t.slots
     cdef uint64_t h, j, mask = t.mask
@@ -419,10 +424,13 @@ cdef int _factorize_rows(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_
         j = h & mask
         while True:
             if (slots[j].key == h and slots[j].group >= 0
-                    and _rows_equal(cols, i, cols, t.first[slots[j].group], ncols)):
+                    and _rows_equal(cols, i, built, t.first[slots[j].group], ncols)):
                 ids[i] = slots[j].group
                 break
             if slots[j].group < 0:
+                if not insert:
+                    ids[i] = -1
+                    break
                 ids[i] = _new_group(t, &slots[j], h, i)
                 if ids[i] < 0:
                     return -1
@@ -436,21 +444,22 @@ cdef enum:
     PROBE_ROWS = 16384  # rows factorized before the table is sized for the expected groups
 
 
-cdef int _factorize_range(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_t n, uint64_t* hashes,
-                          int64_t* ids, Table* t) noexcept nogil:
+cdef int _factorize_range(const Col* cols, const Col* built, int ncols, Py_ssize_t start, Py_ssize_t n,
+                          uint64_t* hashes, int64_t* ids, Table* t, bint insert) noexcept nogil:
+    """The probing loop for the table's kind of keys (see _factorize_words and _factorize_rows)."""
     cdef const Col* c = &cols[0]
     if not t.words:
-        return _factorize_rows(cols, ncols, start, n, hashes, ids, t)
-    if c.kind == K_I8: return _factorize_words(c, start, n, ids, t, <int8_t>0)
-    elif c.kind == K_I16: return _factorize_words(c, start, n, ids, t, <int16_t>0)
-    elif c.kind == K_I32: return _factorize_words(c, start, n, ids, t, <int32_t>0)
-    elif c.kind == K_I64: return _factorize_words(c, start, n, ids, t, <int64_t>0)
-    elif c.kind == K_U8: return _factorize_words(c, start, n, ids, t, <uint8_t>0)
-    elif c.kind == K_U16: return _factorize_words(c, start, n, ids, t, <uint16_t>0)
-    elif c.kind == K_U32: return _factorize_words(c, start, n, ids, t, <uint32_t>0)
-    elif c.kind == K_U64: return _factorize_words(c, start, n, ids, t, <uint64_t>0)
-    elif c.kind == K_F32: return _factorize_words(c, start, n, ids, t, <float>0)
-    else: return _factorize_words(c, start, n, ids, t, <double>0)
+        return _factorize_rows(cols, built, ncols, start, n, hashes, ids, t, insert)
+    if c.kind == K_I8: return _factorize_words(c, start, n, ids, t, insert, <int8_t>0)
+    elif c.kind == K_I16: return _factorize_words(c, start, n, ids, t, insert, <int16_t>0)
+    elif c.kind == K_I32: return _factorize_words(c, start, n, ids, t, insert, <int32_t>0)
+    elif c.kind == K_I64: return _factorize_words(c, start, n, ids, t, insert, <int64_t>0)
+    elif c.kind == K_U8: return _factorize_words(c, start, n, ids, t, insert, <uint8_t>0)
+    elif c.kind == K_U16: return _factorize_words(c, start, n, ids, t, insert, <uint16_t>0)
+    elif c.kind == K_U32: return _factorize_words(c, start, n, ids, t, insert, <uint32_t>0)
+    elif c.kind == K_U64: return _factorize_words(c, start, n, ids, t, insert, <uint64_t>0)
+    elif c.kind == K_F32: return _factorize_words(c, start, n, ids, t, insert, <float>0)
+    else: return _factorize_words(c, start, n, ids, t, insert, <double>0)
 
 
 cdef int _factorize(const Col* cols, int ncols, Py_ssize_t n, uint64_t* hashes, int64_t* ids,
@@ -465,7 +474,7 @@ cdef int _factorize(const Col* cols, int ncols, Py_ssize_t n, uint64_t* hashes, 
         return -1
     if not t.words:
         _hash_keys(cols, ncols, 0, n, hashes)
-    if _factorize_range(cols, ncols, 0, probe, hashes, ids, t) < 0:
+    if _factorize_range(cols, cols, ncols, 0, probe, hashes, ids, t, True) < 0:
         return -1
     if probe < n:
         expected = <uint64_t>(<double>t.ngroups / probe * n)
@@ -473,7 +482,7 @@ cdef int _factorize(const Col* cols, int ncols, Py_ssize_t n, uint64_t* hashes, 
             capacity *= 2
         if capacity > t.mask + 1 and _resize(t, capacity) < 0:
             return -1
-    return _factorize_range(cols, ncols, probe, n, hashes, ids, t)
+    return _factorize_range(cols, cols, ncols, probe, n, hashes, ids, t, True)
 
 
 def factorize(list columns):
@@ -501,38 +510,6 @@ def factorize(list columns):
     finally:
         free(t.slots)
         free(t.first)
-
-
-cdef void _lookup_words(const Col* c, Py_ssize_t n, int64_t* ids, const Table* t, num_t tag) noexcept nogil:
-    """Group of each row of one numeric column in a built table, or -1."""
-    cdef const char* data = c.data
-    cdef Py_ssize_t i, stride = c.stride
-    cdef const Slot* slots = t.slots
-    cdef uint64_t w, j, mask = t.mask
-    for i in range(n):
-        if mask >= PREFETCH_FROM and i + AHEAD < n:
-            prefetch(&slots[mix(SEED ^ _word(data + (i + AHEAD) * stride, tag)) & mask])
-        w = _word(data + i * stride, tag)
-        j = mix(SEED ^ w) & mask
-        while slots[j].group >= 0 and slots[j].key != w:
-            j = (j + 1) & mask
-        ids[i] = slots[j].group
-
-
-cdef void _lookup_rows(const Col* cols, const Col* built, int ncols, Py_ssize_t n, const uint64_t* hashes,
-                       int64_t* ids, const Table* t) noexcept nogil:
-    """Group of each row of any key columns in a table built over ``built``, or -1."""
-    cdef Py_ssize_t i
-    cdef const Slot* slots = t.slots
-    cdef uint64_t h, j, mask = t.mask
-    for i in range(n):
-        if mask >= PREFETCH_FROM and i + AHEAD < n:
-            prefetch(&slots[hashes[i + AHEAD] & mask])
-        h = hashes[i]
-        j = h & mask
-        while slots[j].group >= 0 and not (slots[j].key == h and _rows_equal(cols, i, built, t.first[slots[j].group], ncols)):
-            j = (j + 1) & mask
-        ids[i] = slots[j].group
 
 
 cdef class HashIndex:
@@ -577,10 +554,15 @@ cdef class HashIndex:
         cdef int64_t[::1] g = ids
         cdef uint64_t[::1] h = np.empty(0 if self.t.words else probe.n, np.uint64)
         cdef const Col* cols = probe.cols
-        cdef const Col* k = cols
         cdef Py_ssize_t n = probe.n
         if not n:
             return ids
+        with nogil:
+            if not self.t.words:
+                _hash_keys(cols, probe.ncols, 0, n, &h[0])
+            _factorize_range(cols, self.keys.cols, probe.ncols, 0, n, NULL if self.t.words else &h[0], &g[0],
+                             &self.t, False)
+        return ids
         with nogil:
             if not self.t.words:
                 _hash_keys(cols, probe.ncols, 0, n, &h[0])
