@@ -11,17 +11,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rdarray as rd
-from _helpers import layouts, partitioned, split  # noqa: F401  (shared with the other modules)
+from _helpers import BACKENDS, layouts, partitioned, split  # noqa: F401  (shared with the other modules)
 
 settings.register_profile("rdarray", max_examples=50, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                  HealthCheck.too_slow])
 settings.register_profile("rdarray-thorough", parent=settings.get_profile("rdarray"), max_examples=2000)
 settings.load_profile("rdarray")  # pytest --hypothesis-profile=rdarray-thorough for a longer search
-
-BACKENDS = [pytest.param({"backend": "threads", "workers": 2}, id="threads"),
-            pytest.param({"backend": "sync"}, id="sync")]
-
 
 #: for the long enumerations, whose semantics do not depend on the backend: the default one only
 THREADS_ONLY = pytest.mark.parametrize("ctx", BACKENDS[:1], indirect=True)

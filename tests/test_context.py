@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import BACKENDS, assert_close, partitioned
+from _helpers import assert_close, partitioned
 
 TIMEOUT = 30  # seconds; a deadlock fails the test instead of hanging the run
-
-
-@pytest.fixture(params=BACKENDS)
-def ctx(request):
-    with rd.Context(**request.param) as c:
-        yield c
 
 
 def compute_sum(n: int, npartitions: int = 4):

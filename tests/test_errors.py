@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import BACKENDS, Counter, assert_close, partitioned
+from _helpers import Counter, assert_close, partitioned
 
 A = np.arange(1.0, 11.0)
-
-
-@pytest.fixture(params=BACKENDS)
-def ctx(request):
-    with rd.Context(**request.param) as c:
-        yield c
 
 
 # -- lengths, arguments ------------------------------------------------------------------------------

@@ -7,17 +7,11 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import BACKENDS, Counter, assert_close, partitioned
+from _helpers import Counter, assert_close, partitioned
 
 A = np.arange(1.0, 25.0) * 0.5  # partitions start with distinct values, as Counter needs
 LENGTHS = [5, 0, 7, 12]
 NPARTS = 3  # non-empty ones
-
-
-@pytest.fixture(params=BACKENDS)
-def ctx(request):
-    with rd.Context(**request.param) as c:
-        yield c
 
 
 def counted(a=A, lengths=LENGTHS):

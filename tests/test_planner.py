@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import BACKENDS, Counter, assert_close, partitioned, stage_count
+from _helpers import Counter, assert_close, partitioned, stage_count
 
 A = np.arange(1.0, 25.0)  # 24 rows; every partition starts with a distinct value
-
-
-@pytest.fixture(params=BACKENDS)
-def ctx(request):
-    with rd.Context(**request.param) as c:
-        yield c
 
 
 def counted(lengths, a=A, learn_lengths=True):

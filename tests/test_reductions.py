@@ -10,17 +10,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rdarray as rd
-from _helpers import BACKENDS, assert_close, layouts, partitioned, rtol_for, value_of
+from _helpers import assert_close, layouts, partitioned, rtol_for, value_of
 
 OPS = ["sum", "prod", "min", "max", "mean", "var", "std", "any", "all", "count_nonzero"]
 ARG_OPS = ["argmin", "argmax"]
 NO_IDENTITY = {"min", "max", "argmin", "argmax"}
-
-
-@pytest.fixture(params=BACKENDS)
-def ctx(request):
-    with rd.Context(**request.param) as c:
-        yield c
 
 
 def reduce_both(x, a, op, **kwargs):
