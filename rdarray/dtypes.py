@@ -39,6 +39,12 @@ def is_nan(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape, dtype=bool)
 
 
+def nullable(dtype: np.dtype) -> np.dtype:
+    """The dtype of a field that may be missing: integers and bool have no missing value, so
+    they become float64 (NaN), as pandas makes them; other dtypes stay."""
+    return np.dtype(np.float64) if dtype.kind in "biu" else dtype
+
+
 def missing_value(dtype: np.dtype):
     """What a missing entry holds: NaN for floats, NaT for times, the empty string for bytes and
     str, zero otherwise (integers have no missing value: give them a float dtype first)."""

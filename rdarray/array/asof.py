@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..dtypes import is_nan, take
+from ..dtypes import is_nan, nullable, take
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
@@ -234,13 +234,8 @@ def _layout(ldtype, rdtype, on, by, suffixes):
     if len(set(names)) != len(names):
         raise ValueError(f"merge_asof: the suffixes {suffixes!r} give repeated field names: {names}")
     dtype = np.dtype([(out, ldtype[f]) for f, out in left_fields] +
-                     [(out, _missing_dtype(rdtype[f])) for f, out in right_fields])
+                     [(out, nullable(rdtype[f])) for f, out in right_fields])
     return left_fields, right_fields, dtype
-
-
-def _missing_dtype(dtype: np.dtype) -> np.dtype:
-    """Integers and bool have no missing value: they become float64 (NaN), as in pandas."""
-    return np.dtype(np.float64) if dtype.kind in "biu" else dtype
 
 
 def _kept_partitioner(placed, spec: Spec):

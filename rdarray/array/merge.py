@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..config import config
-from ..dtypes import take
+from ..dtypes import nullable, take
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner
@@ -158,11 +158,6 @@ def _common_dtype(a: np.dtype, b: np.dtype, lk: str, rk: str) -> np.dtype:
     raise TypeError(f"merge: key {lk!r} ({a}) cannot be compared with key {rk!r} ({b})")
 
 
-def _nullable(dtype: np.dtype) -> np.dtype:
-    """The dtype of a field that may be missing: integers and bool become float64 (NaN)."""
-    return np.dtype(np.float64) if dtype.kind in "biu" else dtype
-
-
 def _layout(ldt, rdt, left_keys, right_keys, common, how, suffixes) -> list[Field]:
     shared = {lk: c for lk, rk, c in zip(left_keys, right_keys, common) if lk == rk}
     left_missing, right_missing = how in ("right", "outer"), how in ("left", "outer")
@@ -175,10 +170,10 @@ def _layout(ldt, rdt, left_keys, right_keys, common, how, suffixes) -> list[Fiel
             fields.append(Field(f, shared[f], "key", (f, f)))
         else:
             fields.append(Field(f + lsuffix if f in clash else f,
-                                _nullable(ldt[f]) if left_missing else ldt[f], "left", f))
+                                nullable(ldt[f]) if left_missing else ldt[f], "left", f))
     for f in right_fields:
         fields.append(Field(f + rsuffix if f in clash else f,
-                            _nullable(rdt[f]) if right_missing else rdt[f], "right", f))
+                            nullable(rdt[f]) if right_missing else rdt[f], "right", f))
     names = [f.name for f in fields]
     if len(set(names)) != len(names):
         raise ValueError(f"merge: the suffixes {suffixes} leave repeated field names: {names}")
