@@ -56,17 +56,13 @@ def scatter(rows, targets, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
     return _k.scatter(rows, np.require(targets, requirements="CA"), operator.index(npartitions))
 
 
-def HashIndex(columns):
-    """A hash table over key columns, built once and probed by many (``.lookup(columns)`` gives
-    each row's group or -1; ``.ids`` and ``.ngroups`` number the built rows as ``factorize``)."""
-    return _Index(_key_columns(columns))
-
-
-class _Index:
-    """Converts probe columns as the built ones were converted."""
+class HashIndex:
+    """A hash table over key columns, built once and probed by many: ``lookup(columns)`` gives each
+    row's group or -1; ``ids`` and ``ngroups`` number the built rows as ``factorize`` does. Probe
+    columns are converted as the built ones were."""
 
     def __init__(self, columns):
-        self._index = _k.HashIndex(columns)
+        self._index = _k.HashIndex(_key_columns(columns))
         self.ids, self.ngroups = self._index.ids, self._index.ngroups
 
     def lookup(self, columns) -> np.ndarray:
