@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import os
 import re
 import threading
@@ -14,7 +15,7 @@ from .execution.threads import ThreadsExecutor
 from .storage.blocks import BlockStore
 
 BACKENDS = ("threads", "sync", "processes", "dask")
-_AVAILABLE = ("threads", "sync")
+_AVAILABLE = ("threads", "sync", "processes")
 
 
 class Context:
@@ -36,9 +37,15 @@ class Context:
         self.memory_limit = parse_bytes(memory_limit) if memory_limit is not None else None
         self.spill_dir = spill_dir
         self.progress = bool(progress)
-        self.executor = SyncExecutor() if backend == "sync" else ThreadsExecutor(workers)
+        if backend == "processes":
+            from .execution.processes import ProcessesExecutor
+
+            self.executor = ProcessesExecutor(workers, self.memory_limit, spill_dir)
+            self.store = self.executor.store
+        else:
+            self.executor = SyncExecutor() if backend == "sync" else ThreadsExecutor(workers)
+            self.store = BlockStore(self.memory_limit, spill_dir)
         self.workers = self.executor.workers
-        self.store = BlockStore(self.memory_limit, spill_dir)
         self.closed = False
         _live.add(self)
 
@@ -67,6 +74,18 @@ class Context:
         with _lock:
             if self in _stack:
                 _stack.remove(self)
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this context the default inside a ``with`` block, without closing it after."""
+        with _lock:
+            _stack.append(self)
+        try:
+            yield self
+        finally:
+            with _lock:
+                if self in _stack:
+                    _stack.remove(self)
 
     def _check_open(self) -> None:
         if self.closed:

@@ -165,7 +165,8 @@ class Node:
 
     ``func(*inputs)`` (or ``func(p, *inputs)`` when ``pass_index``) computes partition ``p`` from
     what each dependency gathers. ``cheap`` nodes (views of data already in memory) are recomputed
-    wherever needed instead of being materialized. ``align_key`` is shared by nodes whose partitions
+    wherever needed instead of being materialized; a ``local`` one reads this process's memory, so
+    other processes are sent its partitions, not its function. ``align_key`` is shared by nodes whose partitions
     have equal lengths by construction, so they combine one-to-one even while lengths are unknown.
     ``row_local`` nodes compute the output for a slice of rows from that slice alone (the output of
     a partition is the concatenation of its slices' outputs), so a task may run them slice by slice;
@@ -186,6 +187,7 @@ class Node:
         *,
         pass_index: bool = False,
         cheap: bool = False,
+        local: bool = False,
         align_key: int | None = None,
         partitioner=None,
         detail: str = "",
@@ -204,6 +206,7 @@ class Node:
         self.partition_lengths = None if partition_lengths is None else tuple(int(n) for n in partition_lengths)
         self.pass_index = pass_index
         self.cheap = cheap
+        self.local = local
         self.align_key = self.id if align_key is None else align_key
         self.partitioner = partitioner
         self.row_local = row_local

@@ -5,7 +5,9 @@ They do not depend on conftest.py, so each of those modules also runs on its own
 from __future__ import annotations
 
 import collections
-import threading
+import json
+import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -14,7 +16,8 @@ from hypothesis import strategies as st
 import rdarray as rd
 
 BACKENDS = [pytest.param({"backend": "threads", "workers": 2}, id="threads"),
-            pytest.param({"backend": "sync"}, id="sync")]
+            pytest.param({"backend": "sync"}, id="sync"),
+            pytest.param({"backend": "processes", "workers": 2}, id="processes")]
 
 
 def split(a: np.ndarray, lengths) -> list[np.ndarray]:
@@ -69,7 +72,8 @@ def assert_close(got, expected, rtol: float = 1e-12, atol: float = 0.0) -> None:
 
 
 class Counter:
-    """A function for ``map_partitions`` that counts its calls on non-empty partitions.
+    """A function for ``map_partitions`` that counts its calls on non-empty partitions, in whichever
+    process they run (each call appends a line to a file).
 
     Calls are keyed by the first value of the partition (so build inputs whose partitions start
     with distinct values). Calls on empty partitions (dtype inference) are not counted.
@@ -77,27 +81,45 @@ class Counter:
 
     def __init__(self, fn=None):
         self.fn = fn or (lambda b: b + 0)
-        self.calls: collections.Counter = collections.Counter()
-        self._lock = threading.Lock()
+        fd, self._path = tempfile.mkstemp(prefix="counter-", dir=_counter_directory())
+        os.close(fd)
         self.__name__ = "counting"
 
     def __call__(self, b):
         if len(b):
-            with self._lock:
-                self.calls[b.reshape(-1)[0].item()] += 1
+            first = b.reshape(-1)[0].item()
+            line = json.dumps(first) if isinstance(first, (int, float)) else json.dumps(repr(first))
+            with open(self._path, "a") as f:
+                f.write(line + "\n")
         return self.fn(b)
+
+    @property
+    def calls(self) -> collections.Counter:
+        with open(self._path) as f:
+            return collections.Counter(json.loads(line) for line in f)
 
     @property
     def total(self) -> int:
         return sum(self.calls.values())
 
     def reset(self) -> None:
-        self.calls.clear()
+        open(self._path, "w").close()
 
     def assert_each_once(self, npartitions: int) -> None:
         """Every non-empty partition was computed exactly once."""
-        assert len(self.calls) == npartitions, dict(self.calls)
-        assert set(self.calls.values()) == {1}, dict(self.calls)
+        calls = self.calls
+        assert len(calls) == npartitions, dict(calls)
+        assert set(calls.values()) == {1}, dict(calls)
+
+
+_counters: list = []
+
+
+def _counter_directory() -> str:
+    """One temporary directory for the counters of this session, removed at exit."""
+    if not _counters:
+        _counters.append(tempfile.TemporaryDirectory(prefix="rdarray-test-counters-"))
+    return _counters[0].name
 
 
 @st.composite

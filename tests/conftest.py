@@ -23,9 +23,21 @@ settings.load_profile("rdarray")  # pytest --hypothesis-profile=rdarray-thorough
 THREADS_ONLY = pytest.mark.parametrize("ctx", BACKENDS[:1], indirect=True)
 
 
+@pytest.fixture(scope="session")
+def processes_context():
+    """One processes context for the whole session: starting workers takes a moment."""
+    c = rd.Context(backend="processes", workers=2)  # not a ``with``: the default only where asked for
+    yield c
+    c.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def ctx(request):
     """Each backend in turn, as the default context for the test."""
+    if request.param["backend"] == "processes":
+        with request.getfixturevalue("processes_context").as_default() as c:
+            yield c
+        return
     with rd.Context(**request.param) as c:
         yield c
 

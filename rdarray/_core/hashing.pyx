@@ -563,21 +563,9 @@ cdef class HashIndex:
             _factorize_range(cols, self.keys.cols, probe.ncols, 0, n, NULL if self.t.words else &h[0], &g[0],
                              &self.t, False)
         return ids
-        with nogil:
-            if not self.t.words:
-                _hash_keys(cols, probe.ncols, 0, n, &h[0])
-                _lookup_rows(cols, self.keys.cols, probe.ncols, n, &h[0], &g[0], &self.t)
-            elif k.kind == K_I8: _lookup_words(k, n, &g[0], &self.t, <int8_t>0)
-            elif k.kind == K_I16: _lookup_words(k, n, &g[0], &self.t, <int16_t>0)
-            elif k.kind == K_I32: _lookup_words(k, n, &g[0], &self.t, <int32_t>0)
-            elif k.kind == K_I64: _lookup_words(k, n, &g[0], &self.t, <int64_t>0)
-            elif k.kind == K_U8: _lookup_words(k, n, &g[0], &self.t, <uint8_t>0)
-            elif k.kind == K_U16: _lookup_words(k, n, &g[0], &self.t, <uint16_t>0)
-            elif k.kind == K_U32: _lookup_words(k, n, &g[0], &self.t, <uint32_t>0)
-            elif k.kind == K_U64: _lookup_words(k, n, &g[0], &self.t, <uint64_t>0)
-            elif k.kind == K_F32: _lookup_words(k, n, &g[0], &self.t, <float>0)
-            else: _lookup_words(k, n, &g[0], &self.t, <double>0)
-        return ids
+
+    def __reduce__(self):
+        return HashIndex, (list(self.keys.arrays),)  # rebuilt where it is unpickled
 
 
 cdef _check_groups(Py_ssize_t nvalues, const int64_t[::1] ids, Py_ssize_t n_groups):

@@ -332,7 +332,7 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
     bounds = np.concatenate([[0], np.cumsum(partition_lengths)]).tolist()
     return PartitionedArray(Node(
         "from_numpy", lambda p: a[bounds[p]:bounds[p + 1]], [], len(partition_lengths),
-        a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True,
+        a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True, local=True,
         detail=f"{_dtype_name(a.dtype)}{list(a.shape)}",
     ))
 
@@ -356,7 +356,7 @@ def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
                 f"from_partitions: partition {k} is 0-dimensional")
     return PartitionedArray(Node(
         "from_partitions", lambda p: blocks[p], [], len(blocks), first.dtype, first.shape[1:],
-        [len(b) for b in blocks], pass_index=True, cheap=True,
+        [len(b) for b in blocks], pass_index=True, cheap=True, local=True,
     ))
 
 

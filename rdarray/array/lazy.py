@@ -9,7 +9,17 @@ import numpy as np
 from ..lineage import VALUE, AllToOne, Broadcast, Node
 from .operands import bind
 
-EMPTY = type("Empty", (), {"__repr__": lambda self: "EMPTY"})()  # a partial from an empty partition
+class _Empty:
+    """The partial result of an empty partition; one object, in every process."""
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+    def __reduce__(self) -> str:
+        return "EMPTY"  # unpickled as this module's EMPTY, so ``is EMPTY`` holds on workers too
+
+
+EMPTY = _Empty()
 
 
 def merge_partials(combine: Callable, a, b):

@@ -7,6 +7,14 @@ from concurrent.futures import Future
 from typing import Callable
 
 
+class BlocksLost(Exception):
+    """Blocks a stage reads are gone with a worker that died; ``nodes`` are theirs, to recompute."""
+
+    def __init__(self, nodes: list):
+        super().__init__(f"blocks of {len(nodes)} node(s) were lost with a worker")
+        self.nodes = nodes
+
+
 class Executor(ABC):
     """Runs the tasks of a stage, and free-standing futures, on some workers."""
 

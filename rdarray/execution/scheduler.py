@@ -1,14 +1,25 @@
-"""The scheduler: runs a plan's stages in order on an executor and collects the targets."""
+"""The scheduler: runs a plan's stages in order on an executor and collects the targets.
+
+When blocks a stage reads were lost with a worker (processes backend), the stage is *repaired*:
+a plan for just the lost nodes runs first (the tasks whose persisted outputs survive are skipped,
+so only lost work is recomputed from lineage), then the stage runs again.
+"""
 
 from __future__ import annotations
 
+from ..errors import WorkerLostError
 from ..lineage import ShuffleDependency
-from ..plan.planner import Plan
+from ..plan.planner import Plan, build_plan
+from .base import BlocksLost
 from .task import StageRunner
 
+#: repairs of one stage before its lost blocks are given up (``WorkerLostError``)
+MAX_REPAIRS = 3
 
-def execute(plan: Plan, executor, store) -> dict[int, list]:
-    """Run ``plan``; returns the partitions of every target node, by node id.
+
+def execute(plan: Plan, executor, store, collect: bool = True) -> dict[int, list]:
+    """Run ``plan``; returns the partitions of every target node, by node id (nothing unless
+    ``collect``).
 
     An output of a stage is kept only until the last stage reading it has run.
     """
@@ -19,8 +30,7 @@ def execute(plan: Plan, executor, store) -> dict[int, list]:
             readers[node.id] = readers.get(node.id, 0) + 1
     results: dict[int, list] = {}
     for stage in plan.stages:
-        runner = StageRunner(stage, results, store)
-        rows = executor.run_stage(runner)
+        rows = _repairing(lambda: executor.run_stage(StageRunner(stage, results, store)), executor, store)
         for k, node in enumerate(stage.outputs):
             if node.persist_level is None:  # persisted outputs are read from the block store
                 results[node.id] = [row[k] for row in rows]
@@ -29,7 +39,24 @@ def execute(plan: Plan, executor, store) -> dict[int, list]:
             if readers[node.id] == 0 and node.id not in target_ids:
                 results.pop(node.id, None)
     _release_shuffles(plan, store)
-    return {t.id: results[t.id] if t.id in results else _read_in_place(t, store) for t in plan.targets}
+    if not collect:
+        return {}
+    return {t.id: results[t.id] if t.id in results else _repairing(lambda: _read_in_place(t, store), executor, store)
+            for t in plan.targets}
+
+
+def _repairing(run, executor, store):
+    """``run()``, recomputing lost blocks and trying again when it raises ``BlocksLost``."""
+    for _ in range(MAX_REPAIRS):
+        try:
+            return run()
+        except BlocksLost as lost:
+            execute(build_plan(lost.nodes, store.has_all), executor, store, collect=False)
+    try:
+        return run()
+    except BlocksLost as lost:
+        raise WorkerLostError(f"blocks of {', '.join(n.label for n in lost.nodes)} were lost with "
+                              f"workers {MAX_REPAIRS + 1} times; giving up") from None
 
 
 def _release_shuffles(plan: Plan, store) -> None:
@@ -47,4 +74,7 @@ def _read_in_place(node, store) -> list:
     """Partitions of a target kept nowhere else: a cheap source or a persisted node."""
     if node.cheap:
         return [node.func(p) for p in range(node.npartitions)]
-    return [store.get(node.id, p) for p in range(node.npartitions)]
+    blocks = [store.get(node.id, p) for p in range(node.npartitions)]
+    if any(b is None for b in blocks):
+        raise BlocksLost([node])
+    return blocks

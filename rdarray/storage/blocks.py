@@ -50,11 +50,15 @@ class _Block:
 class BlockStore:
     """Partitions of persisted nodes, by (node id, partition index).
 
-    A node's blocks are dropped when the node is garbage collected or unpersisted.
+    A node's blocks are dropped when the node is unpersisted, and when it is garbage collected
+    unless ``drop_with_nodes`` is False (a worker's store: the nodes it sees are copies, and the
+    driver says when to drop).
     """
 
-    def __init__(self, memory_limit: int | None = None, spill_dir: str | None = None):
+    def __init__(self, memory_limit: int | None = None, spill_dir: str | None = None,
+                 drop_with_nodes: bool = True):
         self.memory_limit = memory_limit
+        self._drop_with_nodes = drop_with_nodes
         self._spill_parent = spill_dir
         self._spill_dir: str | None = None
         self._blocks: OrderedDict[tuple[int, int], _Block] = OrderedDict()  # least recently used first
@@ -104,7 +108,8 @@ class BlockStore:
             key = (node.id, p)
             if node.id not in self._counts:
                 self._counts[node.id] = 0
-                weakref.finalize(node, self.drop, node.id)
+                if self._drop_with_nodes:
+                    weakref.finalize(node, self.drop, node.id)
             old = self._blocks.pop(key, None)
             if old is None:
                 self._counts[node.id] += 1

@@ -13,12 +13,11 @@ import json
 import os
 import shutil
 import uuid
-import weakref
 
 import numpy as np
 
-from ..errors import CorruptDataError
-from ..lineage import Node, per_partition
+from ..errors import CorruptDataError, WorkerLostError
+from ..lineage import Node, OneToOne, per_partition
 
 FORMAT_NAME = "rdarray"
 FORMAT_VERSION = 1
@@ -160,24 +159,16 @@ def checkpoint(x, path=None):
     from ..compute import run_nodes
     from ..context import get_context
 
-    ctx = get_context()
     node = x._node
-    cut = Node("checkpoint", None, [], node.npartitions, node.dtype, node.trailing, None, pass_index=True)
+    cut = Node("checkpoint", lambda block: block, [OneToOne(node)], node.npartitions, node.dtype, node.trailing,
+               node.partition_lengths)
     cut.persist_level = "disk"
-    cut_id = cut.id  # the functions below must not hold the node: its blocks go when it does
-
-    def read(p):
-        block = ctx.store.get(cut_id, p)
-        if block is None:
-            raise RuntimeError("checkpoint: the checkpointed partitions are gone (their context was closed)")
-        return block
-
-    cut.func = read
-
-    def keep(p, block, target=weakref.ref(cut)):
-        ctx.store.put(target(), p, block)
-        return len(block)
-
-    writer = per_partition("checkpoint", keep, node, pass_index=True)
-    cut.learn_lengths(run_nodes(ctx, [writer])[writer.id])
+    lengths = per_partition("len", len, cut)
+    cut.learn_lengths(run_nodes(get_context(), [lengths])[lengths.id])
+    cut.func, cut.dependencies, cut.pass_index = _checkpoint_gone, (), True  # the lineage ends here
     return PartitionedArray(cut)
+
+
+def _checkpoint_gone(p: int):
+    raise WorkerLostError("checkpoint: the checkpointed partitions are gone (their worker died or their "
+                          "context was closed); they cannot be recomputed")

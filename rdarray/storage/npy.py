@@ -68,5 +68,5 @@ def from_npy(path, npartitions: int | None = None, mmap: bool = True) -> Partiti
         read = lambda p: source.array()[bounds[p]:bounds[p + 1]]  # noqa: E731
     return PartitionedArray(Node(
         "from_npy", read, [], len(lengths), source.dtype, source.shape[1:], lengths,
-        pass_index=True, cheap=True, detail=os.path.basename(path),
+        pass_index=True, cheap=True, local=not mmap, detail=os.path.basename(path),
     ))

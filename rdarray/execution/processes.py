@@ -1,0 +1,550 @@
+"""The ``processes`` backend: the tasks of each stage run on local worker processes over ZeroMQ.
+
+The driver starts ``workers`` fresh interpreters (``python -m rdarray.execution.worker``; the
+signing key reaches them on a private pipe, never on a command line) and talks to them through
+one ROUTER socket owned by an I/O thread, which also does all the scheduling: the user's thread
+hands it a stage (a *job*) or a call and waits on a future.
+
+- A task goes to the worker holding most of the blocks it reads (preferred locations); an idle
+  worker takes any other task. Each worker is sent up to ``DEPTH`` tasks ahead.
+- Stage outputs that are persisted (shuffle map outputs among them) stay in the block store of
+  the worker that made them; the driver only records where (:class:`RemoteStore`). Tasks fetch
+  them from that worker directly. Other outputs come back to the driver.
+- A worker that dies is replaced. Its running tasks are retried elsewhere (a task that took
+  ``MAX_ATTEMPTS`` workers down with it fails with ``WorkerLostError``); blocks it held are
+  recomputed from lineage when a task needs them (the scheduler's repair, on ``BlocksLost``).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import weakref
+from concurrent.futures import Future
+from itertools import count
+
+import cloudpickle
+import zmq
+
+from ..errors import WorkerLostError
+from . import wire
+from .base import BlocksLost, Executor
+from .shipping import pickle_stage, task_reads
+
+log = logging.getLogger("rdarray")
+
+DEPTH = 2  # tasks sent ahead to each worker, so it does not wait for the driver between two
+MAX_ATTEMPTS = 3  # workers a task may take down with it before it is given up
+START_TIMEOUT = 60.0  # seconds for the workers to start
+TICK = 0.1  # seconds between two checks that the workers are alive
+
+
+class _Worker:
+    """The driver's handle on one worker process."""
+
+    def __init__(self, wid: int, process: subprocess.Popen):
+        self.wid = wid
+        self.process = process
+        self.identity = f"w{wid}".encode()
+        self.peer: str | None = None  # its fetch address, once it said hello
+        self.running: dict[tuple, object] = {}
+
+
+class _Job:
+    """The tasks of one stage, as the I/O thread schedules them."""
+
+    def __init__(self, jid: int, runner, store: "RemoteStore"):
+        stage = runner.stage
+        self.id = jid
+        self.stage = stage
+        self.inputs = runner.inputs
+        self.nodes = {n.id: n for n in stage.nodes}
+        self.blob = pickle_stage(stage)
+        self.future: Future = Future()
+        self.results: list = [None] * stage.npartitions
+        self.reads = [task_reads(stage, p) for p in range(stage.npartitions)]
+        uses = collections.Counter(key for reads in self.reads for key in reads)
+        self.shared = {key for key, n in uses.items() if n > 1}  # read by several tasks: sent once a worker
+        self.shared_with: dict[int, set] = collections.defaultdict(set)
+        self.persisted = [o for o in stage.outputs if o.persist_level is not None]
+        kept = len(self.persisted) == len(stage.outputs)
+        self.pending = [p for p in range(stage.npartitions)
+                        if not (kept and all(store.has(o.id, p) for o in stage.outputs))]
+        self.preferred = {p: _preferred(self.reads[p], store) for p in self.pending}
+        self.running = 0
+        self.attempts: collections.Counter = collections.Counter()
+        self.sent_to: set[int] = set()  # workers that hold the pickled stage
+
+    @property
+    def failed(self) -> bool:
+        return self.future.done()
+
+
+def _preferred(reads: dict, store: "RemoteStore"):
+    """The worker holding most of the blocks a task reads, or None."""
+    holders = collections.Counter(store.location(node_id, j) for node_id, j, _ in reads)
+    holders.pop(None, None)
+    return holders.most_common(1)[0][0] if holders else None
+
+
+class _Call:
+    """One ``submit``: the pickled call and its future."""
+
+    def __init__(self, cid: int, payload, future: Future):
+        self.id = cid
+        self.payload = payload
+        self.future = future
+        self.attempts = 0
+
+
+class RemoteStore:
+    """The driver's view of the workers' block stores: which worker holds each persisted partition.
+    Blocks are fetched from their worker when the driver itself needs them."""
+
+    def __init__(self, executor: "ProcessesExecutor", memory_limit: int | None):
+        self._executor = executor
+        self.memory_limit = memory_limit
+        self._where: dict[int, dict[int, int]] = {}
+        self._bytes: dict[tuple[int, int], int] = {}
+        self._lock = threading.Lock()
+
+    def record(self, node, p: int, wid: int, nbytes: int) -> None:
+        with self._lock:
+            first = node.id not in self._where
+            self._where.setdefault(node.id, {})[p] = wid
+            self._bytes[(node.id, p)] = nbytes
+        if first:
+            weakref.finalize(node, self.drop, node.id)
+
+    def location(self, node_id: int, p: int) -> int | None:
+        with self._lock:
+            return self._where.get(node_id, {}).get(p)
+
+    def has(self, node_id: int, p: int) -> bool:
+        return self.location(node_id, p) is not None
+
+    def has_all(self, node) -> bool:
+        with self._lock:
+            return len(self._where.get(node.id, ())) == node.npartitions
+
+    def get(self, node_id: int, p: int):
+        """The block, fetched from its worker; None when no worker holds it."""
+        wid = self.location(node_id, p)
+        if wid is None:
+            return None
+        ok, block = self._executor.fetch(wid, [(node_id, p, None)])[0]
+        if not ok:
+            self.forget(node_id, p)
+            return None
+        return block
+
+    @property
+    def memory_bytes(self) -> int:
+        with self._lock:
+            return sum(self._bytes.values())
+
+    def forget(self, node_id: int, p: int) -> None:
+        with self._lock:
+            self._where.get(node_id, {}).pop(p, None)
+            self._bytes.pop((node_id, p), None)
+
+    def forget_worker(self, wid: int) -> None:
+        with self._lock:
+            for node_id, places in self._where.items():
+                for p in [p for p, w in places.items() if w == wid]:
+                    del places[p]
+                    self._bytes.pop((node_id, p), None)
+
+    def drop(self, node_id: int) -> None:
+        """Forget every block of a node, and tell the workers to free them."""
+        with self._lock:
+            places = self._where.pop(node_id, {})
+            for p in places:
+                self._bytes.pop((node_id, p), None)
+        if places:
+            self._executor.command("drop", [node_id])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._where.clear()
+            self._bytes.clear()
+
+
+class ProcessesExecutor(Executor):
+    backend = "processes"
+
+    def __init__(self, workers: int, memory_limit: int | None = None, spill_dir: str | None = None):
+        self.workers = workers
+        self.key = wire.new_key()
+        self.store = RemoteStore(self, memory_limit)
+        if spill_dir is not None:
+            os.makedirs(spill_dir, exist_ok=True)
+        self._spill_root = tempfile.mkdtemp(prefix="rdarray-workers-", dir=spill_dir)
+        self._share = None if memory_limit is None else max(1, memory_limit // workers)
+        self._zmq = zmq.Context()
+        self._router = self._zmq.socket(zmq.ROUTER)
+        self._router.setsockopt(zmq.LINGER, 0)
+        self._address = f"tcp://127.0.0.1:{self._router.bind_to_random_port('tcp://127.0.0.1')}"
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        self._workers: dict[int, _Worker] = {}
+        self._wids = count()
+        self._ids = count()
+        self._jobs: dict[int, _Job] = {}
+        self._calls: collections.deque[_Call] = collections.deque()
+        self._fetches: dict[int, tuple[int, Future]] = {}
+        self._failed_starts = 0
+        self.bytes_sent = 0  # to the workers: tasks, and the partitions of this process's arrays
+        self.bytes_received = 0  # from the workers: results, and blocks the driver asked for
+        self._started = threading.Event()
+        self._closing = False
+        for _ in range(workers):
+            self._start_worker()
+        self._thread = threading.Thread(target=self._serve, name="rdarray-driver", daemon=True)
+        self._thread.start()
+        if not self._started.wait(START_TIMEOUT) or self._failed_starts:
+            self.close()
+            raise RuntimeError(f"processes backend: the {workers} worker processes did not start")
+
+    # -- the user's threads -------------------------------------------------------------------------
+    def command(self, *command) -> None:
+        """Hand a command to the I/O thread."""
+        self._commands.put(command)
+        try:
+            os.write(self._wake_write, b"!")
+        except OSError:  # closed: the executor is shutting down
+            pass
+
+    def run_stage(self, runner) -> list:
+        job = _Job(next(self._ids), runner, self.store)
+        self.command("job", job)
+        return _wait(job.future, lambda: self.command("cancel", job))
+
+    def run_tasks(self, fn, n):
+        futures = [self.submit(fn, i) for i in range(n)]
+        return [_wait(f, f.cancel) for f in futures]
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        call = _Call(next(self._ids), cloudpickle.dumps((fn, args, kwargs), protocol=5), future)
+        self.command("call", call)
+        return future
+
+    def worker_pids(self) -> dict[int, int]:
+        """The process id of every live worker, by worker number."""
+        return {wid: w.process.pid for wid, w in list(self._workers.items())}
+
+    def fetch(self, wid: int, keys: list) -> list:
+        """``[(found, block)]`` for ``(node id, partition, bucket)`` keys held by worker ``wid``."""
+        future: Future = Future()
+        self.command("fetch", wid, keys, future)
+        return future.result()
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self.command("stop")
+        self._closing = True
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(10)
+        for worker in list(self._workers.values()):
+            try:
+                worker.process.wait(2)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+        self._zmq.destroy(linger=0)
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        shutil.rmtree(self._spill_root, ignore_errors=True)
+
+    # -- the I/O thread -----------------------------------------------------------------------------
+    def _serve(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._router, zmq.POLLIN)
+        poller.register(self._wake_read, zmq.POLLIN)
+        try:
+            while True:
+                events = dict(poller.poll(TICK * 1000))
+                if self._router in events:
+                    while (message := wire.receive(self._router, self.key, routed=True)) is not None:
+                        self._handle(*message)
+                if self._wake_read in events:
+                    try:
+                        os.read(self._wake_read, 1 << 16)
+                    except BlockingIOError:
+                        pass
+                while True:
+                    try:
+                        command = self._commands.get_nowait()
+                    except queue.Empty:
+                        break
+                    if command[0] == "stop":
+                        self._stop()
+                        return
+                    self._obey(*command)
+                for worker in list(self._workers.values()):
+                    if worker.process.poll() is not None:
+                        self._lost(worker)
+                self._dispatch()
+        except BaseException as exc:  # a bug: fail everything waiting rather than hang it
+            log.exception("rdarray: the processes backend's I/O thread failed")
+            self._fail_all(exc)
+
+    def _obey(self, kind: str, *args) -> None:
+        if kind == "job":
+            (job,) = args
+            self._jobs[job.id] = job
+            self._finish_if_done(job)
+        elif kind == "call":
+            self._calls.append(args[0])
+        elif kind == "cancel":
+            self._fail(args[0], KeyboardInterrupt())
+        elif kind == "fetch":
+            wid, keys, future = args
+            worker = self._workers.get(wid)
+            if worker is None or worker.peer is None:
+                future.set_result([(False, None)] * len(keys))
+                return
+            request = next(self._ids)
+            self._fetches[request] = (wid, future)
+            self._send(worker, "fetch", keys, request=request)
+        elif kind == "drop":
+            for worker in self._workers.values():
+                self._send(worker, "drop", args[0])
+
+    def _send(self, worker: _Worker, kind: str, body=None, **header) -> None:
+        self.bytes_sent += wire.send(self._router, self.key, kind, body, to=worker.identity, **header)
+
+    def _handle(self, sender: bytes, header: dict, body, nbytes: int) -> None:
+        worker = next((w for w in self._workers.values() if w.identity == sender), None)
+        if worker is None:
+            return  # a worker already given up for dead
+        self.bytes_received += nbytes
+        kind = header["kind"]
+        if kind == "hello":
+            worker.peer = header["peer"]
+            if all(w.peer is not None for w in self._workers.values()):
+                self._started.set()
+        elif kind in ("done", "failed", "lost"):
+            job = self._jobs.get(header["job"])
+            item = worker.running.pop(("task", header["job"], header["p"]), None)
+            if job is None or item is None:
+                return
+            job.running -= 1
+            if kind == "done":
+                outputs, stored = body
+                self._record(job, stored, worker)
+                if not job.failed:
+                    job.results[header["p"]] = outputs
+            elif kind == "failed":
+                self._record(job, header["stored"], worker)
+                self._fail(job, body)
+            else:
+                for node_id, j in body:
+                    if self.store.location(node_id, j) is not None:
+                        self.store.forget(node_id, j)
+                nodes = {node.id: node for node in job.reads[header["p"]].values()}
+                self._fail(job, BlocksLost([nodes[node_id] for node_id in {key[0] for key in body}]))
+            self._finish_if_done(job)
+        elif kind in ("call-done", "call-failed"):
+            call = worker.running.pop(("call", header["call"]), None)
+            if call is not None and not call.future.done():
+                (call.future.set_result if kind == "call-done" else call.future.set_exception)(body)
+        elif kind == "blocks":
+            wid, future = self._fetches.pop(header["request"], (None, None))
+            if future is not None:
+                future.set_result(body)
+
+    def _record(self, job: _Job, stored: list, worker: _Worker) -> None:
+        for node_id, p, nbytes in stored:
+            self.store.record(job.nodes[node_id], p, worker.wid, nbytes)
+
+    def _fail(self, job: _Job, exc: BaseException) -> None:
+        if not job.failed:
+            job.future.set_exception(exc)
+        job.pending.clear()
+        self._finish_if_done(job)
+
+    def _finish_if_done(self, job: _Job) -> None:
+        """Settle a job once no task of it is pending or running; outputs lost meanwhile (their
+        worker died) are computed again first."""
+        if job.pending or job.running or job.id not in self._jobs:
+            return
+        if not job.failed:
+            lost = sorted({p for o in job.persisted for p in range(job.stage.npartitions)
+                           if not self.store.has(o.id, p)})
+            if lost:
+                job.pending.extend(lost)
+                job.preferred.update((p, None) for p in lost)
+                return
+            job.future.set_result(job.results)
+        del self._jobs[job.id]
+        for wid in job.sent_to:
+            if wid in self._workers:
+                self._send(self._workers[wid], "forget", job=job.id)
+
+    def _dispatch(self) -> None:
+        """Send each ready worker tasks until it has ``DEPTH`` of them."""
+        for depth in range(DEPTH):
+            for worker in list(self._workers.values()):
+                if worker.peer is None or len(worker.running) > depth:
+                    continue
+                if self._calls:
+                    self._send_call(worker, self._calls.popleft())
+                    continue
+                picked = self._pick(worker)
+                if picked is not None:
+                    self._send_task(worker, *picked)
+
+    def _pick(self, worker: _Worker):
+        """The next task for ``worker``: one it holds the inputs of, else one nobody holds,
+        else any (an idle worker is worse than a remote read)."""
+        for job in self._jobs.values():
+            if not job.pending:
+                continue
+            for i, p in enumerate(job.pending):
+                where = job.preferred.get(p)
+                if where is None or where == worker.wid or where not in self._workers:
+                    return job, job.pending.pop(i)
+            return job, job.pending.pop(0)
+        return None
+
+    def _send_task(self, worker: _Worker, job: _Job, p: int) -> None:
+        inline: dict[int, dict] = {}
+        remote, missing, keep = [], {}, []
+        has = job.shared_with[worker.wid]
+        for key, node in job.reads[p].items():
+            node_id, j, bucket = key
+            if key in has:
+                continue
+            if key in job.shared:
+                keep.append(key)
+            if node_id in job.inputs or node.cheap:
+                block = job.inputs[node_id][j] if node_id in job.inputs else node.func(j)
+                if bucket is None:
+                    inline.setdefault(node_id, {})[j] = block
+                else:
+                    inline.setdefault(node_id, {}).setdefault(j, {})[bucket] = block[bucket]
+                continue
+            wid = self.store.location(node_id, j)
+            if wid is None or wid not in self._workers:
+                missing[node_id] = node
+            else:
+                remote.append((node_id, j, bucket, None if wid == worker.wid else self._workers[wid].peer))
+        if missing:
+            job.pending.insert(0, p)
+            self._fail(job, BlocksLost(list(missing.values())))
+            return
+        body = {"stage": None if worker.wid in job.sent_to else job.blob, "inline": inline, "remote": remote,
+                "keep": keep}
+        job.sent_to.add(worker.wid)
+        has.update(keep)
+        worker.running[("task", job.id, p)] = (job, p)
+        job.running += 1
+        self._send(worker, "task", body, job=job.id, p=p)
+
+    def _send_call(self, worker: _Worker, call: _Call) -> None:
+        if call.attempts == 0 and not call.future.set_running_or_notify_cancel():
+            return
+        worker.running[("call", call.id)] = call
+        self._send(worker, "call", _Pickled(call.payload), call=call.id)
+
+    def _lost(self, worker: _Worker) -> None:
+        """A worker died: forget what it held, retry what it ran, and start another."""
+        del self._workers[worker.wid]
+        if worker.peer is None:
+            self._failed_starts += 1
+        self.store.forget_worker(worker.wid)
+        log.warning("rdarray: worker %d (pid %d) died with exit code %s; starting another",
+                    worker.wid, worker.process.pid, worker.process.returncode)
+        if worker.peer is not None:
+            for other in self._workers.values():
+                self._send(other, "peer-lost", peer=worker.peer)
+        for key, item in worker.running.items():
+            if key[0] == "task":
+                job, p = item
+                job.running -= 1
+                job.attempts[p] += 1
+                if job.attempts[p] >= MAX_ATTEMPTS:
+                    self._fail(job, WorkerLostError(
+                        f"stage {job.stage.id}: the task of partition {p} was running on {MAX_ATTEMPTS} "
+                        f"workers that died; giving up"))
+                elif not job.failed:
+                    job.pending.insert(0, p)
+            else:
+                item.attempts += 1
+                if item.attempts >= MAX_ATTEMPTS:
+                    item.future.set_exception(WorkerLostError(
+                        f"submit: the call was running on {MAX_ATTEMPTS} workers that died; giving up"))
+                else:
+                    self._calls.appendleft(item)
+        for request, (wid, future) in list(self._fetches.items()):
+            if wid == worker.wid:
+                del self._fetches[request]
+                future.set_result([(False, None)])
+        for job in list(self._jobs.values()):
+            self._finish_if_done(job)
+        if self._failed_starts >= MAX_ATTEMPTS:
+            self._fail_all(WorkerLostError("processes backend: worker processes keep dying before they start"))
+        else:
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        wid = next(self._wids)
+        config = {"wid": wid, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
+                  "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path}
+        process = subprocess.Popen([sys.executable, "-m", "rdarray.execution.worker"], stdin=subprocess.PIPE)
+        process.stdin.write(json.dumps(config).encode())  # the key goes through this private pipe only
+        process.stdin.close()
+        self._workers[wid] = _Worker(wid, process)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        for job in list(self._jobs.values()):
+            if not job.failed:
+                job.future.set_exception(exc)
+        self._jobs.clear()
+        for call in self._calls:
+            call.future.set_exception(exc)
+        self._calls.clear()
+        for worker in self._workers.values():
+            for key, item in worker.running.items():
+                if key[0] == "call" and not item.future.done():
+                    item.future.set_exception(exc)
+        for _, future in self._fetches.values():
+            future.set_exception(exc)
+        self._fetches.clear()
+
+    def _stop(self) -> None:
+        self._fail_all(RuntimeError("this Context is closed"))
+        for worker in self._workers.values():
+            self._send(worker, "stop")
+        self._router.close(linger=1000)
+
+
+class _Pickled:
+    """Bytes pickled already, to travel as they are inside a message's body."""
+
+    def __init__(self, payload: bytes):
+        self.payload = payload
+
+    def __reduce__(self):
+        return cloudpickle.loads, (self.payload,)
+
+
+def _wait(future: Future, cancel):
+    """``future.result()``; on Ctrl-C, ``cancel()`` first."""
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        cancel()
+        raise

@@ -1,0 +1,278 @@
+"""A worker process of the ``processes`` backend.
+
+Two threads. The *I/O thread* (the process's main thread) owns the sockets: a DEALER to the
+driver, a ROUTER on which other workers (and the driver) fetch blocks of this worker's block
+store, and an in-process socket on which the task thread hands over its replies. It serves
+fetches at once, even while a task runs, so two workers reading each other's shuffle outputs
+never wait on each other. The *task thread* runs one task or call at a time: it fetches the
+blocks the task reads from their workers directly, runs the stage's :class:`StageRunner` over
+them, keeps persisted outputs in this worker's block store and sends the rest back.
+
+The worker exits when the driver says so, and by itself when the driver process is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import queue
+import signal
+import sys
+import threading
+from itertools import count
+
+import zmq
+
+from ..storage.blocks import BlockStore
+from . import wire
+from .task import StageRunner
+
+log = logging.getLogger("rdarray")
+
+#: seconds between two checks that the driver process is alive
+PARENT_CHECK = 0.5
+
+
+class _Recorder:
+    """The worker's block store, noting what one task stores so the driver learns where it is."""
+
+    def __init__(self, store: BlockStore):
+        self.store = store
+        self.stored: list = []
+
+    def get(self, node_id: int, p: int):
+        return self.store.get(node_id, p)
+
+    def has_all(self, node) -> bool:
+        return self.store.has_all(node)
+
+    def put(self, node, p: int, block) -> None:
+        self.store.put(node, p, block)
+        self.stored.append((node.id, p, int(getattr(block, "nbytes", 0))))
+
+
+class PeerLost(Exception):
+    """Blocks a task reads could not be fetched: their worker died or no longer holds them."""
+
+    def __init__(self, missing: list):
+        super().__init__(missing)
+        self.missing = missing
+
+
+def read_block(store: BlockStore, node_id: int, j: int, bucket):
+    """``(found, block or bucket of it)`` from the local store."""
+    block = store.get(node_id, j)
+    if block is None:
+        return False, None
+    return True, block if bucket is None else block[bucket]
+
+
+class Worker:
+    def __init__(self, config: dict):
+        self.wid = config["wid"]
+        self.key = config["key"]
+        self.parent = config["parent"]
+        self.store = BlockStore(config["memory_limit"], config["spill_dir"], drop_with_nodes=False)
+        self.zmq = zmq.Context()
+        self.driver = self.zmq.socket(zmq.DEALER)
+        self.driver.setsockopt(zmq.IDENTITY, f"w{self.wid}".encode())
+        self.driver.setsockopt(zmq.LINGER, 1000)
+        self.driver.connect(config["driver"])
+        self.peers = self.zmq.socket(zmq.ROUTER)
+        self.peers.setsockopt(zmq.LINGER, 0)
+        self.address = f"tcp://127.0.0.1:{self.peers.bind_to_random_port('tcp://127.0.0.1')}"
+        self.outbox = self.zmq.socket(zmq.PULL)
+        self.outbox.bind(f"inproc://outbox-{self.wid}")
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.dead_peers: set[str] = set()
+
+    # -- I/O thread -------------------------------------------------------------------------------
+    def serve(self) -> None:
+        threading.Thread(target=self.run_tasks, name="rdarray-task", daemon=True).start()
+        wire.send(self.driver, self.key, "hello", wid=self.wid, peer=self.address)
+        poller = zmq.Poller()
+        for socket in (self.driver, self.peers, self.outbox):
+            poller.register(socket, zmq.POLLIN)
+        try:
+            while os.getppid() == self.parent:
+                events = dict(poller.poll(PARENT_CHECK * 1000))
+                if self.outbox in events:
+                    while True:
+                        try:
+                            self.driver.send_multipart(self.outbox.recv_multipart(zmq.NOBLOCK, copy=False), copy=False)
+                        except zmq.Again:
+                            break
+                if self.peers in events:
+                    while (message := wire.receive(self.peers, self.key, routed=True)) is not None:
+                        self.answer(self.peers, *message)
+                if self.driver in events:
+                    while (message := wire.receive(self.driver, self.key)) is not None:
+                        if not self.handle(*message):
+                            return
+        finally:
+            self.store.clear()
+            os._exit(0)  # the task thread may be inside a user function; do not wait for it
+
+    def handle(self, _, header: dict, body, nbytes: int) -> bool:
+        """A message from the driver; False when it says stop."""
+        kind = header["kind"]
+        if kind in ("task", "call", "forget"):
+            self.tasks.put((header, body))
+        elif kind == "fetch":
+            self.answer(self.driver, None, header, body)
+        elif kind == "drop":
+            for node_id in body:
+                self.store.drop(node_id)
+        elif kind == "peer-lost":
+            self.dead_peers.add(header["peer"])
+        elif kind == "stop":
+            return False
+        return True
+
+    def answer(self, socket, sender, header: dict, body, nbytes: int = 0) -> None:
+        """Serve a fetch: the blocks (or buckets of them) asked for, each with a found flag."""
+        if header["kind"] != "fetch":
+            return
+        blocks = [read_block(self.store, node_id, j, bucket) for node_id, j, bucket in body]
+        wire.send(socket, self.key, "blocks", blocks, to=sender, request=header["request"])
+
+    # -- task thread ------------------------------------------------------------------------------
+    def run_tasks(self) -> None:
+        out = self.zmq.socket(zmq.PUSH)
+        out.connect(f"inproc://outbox-{self.wid}")
+        self.peer_sockets: dict[str, zmq.Socket] = {}
+        self.requests = count()
+        self.runners: dict[int, StageRunner] = {}
+        self.kept: dict[int, dict] = {}  # per job: the blocks every task of it reads (broadcast values)
+        recorder = _Recorder(self.store)
+        while True:
+            header, body = self.tasks.get()
+            kind = header["kind"]
+            if kind == "forget":
+                self.runners.pop(header["job"], None)
+                self.kept.pop(header["job"], None)
+                continue
+            try:
+                frames = self.run_call(header, body) if kind == "call" else self.run_task(header, body, recorder)
+            except Exception as exc:  # a bug of ours: report it rather than leave the driver waiting
+                log.exception("rdarray: worker %d failed to run a %s", self.wid, kind)
+                frames = _failure(self.key, "call-failed" if kind == "call" else "failed", exc,
+                                  **{k: header[k] for k in ("call", "job", "p") if k in header}, stored=[])
+            out.send_multipart(frames, copy=False)
+            del frames, body
+
+    def run_call(self, header: dict, body) -> list:
+        fn, args, kwargs = body
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            return _failure(self.key, "call-failed", exc, call=header["call"])
+        try:
+            return wire.pack(self.key, "call-done", result, call=header["call"])
+        except Exception as exc:
+            return _failure(self.key, "call-failed", exc, call=header["call"])
+
+    def run_task(self, header: dict, body, recorder: _Recorder) -> list:
+        job, p = header["job"], header["p"]
+        if body["stage"] is not None:
+            self.runners[job] = StageRunner(pickle.loads(body["stage"]), {}, recorder)
+            self.kept[job] = {}
+        runner, kept = self.runners[job], self.kept[job]
+        inputs = {node_id: dict(blocks) for node_id, blocks in kept.items()}
+        try:
+            fetched = self.fetch(body["remote"])
+        except PeerLost as lost:
+            return wire.pack(self.key, "lost", lost.missing, job=job, p=p)
+        for node_id, blocks in body["inline"].items():
+            inputs.setdefault(node_id, {}).update(blocks)
+        for (node_id, j, bucket), block in fetched:
+            if bucket is None:
+                inputs.setdefault(node_id, {})[j] = block
+            else:
+                inputs.setdefault(node_id, {}).setdefault(j, {})[bucket] = block
+        for node_id, j, _ in body["keep"]:
+            kept.setdefault(node_id, {})[j] = inputs[node_id][j]
+        runner.inputs = inputs
+        recorder.stored = []
+        try:
+            outputs = runner.run(p)
+            return wire.pack(self.key, "done", (outputs, recorder.stored), job=job, p=p)
+        except BaseException as exc:
+            return _failure(self.key, "failed", exc, job=job, p=p, stored=recorder.stored)
+        finally:
+            runner.inputs = {}
+
+    def fetch(self, wanted: list) -> list:
+        """``[(key, block)]`` for every ``(node id, partition, bucket, address)`` wanted: from this
+        worker's store (address None) or by one request to each worker holding some."""
+        found, by_peer = [], {}
+        for node_id, j, bucket, address in wanted:
+            key = (node_id, j, bucket)
+            if address is None:
+                ok, block = read_block(self.store, *key)
+                if not ok:
+                    raise PeerLost([key[:2]])
+                found.append((key, block))
+            else:
+                by_peer.setdefault(address, []).append(key)
+        waiting = {}
+        for address, keys in by_peer.items():
+            socket = self.peer_sockets.get(address)
+            if socket is None:
+                socket = self.peer_sockets[address] = self.zmq.socket(zmq.DEALER)
+                socket.setsockopt(zmq.LINGER, 0)
+                socket.connect(address)
+            request = next(self.requests)
+            wire.send(socket, self.key, "fetch", keys, request=request)
+            waiting[socket] = (address, keys, request)
+        poller = zmq.Poller()
+        for socket in waiting:
+            poller.register(socket, zmq.POLLIN)
+        while waiting:
+            for socket, _ in poller.poll(100):
+                message = wire.receive(socket, self.key)
+                if message is None or socket not in waiting:
+                    continue
+                _, header, blocks, _ = message
+                address, keys, request = waiting[socket]
+                if header.get("request") != request:
+                    continue  # the answer to an abandoned request
+                missing = [key[:2] for key, (ok, _) in zip(keys, blocks) if not ok]
+                if missing:
+                    raise PeerLost(missing)
+                found.extend((key, block) for key, (_, block) in zip(keys, blocks))
+                del waiting[socket]
+                poller.unregister(socket)
+            lost = [key[:2] for address, keys, _ in waiting.values() if address in self.dead_peers for key in keys]
+            if lost:
+                for address in {a for a, _, _ in waiting.values() if a in self.dead_peers}:
+                    self.peer_sockets.pop(address).close()
+                raise PeerLost(lost)
+        return found
+
+
+def _failure(key: bytes, kind: str, exc: BaseException, **header) -> list:
+    """A reply carrying ``exc``; one that cannot be pickled is described in a RuntimeError."""
+    try:
+        return wire.pack(key, kind, exc, **header)
+    except Exception:
+        import traceback
+
+        text = "".join(traceback.format_exception(exc))
+        return wire.pack(key, kind, RuntimeError(f"a worker raised an exception that cannot be sent back:\n{text}"),
+                         **header)
+
+
+def main(config: dict) -> None:
+    """The entry point of a worker process, given its configuration by the driver."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    logging.basicConfig(format="%(message)s")
+    sys.path[:] = config["path"]  # the driver's: modules of pickled functions import the same way
+    config["key"] = bytes.fromhex(config["key"])
+    Worker(config).serve()
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.stdin.read()))

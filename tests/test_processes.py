@@ -1,0 +1,286 @@
+"""The processes backend's own promises: real worker processes over ZeroMQ, futures on them,
+shuffles peer to peer, .npy inputs opened by the workers, recovery from workers killed at any
+moment, signed messages (a rogue client is ignored), and nothing left behind.
+
+The rest of the suite runs on this backend too (the ``ctx`` fixture)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import zmq
+
+import rdarray as rd
+from _helpers import Counter, struct
+
+
+@pytest.fixture
+def pctx():
+    """A fresh processes context of two workers (these tests kill workers)."""
+    with rd.Context(backend="processes", workers=2) as c:
+        yield c
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def kill_once(marker, value):
+    """A partition function that kills its worker (SIGKILL) the first time it sees ``value`` first
+    in a partition, and doubles the rows otherwise."""
+    marker = str(marker)
+
+    def fn(b):
+        if len(b) and b.reshape(-1)[0] == value and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return b * 2
+    return fn
+
+
+def keys_and_values(n: int = 4000, groups: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return struct({"k": rng.integers(0, groups, n), "v": rng.standard_normal(n)})
+
+
+def group_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys, inverse = np.unique(a["k"], return_inverse=True)
+    return keys, np.bincount(inverse, weights=a["v"])
+
+
+# -- workers and futures ---------------------------------------------------------------------------
+
+def test_workers_are_processes_of_their_own(pctx):
+    assert pctx.backend == "processes" and pctx.workers == 2
+    pids = set(pctx.executor.worker_pids().values())
+    assert len(pids) == 2 and os.getpid() not in pids
+    seen = {f.result() for f in pctx.map(lambda _: (time.sleep(0.2), os.getpid())[1], range(6))}
+    assert seen <= pids and seen  # calls ran on the workers, not here
+
+
+def test_futures_results_errors_and_as_completed(pctx):
+    futures = pctx.map(pow, [2, 3, 4], [3, 2, 0])
+    assert [f.result() for f in rd.as_completed(futures)] != [] and [f.result() for f in futures] == [8, 9, 1]
+    with pytest.raises(ZeroDivisionError):
+        pctx.submit(lambda: 1 / 0).result()
+    done, not_done = rd.wait([pctx.submit(np.arange, 5)])
+    assert not not_done and np.array_equal(done.pop().result(), np.arange(5))
+
+
+def test_pure_python_functions_run_in_parallel_processes(pctx):
+    a = np.arange(40, dtype=np.int64)
+    x = rd.from_numpy(a, npartitions=4)
+    pids = x.map_partitions(lambda b: np.full(len(b), os.getpid()), dtype=np.int64).compute()
+    assert set(pids) <= set(pctx.executor.worker_pids().values())
+    squares = x.map_partitions(lambda b: np.array([int(v) ** 2 for v in b]), dtype=np.int64)
+    assert np.array_equal(squares.compute(), a ** 2)
+
+
+# -- where the data goes -----------------------------------------------------------------------------
+
+def test_npy_inputs_are_opened_by_the_workers(pctx, tmp_path):
+    a = np.arange(1_000_000, dtype=np.float64)
+    np.save(tmp_path / "a.npy", a)
+    executor = pctx.executor
+    before = executor.bytes_sent
+    assert float(rd.from_npy(tmp_path / "a.npy", npartitions=4).sum()) == a.sum()
+    assert executor.bytes_sent - before < a.nbytes / 20  # tasks, not the file's rows
+    before = executor.bytes_sent
+    assert float(rd.from_numpy(a, npartitions=4).sum()) == a.sum()
+    assert executor.bytes_sent - before >= a.nbytes  # this process's memory must be sent
+
+
+def test_shuffle_moves_data_between_workers_not_through_the_driver(pctx, tmp_path):
+    rng = np.random.default_rng(1)
+    a = struct({"k": rng.permutation(400_000), "v": rng.standard_normal(400_000)})
+    np.save(tmp_path / "s.npy", a)
+    x = rd.from_npy(tmp_path / "s.npy", npartitions=4)
+    executor = pctx.executor
+    sent, received = executor.bytes_sent, executor.bytes_received
+    ordered = x.sort(order="k")
+    assert int(ordered.count()) == len(a)
+    assert executor.bytes_sent - sent < a.nbytes / 20
+    assert executor.bytes_received - received < a.nbytes / 20
+    assert np.array_equal(ordered.head(3)["k"], [0, 1, 2])
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+def test_worker_killed_in_a_map_stage(pctx, tmp_path):
+    a = np.arange(1, 8001, dtype=np.float64)
+    x = rd.from_numpy(a, npartitions=8)
+    y = x.map_partitions(kill_once(tmp_path / "killed", a[3000]), dtype=np.float64)
+    assert float(y.sum()) == (a * 2).sum()
+    assert (tmp_path / "killed").exists()
+    assert wait_until(lambda: len(pctx.executor.worker_pids()) == 2)  # replaced
+
+
+def test_worker_killed_in_a_shuffle_map_stage(pctx, tmp_path):
+    a = keys_and_values()
+    x = rd.from_numpy(a, npartitions=8)
+    marker = tmp_path / "killed"
+
+    def fn(b):
+        kill_once(marker, a["k"][2500])(b["k"])
+        return b
+    got = x.map_partitions(fn, dtype=a.dtype).groupby("k").sum().compute()
+    keys, sums = group_sums(a)
+    assert marker.exists()
+    assert np.array_equal(got["k"], keys)
+    np.testing.assert_allclose(got["v"], sums, rtol=1e-12)
+
+
+def test_worker_killed_in_a_reduce_stage(pctx, tmp_path):
+    a = keys_and_values()
+    x = rd.from_numpy(a, npartitions=8)
+    marker = str(tmp_path / "killed")
+
+    def total(group):
+        if group["k"][0] == 7 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
+    got = x.groupby("k").apply(total).compute()
+    keys, sums = group_sums(a)
+    assert os.path.exists(marker)
+    assert np.array_equal(got["k"], keys)
+    np.testing.assert_allclose(got["total"], sums, rtol=1e-12)
+
+
+def test_only_the_lost_persisted_partitions_are_recomputed(pctx):
+    a = np.arange(100, 4100, dtype=np.float64)
+    counter = Counter()
+    y = rd.from_numpy(a, npartitions=8).map_partitions(counter, dtype=np.float64).persist()
+    assert float(y.sum()) == a.sum()
+    counter.assert_each_once(8)
+    executor = pctx.executor
+    where = {p: executor.store.location(y.lineage.id, p) for p in range(8)}
+    victim = where[0]
+    os.kill(executor.worker_pids()[victim], signal.SIGKILL)
+    assert wait_until(lambda: victim not in executor.worker_pids())
+    assert float((y * 2).sum()) == 2 * a.sum()
+    calls = counter.calls
+    lost = {a[p * 500].item() for p in range(8) if where[p] == victim}
+    assert {v for v, n in calls.items() if n == 2} == lost and set(calls.values()) <= {1, 2}
+    assert np.array_equal(y.compute(), a)
+
+
+def test_a_task_that_keeps_killing_its_worker_stops_with_worker_lost_error(pctx):
+    x = rd.from_numpy(np.arange(10.0), npartitions=2)
+    with pytest.raises(rd.WorkerLostError):
+        x.map_partitions(lambda b: os.kill(os.getpid(), signal.SIGKILL) if len(b) else b,  # not on this process's
+                         dtype=np.float64).compute()                                      # empty sample
+
+    assert float(x.sum()) == 45.0  # the context is still usable
+    with pytest.raises(rd.WorkerLostError):
+        pctx.submit(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
+    assert pctx.submit(lambda: 7).result() == 7
+
+
+def test_a_failing_task_is_not_retried(pctx):
+    counter = Counter(lambda b: b if b[0] != 300 else 1 // 0)
+    x = rd.from_numpy(np.arange(0, 800), npartitions=8).map_partitions(counter, dtype=np.int64)
+    with pytest.raises(ZeroDivisionError) as info:
+        x.compute()
+    assert "partition 3" in "".join(getattr(info.value, "__notes__", []))
+    assert counter.calls[300] == 1
+
+
+# -- security --------------------------------------------------------------------------------------
+
+class _CreatesFile:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_rogue_messages_are_dropped_unread(pctx, tmp_path, caplog):
+    target = tmp_path / "should-never-exist"
+    payload = pickle.dumps(_CreatesFile(target))
+    header = json.dumps({"kind": "call", "call": 0, "job": 0, "p": 0, "request": 0}).encode()
+    other_key = hmac.new(b"not the key", digestmod=hashlib.sha256)
+    for frame in (header, payload):
+        other_key.update(len(frame).to_bytes(8, "little"))
+        other_key.update(frame)
+    messages = [[payload], [header, payload], [b"", header, payload], [b"x" * 32, header, payload],
+                [other_key.digest(), header, payload], [other_key.digest()[:5], header]]
+    executor = pctx.executor
+    addresses = [executor._address] + [w.peer for w in executor._workers.values()]
+    context = zmq.Context()
+    try:
+        with caplog.at_level(logging.WARNING, logger="rdarray"):
+            for address in addresses:
+                rogue = context.socket(zmq.DEALER)
+                rogue.setsockopt(zmq.LINGER, 2000)
+                rogue.connect(address)
+                for message in messages:
+                    rogue.send_multipart(message)
+                rogue.close()
+            time.sleep(1.0)
+            assert float(rd.from_numpy(np.arange(10.0), npartitions=3).sum()) == 45.0
+    finally:
+        context.destroy(linger=0)
+    assert not target.exists()
+    assert "signature" in caplog.text and "truncated" in caplog.text
+
+
+# -- nothing left behind --------------------------------------------------------------------------
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_close_leaves_no_process_socket_or_file(tmp_path):
+    before = open_fds()
+    ctx = rd.Context(backend="processes", workers=2, spill_dir=str(tmp_path))
+    pids = list(ctx.executor.worker_pids().values())
+    with ctx.as_default():
+        y = rd.from_numpy(np.arange(100_000.0), npartitions=4).map_partitions(lambda b: b + 1, dtype=np.float64)
+        y.persist("disk")
+        assert float(y.sum()) == np.arange(1, 100_001.0).sum()
+    assert any(files for _, _, files in os.walk(tmp_path))  # spilled partitions exist
+    ctx.close()
+    assert not any(alive(pid) for pid in pids)
+    assert not any(files for _, _, files in os.walk(tmp_path))
+    assert open_fds() <= before
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path):
+    script = ("import rdarray as rd, time\n"
+              "ctx = rd.Context(backend='processes', workers=2)\n"
+              "print(*ctx.executor.worker_pids().values(), flush=True)\n"
+              "time.sleep(120)\n")
+    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in driver.stdout.readline().split()]
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    assert wait_until(lambda: not any(alive(p) for p in pids), timeout=5)
