@@ -284,3 +284,37 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path):
         driver.send_signal(signal.SIGKILL)
         driver.wait()
     assert wait_until(lambda: not any(alive(p) for p in pids), timeout=5)
+
+
+def test_workers_exit_with_the_interpreter():
+    script = ("import rdarray as rd\n"
+              "ctx = rd.Context(backend='processes', workers=2)\n"
+              "print(*ctx.executor.worker_pids().values(), flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2 and wait_until(lambda: not any(alive(p) for p in pids), timeout=5)
+
+
+# -- memory and errors -------------------------------------------------------------------------------
+
+def test_each_worker_spills_past_its_share_of_the_memory_limit(tmp_path):
+    a = np.random.default_rng(2).standard_normal(400_000)
+    with rd.Context(backend="processes", workers=2, memory_limit="1MB", spill_dir=str(tmp_path)) as ctx:
+        y = rd.from_numpy(a, npartitions=16).map_partitions(lambda b: b * 3, dtype=np.float64).persist()
+        assert np.array_equal(y.compute(), a * 3)
+        assert any(files for _, _, files in os.walk(tmp_path))  # 3.2 MB kept under 2 x 0.5 MB: spilled
+        assert np.array_equal((y + 1).compute(), a * 3 + 1)
+        assert ctx.store.memory_bytes == y.nbytes  # the driver knows where every partition is
+    assert not any(files for _, _, files in os.walk(tmp_path))
+
+
+def test_a_function_that_cannot_be_pickled_gets_a_clear_error(pctx):
+    import threading
+    lock = threading.Lock()
+    x = rd.from_numpy(np.arange(10.0), npartitions=2)
+    with pytest.raises(TypeError, match="cannot be sent to the worker processes"):
+        x.map_partitions(lambda b: (lock, b)[1], dtype=np.float64).compute()
+    with pytest.raises(TypeError, match="cannot be sent to a worker process"):
+        pctx.submit(lambda: lock)
+    assert float(x.sum()) == 45.0

@@ -67,7 +67,7 @@ class _Job:
         self.stage = stage
         self.inputs = runner.inputs
         self.nodes = {n.id: n for n in stage.nodes}
-        self.blob = pickle_stage(stage)
+        self.blob = pickle_stage(stage)  # raises a TypeError naming what cannot be pickled
         self.future: Future = Future()
         self.results: list = [None] * stage.npartitions
         self.reads = [task_reads(stage, p) for p in range(stage.npartitions)]
@@ -211,9 +211,10 @@ class ProcessesExecutor(Executor):
             self._start_worker()
         self._thread = threading.Thread(target=self._serve, name="rdarray-driver", daemon=True)
         self._thread.start()
-        if not self._started.wait(START_TIMEOUT) or self._failed_starts:
+        if not self._started.wait(START_TIMEOUT) or self._failed_starts >= MAX_ATTEMPTS:
             self.close()
-            raise RuntimeError(f"processes backend: the {workers} worker processes did not start")
+            raise RuntimeError(f"processes backend: the {workers} worker processes did not start "
+                               f"(see their errors above)")
 
     # -- the user's threads -------------------------------------------------------------------------
     def command(self, *command) -> None:
@@ -235,7 +236,12 @@ class ProcessesExecutor(Executor):
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()
-        call = _Call(next(self._ids), cloudpickle.dumps((fn, args, kwargs), protocol=5), future)
+        try:
+            payload = cloudpickle.dumps((fn, args, kwargs), protocol=5)
+        except Exception as exc:
+            raise TypeError(f"submit: {getattr(fn, '__name__', fn)!r} or its arguments cannot be sent to a "
+                            f"worker process: {exc}") from exc
+        call = _Call(next(self._ids), payload, future)
         self.command("call", call)
         return future
 
@@ -383,6 +389,11 @@ class ProcessesExecutor(Executor):
         if not job.failed:
             lost = sorted({p for o in job.persisted for p in range(job.stage.npartitions)
                            if not self.store.has(o.id, p)})
+            for p in lost:
+                job.attempts[p] += 1
+                if job.attempts[p] > MAX_ATTEMPTS:
+                    return self._fail(job, WorkerLostError(
+                        f"stage {job.stage.id}: the output of partition {p} was lost {MAX_ATTEMPTS} times; giving up"))
             if lost:
                 job.pending.extend(lost)
                 job.preferred.update((p, None) for p in lost)
@@ -496,6 +507,7 @@ class ProcessesExecutor(Executor):
             self._finish_if_done(job)
         if self._failed_starts >= MAX_ATTEMPTS:
             self._fail_all(WorkerLostError("processes backend: worker processes keep dying before they start"))
+            self._started.set()  # the constructor stops waiting and reports it
         else:
             self._start_worker()
 

@@ -51,7 +51,12 @@ def pickle_stage(stage: Stage) -> bytes:
     """``stage`` as bytes for a worker: its nodes whole, every other node a stub."""
     shipped = Stage(stage.id, stage.npartitions, stage.outputs, stage.nodes, stage.inputs)
     buffer = io.BytesIO()
-    _StagePickler(buffer, {n.id for n in stage.nodes}).dump(shipped)
+    try:
+        _StagePickler(buffer, {n.id for n in stage.nodes}).dump(shipped)
+    except Exception as exc:
+        labels = ", ".join(n.label for n in stage.nodes)
+        raise TypeError(f"stage {stage.id} ({labels}) cannot be sent to the worker processes: a function "
+                        f"in it holds something that cannot be pickled: {exc}") from exc
     return buffer.getvalue()
 
 

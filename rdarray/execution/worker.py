@@ -198,6 +198,9 @@ class Worker:
         recorder.stored = []
         try:
             outputs = runner.run(p)
+            stored = {key[:2] for key in recorder.stored}
+            recorder.stored += [(o.id, p, 0) for o in runner.stage.outputs  # kept here by an earlier task
+                                if o.persist_level is not None and (o.id, p) not in stored and self.store.has(o.id, p)]
             return wire.pack(self.key, "done", (outputs, recorder.stored), job=job, p=p)
         except BaseException as exc:
             return _failure(self.key, "failed", exc, job=job, p=p, stored=recorder.stored)

@@ -84,6 +84,9 @@ class BlockStore:
 
         return decode(frame) if frame is not None else read_file(path)
 
+    def has(self, node_id: int, p: int) -> bool:
+        return (node_id, p) in self._blocks
+
     def has_all(self, node) -> bool:
         return self._counts.get(node.id, 0) == node.npartitions
 
