@@ -306,6 +306,10 @@ def test_each_worker_spills_past_its_share_of_the_memory_limit(tmp_path):
         assert any(files for _, _, files in os.walk(tmp_path))  # 3.2 MB kept under 2 x 0.5 MB: spilled
         assert np.array_equal((y + 1).compute(), a * 3 + 1)
         assert ctx.store.memory_bytes == y.nbytes  # the driver knows where every partition is
+        # spilled shuffle buckets travel between workers as their compressed frames
+        assert np.array_equal(y.sort().compute(), np.sort(a * 3))
+        z = rd.from_numpy(a, npartitions=4).persist("compressed")
+        assert np.array_equal(z.compute(), a) and np.array_equal(z.compute(), a)
     assert not any(files for _, _, files in os.walk(tmp_path))
 
 

@@ -1,6 +1,6 @@
 """The ``processes`` backend: the tasks of each stage run on local worker processes over ZeroMQ.
 
-The driver starts ``workers`` fresh interpreters (``python -m rdarray.execution.worker``; the
+The driver starts ``workers`` fresh interpreters (``python -m rdarray.execution``; the
 signing key reaches them on a private pipe, never on a command line) and talks to them through
 one ROUTER socket owned by an I/O thread, which also does all the scheduling: the user's thread
 hands it a stage (a *job*) or a call and waits on a future.
@@ -38,6 +38,7 @@ from ..errors import WorkerLostError
 from . import wire
 from .base import BlocksLost, Executor
 from .shipping import pickle_stage, task_reads
+from .worker import decoded
 
 log = logging.getLogger("rdarray")
 
@@ -144,7 +145,7 @@ class RemoteStore:
         if not ok:
             self.forget(node_id, p)
             return None
-        return block
+        return decoded(block)
 
     @property
     def memory_bytes(self) -> int:
@@ -515,7 +516,7 @@ class ProcessesExecutor(Executor):
         wid = next(self._wids)
         config = {"wid": wid, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
                   "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path}
-        process = subprocess.Popen([sys.executable, "-m", "rdarray.execution.worker"], stdin=subprocess.PIPE)
+        process = subprocess.Popen([sys.executable, "-m", "rdarray.execution"], stdin=subprocess.PIPE)
         process.stdin.write(json.dumps(config).encode())  # the key goes through this private pipe only
         process.stdin.close()
         self._workers[wid] = _Worker(wid, process)

@@ -84,6 +84,21 @@ class BlockStore:
 
         return decode(frame) if frame is not None else read_file(path)
 
+    def get_encoded(self, node_id: int, p: int, bucket: int | None = None):
+        """The frame of a block (or of one of its buckets) kept compressed, in memory or in a file,
+        as it is stored: for sending without decoding here. None when it is held as an array."""
+        with self._lock:
+            block = self._blocks.get((node_id, p))
+            if block is None or block.array is not None:
+                return None
+            frame, path, bounds = block.frame, block.path, block.bounds
+        if bounds is not None:
+            return SpilledBuckets(path, bounds).frame(bucket) if bucket is not None else None
+        if frame is not None or bucket is not None:
+            return frame if bucket is None else None
+        with open(path, "rb") as f:
+            return f.read()
+
     def has(self, node_id: int, p: int) -> bool:
         return (node_id, p) in self._blocks
 

@@ -51,6 +51,12 @@ class SpilledBuckets:
         with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             return decode(memoryview(mapped)[start:stop])
 
+    def frame(self, q: int) -> bytes:
+        """Bucket ``q``'s frame as stored (compressed)."""
+        with open(self.path, "rb") as f:
+            f.seek(self.bounds[q])
+            return f.read(self.bounds[q + 1] - self.bounds[q])
+
     def __len__(self) -> int:
         return len(self.bounds) - 1
 
