@@ -61,8 +61,16 @@ def pack(key: bytes, kind: str, body=None, **header) -> list:
 def send(socket: zmq.Socket, key: bytes, kind: str, body=None, *, to: bytes | None = None, **header) -> int:
     """Send one signed message (to the peer ``to`` on a ROUTER socket); returns its size in bytes."""
     frames = pack(key, kind, body, **header)
-    socket.send_multipart(([to] if to is not None else []) + frames, copy=False)
+    send_frames(socket, ([to] if to is not None else []) + frames)
     return sum(memoryview(f).nbytes for f in frames)
+
+
+def send_frames(socket: zmq.Socket, frames: list) -> None:
+    """Send a multipart message: large frames without a copy, small ones copied (a zero-copy frame
+    costs more than copying a few kilobytes)."""
+    last = len(frames) - 1
+    for i, frame in enumerate(frames):
+        socket.send(frame, zmq.SNDMORE if i < last else 0, copy=memoryview(frame).nbytes < OUT_OF_BAND_BYTES)
 
 
 def unpack(key: bytes, frames: list, source: str = "a peer"):

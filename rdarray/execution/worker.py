@@ -124,7 +124,7 @@ class Worker:
                 if self.outbox in events:
                     while True:
                         try:
-                            self.driver.send_multipart(self.outbox.recv_multipart(zmq.NOBLOCK, copy=False), copy=False)
+                            wire.send_frames(self.driver, self.outbox.recv_multipart(zmq.NOBLOCK, copy=False))
                         except zmq.Again:
                             break
                 if self.peers in events:
@@ -183,7 +183,7 @@ class Worker:
                 log.exception("rdarray: worker %d failed to run a %s", self.wid, kind)
                 frames = _failure(self.key, "call-failed" if kind == "call" else "failed", exc,
                                   **{k: header[k] for k in ("call", "job", "p") if k in header}, stored=[])
-            out.send_multipart(frames, copy=False)
+            wire.send_frames(out, frames)
             del frames, body
 
     def run_call(self, header: dict, body) -> list:
