@@ -10,6 +10,7 @@ from .array.asof import merge_asof
 from .array.lazy import Lazy
 from .array.merge import merge
 from .array.pandas_io import from_pandas
+from .array.dask_io import from_dask_array, from_dask_dataframe
 from .storage.dataset import load
 from .storage.npy import from_npy
 from .compute import compute
@@ -20,6 +21,7 @@ from .shuffle.partitioners import HashPartitioner, RangePartitioner
 
 __all__ = [
     "Context", "CorruptDataError", "HashPartitioner", "Lazy", "RangePartitioner", "PartitionedArray", "WorkerLostError", "__version__",
-    "arange", "as_completed", "compute", "concatenate", "config", "from_numpy", "from_pandas",
+    "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array", "from_dask_dataframe",
+    "from_numpy", "from_pandas",
     "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "merge", "merge_asof", "ones", "random", "wait", "where", "zeros",
 ]

@@ -15,7 +15,7 @@ from .execution.threads import ThreadsExecutor
 from .storage.blocks import BlockStore
 
 BACKENDS = ("threads", "sync", "processes", "dask")
-_AVAILABLE = ("threads", "sync", "processes")
+_OPTIONS = {"dask": ("client", "address")}  # options a backend takes beyond the common ones
 
 
 class Context:
@@ -25,10 +25,9 @@ class Context:
                  spill_dir=None, progress: bool = False, **options):
         if backend not in BACKENDS:
             raise ValueError(f"Context: unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-        if backend not in _AVAILABLE:
-            raise NotImplementedError(f"Context: the {backend!r} backend is not available in this version")
-        if options:
-            raise TypeError(f"Context: unexpected option(s) for the {backend!r} backend: {', '.join(sorted(options))}")
+        unknown = sorted(set(options) - set(_OPTIONS.get(backend, ())))
+        if unknown:
+            raise TypeError(f"Context: unexpected option(s) for the {backend!r} backend: {', '.join(unknown)}")
         if workers is None:
             workers = os.cpu_count() or 1
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -41,6 +40,11 @@ class Context:
             from .execution.processes import ProcessesExecutor
 
             self.executor = ProcessesExecutor(workers, self.memory_limit, spill_dir)
+            self.store = self.executor.store
+        elif backend == "dask":
+            from .execution.cluster import DaskExecutor
+
+            self.executor = DaskExecutor(**options)
             self.store = self.executor.store
         else:
             self.executor = SyncExecutor() if backend == "sync" else ThreadsExecutor(workers)

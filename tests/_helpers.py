@@ -17,7 +17,8 @@ import rdarray as rd
 
 BACKENDS = [pytest.param({"backend": "threads", "workers": 2}, id="threads"),
             pytest.param({"backend": "sync"}, id="sync"),
-            pytest.param({"backend": "processes", "workers": 2}, id="processes")]
+            pytest.param({"backend": "processes", "workers": 2}, id="processes"),
+            pytest.param({"backend": "dask"}, id="dask")]
 
 
 def split(a: np.ndarray, lengths) -> list[np.ndarray]:

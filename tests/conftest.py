@@ -31,11 +31,26 @@ def processes_context():
     c.close()
 
 
+@pytest.fixture(scope="session")
+def dask_context():
+    """One dask context for the whole session, on a LocalCluster of two worker processes."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    c = rd.Context(backend="dask", client=client)
+    yield c
+    c.close()
+    client.close()
+    cluster.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def ctx(request):
     """Each backend in turn, as the default context for the test."""
-    if request.param["backend"] == "processes":
-        with request.getfixturevalue("processes_context").as_default() as c:
+    shared = {"processes": "processes_context", "dask": "dask_context"}.get(request.param["backend"])
+    if shared is not None:
+        with request.getfixturevalue(shared).as_default() as c:
             yield c
         return
     with rd.Context(**request.param) as c:

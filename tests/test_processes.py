@@ -322,3 +322,17 @@ def test_a_function_that_cannot_be_pickled_gets_a_clear_error(pctx):
     with pytest.raises(TypeError, match="cannot be sent to a worker process"):
         pctx.submit(lambda: lock)
     assert float(x.sum()) == 45.0
+
+
+def test_a_persisted_array_of_this_process_is_sent_once(pctx):
+    a = np.arange(1_000_000, dtype=np.float64)
+    x = rd.from_numpy(a, npartitions=4).persist()
+    executor = pctx.executor
+    assert float(x.sum()) == a.sum()
+    before = executor.bytes_sent
+    assert float((x * 2).sum()) == 2 * a.sum() and np.array_equal(x.compute(), a)
+    assert executor.bytes_sent - before < a.nbytes / 20  # read where the workers keep it
+    x.unpersist()
+    before = executor.bytes_sent
+    assert float(x.sum()) == a.sum()
+    assert executor.bytes_sent - before >= a.nbytes

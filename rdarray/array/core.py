@@ -247,6 +247,7 @@ class PartitionedArray:
         __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__,
     )
     from .pandas_io import to_pandas  # noqa: E402
+    from .dask_io import to_dask_array, to_dask_dataframe  # noqa: E402
     from .wide import partition_by, sort, unique, value_counts  # noqa: E402
     from .reductions import (  # noqa: E402
         aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,

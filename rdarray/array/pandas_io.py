@@ -17,6 +17,28 @@ def _column(values: np.ndarray, name) -> np.ndarray:
                     "object dtype is not supported")
 
 
+def table(df, dtype=None) -> np.ndarray:
+    """A DataFrame as a structured array, one field per column (of ``dtype`` when given)."""
+    columns = [_column(df[c].to_numpy(), c) for c in df.columns]
+    if dtype is None:
+        dtype = check_dtype([(str(c), col.dtype) for c, col in zip(df.columns, columns)], "from_pandas")
+    out = np.empty(len(df), dtype=dtype)
+    for name, col in zip(dtype.names, columns):
+        out[name] = col
+    return out
+
+
+def frame(values: np.ndarray):
+    """A structured array as a DataFrame (one column per field), a 1-D one as a Series."""
+    import pandas as pd
+
+    if values.dtype.names:
+        return pd.DataFrame({name: values[name] for name in values.dtype.names})
+    if values.ndim == 1:
+        return pd.Series(values)
+    return pd.DataFrame(values)
+
+
 def from_pandas(df, npartitions=None):
     import pandas as pd
 
@@ -26,21 +48,9 @@ def from_pandas(df, npartitions=None):
         return from_numpy(_column(df.to_numpy(), df.name), npartitions=npartitions)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_pandas: expected a pandas DataFrame or Series, got {type(df).__name__}")
-    columns = [_column(df[c].to_numpy(), c) for c in df.columns]
-    dtype = check_dtype([(str(c), col.dtype) for c, col in zip(df.columns, columns)], "from_pandas")
-    table = np.empty(len(df), dtype=dtype)
-    for name, col in zip(dtype.names, columns):
-        table[name] = col
-    return from_numpy(table, npartitions=npartitions)
+    return from_numpy(table(df), npartitions=npartitions)
 
 
 def to_pandas(self):
     """A DataFrame (structured dtype: one column per field) or a Series (1-D)."""
-    import pandas as pd
-
-    values = self.compute()
-    if values.dtype.names:
-        return pd.DataFrame({name: values[name] for name in values.dtype.names})
-    if values.ndim == 1:
-        return pd.Series(values)
-    return pd.DataFrame(values)
+    return frame(self.compute())

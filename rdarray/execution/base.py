@@ -30,6 +30,10 @@ class Executor(ABC):
         """The results of every task of a stage (``runner.run(p)`` for each partition ``p``)."""
         return self.run_tasks(runner.run, runner.npartitions)
 
+    def gather(self, blocks: list) -> list:
+        """The partitions behind what ``run_stage`` returned (a backend may return handles)."""
+        return blocks
+
     @abstractmethod
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         """Run ``fn(*args, **kwargs)`` on a worker."""

@@ -36,9 +36,9 @@ import zmq
 
 from ..errors import WorkerLostError
 from . import wire
+from ..storage.frame import decoded
 from .base import BlocksLost, Executor
 from .shipping import pickle_stage, task_reads
-from .worker import decoded
 
 log = logging.getLogger("rdarray")
 
@@ -46,6 +46,7 @@ DEPTH = 2  # tasks sent ahead to each worker, so it does not wait for the driver
 MAX_ATTEMPTS = 3  # workers a task may take down with it before it is given up
 START_TIMEOUT = 60.0  # seconds for the workers to start
 TICK = 0.1  # seconds between two checks that the workers are alive
+_ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class _Worker:
@@ -67,11 +68,11 @@ class _Job:
         self.id = jid
         self.stage = stage
         self.inputs = runner.inputs
-        self.nodes = {n.id: n for n in stage.nodes}
+        self.reads = [task_reads(stage, p) for p in range(stage.npartitions)]
+        self.nodes = {n.id: n for n in stage.nodes} | {n.id: n for r in self.reads for n in r.values()}
         self.blob = pickle_stage(stage)  # raises a TypeError naming what cannot be pickled
         self.future: Future = Future()
         self.results: list = [None] * stage.npartitions
-        self.reads = [task_reads(stage, p) for p in range(stage.npartitions)]
         uses = collections.Counter(key for reads in self.reads for key in reads)
         self.shared = {key for key, n in uses.items() if n > 1}  # read by several tasks: sent once a worker
         self.shared_with: dict[int, set] = collections.defaultdict(set)
@@ -434,7 +435,7 @@ class ProcessesExecutor(Executor):
 
     def _send_task(self, worker: _Worker, job: _Job, p: int) -> None:
         inline: dict[int, dict] = {}
-        remote, missing, keep = [], {}, []
+        remote, missing, keep, store = [], {}, [], []
         has = job.shared_with[worker.wid]
         for key, node in job.reads[p].items():
             node_id, j, bucket = key
@@ -442,24 +443,25 @@ class ProcessesExecutor(Executor):
                 continue
             if key in job.shared:
                 keep.append(key)
-            if node_id in job.inputs or node.cheap:
+            wid = self.store.location(node_id, j)
+            if wid in self._workers:  # kept by a worker: shuffle outputs, persisted partitions
+                remote.append((node_id, j, bucket, None if wid == worker.wid else self._workers[wid].peer))
+            elif node_id in job.inputs or node.cheap:  # held by this process
                 block = job.inputs[node_id][j] if node_id in job.inputs else node.func(j)
                 if bucket is None:
                     inline.setdefault(node_id, {})[j] = block
                 else:
                     inline.setdefault(node_id, {}).setdefault(j, {})[bucket] = block[bucket]
-                continue
-            wid = self.store.location(node_id, j)
-            if wid is None or wid not in self._workers:
-                missing[node_id] = node
+                if node.cheap and node.persist_level is not None:
+                    store.append((node_id, j, node.persist_level))  # a persisted source: the worker keeps it
             else:
-                remote.append((node_id, j, bucket, None if wid == worker.wid else self._workers[wid].peer))
+                missing[node_id] = node
         if missing:
             job.pending.insert(0, p)
             self._fail(job, BlocksLost(list(missing.values())))
             return
         body = {"stage": None if worker.wid in job.sent_to else job.blob, "inline": inline, "remote": remote,
-                "keep": keep}
+                "keep": keep, "store": store}
         job.sent_to.add(worker.wid)
         has.update(keep)
         worker.running[("task", job.id, p)] = (job, p)
@@ -517,7 +519,8 @@ class ProcessesExecutor(Executor):
         wid = next(self._wids)
         config = {"wid": wid, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
                   "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path}
-        process = subprocess.Popen([sys.executable, "-m", "rdarray.execution"], stdin=subprocess.PIPE)
+        env = {name: "1" for name in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
+        process = subprocess.Popen([sys.executable, "-m", "rdarray.execution"], stdin=subprocess.PIPE, env=env)
         process.stdin.write(json.dumps(config).encode())  # the key goes through this private pipe only
         process.stdin.close()
         self._workers[wid] = _Worker(wid, process)

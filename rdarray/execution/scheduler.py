@@ -41,8 +41,8 @@ def execute(plan: Plan, executor, store, collect: bool = True) -> dict[int, list
     _release_shuffles(plan, store)
     if not collect:
         return {}
-    return {t.id: results[t.id] if t.id in results else _repairing(lambda: _read_in_place(t, store), executor, store)
-            for t in plan.targets}
+    return {t.id: executor.gather(results[t.id]) if t.id in results
+            else _repairing(lambda: _read_in_place(t, store), executor, store) for t in plan.targets}
 
 
 def _repairing(run, executor, store):

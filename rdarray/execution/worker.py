@@ -26,6 +26,7 @@ from itertools import count
 import zmq
 
 from ..storage.blocks import BlockStore
+from ..storage.frame import Encoded, decoded
 from . import wire
 from .task import StageRunner
 
@@ -53,6 +54,14 @@ class _Recorder:
         self.stored.append((node.id, p, int(getattr(block, "nbytes", 0))))
 
 
+class _Persisted:
+    """What the block store needs to know of a node it has no copy of."""
+
+    def __init__(self, node_id: int, level: str):
+        self.id = node_id
+        self.persist_level = level
+
+
 class PeerLost(Exception):
     """Blocks a task reads could not be fetched: their worker died or no longer holds them."""
 
@@ -73,23 +82,6 @@ def read_block(store: BlockStore, node_id: int, j: int, bucket, encoded: bool = 
     if block is None:
         return False, None
     return True, block if bucket is None else block[bucket]
-
-
-class Encoded:
-    """A block travelling as its compressed partition frame."""
-
-    def __init__(self, frame):
-        self.frame = frame
-
-    def decode(self):
-        from ..storage.frame import decode
-
-        return decode(self.frame)
-
-
-def decoded(block):
-    """A fetched block, decoded when it travelled compressed."""
-    return block.decode() if isinstance(block, Encoded) else block
 
 
 class Worker:
@@ -158,7 +150,11 @@ class Worker:
         """Serve a fetch: the blocks (or buckets of them) asked for, each with a found flag."""
         if header["kind"] != "fetch":
             return
-        blocks = [read_block(self.store, node_id, j, bucket, encoded=True) for node_id, j, bucket in body]
+        try:
+            blocks = [read_block(self.store, node_id, j, bucket, encoded=True) for node_id, j, bucket in body]
+        except Exception:  # e.g. a spill file gone: the asker recomputes, this worker lives on
+            log.exception("rdarray: worker %d could not read blocks it was asked for", self.wid)
+            blocks = [(False, None)] * len(body)
         wire.send(socket, self.key, "blocks", blocks, to=sender, request=header["request"])
 
     # -- task thread ------------------------------------------------------------------------------
@@ -217,8 +213,10 @@ class Worker:
                 inputs.setdefault(node_id, {}).setdefault(j, {})[bucket] = block
         for node_id, j, _ in body["keep"]:
             kept.setdefault(node_id, {})[j] = inputs[node_id][j]
-        runner.inputs = inputs
         recorder.stored = []
+        for node_id, j, level in body["store"]:  # persisted partitions of the driver's arrays
+            recorder.put(_Persisted(node_id, level), j, inputs[node_id][j])
+        runner.inputs = inputs
         try:
             outputs = runner.run(p)
             stored = {key[:2] for key in recorder.stored}

@@ -102,3 +102,27 @@ def read_header(buffer: Any) -> FrameHeader:
     h = _k.read_header(buffer)
     h["codec"], h["filter"] = _CODEC_NAMES[h["codec"]], _FILTER_NAMES[h["filter"]]
     return FrameHeader(**h)
+
+
+class Encoded:
+    """A block travelling between processes as its partition frame (compressed)."""
+
+    __slots__ = ("frame",)
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    @classmethod
+    def if_smaller(cls, block: np.ndarray, min_bytes: int = 1 << 20, ratio: float = 0.8):
+        """``block`` as an Encoded frame when it is large and compresses to under ``ratio`` of its
+        size; else ``block`` itself."""
+        if not isinstance(block, np.ndarray) or block.nbytes < min_bytes or block.dtype.hasobject:
+            return block
+        frame = encode(block)
+        return cls(frame) if frame.nbytes < ratio * block.nbytes else block
+
+
+def decoded(block):
+    """A block received from another process, decoded when it travelled as a frame."""
+    return decode(block.frame) if isinstance(block, Encoded) else block
+

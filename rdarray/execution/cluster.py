@@ -1,0 +1,271 @@
+"""The ``dask`` backend: the tasks of each stage run as futures on a dask.distributed cluster.
+
+Partitions stay on the dask workers. A stage's outputs are futures, handed to the tasks of later
+stages that read them (dask moves the data from worker to worker); persisted partitions are futures
+the context's :class:`DaskStore` holds until the array is unpersisted or dropped. A shuffle's map
+output is cut into one future per bucket by a small task on the worker that holds it, so a reduce
+task receives its own buckets only. Only the results asked for are gathered to the client.
+
+Lost work is dask's to recompute: every future has its task graph down to the sources, and the
+partitions of this process's arrays (``from_numpy``) travel inside the tasks that provide them.
+"""
+
+from __future__ import annotations
+
+import collections
+import operator
+import pickle
+import threading
+import uuid
+import weakref
+from concurrent.futures import Future
+
+from ..errors import WorkerLostError
+from ..lineage import Node
+from ..storage.frame import Encoded, decoded
+from .base import Executor
+from .shipping import pickle_stage, task_reads
+from .task import StageRunner
+
+#: unpickled stages kept by each dask worker process, by token
+_STAGES: "collections.OrderedDict[str, object]" = collections.OrderedDict()
+_STAGES_KEPT = 32
+_STAGES_LOCK = threading.Lock()
+
+
+class _Capture:
+    """A task's block store on a dask worker: keeps what the stage persists, to return it."""
+
+    def __init__(self):
+        self.blocks: dict[tuple[int, int], object] = {}
+
+    def get(self, node_id: int, p: int):
+        return self.blocks.get((node_id, p))
+
+    def has_all(self, node) -> bool:
+        return False
+
+    def put(self, node, p: int, block) -> None:
+        self.blocks[(node.id, p)] = block
+
+
+def _stage(token: str, blob: bytes):
+    with _STAGES_LOCK:
+        stage = _STAGES.get(token)
+        if stage is None:
+            stage = _STAGES[token] = pickle.loads(blob)
+            while len(_STAGES) > _STAGES_KEPT:
+                _STAGES.popitem(last=False)
+        return stage
+
+
+def _returned(stage) -> list[Node]:
+    """The nodes whose partitions a task returns: the stage's outputs, then the persisted nodes
+    computed inside it (their futures are what keeps them)."""
+    outputs = {o.id for o in stage.outputs}
+    return list(stage.outputs) + [n for n in stage.nodes if n.persist_level is not None and n.id not in outputs]
+
+
+def run_task(token: str, blob: bytes, p: int, keys: list, *values):
+    """Task ``p`` of a stage, on a dask worker: the partitions of the nodes it returns (one value,
+    or a tuple when there are several)."""
+    stage = _stage(token, blob)
+    inputs: dict[int, dict] = {}
+    for (node_id, j, bucket), value in zip(keys, values):
+        value = decoded(value)
+        if bucket is None:
+            inputs.setdefault(node_id, {})[j] = value
+        else:
+            inputs.setdefault(node_id, {}).setdefault(j, {})[bucket] = value
+    kept = _Capture()
+    outputs = StageRunner(stage, inputs, kept).run(p)
+    returned = _returned(stage)
+    values = tuple(kept.blocks[(n.id, p)] if n.persist_level is not None else v
+                   for n, v in zip(returned, outputs + (None,) * (len(returned) - len(outputs))))
+    return values[0] if len(values) == 1 else values
+
+
+def _bucket(buckets, q: int, compress: bool):
+    """Bucket ``q`` of a map output; as a compressed frame when it travels over a network and
+    compressing pays."""
+    return Encoded.if_smaller(buckets[q]) if compress else buckets[q]
+
+
+def _identity(block):
+    return block
+
+
+class DaskStore:
+    """The context's store on the dask backend: the futures of persisted partitions, of their
+    shuffle buckets, and of this process's source partitions sent to the cluster."""
+
+    memory_limit = None
+
+    def __init__(self, executor: "DaskExecutor"):
+        self._executor = executor
+        self._futures: dict[tuple[int, int], object] = {}
+        self._derived: dict[tuple, object] = {}  # buckets and sources, by (node id, partition, bucket)
+        self._counts: collections.Counter = collections.Counter()
+        self._lock = threading.Lock()
+
+    def put(self, node: Node, p: int, future) -> None:
+        with self._lock:
+            if node.id not in self._counts:
+                weakref.finalize(node, self.drop, node.id)
+            if (node.id, p) not in self._futures:
+                self._counts[node.id] += 1
+            self._futures[(node.id, p)] = future
+
+    def future(self, node_id: int, p: int, bucket: int | None = None):
+        """The future of a persisted partition, or of one of its buckets (made on first use)."""
+        with self._lock:
+            future = self._futures.get((node_id, p))
+            if future is None or bucket is None:
+                return future
+            derived = self._derived.get((node_id, p, bucket))
+            if derived is None:
+                derived = self._derived[(node_id, p, bucket)] = self._executor.client.submit(
+                    _bucket, future, bucket, self._executor.remote, pure=False,
+                    key=f"rdarray-bucket-{uuid.uuid4().hex}")
+            return derived
+
+    def source(self, node: Node, j: int):
+        """The future of partition ``j`` of one of this process's arrays, sent once."""
+        with self._lock:
+            future = self._derived.get((node.id, j, "source"))
+            if future is None:
+                if not any(key[0] == node.id for key in self._derived):
+                    weakref.finalize(node, self.drop, node.id)
+                future = self._derived[(node.id, j, "source")] = self._executor.client.submit(
+                    _identity, node.func(j), pure=False, key=f"rdarray-source-{uuid.uuid4().hex}")
+            return future
+
+    def has(self, node_id: int, p: int) -> bool:
+        return (node_id, p) in self._futures
+
+    def forget_failed(self) -> None:
+        """Drop the futures of partitions whose tasks failed (or were cancelled)."""
+        with self._lock:
+            for key in [k for k, f in self._futures.items() if f.status in ("error", "cancelled")]:
+                del self._futures[key]
+                self._counts[key[0]] -= 1
+            for key in [k for k, f in self._derived.items() if f.status in ("error", "cancelled")]:
+                del self._derived[key]
+
+    def has_all(self, node) -> bool:
+        return self._counts.get(node.id, 0) == node.npartitions
+
+    def get(self, node_id: int, p: int):
+        """The block, gathered to this process; None when it is not kept."""
+        future = self._futures.get((node_id, p))
+        return None if future is None else self._executor.gather([future])[0]
+
+    @property
+    def memory_bytes(self) -> int:
+        return 0  # the dask workers account for their own memory
+
+    def drop(self, node_id: int) -> None:
+        """Release every future of a node: the cluster frees what nothing else needs."""
+        with self._lock:
+            for key in [k for k in self._futures if k[0] == node_id]:
+                del self._futures[key]
+            for key in [k for k in self._derived if k[0] == node_id]:
+                del self._derived[key]
+            self._counts.pop(node_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._futures.clear()
+            self._derived.clear()
+            self._counts.clear()
+
+
+class DaskExecutor(Executor):
+    backend = "dask"
+
+    def __init__(self, client=None, address: str | None = None):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ImportError("the dask backend needs dask.distributed: pip install 'rdarray[dask]'") from None
+        if (client is None) == (address is None):
+            raise ValueError("Context(backend='dask'): give client=Client(...) or address='tcp://...', one of them")
+        self._own_client = client is None
+        self.client = Client(address) if client is None else client
+        workers = self.client.scheduler_info().get("workers", {})
+        self.workers = max(1, len(workers))
+        #: buckets are compressed when workers talk over a network, not over loopback only
+        self.remote = any(not address.startswith(("tcp://127.", "inproc://")) for address in workers)
+        self.store = DaskStore(self)
+
+    def run_stage(self, runner) -> list:
+        """Submit the stage's tasks and return their futures at once: dask runs the stages of a
+        plan as their inputs become ready, and an error surfaces when the results are gathered."""
+        stage = runner.stage
+        token, blob = uuid.uuid4().hex, pickle_stage(stage)
+        submit = self.client.submit
+        tasks = []
+        for p in range(stage.npartitions):
+            keys, values = [], []
+            for key, node in task_reads(stage, p).items():
+                node_id, j, bucket = key
+                if node_id in runner.inputs:
+                    value = runner.inputs[node_id][j]
+                    if bucket is not None:
+                        value = submit(_bucket, value, bucket, self.remote, pure=False,
+                                       key=f"rdarray-bucket-{uuid.uuid4().hex}")
+                elif node.cheap:
+                    value = self.store.source(node, j)
+                else:
+                    value = self.store.future(node_id, j, bucket)
+                    if value is None:
+                        raise RuntimeError(f"dask backend: partition {j} of {node.label} is not on the cluster")
+                keys.append(key)
+                values.append(value)
+            tasks.append(submit(run_task, token, blob, p, keys, *values, pure=False,
+                                key=f"rdarray-stage{stage.id}-{p}-{token}"))
+        returned = _returned(stage)
+        rows = []
+        for p, task in enumerate(tasks):
+            handles = [task] if len(returned) == 1 else [
+                submit(operator.getitem, task, k, pure=False, key=f"rdarray-output-{uuid.uuid4().hex}")
+                for k in range(len(returned))]
+            for node, handle in zip(returned, handles):
+                if node.persist_level is not None:
+                    self.store.put(node, p, handle)
+            rows.append(tuple(None if node.persist_level is not None else h
+                              for node, h in zip(stage.outputs, handles)))
+        return rows
+
+    def gather(self, blocks: list) -> list:
+        try:
+            return self.client.gather(blocks, direct=False)
+        except BaseException as exc:
+            self.store.forget_failed()  # a persisted partition whose task failed is computed again later
+            from distributed.scheduler import KilledWorker
+
+            if isinstance(exc, KilledWorker):
+                raise WorkerLostError(f"dask backend: a task kept killing its workers: {exc}") from exc
+            raise
+
+    def run_tasks(self, fn, n):
+        return self.client.gather([self.client.submit(fn, i, pure=False) for i in range(n)])
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        remote = self.client.submit(fn, *args, pure=False, **kwargs)
+        future.set_running_or_notify_cancel()
+
+        def settle(done):
+            try:
+                future.set_result(done.result())
+            except BaseException as exc:
+                future.set_exception(exc)
+        remote.add_done_callback(settle)
+        future._remote = remote  # keeps the dask future (and its result on the cluster) alive
+        return future
+
+    def close(self) -> None:
+        self.store.clear()
+        if self._own_client:
+            self.client.close()

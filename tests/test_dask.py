@@ -1,0 +1,203 @@
+"""The dask backend's own promises: plans on a dask.distributed cluster, partitions kept there,
+futures on it, recovery when a dask worker dies, interop with dask arrays and DataFrames, and a
+deployment started with dask's own command-line tools.
+
+The rest of the suite runs on this backend too (the ``ctx`` fixture)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import rdarray as rd
+from _helpers import Counter, struct
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture
+def fresh_cluster():
+    """A LocalCluster of two worker processes of its own (these tests kill workers)."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with rd.Context(backend="dask", client=client) as ctx:
+            yield ctx
+
+
+def keys_and_values(n: int = 4000, groups: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return struct({"k": rng.integers(0, groups, n), "v": rng.standard_normal(n)})
+
+
+def group_sums(a: np.ndarray):
+    keys, inverse = np.unique(a["k"], return_inverse=True)
+    return keys, np.bincount(inverse, weights=a["v"])
+
+
+def kill_once(marker: str):
+    """True the first time: the calling dask worker is killed (SIGKILL) right after."""
+    if os.path.exists(marker):
+        return False
+    open(marker, "w").close()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- the backend -------------------------------------------------------------------------------------
+
+def test_context_needs_a_client_or_an_address():
+    with pytest.raises(ValueError, match="client=Client"):
+        rd.Context(backend="dask")
+    with pytest.raises(TypeError, match="unexpected option"):
+        rd.Context(backend="threads", client=None)
+
+
+def test_persisted_partitions_stay_on_the_cluster(dask_context):
+    with dask_context.as_default() as ctx:
+        counter = Counter()
+        a = np.arange(100, 900, dtype=np.float64)
+        y = rd.from_numpy(a, npartitions=4).map_partitions(counter, dtype=np.float64).persist()
+        assert float(y.sum()) == a.sum() and float((y * 2).sum()) == 2 * a.sum()
+        counter.assert_each_once(4)
+        assert ctx.store.has_all(y.lineage)
+        y.unpersist()
+        assert not ctx.store.has(y.lineage.id, 0)
+
+
+def test_futures_run_on_the_cluster(dask_context):
+    with dask_context.as_default() as ctx:
+        pids = {f.result() for f in ctx.map(lambda _: (time.sleep(0.1), os.getpid())[1], range(4))}
+        assert os.getpid() not in pids
+        assert [f.result() for f in rd.as_completed(ctx.map(abs, [-1]))] == [1]
+        with pytest.raises(ZeroDivisionError):
+            ctx.submit(lambda: 1 // 0).result()
+
+
+def test_errors_keep_their_type_and_the_context_stays_usable(dask_context):
+    with dask_context.as_default():
+        x = rd.from_numpy(np.arange(10.0), npartitions=2)
+        with pytest.raises(ZeroDivisionError):
+            x.map_partitions(lambda b: b if not len(b) else 1 // 0, dtype=np.float64).persist().compute()
+        assert float(x.sum()) == 45.0
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+def test_worker_killed_in_a_map_stage(fresh_cluster, tmp_path):
+    marker = str(tmp_path / "killed")
+    a = np.arange(1, 8001, dtype=np.float64)
+    y = rd.from_numpy(a, npartitions=8).map_partitions(
+        lambda b: (kill_once(marker) if len(b) and b[0] == a[3000] else None, b * 2)[1], dtype=np.float64)
+    assert float(y.sum()) == (a * 2).sum()
+    assert os.path.exists(marker)
+
+
+def test_worker_killed_in_a_reduce_stage(fresh_cluster, tmp_path):
+    marker = str(tmp_path / "killed")
+    a = keys_and_values()
+
+    def total(group):
+        if group["k"][0] == 7:
+            kill_once(marker)
+        return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
+    got = rd.from_numpy(a, npartitions=8).groupby("k").apply(total).compute()
+    keys, sums = group_sums(a)
+    assert os.path.exists(marker)
+    assert np.array_equal(got["k"], keys)
+    np.testing.assert_allclose(got["total"], sums, rtol=1e-12)
+
+
+def test_persisted_data_survives_a_lost_worker(fresh_cluster):
+    a = np.arange(100, 4100, dtype=np.float64)
+    y = rd.from_numpy(a, npartitions=8).map_partitions(lambda b: b + 1, dtype=np.float64).persist()
+    assert float(y.sum()) == (a + 1).sum()
+    client = fresh_cluster.executor.client
+    victim = next(iter(client.run(os.getpid).values()))
+    os.kill(victim, signal.SIGKILL)
+    assert np.array_equal(y.compute(), a + 1)
+    assert float((y * 2).sum()) == 2 * (a + 1).sum()
+
+
+# -- interop -------------------------------------------------------------------------------------
+
+def test_to_and_from_dask_array_are_lazy(dask_context):
+    with dask_context.as_default():
+        counter = Counter()
+        a = np.arange(40.0).reshape(20, 2)
+        x = rd.from_numpy(a, npartitions=3).map_partitions(counter, dtype=np.float64)
+        d = x.to_dask_array()
+        assert counter.total == 0 and d.chunks[1] == (2,) and d.dtype == a.dtype
+        np.testing.assert_array_equal(d.compute(), a)
+        back = rd.from_dask_array(da.from_array(a, chunks=(6, 1)))
+        assert back.partition_lengths == (6, 6, 6, 2) and back.shape == a.shape
+        np.testing.assert_array_equal((back * 2).compute(), a * 2)
+        unknown = rd.from_dask_array(da.arange(30, chunks=7)[da.arange(30, chunks=7) % 3 == 0])
+        np.testing.assert_array_equal(unknown.compute(), np.arange(0, 30, 3))
+
+
+def test_to_and_from_dask_dataframe(dask_context):
+    with dask_context.as_default():
+        df = pd.DataFrame({"k": [3, 1, 2, 1, 3], "name": ["a", "bb", "c", "dddd", "e"], "v": [1.0, 2, 3, 4, 5]})
+        x = rd.from_dask_dataframe(dd.from_pandas(df, npartitions=2))
+        assert x.npartitions == 2 and x.dtype.names == ("k", "name", "v")
+        got = x.compute()
+        assert got["name"].tolist() == df["name"].tolist() and np.array_equal(got["v"], df["v"])
+        sums = x[["k", "v"]].groupby("k").sum().compute()
+        assert np.array_equal(sums["k"], [1, 2, 3]) and np.array_equal(sums["v"], [6.0, 3.0, 6.0])
+        back = x.to_dask_dataframe().compute()
+        pd.testing.assert_frame_equal(back.reset_index(drop=True), df, check_dtype=False)
+        with pytest.raises(TypeError, match="structured"):
+            rd.from_numpy(np.arange(3.0)).to_dask_dataframe()
+
+
+# -- a deployment from dask's command-line tools ------------------------------------------------------
+
+def test_a_cluster_started_from_the_command_line(tmp_path):
+    scheduler_file = tmp_path / "scheduler.json"
+    started = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                 "--scheduler-file", str(scheduler_file)], stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            started.append(subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--no-dashboard",
+                                             "--host", "127.0.0.1"], stderr=subprocess.DEVNULL))
+        with rd.Context(backend="dask", address=address) as ctx:
+            ctx.executor.client.wait_for_workers(2, timeout=60)
+            assert ctx.workers >= 1
+            a = keys_and_values(20_000, groups=300)
+            x = rd.from_numpy(a, npartitions=6)
+            got = x.groupby("k").sum().compute()
+            keys, sums = group_sums(a)
+            assert np.array_equal(got["k"], keys)
+            np.testing.assert_allclose(got["v"], sums, rtol=1e-12)
+            right = struct({"k": np.arange(0, 300, 2), "w": np.arange(150.0)})
+            joined = rd.merge(x, rd.from_numpy(right, npartitions=2), on="k").compute()
+            expected = pd.DataFrame(a).merge(pd.DataFrame(right), on="k")
+            assert len(joined) == len(expected)
+            np.testing.assert_allclose(np.sort(joined["w"]), np.sort(expected["w"].to_numpy()))
+            centre = rd.from_numpy(np.linspace(0.0, 1.0, 10_000), npartitions=4).persist()
+            m = 0.5
+            for _ in range(5):  # a persisted iterative loop
+                m = float(((centre - m) * 0.5 + m).mean())
+            assert abs(m - 0.5) < 1e-12
+            ctx.executor.client.shutdown()
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    assert all(p.poll() is not None for p in started)
