@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import tempfile
 
 import numpy as np
@@ -18,7 +19,7 @@ import rdarray as rd
 BACKENDS = [pytest.param({"backend": "threads", "workers": 2}, id="threads"),
             pytest.param({"backend": "sync"}, id="sync"),
             pytest.param({"backend": "processes", "workers": 2}, id="processes"),
-            pytest.param({"backend": "dask"}, id="dask")]
+            pytest.param({"backend": "dask"}, id="dask", marks=pytest.mark.slow)]
 
 
 def split(a: np.ndarray, lengths) -> list[np.ndarray]:
@@ -135,3 +136,41 @@ def layouts(draw, n: int, max_partitions: int = 7):
 def stage_count(plan_text: str) -> int:
     """The number of stages an ``explain()`` text lists (its ``Stage k:`` lines)."""
     return sum(1 for line in plan_text.splitlines() if line.startswith("Stage "))
+
+
+# -- faults: worker processes killed mid-computation (processes and dask backends) -----------------
+
+def keys_and_values(n: int = 4000, groups: int = 50, seed: int = 0) -> np.ndarray:
+    """Rows of an int64 key ``k`` (``groups`` values) and a float64 ``v``."""
+    rng = np.random.default_rng(seed)
+    return struct({"k": rng.integers(0, groups, n), "v": rng.standard_normal(n)})
+
+
+def group_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy's sorted keys of ``a`` and the sum of ``v`` for each."""
+    keys, inverse = np.unique(a["k"], return_inverse=True)
+    return keys, np.bincount(inverse, weights=a["v"])
+
+
+def kill_first_time(marker: str) -> None:
+    """SIGKILL the calling process, the first time only (the marker file remembers)."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killing_group_total(marker: str, key: int):
+    """A ``groupby.apply`` function giving each group's key and total of ``v``; the first time it
+    meets ``key`` it kills the worker running it."""
+    def total(group):
+        if group["k"][0] == key:
+            kill_first_time(marker)
+        return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
+    return total
+
+
+def assert_group_totals(got: np.ndarray, a: np.ndarray) -> None:
+    keys, sums = group_sums(a)
+    assert np.array_equal(got["k"], keys)
+    np.testing.assert_allclose(got["total"], sums, rtol=1e-12)
+

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import Counter, struct
+from _helpers import (Counter, assert_group_totals, group_sums, keys_and_values, kill_first_time,
+                      killing_group_total, struct)
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -31,24 +32,6 @@ def fresh_cluster():
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         with rd.Context(backend="dask", client=client) as ctx:
             yield ctx
-
-
-def keys_and_values(n: int = 4000, groups: int = 50, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return struct({"k": rng.integers(0, groups, n), "v": rng.standard_normal(n)})
-
-
-def group_sums(a: np.ndarray):
-    keys, inverse = np.unique(a["k"], return_inverse=True)
-    return keys, np.bincount(inverse, weights=a["v"])
-
-
-def kill_once(marker: str):
-    """True the first time: the calling dask worker is killed (SIGKILL) right after."""
-    if os.path.exists(marker):
-        return False
-    open(marker, "w").close()
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 # -- the backend -------------------------------------------------------------------------------------
@@ -95,7 +78,7 @@ def test_worker_killed_in_a_map_stage(fresh_cluster, tmp_path):
     marker = str(tmp_path / "killed")
     a = np.arange(1, 8001, dtype=np.float64)
     y = rd.from_numpy(a, npartitions=8).map_partitions(
-        lambda b: (kill_once(marker) if len(b) and b[0] == a[3000] else None, b * 2)[1], dtype=np.float64)
+        lambda b: (kill_first_time(marker) if len(b) and b[0] == a[3000] else None, b * 2)[1], dtype=np.float64)
     assert float(y.sum()) == (a * 2).sum()
     assert os.path.exists(marker)
 
@@ -103,16 +86,9 @@ def test_worker_killed_in_a_map_stage(fresh_cluster, tmp_path):
 def test_worker_killed_in_a_reduce_stage(fresh_cluster, tmp_path):
     marker = str(tmp_path / "killed")
     a = keys_and_values()
-
-    def total(group):
-        if group["k"][0] == 7:
-            kill_once(marker)
-        return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
-    got = rd.from_numpy(a, npartitions=8).groupby("k").apply(total).compute()
-    keys, sums = group_sums(a)
+    got = rd.from_numpy(a, npartitions=8).groupby("k").apply(killing_group_total(marker, 7)).compute()
     assert os.path.exists(marker)
-    assert np.array_equal(got["k"], keys)
-    np.testing.assert_allclose(got["total"], sums, rtol=1e-12)
+    assert_group_totals(got, a)
 
 
 def test_persisted_data_survives_a_lost_worker(fresh_cluster):

@@ -21,7 +21,8 @@ import pytest
 import zmq
 
 import rdarray as rd
-from _helpers import Counter, struct
+from _helpers import (Counter, assert_group_totals, keys_and_values, kill_first_time, killing_group_total,
+                      struct)
 
 
 @pytest.fixture
@@ -50,26 +51,15 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
 
 
 def kill_once(marker, value):
-    """A partition function that kills its worker (SIGKILL) the first time it sees ``value`` first
-    in a partition, and doubles the rows otherwise."""
+    """A partition function that kills its worker the first time it sees ``value`` first in a
+    partition, and doubles the rows."""
     marker = str(marker)
 
     def fn(b):
-        if len(b) and b.reshape(-1)[0] == value and not os.path.exists(marker):
-            open(marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL)
+        if len(b) and b.reshape(-1)[0] == value:
+            kill_first_time(marker)
         return b * 2
     return fn
-
-
-def keys_and_values(n: int = 4000, groups: int = 50, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return struct({"k": rng.integers(0, groups, n), "v": rng.standard_normal(n)})
-
-
-def group_sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keys, inverse = np.unique(a["k"], return_inverse=True)
-    return keys, np.bincount(inverse, weights=a["v"])
 
 
 # -- workers and futures ---------------------------------------------------------------------------
@@ -147,28 +137,17 @@ def test_worker_killed_in_a_shuffle_map_stage(pctx, tmp_path):
     def fn(b):
         kill_once(marker, a["k"][2500])(b["k"])
         return b
-    got = x.map_partitions(fn, dtype=a.dtype).groupby("k").sum().compute()
-    keys, sums = group_sums(a)
+    got = x.map_partitions(fn, dtype=a.dtype).groupby("k").agg(total=("v", "sum")).compute()
     assert marker.exists()
-    assert np.array_equal(got["k"], keys)
-    np.testing.assert_allclose(got["v"], sums, rtol=1e-12)
+    assert_group_totals(got, a)
 
 
 def test_worker_killed_in_a_reduce_stage(pctx, tmp_path):
     a = keys_and_values()
-    x = rd.from_numpy(a, npartitions=8)
     marker = str(tmp_path / "killed")
-
-    def total(group):
-        if group["k"][0] == 7 and not os.path.exists(marker):
-            open(marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL)
-        return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
-    got = x.groupby("k").apply(total).compute()
-    keys, sums = group_sums(a)
+    got = rd.from_numpy(a, npartitions=8).groupby("k").apply(killing_group_total(marker, 7)).compute()
     assert os.path.exists(marker)
-    assert np.array_equal(got["k"], keys)
-    np.testing.assert_allclose(got["total"], sums, rtol=1e-12)
+    assert_group_totals(got, a)
 
 
 def test_only_the_lost_persisted_partitions_are_recomputed(pctx):
