@@ -138,7 +138,8 @@ def test_to_and_from_dask_dataframe(dask_context):
 
 def test_a_cluster_started_from_the_command_line(tmp_path):
     scheduler_file = tmp_path / "scheduler.json"
-    started = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+    dask_cli = [sys.executable, "-m", "dask"]  # the ``dask`` command, from this environment
+    started = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                  "--scheduler-file", str(scheduler_file)], stderr=subprocess.DEVNULL)]
     try:
         deadline = time.monotonic() + 60
@@ -146,7 +147,7 @@ def test_a_cluster_started_from_the_command_line(tmp_path):
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         for _ in range(2):
-            started.append(subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--no-dashboard",
+            started.append(subprocess.Popen([*dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
                                              "--host", "127.0.0.1"], stderr=subprocess.DEVNULL))
         with rd.Context(backend="dask", address=address) as ctx:
             ctx.executor.client.wait_for_workers(2, timeout=60)
