@@ -239,7 +239,7 @@ class DaskExecutor(Executor):
 
     def gather(self, blocks: list) -> list:
         try:
-            return self.client.gather(blocks, direct=False)
+            return self.client.gather(blocks)
         except BaseException as exc:
             self.store.forget_failed()  # a persisted partition whose task failed is computed again later
             from distributed.scheduler import KilledWorker

@@ -35,8 +35,8 @@ import cloudpickle
 import zmq
 
 from ..errors import WorkerLostError
-from . import wire
 from ..storage.frame import decoded
+from . import wire
 from .base import BlocksLost, Executor
 from .shipping import pickle_stage, task_reads
 
