@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -125,16 +130,22 @@ def spill(scale: float) -> list[Case]:
                  lambda r, p: _close(r[0], p[0]) and _close(r[1], p[1]), a.nbytes)]
 
 
+def _hashed_rows(n: int) -> np.ndarray:
+    """``n`` rows of (int64 key uniform below 2**40, float64 value): 16 bytes a row to shuffle."""
+    rng = np.random.default_rng(0)
+    rows = np.empty(n, dtype=[("key", "i8"), ("value", "f8")])
+    rows["key"] = rng.integers(0, 1 << 40, n)
+    rows["value"] = rng.random(n)
+    return rows
+
+
 def w7(scale: float) -> list[Case]:
     """Hash partitioning (shuffle write): 20M (int64 key, float64 value) rows into 16 partitions."""
     from rdarray.shuffle.exchange import buckets
     from rdarray.shuffle.partitioners import HashPartitioner
 
-    n = max(1000, int(20e6 * scale))
-    rng = np.random.default_rng(0)
-    rows = np.empty(n, dtype=[("key", "i8"), ("value", "f8")])
-    rows["key"] = rng.integers(0, 1 << 40, n)
-    rows["value"] = rng.random(n)
+    rows = _hashed_rows(max(1000, int(20e6 * scale)))
+    n = len(rows)
     parts = np.array_split(rows, 2 * rd.get_context().workers)
     part = HashPartitioner(16, "key")
     run = rd.get_context().executor.run_tasks
@@ -167,23 +178,49 @@ def w9(scale: float) -> list[Case]:
     return [Case("W9", f"sort {len(a):,} float64", impls, np.array_equal, a.nbytes)]
 
 
-def _groupby(workload: str, n: int, ngroups: int) -> list[Case]:
-    """Sum, mean and count of a float64 value per int64 key: rdarray's key-sorted structured array
-    against each peer's (key, sum, mean, count) columns, which come in the peer's own group order."""
-    rng = np.random.default_rng(0)
-    key, value = rng.integers(0, ngroups, n), rng.standard_normal(n)
-    rows = np.empty(n, dtype=[("key", "i8"), ("value", "f8")])
-    rows["key"], rows["value"] = key, value
-    x = rd.from_numpy(rows)
-    impls = {"rdarray": lambda: x.groupby("key").agg({"value": ["sum", "mean", "count"]}).compute()}
-    pd, pl, duckdb, dd = _peer("pandas"), _peer("polars"), _peer("duckdb"), _peer("dask.dataframe")
+#: the aggregation of W3, W4 and W11: sum, mean and count of the value per key
+_AGG = ["sum", "mean", "count"]
 
-    def pandas_columns(g):
-        return g.index.to_numpy(), g["sum"].to_numpy(), g["mean"].to_numpy(), g["count"].to_numpy()
+
+def _groupby_rows(n: int, ngroups: int) -> np.ndarray:
+    """``n`` rows of (int64 key below ``ngroups``, standard normal float64 value)."""
+    rng = np.random.default_rng(0)
+    rows = np.empty(n, dtype=[("key", "i8"), ("value", "f8")])
+    rows["key"], rows["value"] = rng.integers(0, ngroups, n), rng.standard_normal(n)
+    return rows
+
+
+def _groupby_title(n: int, ngroups: int) -> str:
+    return f"groupby sum, mean, count: {n:,} rows, {ngroups:,} int64 keys"
+
+
+def _groupby_columns(g) -> tuple:
+    """(key, sum, mean, count) columns of a pandas groupby result."""
+    return g.index.to_numpy(), g["sum"].to_numpy(), g["mean"].to_numpy(), g["count"].to_numpy()
+
+
+def _groupby_agree(r, p) -> bool:
+    """rdarray's key-sorted structured result against a peer's (key, sum, mean, count) columns,
+    which come in the peer's own group order. atol: a sum near 0 of ~10 normals may differ by
+    rounding between summation orders."""
+    order = np.argsort(p[0])
+    k, s, m, c = (np.asarray(col)[order] for col in p)
+    return (np.array_equal(r["key"], k) and np.array_equal(r["value_count"], c)
+            and np.allclose(r["value_sum"], s, rtol=1e-9, atol=1e-9)
+            and np.allclose(r["value_mean"], m, rtol=1e-9, atol=1e-9))
+
+
+def _groupby(workload: str, n: int, ngroups: int) -> list[Case]:
+    """Sum, mean and count of a float64 value per int64 key, against each peer's columns."""
+    rows = _groupby_rows(n, ngroups)
+    key, value = np.ascontiguousarray(rows["key"]), np.ascontiguousarray(rows["value"])
+    x = rd.from_numpy(rows)
+    impls = {"rdarray": lambda: x.groupby("key").agg({"value": _AGG}).compute()}
+    pd, pl, duckdb, dd = _peer("pandas"), _peer("polars"), _peer("duckdb"), _peer("dask.dataframe")
 
     if pd is not None:
         df = pd.DataFrame({"key": key, "value": value})
-        impls["pandas"] = lambda: pandas_columns(df.groupby("key").value.agg(["sum", "mean", "count"]))
+        impls["pandas"] = lambda: _groupby_columns(df.groupby("key").value.agg(_AGG))
     if pl is not None:
         pf, v = pl.DataFrame({"key": key, "value": value}), pl.col("value")
         impls["polars"] = lambda: [s.to_numpy() for s in pf.group_by("key").agg(
@@ -198,18 +235,9 @@ def _groupby(workload: str, n: int, ngroups: int) -> list[Case]:
 
         dask.config.set(scheduler="threads")
         ddf = dd.from_pandas(df, npartitions=x.npartitions)
-        impls["dask.dataframe"] = lambda: pandas_columns(
-            ddf.groupby("key").value.agg(["sum", "mean", "count"]).compute())
+        impls["dask.dataframe"] = lambda: _groupby_columns(ddf.groupby("key").value.agg(_AGG).compute())
 
-    def agree(r, p):  # atol: a sum near 0 of ~10 normals may differ by rounding between summation orders
-        order = np.argsort(p[0])
-        k, s, m, c = (np.asarray(col)[order] for col in p)
-        return (np.array_equal(r["key"], k) and np.array_equal(r["value_count"], c)
-                and np.allclose(r["value_sum"], s, rtol=1e-9, atol=1e-9)
-                and np.allclose(r["value_mean"], m, rtol=1e-9, atol=1e-9))
-
-    return [Case(workload, f"groupby sum, mean, count: {n:,} rows, {ngroups:,} int64 keys", impls, agree,
-                 rows.nbytes)]
+    return [Case(workload, _groupby_title(n, ngroups), impls, _groupby_agree, rows.nbytes)]
 
 
 def w3(scale: float) -> list[Case]:
@@ -233,10 +261,10 @@ def _join_columns(result) -> tuple:
     return key[order], a[order], b[order]
 
 
-def w5(scale: float) -> list[Case]:
-    """Inner hash join: a 10M-row left (key, a) with a 1M-row right (unique key, b); the left's keys
-    are uniform over a key range a tenth wider than the right's keys, so ~91 % of left rows match."""
-    n = max(10_000, int(10e6 * scale))
+def _join_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """W5's inputs: an ``n``-row left (key, a) and an ``n // 10``-row right (unique key, b); the
+    left's keys are uniform over a key range a tenth wider than the right's keys, so ~91 % of left
+    rows match."""
     m = n // 10
     rng = np.random.default_rng(0)
     span = m + m // 10
@@ -246,16 +274,35 @@ def w5(scale: float) -> list[Case]:
     left["key"], left["a"] = lkey, a
     right = np.empty(m, dtype=[("key", "i8"), ("b", "f8")])
     right["key"], right["b"] = rkey, b
+    return left, right
+
+
+def _join_title(left: np.ndarray, right: np.ndarray) -> str:
+    return f"inner join {len(left):,} x {len(right):,} rows on a unique int64 key"
+
+
+def _join_frame_columns(df) -> tuple:
+    """(key, a, b) columns of a pandas join result."""
+    return df["key"].to_numpy(), df["a"].to_numpy(), df["b"].to_numpy()
+
+
+def _join_agree(r, p) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(_join_columns(r), _join_columns(p)))
+
+
+def w5(scale: float) -> list[Case]:
+    """Inner hash join: a 10M-row left (key, a) with a 1M-row right (unique key, b), ~91 % of left
+    rows matching."""
+    left, right = _join_tables(max(10_000, int(10e6 * scale)))
+    lkey, a = np.ascontiguousarray(left["key"]), np.ascontiguousarray(left["a"])
+    rkey, b = np.ascontiguousarray(right["key"]), np.ascontiguousarray(right["b"])
     x, y = rd.from_numpy(left), rd.from_numpy(right)  # the right (16 MB) is broadcast
     impls = {"rdarray": lambda: rd.merge(x, y, on="key").compute()}
     pd, pl, duckdb, dd = _peer("pandas"), _peer("polars"), _peer("duckdb"), _peer("dask.dataframe")
 
-    def pandas_columns(df):
-        return df["key"].to_numpy(), df["a"].to_numpy(), df["b"].to_numpy()
-
     if pd is not None:
         lf, rf = pd.DataFrame({"key": lkey, "a": a}), pd.DataFrame({"key": rkey, "b": b})
-        impls["pandas"] = lambda: pandas_columns(pd.merge(lf, rf, on="key"))
+        impls["pandas"] = lambda: _join_frame_columns(pd.merge(lf, rf, on="key"))
     if pl is not None:
         plf, prf = pl.DataFrame({"key": lkey, "a": a}), pl.DataFrame({"key": rkey, "b": b})
         impls["polars"] = lambda: [s.to_numpy() for s in plf.join(prf, on="key").select("key", "a", "b").get_columns()]
@@ -270,13 +317,9 @@ def w5(scale: float) -> list[Case]:
 
         dask.config.set(scheduler="threads")
         dl, dr = dd.from_pandas(lf, npartitions=x.npartitions), dd.from_pandas(rf, npartitions=y.npartitions)
-        impls["dask.dataframe"] = lambda: pandas_columns(dl.merge(dr, on="key").compute())
+        impls["dask.dataframe"] = lambda: _join_frame_columns(dl.merge(dr, on="key").compute())
 
-    def agree(r, p):
-        return all(np.array_equal(u, v) for u, v in zip(_join_columns(r), _join_columns(p)))
-
-    return [Case("W5", f"inner join {n:,} x {m:,} rows on a unique int64 key", impls, agree,
-                 left.nbytes + right.nbytes)]
+    return [Case("W5", _join_title(left, right), impls, _join_agree, left.nbytes + right.nbytes)]
 
 
 def w6(scale: float) -> list[Case]:
@@ -320,6 +363,118 @@ def _asof_columns(df) -> dict:
     return {"price": df["price"].to_numpy(), "bid": df["bid"].to_numpy()}
 
 
+@contextlib.contextmanager
+def _dask_cluster(workers: int):
+    """A dask.distributed client of ``workers`` single-threaded worker processes on this machine,
+    or None when distributed, dask.dataframe or pandas is not installed."""
+    distributed = _peer("distributed")
+    if distributed is None or _peer("dask.dataframe") is None or _peer("pandas") is None:
+        yield None
+        return
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def _npy_frame(client, path: str, npartitions: int):
+    """The rows of a ``.npy`` file as a dask.dataframe of ``npartitions`` pieces that the workers
+    read from the file themselves, as rdarray's do; held in the workers' memory before timing."""
+    import dask.dataframe as dd
+    import distributed
+    import pandas as pd
+
+    rows = np.load(path, mmap_mode="r")
+    bounds = np.linspace(0, len(rows), npartitions + 1).astype(int).tolist()
+
+    def piece(span):
+        part = np.load(path, mmap_mode="r")[span[0]:span[1]]
+        return pd.DataFrame({name: part[name] for name in part.dtype.names})
+
+    meta = pd.DataFrame({name: np.empty(0, rows.dtype[name]) for name in rows.dtype.names})
+    frame = client.persist(dd.from_map(piece, list(zip(bounds[:-1], bounds[1:])), meta=meta))
+    with client.as_current():
+        distributed.wait(frame)
+    return frame
+
+
+def _on(ctx, fn):
+    """``fn`` run with ``ctx`` as the default context, so that one computation can be timed on
+    several backends."""
+    def run():
+        with ctx.as_default():
+            return fn()
+    return run
+
+
+def w11(scale: float) -> Iterator[Case]:
+    """Processes backend: W3 and W5 on 2 local worker processes against dask.distributed with 2
+    single-threaded worker processes, then the per-task round trip and the shuffle throughput on
+    loopback. W3 and W5 also run on the dask backend, on the same cluster as the dask.dataframe
+    peer. Inputs are ``.npy`` files that the workers on all sides read themselves. A generator, so
+    that the contexts and the cluster, started once, stay up until its last case has run."""
+    groups = _groupby_rows(max(10_000, int(20e6 * scale)), 1000)
+    left, right = _join_tables(max(10_000, int(10e6 * scale)))
+    nparts = max(20, int(2000 * min(scale * 10, 1.0)))
+    small = np.random.default_rng(0).random(nparts * 10)
+    hashed = _hashed_rows(max(10_000, int(20e6 * scale)))
+    where = "processes, 2 workers"
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="rdarray-w11-"))
+        paths = {}
+        for name, rows in [("groups", groups), ("left", left), ("right", right), ("hashed", hashed)]:
+            paths[name] = os.path.join(tmp, f"{name}.npy")
+            np.save(paths[name], rows)
+        stack.enter_context(rd.Context(backend="processes", workers=2))
+        client = stack.enter_context(_dask_cluster(2))
+        on_dask = None if client is None else stack.enter_context(
+            contextlib.closing(rd.Context(backend="dask", client=client)))
+        on_dask_where = "dask backend, same cluster"
+
+        xg = rd.from_npy(paths["groups"])
+        impls = {"rdarray": lambda: xg.groupby("key").agg({"value": _AGG}).compute()}
+        if client is not None:
+            fg = _npy_frame(client, paths["groups"], xg.npartitions)
+            impls["dask.distributed"] = lambda: _groupby_columns(
+                client.compute(fg.groupby("key").value.agg(_AGG)).result())
+        yield Case("W11", f"{where}: {_groupby_title(len(groups), 1000)}", impls, _groupby_agree, groups.nbytes)
+        if on_dask is not None:
+            yield Case("W11", f"{on_dask_where}: {_groupby_title(len(groups), 1000)}",
+                       {"rdarray": _on(on_dask, impls["rdarray"]), "dask.dataframe": impls["dask.distributed"]},
+                       _groupby_agree, groups.nbytes)
+
+        xl, xr = rd.from_npy(paths["left"]), rd.from_npy(paths["right"])
+        impls = {"rdarray": lambda: rd.merge(xl, xr, on="key").compute()}
+        if client is not None:
+            fl = _npy_frame(client, paths["left"], xl.npartitions)
+            fr = _npy_frame(client, paths["right"], xr.npartitions)
+            impls["dask.distributed"] = lambda: _join_frame_columns(client.compute(fl.merge(fr, on="key")).result())
+        yield Case("W11", f"{where}: {_join_title(left, right)}", impls, _join_agree, left.nbytes + right.nbytes)
+        if on_dask is not None:
+            yield Case("W11", f"{on_dask_where}: {_join_title(left, right)}",
+                       {"rdarray": _on(on_dask, impls["rdarray"]), "dask.dataframe": impls["dask.distributed"]},
+                       _join_agree, left.nbytes + right.nbytes)
+
+        xs = rd.from_numpy(small, npartitions=nparts)
+        impls = {"rdarray": lambda: (xs + 1).sum().compute()}
+        if client is not None:
+            import dask.array as da
+
+            ds = da.from_array(small, chunks=10)
+            impls["dask.distributed"] = lambda: client.compute((ds + 1).sum()).result()
+        yield Case("W11", f"{where}: round trip, (x+1).sum() over {nparts:,} partitions of 10 rows", impls,
+                   _close, per_task=nparts)
+
+        xh = rd.from_npy(paths["hashed"])  # count() leaves the shuffled partitions on the workers
+        impls = {"rdarray": lambda: xh.partition_by("key").count()}
+        if client is not None:
+            fh = _npy_frame(client, paths["hashed"], xh.npartitions)
+            impls["dask.distributed"] = lambda: client.compute(
+                fh.shuffle(on="key", method="p2p").map_partitions(len).sum()).result()
+        yield Case("W11", f"{where}: shuffle, partition_by of {len(hashed):,} (int64, float64) rows, count",
+                   impls, lambda r, p: int(r) == int(p), hashed.nbytes)
+
+
 #: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
-             "W10": w10, "SPILL": spill}
+             "W10": w10, "W11": w11, "SPILL": spill}
