@@ -204,10 +204,17 @@ class DaskExecutor(Executor):
         stage = runner.stage
         token, blob = uuid.uuid4().hex, pickle_stage(stage)
         submit = self.client.submit
+        reads = [task_reads(stage, p) for p in range(stage.npartitions)]
+        uses = collections.Counter(key for r in reads for key in r)
+        addresses = sorted(self.client.scheduler_info().get("workers", {}))
         tasks = []
         for p in range(stage.npartitions):
             keys, values = [], []
-            for key, node in task_reads(stage, p).items():
+            # a task that reads only what every task reads (a broadcast value) has no place of its
+            # own: left to dask, all of them would run where that value is
+            spread = {"workers": [addresses[p % len(addresses)]], "allow_other_workers": True} \
+                if addresses and all(uses[key] > 1 for key in reads[p]) else {}
+            for key, node in reads[p].items():
                 node_id, j, bucket = key
                 if node_id in runner.inputs:
                     value = runner.inputs[node_id][j]
@@ -223,7 +230,7 @@ class DaskExecutor(Executor):
                 keys.append(key)
                 values.append(value)
             tasks.append(submit(run_task, token, blob, p, keys, *values, pure=False,
-                                key=f"rdarray-stage{stage.id}-{p}-{token}"))
+                                key=f"rdarray-stage{stage.id}-{p}-{token}", **spread))
         returned = _returned(stage)
         rows = []
         for p, task in enumerate(tasks):
