@@ -124,9 +124,7 @@ class DaskStore:
                 return future
             derived = self._derived.get((node_id, p, bucket))
             if derived is None:
-                derived = self._derived[(node_id, p, bucket)] = self._executor.client.submit(
-                    _bucket, future, bucket, self._executor.remote, pure=False,
-                    key=f"rdarray-bucket-{uuid.uuid4().hex}")
+                derived = self._derived[(node_id, p, bucket)] = self._executor.bucket(future, bucket)
             return derived
 
     def source(self, node: Node, j: int):
@@ -136,8 +134,8 @@ class DaskStore:
             if future is None:
                 if not any(key[0] == node.id for key in self._derived):
                     weakref.finalize(node, self.drop, node.id)
-                future = self._derived[(node.id, j, "source")] = self._executor.client.submit(
-                    _identity, node.func(j), pure=False, key=f"rdarray-source-{uuid.uuid4().hex}")
+                future = self._derived[(node.id, j, "source")] = self._executor.task("source", _identity,
+                                                                                     node.func(j))
             return future
 
     def has(self, node_id: int, p: int) -> bool:
@@ -203,7 +201,6 @@ class DaskExecutor(Executor):
         plan as their inputs become ready, and an error surfaces when the results are gathered."""
         stage = runner.stage
         token, blob = uuid.uuid4().hex, pickle_stage(stage)
-        submit = self.client.submit
         reads = [task_reads(stage, p) for p in range(stage.npartitions)]
         uses = collections.Counter(key for r in reads for key in r)
         addresses = sorted(self.client.scheduler_info().get("workers", {}))
@@ -219,8 +216,7 @@ class DaskExecutor(Executor):
                 if node_id in runner.inputs:
                     value = runner.inputs[node_id][j]
                     if bucket is not None:
-                        value = submit(_bucket, value, bucket, self.remote, pure=False,
-                                       key=f"rdarray-bucket-{uuid.uuid4().hex}")
+                        value = self.bucket(value, bucket)
                 elif node.cheap:
                     value = self.store.source(node, j)
                 else:
@@ -229,13 +225,12 @@ class DaskExecutor(Executor):
                         raise RuntimeError(f"dask backend: partition {j} of {node.label} is not on the cluster")
                 keys.append(key)
                 values.append(value)
-            tasks.append(submit(run_task, token, blob, p, keys, *values, pure=False,
-                                key=f"rdarray-stage{stage.id}-{p}-{token}", **spread))
+            tasks.append(self.task(f"stage{stage.id}-{p}", run_task, token, blob, p, keys, *values, **spread))
         returned = _returned(stage)
         rows = []
         for p, task in enumerate(tasks):
             handles = [task] if len(returned) == 1 else [
-                submit(operator.getitem, task, k, pure=False, key=f"rdarray-output-{uuid.uuid4().hex}")
+                self.task("output", operator.getitem, task, k)
                 for k in range(len(returned))]
             for node, handle in zip(returned, handles):
                 if node.persist_level is not None:
@@ -243,6 +238,14 @@ class DaskExecutor(Executor):
             rows.append(tuple(None if node.persist_level is not None else h
                               for node, h in zip(stage.outputs, handles)))
         return rows
+
+    def task(self, kind: str, fn, *args, **options):
+        """A dask future of ``fn(*args)``, under a key of its own naming what it is."""
+        return self.client.submit(fn, *args, pure=False, key=f"rdarray-{kind}-{uuid.uuid4().hex}", **options)
+
+    def bucket(self, buckets, q: int):
+        """The future of bucket ``q`` of a map output's future, cut on the worker holding it."""
+        return self.task("bucket", _bucket, buckets, q, self.remote)
 
     def gather(self, blocks: list) -> list:
         try:
