@@ -17,11 +17,12 @@ from .compute import compute
 from .config import config
 from .context import Context, get_context
 from .errors import CorruptDataError, WorkerLostError
+from .execution.progress import progress
 from .shuffle.partitioners import HashPartitioner, RangePartitioner
 
 __all__ = [
     "Context", "CorruptDataError", "HashPartitioner", "Lazy", "RangePartitioner", "PartitionedArray", "WorkerLostError", "__version__",
     "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array", "from_dask_dataframe",
     "from_numpy", "from_pandas",
-    "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "merge", "merge_asof", "ones", "random", "wait", "where", "zeros",
+    "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "wait", "where", "zeros",
 ]

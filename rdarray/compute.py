@@ -7,6 +7,7 @@ import numpy as np
 from .array.core import PartitionedArray
 from .array.lazy import Lazy
 from .context import Context, get_context
+from .execution.progress import progress_for
 from .execution.scheduler import execute
 from .lineage import VALUE, Node, per_partition
 from .plan.explain import format_plan
@@ -30,7 +31,7 @@ def compute_on(ctx: Context, items) -> tuple:
 def run_nodes(ctx: Context, nodes: list[Node]) -> dict[int, list]:
     """The partitions of every node, computed in one plan; array nodes learn their lengths."""
     plan = build_plan(nodes, ctx.store.has_all)
-    found = execute(plan, ctx.executor, ctx.store)
+    found = execute(plan, ctx.executor, ctx.store, progress=progress_for(plan, ctx.progress))
     for node in nodes:
         if node.dtype != VALUE:
             node.learn_lengths([len(b) for b in found[node.id]])

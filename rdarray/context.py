@@ -35,6 +35,10 @@ class Context:
         self.backend = backend
         self.memory_limit = parse_bytes(memory_limit) if memory_limit is not None else None
         self.spill_dir = spill_dir
+        if progress:
+            from .execution.progress import _require_tqdm
+
+            _require_tqdm()
         self.progress = bool(progress)
         if backend == "processes":
             from .execution.processes import ProcessesExecutor

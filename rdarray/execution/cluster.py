@@ -226,6 +226,8 @@ class DaskExecutor(Executor):
                 keys.append(key)
                 values.append(value)
             tasks.append(self.task(f"stage{stage.id}-{p}", run_task, token, blob, p, keys, *values, **spread))
+            if runner.progress is not None:  # sizes stay on the workers: only tasks are counted
+                tasks[-1].add_done_callback(lambda _: runner.progress.task_done())
         returned = _returned(stage)
         rows = []
         for p, task in enumerate(tasks):

@@ -81,6 +81,10 @@ class _Job:
         self.pending = [p for p in range(stage.npartitions)
                         if not (kept and all(store.has(o.id, p) for o in stage.outputs))]
         self.preferred = {p: _preferred(self.reads[p], store) for p in self.pending}
+        self.progress = runner.progress
+        if self.progress is not None:
+            for _ in range(stage.npartitions - len(self.pending)):  # kept from an earlier plan
+                self.progress.task_done()
         self.running = 0
         self.attempts: collections.Counter = collections.Counter()
         self.sent_to: set[int] = set()  # workers that hold the pickled stage
@@ -353,6 +357,8 @@ class ProcessesExecutor(Executor):
             if kind == "done":
                 outputs, stored = body
                 self._record(job, stored, worker)
+                if job.progress is not None:
+                    job.progress.task_done([(node_id, nbytes) for node_id, _, nbytes in stored])
                 if not job.failed:
                     job.results[header["p"]] = outputs
             elif kind == "failed":

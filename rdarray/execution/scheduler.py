@@ -17,20 +17,29 @@ from .task import StageRunner
 MAX_REPAIRS = 3
 
 
-def execute(plan: Plan, executor, store, collect: bool = True) -> dict[int, list]:
+def execute(plan: Plan, executor, store, collect: bool = True, progress=None) -> dict[int, list]:
     """Run ``plan``; returns the partitions of every target node, by node id (nothing unless
-    ``collect``).
+    ``collect``). Finished tasks are reported to ``progress`` (a :class:`Progress`), if given.
 
     An output of a stage is kept only until the last stage reading it has run.
     """
+    try:
+        return _execute(plan, executor, store, collect, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, list]:
     target_ids = {t.id for t in plan.targets}
     readers: dict[int, int] = {}
     for stage in plan.stages:
         for node in stage.inputs:
             readers[node.id] = readers.get(node.id, 0) + 1
     results: dict[int, list] = {}
-    for stage in plan.stages:
-        rows = _repairing(lambda: executor.run_stage(StageRunner(stage, results, store)), executor, store)
+    for index, stage in enumerate(plan.stages):
+        reporter = progress.stage(index) if progress is not None else None
+        rows = _repairing(lambda: executor.run_stage(StageRunner(stage, results, store, reporter)), executor, store)
         for k, node in enumerate(stage.outputs):
             if node.persist_level is None:  # persisted outputs are read from the block store
                 results[node.id] = [row[k] for row in rows]

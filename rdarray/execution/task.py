@@ -24,12 +24,14 @@ SLICE_ELEMENTS = 1 << 17
 
 class StageRunner:
     """Runs the tasks of one stage. ``inputs`` holds the partitions of earlier stages' outputs;
-    ``store`` the block store holding persisted partitions."""
+    ``store`` the block store holding persisted partitions; ``progress`` (a
+    :class:`~rdarray.execution.progress.StageProgress`, or None) hears of every task run here."""
 
-    def __init__(self, stage: Stage, inputs: dict[int, list], store):
+    def __init__(self, stage: Stage, inputs: dict[int, list], store, progress=None):
         self.stage = stage
         self.inputs = inputs
         self.store = store
+        self.progress = progress
         self.npartitions = stage.npartitions
         self._in_stage = {n.id for n in stage.nodes}
         self._program = _compile(stage, self._in_stage)
@@ -49,6 +51,8 @@ class StageRunner:
             for node, value in zip(self.stage.outputs, outputs):
                 if node.persist_level is not None:
                     self.store.put(node, p, value)
+        if self.progress is not None:
+            self.progress.task_done([(n.id, getattr(v, "nbytes", 0)) for n, v in zip(self.stage.outputs, outputs)])
         return tuple(None if node.persist_level is not None else value
                      for node, value in zip(self.stage.outputs, outputs))
 
