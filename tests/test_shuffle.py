@@ -120,6 +120,33 @@ def test_sort_structured_by_fields_is_stable():
     assert_rows_equal(x.sort("f").compute(), a[np.argsort(a["f"], kind="stable")])
 
 
+@pytest.mark.parametrize("order", [["k", "f"], ["f", "s", "k"], ["t", "k"], ["w", "k"], ["k", "w"], ["u", "t"]])
+def test_sort_by_several_fields_of_every_kind_is_stable(order):
+    """Dense and sparse integers (the widest beyond 64 bits of combined ranks), floats with NaN and
+    signed zeros, strings, datetimes with NaT, 8-bit unsigned: all against NumPy's structured order."""
+    a = table(3000)
+    rng = np.random.default_rng(5)
+    extra = np.empty(len(a), dtype=a.dtype.descr + [("t", "M8[s]"), ("w", "i8"), ("u", "u1")])
+    for name in a.dtype.names:
+        extra[name] = a[name]
+    extra["t"] = rng.integers(0, 40, len(a)).astype("M8[s]")
+    extra["t"][rng.random(len(a)) < 0.1] = np.datetime64("NaT")
+    extra["w"] = rng.choice(np.array([np.iinfo(np.int64).min, -1, 0, 7, np.iinfo(np.int64).max]), len(a))
+    extra["u"] = rng.integers(0, 256, len(a))
+    expected = extra[np.lexsort([extra[name] for name in reversed(order)])]
+    assert_rows_equal(split(extra, [900, 0, 1600, 500]).sort(order).compute(), expected)
+    assert_rows_equal(split(extra, [3000]).sort(order, descending=True).compute(), expected[::-1])
+
+
+def test_sort_by_many_fields_whose_ranks_overflow_64_bits():
+    rng = np.random.default_rng(6)
+    a = np.empty(4000, dtype=[(f"c{i}", "i8") for i in range(8)])
+    for name in a.dtype.names:
+        a[name] = rng.integers(0, 1000, len(a))
+    order = list(a.dtype.names)
+    assert_rows_equal(split(a, [1000, 3000]).sort(order).compute(), a[np.lexsort([a[f] for f in reversed(order)])])
+
+
 def test_sort_partitions_are_balanced_for_spread_keys():
     a = np.random.default_rng(4).random(40_000)
     y = rd.from_numpy(a, npartitions=8).sort()

@@ -20,7 +20,7 @@ from ..dtypes import is_nan, take
 from ..lineage import Node, OneToOne
 from ..shuffle import hashing
 from ..shuffle.exchange import shuffle
-from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_keys
+from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from .elementwise import map_blocks
 
 AGGREGATIONS = ("sum", "mean", "count", "size", "min", "max", "var", "std", "first", "last", "nunique")
@@ -365,15 +365,24 @@ def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
         missing = is_nan(values)
         rows = hashing.group_first_row(ids, ngroups, ~missing if missing.any() else None, last=kind == "last")
         return take(values, rows)
+    extreme = hashing.group_max if kind == "max" else hashing.group_min
     if values.dtype.kind in "biuf" and not (values.dtype.kind == "u" and values.dtype.itemsize == 8):
-        extreme = hashing.group_max if kind == "max" else hashing.group_min  # no group is empty
-        return extreme(values, ids, ngroups).astype(values.dtype)
+        return extreme(values, ids, ngroups).astype(values.dtype)  # no group is empty
+    if values.dtype.kind in "mM":  # times by their int64 ticks, NaT (the smallest tick) left out
+        ticks = values.view(np.int64)
+        kept = ticks != NAT_TICKS
+        found, count = hashing.group_extreme(ticks[kept], ids[kept], ngroups, kind == "max")
+        return np.where(count > 0, found, NAT_TICKS).view(values.dtype)
     missing = is_nan(values)
     if missing.any():
         values, ids = values[~missing], ids[~missing]
     order = np.lexsort((values, ids))  # by group, then value: a group's min first, max last
     rows = hashing.group_first_row(ids[order], ngroups, last=kind == "max")
     return take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
+
+
+#: the int64 tick of NaT in every datetime64 and timedelta64 unit
+NAT_TICKS = np.iinfo(np.int64).min
 
 
 # -- merging partial states -------------------------------------------------------------------------
@@ -413,7 +422,7 @@ def _finish(aggs, states: dict, key_rows: np.ndarray, out_dtype: np.dtype, keys,
         for agg in aggs:
             out[agg.name] = _final(agg, states)
     if sort and len(out) > 1:
-        out = out[np.argsort(sort_keys(out, keys[0] if len(keys) == 1 else list(keys)), kind="stable")]
+        out = out[sort_order(out, list(keys))]
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..dtypes import is_nan
 from ..shuffle.exchange import shuffle
-from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_keys
+from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 
 
 def check_key(x, key, what: str):
@@ -57,7 +57,7 @@ def range_sorted(x, key, descending: bool = False, split_ties: bool = True, loca
             rows.sort()
             ordered = rows
         else:
-            ordered = rows[np.argsort(sort_keys(rows, key), kind="stable")]
+            ordered = rows[sort_order(rows, key)]
         ordered = ordered[::-1] if descending else ordered
         return ordered if local is None else local(ordered)
 

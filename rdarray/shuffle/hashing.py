@@ -102,10 +102,15 @@ def group_count(values, group_ids, n_groups: int) -> np.ndarray:
     return _k.group_count(*_group_args(values, group_ids, n_groups))
 
 
+def group_extreme(values, group_ids, n_groups: int, is_max: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(extreme, count)``: per-group max (or min) and number of non-NaN values; the extreme of a
+    group without values is NaN for floats, 0 for integers."""
+    return _k.group_minmax(*_group_args(values, group_ids, n_groups), is_max)
+
+
 def _group_extreme(values, group_ids, n_groups, is_max: bool) -> np.ndarray:
-    values, group_ids, n_groups = _group_args(values, group_ids, n_groups)
-    out, count = _k.group_minmax(values, group_ids, n_groups, is_max)
-    if values.dtype.kind == "i" and not count.all():
+    out, count = group_extreme(values, group_ids, n_groups, is_max)
+    if out.dtype.kind == "i" and not count.all():
         raise ValueError(f"group {int(np.argmin(count))} has no values: no integer min/max")
     return out
 

@@ -190,6 +190,38 @@ def key_columns(block: np.ndarray, key) -> list[np.ndarray]:
     return [block[name] for name in names]
 
 
+def sort_order(block: np.ndarray, key) -> np.ndarray:
+    """The stable order of the rows by ``key``: by its first field, ties by the next, and so on.
+
+    Several fields become one int64 code per row (each field's rank, then the row's position)
+    when it fits: NumPy sorts that several times faster than a multi-field view or ``lexsort``.
+    """
+    if key is None or isinstance(key, str) or len(key) == 1:
+        return np.argsort(sort_keys(block, key if key is None or isinstance(key, str) else key[0]), kind="stable")
+    n = len(block)
+    combined, span = np.zeros(n, np.int64), max(n, 1)
+    for name in key:
+        codes, size = _ranks(block[name])
+        span *= size
+        if span >= 1 << 62:
+            return np.lexsort([block[name] for name in reversed(key)])
+        combined *= size
+        combined += codes
+    combined *= n
+    combined += np.arange(n)  # every code differs, so any sort keeps equal keys in row order
+    return np.argsort(combined)
+
+
+def _ranks(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(codes, size)``: int64 codes in ``range(size)`` ordered as the column's values are."""
+    if len(column) and (column.dtype.kind in "bi" or (column.dtype.kind == "u" and column.dtype.itemsize < 8)):
+        low, high = int(column.min()), int(column.max())
+        if high - low < len(column) * 4:  # dense integers: their offsets are ranks, no sort needed
+            return column.astype(np.int64) - low, high - low + 1
+    values, codes = np.unique(column, return_inverse=True)
+    return codes.reshape(-1), max(len(values), 1)
+
+
 def sort_keys(block: np.ndarray, key) -> np.ndarray:
     """One comparable array for ordering rows: a field, a multi-field view, or the values."""
     if key is None:
