@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--scale S] [--only W1,W10] [--out DIR]``
+"""``python -m benchmarks [--quick] [--scale S] [--only W1,W10] [--repeat N] [--out DIR]``
 
 Runs the workloads side by side with the installed peers and writes ``report.md`` and
 ``results.json`` (and ``chart.png`` when matplotlib is installed) into ``--out``.
@@ -28,7 +28,6 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", type=float, default=None, help="data size relative to BENCHMARKS.md")
     parser.add_argument("--only", default="", help="comma-separated workload ids, e.g. W1,W10")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per measurement (median)")
-    parser.add_argument("--memory", action="store_true", help="also measure peak allocated bytes")
     parser.add_argument("--out", default="benchmark-results", help="directory for the report")
     args = parser.parse_args(argv)
 
@@ -49,7 +48,7 @@ def main(argv=None) -> int:
             rows.extend(run_codec(scale, repeat))
         for case in WORKLOADS[wid](scale):
             print(f"{case.workload}: {case.title}", file=sys.stderr, flush=True)
-            rows.extend(run_case(case, repeat, args.memory))
+            rows.extend(run_case(case, repeat))
     add_ratios(rows)
     os.makedirs(args.out, exist_ok=True)
     meta = machine(scale, repeat)
@@ -82,10 +81,10 @@ def machine(scale: float, repeat: int) -> dict:
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [f"# rdarray benchmarks (scale {meta['scale']}, median of {meta['repeat']})", "",
              f"{meta['cpus']} CPUs, {meta['platform']}, Python {meta['python']}, NumPy {meta['numpy']}", "",
-             "| workload | case | impl | median s | rdarray / impl | GB/s | µs/task | peak MB | agrees |",
+             "| workload | case | impl | median s | rdarray / impl | GB/s | µs/task | peak RSS MB | agrees |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
-        peak = format(r["peak_bytes"] / 1e6, ".1f") if r.get("peak_bytes") is not None else ""
+        peak = format(r["peak_rss_bytes"] / 1e6, ".0f") if r.get("peak_rss_bytes") is not None else ""
         lines.append(f"| {r['workload']} | {r['case']} | {r['impl']} | {r['seconds']:.4f} | "
                      f"{_fmt(r, 'ratio', '.2f')} | {_fmt(r, 'gbps', '.2f')} | {_fmt(r, 'us_per_task', '.1f')} | "
                      f"{peak} | {'yes' if r.get('agrees', True) else 'NO'} |")
@@ -97,22 +96,36 @@ def _fmt(row: dict, key: str, spec: str) -> str:
 
 
 def chart(rows: list[dict], path: str) -> None:
-    """Bars of rdarray / peer time ratios on a log scale (skipped without matplotlib)."""
+    """One bar group per workload, one bar per peer (and case): rdarray's time over the peer's, on
+    a log scale. Skipped without matplotlib."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    bars = [(f"{r['workload']} vs {r['impl']}", r["ratio"]) for r in rows if r.get("ratio")]
-    if not bars:
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("ratio"):
+            groups.setdefault(r["workload"], []).append(r)
+    if not groups:
         return
-    fig, ax = plt.subplots(figsize=(max(4, len(bars) * 0.6), 4))
-    ax.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:blue")
+    peers = sorted({r["impl"] for bars in groups.values() for r in bars})
+    colors = dict(zip(peers, plt.get_cmap("tab20").colors))
+    fig, ax = plt.subplots(figsize=(max(6, sum(len(b) for b in groups.values()) * 0.35 + len(groups) * 0.5), 4.5))
+    x, ticks = 0.0, []
+    for workload, bars in groups.items():
+        ticks.append((x + (len(bars) - 1) / 2, workload))
+        for r in bars:
+            ax.bar(x, r["ratio"], color=colors[r["impl"]], width=0.9)
+            x += 1
+        x += 1  # a gap between workloads
+    ax.set_xticks([t for t, _ in ticks], [w for _, w in ticks])
     ax.axhline(1.0, color="gray", linewidth=1)
     ax.set_yscale("log")
     ax.set_ylabel("rdarray time / peer time (lower is better)")
-    ax.tick_params(axis="x", rotation=60)
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colors[p]) for p in peers], labels=peers,
+              fontsize="small", ncol=2, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

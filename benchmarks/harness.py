@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import statistics
 import time
-import tracemalloc
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,42 +20,56 @@ class Case:
     per_task: int = 0  # tasks run, for a time-per-task column
 
 
-def median_seconds(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """Median wall time of ``repeat`` runs after one warm-up run, and the last result."""
+def median_seconds(fn: Callable[[], object], repeat: int) -> tuple[float, object, int | None]:
+    """Median wall time of ``repeat`` runs after one warm-up run, the last result, and how far the
+    last run raised this process's resident memory above where it started (None off Linux)."""
     result = fn()
-    times = []
-    for _ in range(max(1, repeat)):
+    times, peak = [], None
+    for i in range(max(1, repeat)):
+        last = i == max(1, repeat) - 1
+        if last:
+            result = None  # the previous result must not count against this run's peak
+            before = _reset_peak_rss()
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        if last and before is not None:
+            peak = max(0, _status_bytes("VmHWM") - before)
+    return statistics.median(times), result, peak
 
 
-def peak_bytes(fn: Callable[[], object]) -> int:
-    """Peak bytes allocated during one run (NumPy reports its buffers to tracemalloc)."""
-    tracemalloc.start()
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _reset_peak_rss() -> int | None:
+    """Reset the kernel's record of this process's peak resident set size; returns the resident
+    size now, or None where that cannot be done (not Linux)."""
     try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _status_bytes("VmRSS")
+    except OSError:
+        return None
 
 
-def run_case(case: Case, repeat: int, memory: bool) -> list[dict]:
+def run_case(case: Case, repeat: int) -> list[dict]:
     """Time every implementation; check each peer's answer agrees with rdarray's."""
     rows, reference = [], None
     for impl, fn in case.impls.items():
-        seconds, result = median_seconds(fn, repeat)
+        seconds, result, peak_rss = median_seconds(fn, repeat)
         if impl == "rdarray":
             reference = result
         agrees = True if reference is None or impl == "rdarray" else bool(case.agree(reference, result))
         row = {"workload": case.workload, "case": case.title, "impl": impl, "seconds": seconds,
-               "agrees": agrees}
+               "agrees": agrees, "peak_rss_bytes": peak_rss}
         if case.unit_bytes:
             row["gbps"] = case.unit_bytes / seconds / 1e9
         if case.per_task:
             row["us_per_task"] = seconds / case.per_task * 1e6
-        if memory:
-            row["peak_bytes"] = peak_bytes(fn)
         rows.append(row)
     return rows

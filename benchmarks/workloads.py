@@ -475,6 +475,70 @@ def w11(scale: float) -> Iterator[Case]:
                    impls, lambda r, p: int(r) == int(p), hashed.nbytes)
 
 
+def _kmeans_partial(block: np.ndarray, centroids: np.ndarray) -> tuple:
+    """One block's share of a k-means step: per-cluster sums and counts of its rows assigned to
+    the nearest centroid, and their squared distances summed (the inertia)."""
+    k, dim = centroids.shape
+    distances = (block * block).sum(axis=1)[:, None] - 2 * (block @ centroids.T) + (centroids * centroids).sum(axis=1)
+    labels = distances.argmin(axis=1)
+    sums = np.stack([np.bincount(labels, weights=block[:, f], minlength=k) for f in range(dim)], axis=1)
+    return sums, np.bincount(labels, minlength=k), float(distances.min(axis=1).sum())
+
+
+def _kmeans_merge(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _kmeans(partials, start: np.ndarray, iterations: int) -> tuple[np.ndarray, list[float]]:
+    """``iterations`` averaging steps from ``start``; ``partials(centroids)`` gives the merged
+    (sums, counts, inertia) of every row. Returns the centroids and the inertia of each step."""
+    centroids, inertia = start, []
+    for _ in range(iterations):
+        sums, counts, total = partials(centroids)
+        centroids = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centroids)
+        inertia.append(total)
+    return centroids, inertia
+
+
+def w12(scale: float) -> list[Case]:
+    """Iterative: 10 iterations of mini-batch k-means averaging over 5M x 8 float64, persisted."""
+    rng = np.random.default_rng(0)
+    k, iterations = 8, 10
+    centers = rng.normal(0.0, 5.0, size=(k, 8))
+    n = max(2000, int(5e6 * scale))
+    a = centers[rng.integers(0, k, n)] + rng.normal(size=(n, 8))
+    start = a[rng.choice(n, k, replace=False)]
+    x = rd.from_numpy(a).persist()
+    x.count()  # persisted before timing, as each peer's input is in memory
+
+    def with_rdarray(c):
+        return x.reduce(lambda b: _kmeans_partial(b, c), _kmeans_merge).compute()
+
+    impls = {"rdarray": lambda: _kmeans(with_rdarray, start, iterations),
+             "numpy": lambda: _kmeans(lambda c: _kmeans_partial(a, c), start, iterations)}
+    da = _dask_array()
+    if da is not None:
+        import dask
+
+        blocks = da.from_array(a, chunks=(-(-n // x.npartitions), 8)).persist().to_delayed().ravel()
+        step = dask.delayed(_kmeans_partial)
+
+        def with_dask(c):
+            parts = dask.compute(*[step(b, c) for b in blocks])
+            merged = parts[0]
+            for part in parts[1:]:
+                merged = _kmeans_merge(merged, part)
+            return merged
+
+        impls["dask.array"] = lambda: _kmeans(with_dask, start, iterations)
+
+    def agree(r, p):
+        return np.allclose(r[0], p[0], rtol=1e-9, atol=1e-9) and np.allclose(r[1], p[1], rtol=1e-9)
+
+    return [Case("W12", f"{iterations} k-means averaging steps, k={k}, {a.shape} float64, persisted",
+                 impls, agree, a.nbytes * iterations)]
+
+
 #: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
-             "W10": w10, "W11": w11, "SPILL": spill}
+             "W10": w10, "W11": w11, "W12": w12, "SPILL": spill}
