@@ -30,9 +30,3 @@ def test_kernel_needs_no_blosc_package_at_run_time():
             "from rdarray.storage import codec; a = np.arange(1000.0); "
             "print('ok' if np.array_equal(codec.decompress(codec.compress(a), a.dtype, a.shape), a) else 'bad')")
     assert run("-c", code).strip() == "ok"
-
-
-def test_quickstart_runs_and_checks_itself():
-    out = run(str(ROOT / "examples" / "quickstart.py"), "--small")
-    assert "all results agree with NumPy" in out
-    assert "Stage 0" in out
