@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def run(scale: float, repeat: int) -> list[dict]:
             for p, c, o in zip(pieces, chunks, outs):
                 decomp(c, o)
                 assert np.array_equal(o, p), f"{impl} round trip failed"
-            comp_fns[impl] = lambda comp=comp: [comp(p) for p in pieces]
+            comp_fns[impl] = lambda comp=comp, ps=pieces: [comp(p) for p in ps]
             decomp_fns[impl] = lambda d=decomp, cs=chunks, os_=outs: [d(c, o) for c, o in zip(cs, os_)]
         for op, fns in (("compress", comp_fns), ("decompress", decomp_fns)):
             for impl, t in _median_seconds(fns, repeat).items():

@@ -160,7 +160,8 @@ def w7(scale: float) -> list[Case]:
     def agree(r, p):
         return sum(len(b) for bs in r for b in bs) == len(p)
 
-    return [Case("W7", f"hash-partition {n:,} (int64, float64) rows into 16", {"rdarray": ours, "numpy argsort": baseline},
+    return [Case("W7", f"hash-partition {n:,} (int64, float64) rows into 16",
+                 {"rdarray": ours, "numpy argsort": baseline},
                  agree, rows.nbytes)]
 
 

@@ -62,7 +62,7 @@ def main(rows: int, customers: int, days: int, npartitions=None) -> None:
     try:
         import pandas as pd
     except ImportError:
-        raise SystemExit("this example checks its results with pandas: pip install pandas")
+        raise SystemExit("this example checks its results with pandas: pip install pandas") from None
     print("pandas:")
     df = timed("DataFrame from the same array", lambda: pd.DataFrame(log))
     ref_a = timed("per customer", lambda: df.groupby("customer").agg(

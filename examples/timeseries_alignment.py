@@ -77,7 +77,7 @@ def main(n_trades: int, n_quotes: int, n_symbols: int, npartitions=None) -> None
     try:
         import pandas as pd
     except ImportError:
-        raise SystemExit("this example checks its results with pandas: pip install pandas")
+        raise SystemExit("this example checks its results with pandas: pip install pandas") from None
     print("pandas:")
     ref_joined = timed("merge_asof", lambda: pd.merge_asof(pd.DataFrame(trades), pd.DataFrame(quotes),
                                                            on="time", by="symbol"))

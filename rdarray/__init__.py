@@ -4,25 +4,25 @@ from concurrent.futures import as_completed, wait
 
 from . import random
 from ._version import __version__
+from .array.asof import merge_asof
 from .array.core import PartitionedArray, concatenate, from_numpy, from_partitions, where
 from .array.creation import arange, full, linspace, ones, zeros
-from .array.asof import merge_asof
+from .array.dask_io import from_dask_array, from_dask_dataframe
 from .array.lazy import Lazy
 from .array.merge import merge
 from .array.pandas_io import from_pandas
-from .array.dask_io import from_dask_array, from_dask_dataframe
-from .storage.dataset import load
-from .storage.npy import from_npy
 from .compute import compute
 from .config import config
 from .context import Context, get_context
 from .errors import CorruptDataError, WorkerLostError
 from .execution.progress import progress
 from .shuffle.partitioners import HashPartitioner, RangePartitioner
+from .storage.dataset import load
+from .storage.npy import from_npy
 
 __all__ = [
-    "Context", "CorruptDataError", "HashPartitioner", "Lazy", "RangePartitioner", "PartitionedArray", "WorkerLostError", "__version__",
-    "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array", "from_dask_dataframe",
-    "from_numpy", "from_pandas",
-    "from_npy", "from_partitions", "full", "get_context", "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "wait", "where", "zeros",
+    "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner", "WorkerLostError",
+    "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array",
+    "from_dask_dataframe", "from_npy", "from_numpy", "from_pandas", "from_partitions", "full", "get_context",
+    "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "wait", "where", "zeros",
 ]

@@ -22,7 +22,8 @@ Each dependency says, for output partition ``p``, which parent partitions it rea
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,13 +37,13 @@ class Dependency:
     kind = ""
     fusable = False
 
-    def __init__(self, parent: "Node"):
+    def __init__(self, parent: Node):
         self.parent = parent
 
     def parent_partitions(self, p: int) -> Sequence[int]:
         raise NotImplementedError
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -58,7 +59,7 @@ class OneToOne(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return (p,)
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         return get(p)
 
 
@@ -68,7 +69,7 @@ class RangeDependency(Dependency):
 
     kind = "range"
 
-    def __init__(self, parent: "Node", pieces: Sequence[Sequence[tuple]]):
+    def __init__(self, parent: Node, pieces: Sequence[Sequence[tuple]]):
         super().__init__(parent)
         self.pieces = [tuple(ps) for ps in pieces]
         used = [j for ps in self.pieces for j, _ in ps]
@@ -77,7 +78,7 @@ class RangeDependency(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return [j for j, _ in self.pieces[p]]
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         pieces = self.pieces[p]
         if len(pieces) == 1:
             j, rows = pieces[0]
@@ -97,7 +98,7 @@ class AllToOne(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return range(self.parent.npartitions)
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         return [get(j) for j in range(self.parent.npartitions)]
 
 
@@ -109,7 +110,7 @@ class Broadcast(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return (0,)
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         return get(0)
 
 
@@ -122,7 +123,7 @@ class ShuffleDependency(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return range(self.parent.npartitions)
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         return [get(j)[p] for j in range(self.parent.npartitions)]
 
 
@@ -130,17 +131,18 @@ class OneBucket(ShuffleDependency):
     """The one partition of a value node reads bucket ``bucket`` of every parent partition: a
     summary the map side writes in the same pass as the buckets its reduce side reads."""
 
-    def __init__(self, parent: "Node", bucket: int):
+    def __init__(self, parent: Node, bucket: int):
         super().__init__(parent)
         self.bucket = bucket
 
-    def gather(self, p: int, get: Callable[[int], object]):
+    def gather(self, p: int, get: Callable[[int], Any]):
         return [get(j)[self.bucket] for j in range(self.parent.npartitions)]
 
 
-def realign(parent: "Node", lengths: Sequence[int]) -> RangeDependency:
+def realign(parent: Node, lengths: Sequence[int]) -> RangeDependency:
     """A dependency giving ``parent``'s rows regrouped into partitions of the given lengths."""
-    parent_bounds = np.cumsum((0,) + tuple(parent.partition_lengths))
+    assert parent.partition_lengths is not None, "realign needs the parent's partition lengths"
+    parent_bounds = np.cumsum((0, *parent.partition_lengths))
     pieces = []
     start = 0
     for length in lengths:
@@ -215,7 +217,7 @@ class Node:
         self.persist_level: str | None = None
 
     @property
-    def parents(self) -> tuple["Node", ...]:
+    def parents(self) -> tuple[Node, ...]:
         return tuple(dep.parent for dep in self.dependencies)
 
     @property
@@ -231,7 +233,7 @@ class Node:
         if self.partition_lengths is None:
             self.partition_lengths = tuple(int(n) for n in lengths)
 
-    def aligned_with(self, other: "Node") -> bool:
+    def aligned_with(self, other: Node) -> bool:
         """True when both have equal partition lengths, known or by construction."""
         if self.npartitions != other.npartitions:
             return False
@@ -239,7 +241,7 @@ class Node:
             return True
         return self.partition_lengths is not None and self.partition_lengths == other.partition_lengths
 
-    def ancestors(self) -> list["Node"]:
+    def ancestors(self) -> list[Node]:
         """This node and every node it depends on, in topological order."""
         seen: dict[int, Node] = {}
         stack = [self]

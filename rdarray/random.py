@@ -15,7 +15,9 @@ def _rng(seed: int, p: int) -> np.random.Generator:
 
 def _seed(seed) -> int:
     if seed is None:
-        return int(np.random.SeedSequence().entropy)  # fixed now, so recomputation repeats it
+        entropy = np.random.SeedSequence().entropy  # fixed now, so recomputation repeats it
+        assert isinstance(entropy, int)
+        return entropy
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"random: seed must be a non-negative integer or None, got {seed!r}")
     return int(seed)

@@ -60,8 +60,9 @@ def ctx(request):
 def assert_same(x, expected, signed_zeros: bool = True) -> None:
     """``x`` (a PartitionedArray) computes to exactly ``expected``: values, dtype and shape.
 
-    NaNs compare equal to NaNs; the sign of zeros counts unless ``signed_zeros`` is False. The shape ``x`` reports before computing (when known), the
-    partitions and ``len(x)`` must agree with the computed array.
+    NaNs compare equal to NaNs; the sign of zeros counts unless ``signed_zeros`` is False. The shape
+    ``x`` reports before computing (when known), the partitions and ``len(x)`` must agree with the
+    computed array.
     """
     expected = np.asarray(expected)
     assert isinstance(x, rd.PartitionedArray), type(x)

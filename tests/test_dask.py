@@ -16,8 +16,15 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import (Counter, assert_group_totals, group_sums, keys_and_values, kill_first_time,
-                      killing_group_total, struct)
+from _helpers import (
+    Counter,
+    assert_group_totals,
+    group_sums,
+    keys_and_values,
+    kill_first_time,
+    killing_group_total,
+    struct,
+)
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")

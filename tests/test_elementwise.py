@@ -343,7 +343,8 @@ def test_gufuncs_row_wise(ctx):
     assert_same(x @ w[:, 0], a @ w[:, 0])
     assert_same(np.vecdot(x, partitioned(a, LAYOUT_B)), np.vecdot(a, a))
     assert_same(np.vecdot(x, a), np.vecdot(a, a))
-    assert_same(np.matvec(x[:, None, :] * np.ones((1, 2, 1)), w[:, 0]), np.matvec(a[:, None, :] * np.ones((1, 2, 1)), w[:, 0]))
+    stacked = np.ones((1, 2, 1))
+    assert_same(np.matvec(x[:, None, :] * stacked, w[:, 0]), np.matvec(a[:, None, :] * stacked, w[:, 0]))
 
 
 # -- __array_function__ ---------------------------------------------------------------------------

@@ -4,11 +4,9 @@ NumPy indexing of the whole array is the oracle.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import numpy.lib.recfunctions as rfn
 import pytest
-from _helpers import Counter
 from conftest import (
     STRUCT,
     arrays_and_layouts,
@@ -22,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rdarray as rd
+from _helpers import Counter
 from rdarray.array.elementwise import map_blocks
 
 N = 23

@@ -297,7 +297,7 @@ def test_lazy_until_computed():
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_unsorted_rejected(side):
     left, right = tables()
-    for broken, lengths, where in [(np.r_[3, 1, 4, 5], [4], "within"), (np.r_[3, 4, 1, 5], [2, 2], "across"),
+    for broken, lengths, _where in [(np.r_[3, 1, 4, 5], [4], "within"), (np.r_[3, 4, 1, 5], [2, 2], "across"),
                                    (np.r_[3, 4, 1, 5], [2, 0, 2], "across an empty partition")]:
         table = struct({"t": broken, "k": np.zeros(4, "i4"), "v": np.arange(4)})
         args = (partitioned(table, lengths), partitioned(right, [17])) if side == "left" else \

@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 import pytest
-from _helpers import Counter
 
 import rdarray as rd
+from _helpers import Counter
 
 LEVELS = ["memory", "compressed", "disk"]
 DATA = np.random.default_rng(0).normal(size=(4000, 3))

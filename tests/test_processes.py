@@ -21,8 +21,7 @@ import pytest
 import zmq
 
 import rdarray as rd
-from _helpers import (Counter, assert_group_totals, keys_and_values, kill_first_time, killing_group_total,
-                      struct)
+from _helpers import Counter, assert_group_totals, keys_and_values, kill_first_time, killing_group_total, struct
 
 
 @pytest.fixture

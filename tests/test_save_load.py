@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 import pytest
-from _helpers import Counter
 
 import rdarray as rd
+from _helpers import Counter
 
 ARRAYS = {
     "float64": np.random.default_rng(0).normal(size=1000),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -66,7 +66,8 @@ class PartitionedArray:
         return sum(ensure_lengths(self._node))
 
     def __repr__(self) -> str:
-        shape = "(" + ", ".join("?" if n is None else str(n) for n in self.shape) + ("," if self.ndim == 1 else "") + ")"
+        dims = ", ".join("?" if n is None else str(n) for n in self.shape)
+        shape = "(" + dims + ("," if self.ndim == 1 else "") + ")"
         return (f"rd.PartitionedArray<{self.dtype}, shape={shape}, npartitions={self.npartitions}, "
                 f"op={self._node.op}>")
 
@@ -118,7 +119,7 @@ class PartitionedArray:
         out = np.concatenate(got) if got else empty_block(self.dtype, self._node.trailing)
         return out[:n].copy()
 
-    def persist(self, level: str = "memory") -> "PartitionedArray":
+    def persist(self, level: str = "memory") -> PartitionedArray:
         """Keep the partitions the first time a plan computes them; later plans reuse them.
 
         ``level``: ``"memory"`` (as they are), ``"compressed"`` (Blosc frames in memory) or
@@ -130,7 +131,7 @@ class PartitionedArray:
         self._node.persist_level = level
         return self
 
-    def unpersist(self) -> "PartitionedArray":
+    def unpersist(self) -> PartitionedArray:
         """Forget the kept partitions."""
         from ..context import get_context
 
@@ -145,7 +146,7 @@ class PartitionedArray:
 
         save(self, path, codec=codec, clevel=clevel, filter=filter, overwrite=overwrite)
 
-    def checkpoint(self, path=None) -> "PartitionedArray":
+    def checkpoint(self, path=None) -> PartitionedArray:
         """Materialize and cut the lineage: to ``path`` in the save format, or to the block store
         at level ``"disk"`` (for long iterative loops)."""
         from ..storage.dataset import checkpoint
@@ -153,12 +154,13 @@ class PartitionedArray:
         return checkpoint(self, path)
 
     # -- narrow transformations -------------------------------------------------------------------
-    def map_partitions(self, fn: Callable[[np.ndarray], np.ndarray], dtype=None) -> "PartitionedArray":
+    def map_partitions(self, fn: Callable[[np.ndarray], np.ndarray], dtype=None) -> PartitionedArray:
         """``fn(partition) -> ndarray`` on every partition; it may change the number of rows."""
         name = getattr(fn, "__name__", type(fn).__name__)
         declared = None if dtype is None else check_dtype(dtype, "map_partitions")
         try:
-            out_dtype, trailing = elementwise.infer(fn, [empty_block(self.dtype, self._node.trailing)], "map_partitions")
+            empty = empty_block(self.dtype, self._node.trailing)
+            out_dtype, trailing = elementwise.infer(fn, [empty], "map_partitions")
         except Exception as exc:  # fn may fail on zero rows in any way; a declared dtype is enough
             if declared is None:
                 raise type(exc)(f"map_partitions: cannot infer the dtype by calling {name} on an "
@@ -174,7 +176,7 @@ class PartitionedArray:
 
         return elementwise.map_blocks(self, run, "map_partitions", name, out_dtype, trailing, same_rows=False)
 
-    def filter(self, fn: Callable[[np.ndarray], np.ndarray]) -> "PartitionedArray":
+    def filter(self, fn: Callable[[np.ndarray], np.ndarray]) -> PartitionedArray:
         """The rows where ``fn(partition)`` (a boolean mask per partition) is True."""
         name = getattr(fn, "__name__", type(fn).__name__)
 
@@ -187,12 +189,12 @@ class PartitionedArray:
 
         return elementwise.map_blocks(self, run, "filter", name, self.dtype, self._node.trailing, same_rows=False)
 
-    def astype(self, dtype) -> "PartitionedArray":
+    def astype(self, dtype) -> PartitionedArray:
         dtype = check_dtype(dtype, "astype")
         return elementwise.map_blocks(self, lambda b: b.astype(dtype), "astype", str(dtype), dtype,
                                       self._node.trailing)
 
-    def coalesce(self, n: int) -> "PartitionedArray":
+    def coalesce(self, n: int) -> PartitionedArray:
         """Join neighbouring partitions into ``n`` (no shuffle)."""
         n = _check_count(n, "coalesce", minimum=1)
         if n >= self.npartitions:
@@ -207,7 +209,7 @@ class PartitionedArray:
         groups = [range(edges[k], edges[k + 1]) for k in range(n)]
         return select_partitions(self, groups, op="coalesce", detail=str(n))
 
-    def repartition(self, n: int) -> "PartitionedArray":
+    def repartition(self, n: int) -> PartitionedArray:
         """Rows rebalanced into ``n`` partitions of equal length (within one row), order kept.
 
         The rows stay where they are: each new partition reads row ranges of the old ones (a range
@@ -239,22 +241,69 @@ class PartitionedArray:
         raise ValueError("the truth value of a PartitionedArray is ambiguous; use .any() or .all()")
 
     # -- the NumPy protocol and reductions live in their own modules -------------------------------
-    from .numpy_api import __array_function__, __array_ufunc__  # noqa: E402
-    from .operators import (  # noqa: E402
-        __abs__, __add__, __and__, __divmod__, __eq__, __floordiv__, __ge__, __gt__, __invert__, __le__,
-        __lshift__, __lt__, __matmul__, __mod__, __mul__, __ne__, __neg__, __or__, __pos__, __pow__,
-        __radd__, __rand__, __rdivmod__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
-        __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__,
+    from .dask_io import to_dask_array, to_dask_dataframe  # type: ignore[misc]  # noqa: E402
+    from .numpy_api import __array_function__, __array_ufunc__  # type: ignore[misc]  # noqa: E402
+    from .operators import (  # type: ignore[misc]  # noqa: E402
+        __abs__,
+        __add__,
+        __and__,
+        __divmod__,
+        __eq__,
+        __floordiv__,
+        __ge__,
+        __gt__,
+        __invert__,
+        __le__,
+        __lshift__,
+        __lt__,
+        __matmul__,
+        __mod__,
+        __mul__,
+        __ne__,
+        __neg__,
+        __or__,
+        __pos__,
+        __pow__,
+        __radd__,
+        __rand__,
+        __rdivmod__,
+        __rfloordiv__,
+        __rlshift__,
+        __rmod__,
+        __rmul__,
+        __ror__,
+        __rpow__,
+        __rrshift__,
+        __rshift__,
+        __rsub__,
+        __rtruediv__,
+        __rxor__,
+        __sub__,
+        __truediv__,
+        __xor__,
     )
-    from .pandas_io import to_pandas  # noqa: E402
-    from .dask_io import to_dask_array, to_dask_dataframe  # noqa: E402
-    from .wide import partition_by, sort, unique, value_counts  # noqa: E402
-    from .reductions import (  # noqa: E402
-        aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
-        prod, reduce, std, sum, var,
+    from .pandas_io import to_pandas  # type: ignore[misc]  # noqa: E402
+    from .reductions import (  # type: ignore[misc]  # noqa: E402
+        aggregate,
+        all,
+        any,
+        argmax,
+        argmin,
+        count_nonzero,
+        histogram,
+        max,
+        mean,
+        min,
+        moments,
+        prod,
+        reduce,
+        std,
+        sum,
+        var,
     )
+    from .wide import partition_by, sort, unique, value_counts  # type: ignore[misc]  # noqa: E402
 
-    __hash__ = None  # as ndarray: == is elementwise
+    __hash__ = None  # type: ignore[assignment]  # as ndarray: == is elementwise
 
 
 def ensure_lengths(node: Node) -> tuple[int, ...]:
@@ -263,6 +312,7 @@ def ensure_lengths(node: Node) -> tuple[int, ...]:
         from ..compute import compute_lengths
 
         node.learn_lengths(compute_lengths(node))
+    assert node.partition_lengths is not None
     return node.partition_lengths
 
 
@@ -324,8 +374,10 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
         if npartitions is not None and partition_size is not None:
             raise ValueError("from_numpy: give npartitions or partition_size, not both")
         if partition_size is not None:
-            if isinstance(partition_size, bool) or not isinstance(partition_size, (int, np.integer)) or partition_size < 1:
-                raise ValueError(f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
+            if (isinstance(partition_size, bool) or not isinstance(partition_size, (int, np.integer))
+                    or partition_size < 1):
+                raise ValueError(
+                    f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
             npartitions = max(1, min(len(a), math.ceil(len(a) * row_bytes / partition_size)))
         elif npartitions is None:
             npartitions = default_npartitions(len(a), row_bytes)
@@ -386,16 +438,17 @@ def concatenate(arrays: Sequence, axis: int = 0) -> PartitionedArray:
             raise ValueError(f"concatenate: rows of shape {a._node.trailing} and {trailing} differ")
     dtype = np.result_type(*[a.dtype for a in arrays])
     check_dtype(dtype, "concatenate")
-    deps, owner = [], []
+    deps: list[RangeDependency] = []
+    owner: list[int] = []
     total = sum(a.npartitions for a in arrays)
     for k, a in enumerate(arrays):
-        pieces = [[] for _ in range(total)]
+        pieces: list[list] = [[] for _ in range(total)]
         for j in range(a.npartitions):
             pieces[len(owner)] = [(j, None)]
             owner.append(k)
         deps.append(RangeDependency(a._node, pieces))
-    lengths = [a.partition_lengths for a in arrays]
-    lengths = None if any(n is None for n in lengths) else [n for ls in lengths for n in ls]
+    known = [a.partition_lengths for a in arrays]
+    lengths = None if any(n is None for n in known) else [n for ls in known for n in ls or ()]
 
     def pick(p, *blocks):
         return blocks[owner[p]].astype(dtype, copy=False)

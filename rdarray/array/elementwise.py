@@ -77,7 +77,8 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
         resolved.append(o)
 
     inputs, apply = bind(func, resolved, lambda o: isinstance(o, (PartitionedArray, Lazy)))
-    deps = [Broadcast(o.node) if isinstance(o, Lazy) else _align(lead._node, o._node, op) for o in inputs]
+    deps = [Broadcast(o.node) if isinstance(o, Lazy)  # type: ignore[arg-type]  # operands hold value nodes
+            else _align(lead._node, o._node, op) for o in inputs]
     samples = [o.meta if isinstance(o, Lazy) else empty_block(o.dtype, o._node.trailing) for o in inputs]
     dtype, trailing = infer(apply, samples, op)
     node = lead._node

@@ -11,7 +11,8 @@ key order; otherwise it is by key hash. An array already partitioned by the key 
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
@@ -200,6 +201,7 @@ class GroupBy:
                 lambda b: _drop_nan_keys(b, keys), dtype=frame.dtype)
         else:
             source = map_blocks(frame, partial, "groupby:combine", dtype=partial_dtype, trailing=(), same_rows=False)
+        partitioner: RangePartitioner | HashPartitioner
         if self._sort:  # boundaries from keys read in place when the frame is, else from what is shuffled
             sampled = frame._node if frame._node.cheap else source._node
             partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False)
@@ -318,7 +320,7 @@ def _states(states, rows: np.ndarray, ids: np.ndarray, ngroups: int) -> dict:
     out = {}
     for kind, f in states:
         values = rows[f] if f else None
-        if kind in ("sum", "count", "m2") and values.dtype.kind == "f":
+        if kind in ("sum", "count", "m2") and values is not None and values.dtype.kind == "f":
             if (kind, f) not in out:
                 count, total, m2 = hashing.group_moments(values, ids, ngroups, m2=("m2", f) in states)
                 out.update({("count", f): count, ("sum", f): total, ("m2", f): m2})
@@ -441,7 +443,7 @@ def _drop_nan_keys(rows: np.ndarray, keys) -> np.ndarray:
     """Rows whose keys are all present (pandas' dropna drops a row with any NaN or NaT key)."""
     missing = None
     for k in keys:
-        if rows.dtype.fields[k][0].kind in "fcmM":
+        if rows.dtype[k].kind in "fcmM":
             m = is_nan(rows[k])
             missing = m if missing is None else missing | m
     return rows if missing is None or not missing.any() else rows[~missing]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..lineage import VALUE, AllToOne, Broadcast, Node
 from .operands import bind
+
 
 class _Empty:
     """The partial result of an empty partition; one object, in every process."""
@@ -62,7 +63,7 @@ class Lazy:
         self.then = then  # (fn, args)
 
     @classmethod
-    def reduced(cls, op: str, label: str, partials: Node, combine: Callable, finalize=None, meta=None) -> "Lazy":
+    def reduced(cls, op: str, label: str, partials: Node, combine: Callable, finalize=None, meta=None) -> Lazy:
         """The value merging the partial results of ``partials`` and finishing with ``finalize``."""
         def merge(parts):
             merged = tree_combine(parts, combine)
@@ -72,7 +73,7 @@ class Lazy:
         return cls(label, node=node, meta=meta)
 
     @classmethod
-    def apply(cls, label: str, fn: Callable, args: Sequence) -> "Lazy":
+    def apply(cls, label: str, fn: Callable, args: Sequence) -> Lazy:
         """``fn(*args)`` where lazy arguments are replaced by their values."""
         lazies = [a for a in args if isinstance(a, Lazy)]
         if any(a.node is None for a in lazies):
@@ -149,6 +150,6 @@ for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply
 for _name, _ufunc in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
                       ("gt", np.greater), ("ge", np.greater_equal)]:
     setattr(Lazy, f"__{_name}__", _lazy_operator(_ufunc))
-Lazy.__neg__ = lambda self: np.negative(self)
-Lazy.__abs__ = lambda self: np.absolute(self)
-Lazy.__hash__ = object.__hash__
+setattr(Lazy, "__neg__", lambda self: np.negative(self))  # noqa: B010  (with the operators above)
+setattr(Lazy, "__abs__", lambda self: np.absolute(self))  # noqa: B010
+setattr(Lazy, "__hash__", object.__hash__)  # noqa: B010  (``==`` builds a value, not a bool)

@@ -97,7 +97,7 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
                                  detail=f"{how}, {plan}"))
 
 
-def _collect(node: Node, join: "Join", side: str) -> Node:
+def _collect(node: Node, join: Join, side: str) -> Node:
     """A value node holding all of ``node``'s rows and a hash index of their keys, built once and
     broadcast to every task of the join."""
     return Node("collect", lambda blocks: join.build(np.concatenate(blocks), side), [AllToOne(node)], 1, VALUE,
@@ -132,7 +132,7 @@ def _keys(ldt: np.dtype, rdt: np.dtype, on, left_on, right_on) -> tuple[tuple, t
     if on is not None and (left_on is not None or right_on is not None):
         raise ValueError("merge: pass on= or left_on=/right_on=, not both")
     if on is None and left_on is None and right_on is None:
-        on = [f for f in ldt.names if f in rdt.names]
+        on = [f for f in ldt.names or () if f in (rdt.names or ())]
         if not on:
             raise ValueError("merge: no common fields to join on; pass on= or left_on=/right_on=")
     if on is not None:
@@ -144,9 +144,10 @@ def _keys(ldt: np.dtype, rdt: np.dtype, on, left_on, right_on) -> tuple[tuple, t
     if len(lk) != len(rk) or not lk:
         raise ValueError(f"merge: left_on has {len(lk)} fields and right_on {len(rk)}; they must match")
     for side, keys, dt in (("left", lk, ldt), ("right", rk, rdt)):
+        names = dt.names or ()
         for k in keys:
-            if k not in dt.names:
-                raise KeyError(f"merge: field {k!r} not in {side}; its fields are: {', '.join(dt.names)}")
+            if k not in names:
+                raise KeyError(f"merge: field {k!r} not in {side}; its fields are: {', '.join(names)}")
     return lk, rk
 
 

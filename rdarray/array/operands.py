@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def bind(func: Callable, operands: Sequence, is_input: Callable[[object], bool]):
     """``(inputs, call)``: the operands for which ``is_input`` holds, and ``call(*input_values)``,
     which runs ``func`` on every operand with the inputs replaced by their values (keyword
     arguments pass through)."""
-    inputs, slots, constants = [], [], []
+    inputs: list = []
+    slots: list[int | None] = []
+    constants: list = []
     for o in operands:
         if is_input(o):
             slots.append(len(inputs))

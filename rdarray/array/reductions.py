@@ -19,7 +19,6 @@ from .elementwise import map_blocks
 from .lazy import EMPTY, Lazy
 
 
-
 def _axes(x, axis) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(x.ndim))
@@ -62,7 +61,7 @@ def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=Fa
     return Lazy.reduced(label or op, f"{label or op} of {x!r}", node, combine, finalize, meta)
 
 
-_shared_partials: "weakref.WeakKeyDictionary[Node, dict]" = weakref.WeakKeyDictionary()
+_shared_partials: weakref.WeakKeyDictionary[Node, dict] = weakref.WeakKeyDictionary()
 
 
 def _no_identity(op: str):
@@ -194,8 +193,8 @@ def _moment_reduction(x, op: str, axis, order: int, finish, keepdims: bool, out:
     if x.dtype.kind not in "biufc":
         raise TypeError(f"{op} is not supported for dtype {x.dtype}")
     if 0 not in axes:
-        fn = {"mean": np.mean, "var": np.var, "std": np.std}[op]
-        return map_blocks(x, lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs), op, f"axis={axis}")
+        along = getattr(np, op)  # mean, var or std
+        return map_blocks(x, lambda b: along(b, axis=axes, keepdims=keepdims, **kwargs), op, f"axis={axis}")
     shape = tuple(1 if k in axes else n for k, n in enumerate(x.shape)) if keepdims else None
 
     def finalize(m):

@@ -19,6 +19,7 @@ import threading
 import uuid
 import weakref
 from concurrent.futures import Future
+from typing import Any
 
 from ..errors import WorkerLostError
 from ..lineage import Node
@@ -28,7 +29,7 @@ from .shipping import pickle_stage, task_reads
 from .task import StageRunner
 
 #: unpickled stages kept by each dask worker process, by token
-_STAGES: "collections.OrderedDict[str, object]" = collections.OrderedDict()
+_STAGES: collections.OrderedDict[str, object] = collections.OrderedDict()
 _STAGES_KEPT = 32
 _STAGES_LOCK = threading.Lock()
 
@@ -101,10 +102,10 @@ class DaskStore:
 
     memory_limit = None
 
-    def __init__(self, executor: "DaskExecutor"):
+    def __init__(self, executor: DaskExecutor):
         self._executor = executor
-        self._futures: dict[tuple[int, int], object] = {}
-        self._derived: dict[tuple, object] = {}  # buckets and sources, by (node id, partition, bucket)
+        self._futures: dict[tuple[int, int], Any] = {}
+        self._derived: dict[tuple, Any] = {}  # buckets and sources, by (node id, partition, bucket)
         self._counts: collections.Counter = collections.Counter()
         self._lock = threading.Lock()
 
@@ -274,7 +275,7 @@ class DaskExecutor(Executor):
             except BaseException as exc:
                 future.set_exception(exc)
         remote.add_done_callback(settle)
-        future._remote = remote  # keeps the dask future (and its result on the cluster) alive
+        future._remote = remote  # type: ignore[attr-defined]  # keeps the dask future (and its result on the cluster) alive
         return future
 
     def close(self) -> None:

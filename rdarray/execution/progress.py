@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from typing import Any
 
 from ..lineage import ShuffleDependency
 
@@ -50,7 +51,7 @@ def progress(file=None, delay: float = DELAY):
             _asked.remove(settings)
 
 
-def progress_for(plan, context_asks: bool) -> "Progress | None":
+def progress_for(plan, context_asks: bool) -> Progress | None:
     """A :class:`Progress` for ``plan`` when a bar was asked for and has somewhere to go, else None."""
     with _lock:
         settings = dict(_asked[-1]) if _asked else None
@@ -79,7 +80,7 @@ class Progress:
         self.shuffle_ids = {dep.parent.id for stage in plan.stages for node in stage.nodes
                             for dep in node.dependencies if isinstance(dep, ShuffleDependency)}
         self._file = file
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar, once shown
         self._closed = False
         self._lock = threading.Lock()
         self._timer = None
@@ -90,7 +91,7 @@ class Progress:
         else:
             self._show()
 
-    def stage(self, index: int) -> "StageProgress":
+    def stage(self, index: int) -> StageProgress:
         return StageProgress(self, index)
 
     def _task_done(self, index: int, shuffled: int) -> None:

@@ -11,6 +11,9 @@ ranges, realignment, persisted nodes inside the chain) are evaluated node by nod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ..array.lazy import merge_partials
@@ -27,7 +30,7 @@ class StageRunner:
     ``store`` the block store holding persisted partitions; ``progress`` (a
     :class:`~rdarray.execution.progress.StageProgress`, or None) hears of every task run here."""
 
-    def __init__(self, stage: Stage, inputs: dict[int, list], store, progress=None):
+    def __init__(self, stage: Stage, inputs: dict[int, Any], store, progress=None):
         self.stage = stage
         self.inputs = inputs
         self.store = store
@@ -45,7 +48,7 @@ class StageRunner:
         (None in its place), so that a memory limit holds while the stage runs."""
         if self._program is None:
             memo: dict[tuple[int, int], object] = {}
-            outputs = [self._evaluate(node, p, memo) for node in self.stage.outputs]
+            outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
         else:
             outputs = self._run_program(p)
             for node, value in zip(self.stage.outputs, outputs):
@@ -81,7 +84,8 @@ class StageRunner:
                 for s in dying:
                     values[s] = None
         except Exception as exc:
-            add_task_note(exc, f"by {step[0].label} in stage {self.stage.id}, partition {p}")
+            where = f"by {step[0].label} " if step is not None else ""
+            add_task_note(exc, f"{where}in stage {self.stage.id}, partition {p}")
             raise
         return values
 
@@ -96,7 +100,8 @@ class StageRunner:
                 if out.merge is None:
                     pieces[k].append(values[slot])
                 else:
-                    merged[k] = values[slot] if merged[k] is None else merge_partials(out.merge, merged[k], values[slot])
+                    merged[k] = (values[slot] if merged[k] is None
+                                 else merge_partials(out.merge, merged[k], values[slot]))
         return tuple(np.concatenate(pieces[k]) if out.merge is None else merged[k]
                      for k, out in enumerate(outputs))
 
@@ -119,7 +124,7 @@ class StageRunner:
             memo[key] = value
         return value
 
-    def _compute(self, node: Node, p: int, memo: dict):
+    def _compute(self, node: Node, p: int, memo: dict | None):
         args = [dep.gather(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
             return node.func(p, *args) if node.pass_index else node.func(*args)
@@ -127,7 +132,7 @@ class StageRunner:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise
 
-    def _getter(self, parent: Node, memo: dict):
+    def _getter(self, parent: Node, memo: dict | None):
         """Partition ``j`` of ``parent`` by index: straight from an earlier stage's outputs when
         it is one of them, else through :meth:`_evaluate`."""
         if parent.id in self.inputs:
@@ -161,9 +166,10 @@ def _compile(stage: Stage, in_stage: set[int]):
     outputs = [slot[(o.id, False)] for o in stage.outputs]
     last_use = {a: k for k, (_, args) in enumerate(steps) for a in args}
     kept = set(range(len(leaves))) | set(outputs)  # leaves are views of inputs; outputs are returned
-    dying = [tuple(sorted({a for a in args if last_use[a] == k and a not in kept})) for k, (_, args) in enumerate(steps)]
-    steps = [(node, args, dead) for (node, args), dead in zip(steps, dying)]
-    return [(n, whole) for (_, whole), n in leaves.items()], steps, outputs
+    dying = [tuple(sorted({a for a in args if last_use[a] == k and a not in kept}))
+             for k, (_, args) in enumerate(steps)]
+    program = [(node, args, dead) for (node, args), dead in zip(steps, dying)]
+    return [(n, whole) for (_, whole), n in leaves.items()], program, outputs
 
 
 def _reusable(values: list, dying: tuple, node: Node):

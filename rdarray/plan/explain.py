@@ -60,7 +60,7 @@ def _name(node: Node) -> str:
 def _bytes(node: Node) -> str:
     if node.partition_lengths is None or node.dtype.hasobject:
         return "size unknown"
-    n = sum(node.partition_lengths) * node.dtype.itemsize
+    n: float = sum(node.partition_lengths) * node.dtype.itemsize
     for t in node.trailing:
         n *= t
     for unit in ("B", "KB", "MB", "GB"):

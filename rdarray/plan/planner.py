@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..lineage import Node, OneToOne
+from ..lineage import Dependency, Node, OneToOne
 
 
 @dataclass(eq=False)
@@ -31,7 +31,7 @@ class Stage:
     outputs: list[Node] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)  # topological; the fused chain of each task
     inputs: list[Node] = field(default_factory=list)  # outputs of earlier stages read here
-    parents: list["Stage"] = field(default_factory=list)
+    parents: list[Stage] = field(default_factory=list)
 
 
 @dataclass
@@ -54,7 +54,7 @@ def build_plan(targets: list[Node], is_cached=lambda node: False) -> Plan:
     """
     target_ids = {t.id for t in targets}
     needed, cached = _collect(targets, is_cached)
-    consumers: dict[int, list[tuple[Node, object]]] = {n.id: [] for n in needed}
+    consumers: dict[int, list[tuple[Node, Dependency]]] = {n.id: [] for n in needed}
     for node in needed:
         if node.id in cached or node.cheap:
             continue

@@ -10,7 +10,7 @@ plan needing the same shuffle reads them instead of running the map stage again.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

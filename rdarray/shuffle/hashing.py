@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from rdarray._core import hashing as _k
+import rdarray._core.hashing as _k
 
 
 def _key_columns(columns) -> list[np.ndarray]:
@@ -34,7 +34,7 @@ def partition_of(hashes, npartitions: int) -> np.ndarray:
     hashes = np.asarray(hashes)
     if hashes.dtype.kind not in "iu" or hashes.dtype.itemsize != 8:
         raise TypeError(f"hashes must be uint64 (as hash_keys returns), got {hashes.dtype}")
-    hashes = np.require(hashes.view(np.uint64), requirements="CA")
+    hashes = np.require(hashes.view(np.uint64), requirements=["C", "A"])
     return _k.partition_of(hashes, operator.index(npartitions))
 
 
@@ -53,7 +53,7 @@ def scatter(rows, targets, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"targets must be integers, got {targets.dtype}")
     if targets.dtype not in (np.int32, np.int64):
         targets = targets.astype(np.int64)  # uint64 beyond int64 turns negative: out of range
-    return _k.scatter(rows, np.require(targets, requirements="CA"), operator.index(npartitions))
+    return _k.scatter(rows, np.require(targets, requirements=["C", "A"]), operator.index(npartitions))
 
 
 class HashIndex:
@@ -89,7 +89,7 @@ def _group_args(values, group_ids, n_groups):
     group_ids = np.asarray(group_ids)
     if group_ids.dtype.kind not in "iu":
         raise TypeError(f"group ids must be integers, got {group_ids.dtype}")
-    return values, np.require(group_ids, np.int64, "CA"), operator.index(n_groups)
+    return values, np.require(group_ids, np.int64, ["C", "A"]), operator.index(n_groups)
 
 
 def group_sum(values, group_ids, n_groups: int) -> np.ndarray:
@@ -138,7 +138,7 @@ def group_moments(values, group_ids, n_groups: int, m2: bool = False):
 def group_first_row(group_ids, n_groups: int, valid=None, last: bool = False) -> np.ndarray:
     """Index of the first (or ``last``) row of each group among the ``valid`` ones (all rows when
     None), -1 for a group without such a row."""
-    group_ids = np.require(np.asarray(group_ids), np.int64, "CA")
+    group_ids = np.require(np.asarray(group_ids), np.int64, ["C", "A"])
     valid = np.empty(0, np.uint8) if valid is None else np.asarray(valid, dtype=bool).view(np.uint8)
     return _k.group_first_row(group_ids, valid, operator.index(n_groups), bool(last))
 
@@ -148,7 +148,7 @@ _JOINS = {"inner": _k.JOIN_INNER, "left": _k.JOIN_LEFT, "right": _k.JOIN_RIGHT, 
 
 def group_rows(group_ids, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """``(start, order)``: the rows of group g, in order, are ``order[start[g]:start[g + 1]]``."""
-    return _k.group_rows(np.require(np.asarray(group_ids), np.int64, "CA"), operator.index(n_groups))
+    return _k.group_rows(np.require(np.asarray(group_ids), np.int64, ["C", "A"]), operator.index(n_groups))
 
 
 def join_pairs(left_ids, right_ids, n_groups: int, how: str, right_groups=None) -> tuple[np.ndarray, np.ndarray]:
@@ -159,4 +159,4 @@ def join_pairs(left_ids, right_ids, n_groups: int, how: str, right_groups=None) 
     if how not in _JOINS:
         raise ValueError(f"join_pairs: how must be one of {', '.join(_JOINS)}, got {how!r}")
     start, order = right_groups if right_groups is not None else group_rows(right_ids, n_groups)
-    return _k.join_pairs(np.require(np.asarray(left_ids), np.int64, "CA"), start, order, _JOINS[how])
+    return _k.join_pairs(np.require(np.asarray(left_ids), np.int64, ["C", "A"]), start, order, _JOINS[how])

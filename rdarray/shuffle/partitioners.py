@@ -10,6 +10,7 @@ target partition of every row of partition ``p``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
@@ -54,14 +55,14 @@ class RangePartitioner:
     def __init__(self, boundaries, key=None, descending: bool = False):
         self.key = key
         self.descending = bool(descending)
-        self._cuts = (np.asarray(list(boundaries)), None)
+        self._cuts: Any = (np.asarray(list(boundaries)), None)  # (keys, positions), or None until sampled
         self._chooser: Node | None = None
         self._npartitions = len(self._cuts[0]) + 1
         self.split_ties = False  # True when rows of one key may be in two partitions
 
     @classmethod
     def sampled(cls, parent: Node, key, npartitions: int, descending: bool = False,
-                split_ties: bool = True) -> "RangePartitioner":
+                split_ties: bool = True) -> RangePartitioner:
         self = cls((), key, descending)
         self._npartitions = npartitions
         self.split_ties = split_ties
@@ -90,7 +91,9 @@ class RangePartitioner:
             from ..compute import run_nodes
             from ..context import get_context
 
-            return run_nodes(get_context(), [self._chooser])[self._chooser.id][0]
+            chooser = self._chooser
+            assert chooser is not None, "a sampled partitioner has a boundaries node"
+            return run_nodes(get_context(), [chooser])[chooser.id][0]
         return self._cuts
 
     def dependencies(self, parent: Node) -> list:
@@ -115,7 +118,7 @@ class RangePartitioner:
             return self._chooser is other._chooser
         return self.npartitions == other.npartitions and np.array_equal(self._cuts[0], other._cuts[0])
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal partitioners may differ in identity
 
     def __repr__(self) -> str:
         shown = "sampled" if self._cuts is None else list(self.boundaries)

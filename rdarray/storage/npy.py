@@ -39,7 +39,7 @@ class NpySource:
     def array(self) -> np.ndarray:
         """The whole file as a read-only memory map (reopened after unpickling)."""
         if self._map is None:
-            self._map = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset,
+            self._map = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset,  # type: ignore[call-overload]
                                   shape=self.shape, order=self.order)
         return self._map
 
