@@ -14,3 +14,9 @@ def add_task_note(exc: BaseException, where: str) -> None:
     notes = getattr(exc, "__notes__", ())
     if not any(note.startswith("rdarray: ") for note in notes):
         exc.add_note(f"rdarray: raised {where}")
+
+
+def check_callable(fn, what: str, argument: str = "fn") -> None:
+    """A ``TypeError`` naming ``what`` and its ``argument`` unless ``fn`` can be called."""
+    if not callable(fn):
+        raise TypeError(f"{what}: {argument} must be callable, got {type(fn).__name__}")

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import config
 from ..dtypes import check_dtype, empty_block
+from ..errors import check_callable
 from ..lineage import Node, RangeDependency, realign
 from . import elementwise
 from .lazy import Lazy
@@ -156,6 +157,7 @@ class PartitionedArray:
     # -- narrow transformations -------------------------------------------------------------------
     def map_partitions(self, fn: Callable[[np.ndarray], np.ndarray], dtype=None) -> PartitionedArray:
         """``fn(partition) -> ndarray`` on every partition; it may change the number of rows."""
+        check_callable(fn, "map_partitions")
         name = getattr(fn, "__name__", type(fn).__name__)
         declared = None if dtype is None else check_dtype(dtype, "map_partitions")
         try:
@@ -178,6 +180,7 @@ class PartitionedArray:
 
     def filter(self, fn: Callable[[np.ndarray], np.ndarray]) -> PartitionedArray:
         """The rows where ``fn(partition)`` (a boolean mask per partition) is True."""
+        check_callable(fn, "filter")
         name = getattr(fn, "__name__", type(fn).__name__)
 
         def run(block):
@@ -365,7 +368,10 @@ def check_npartitions(npartitions, what: str) -> int:
 def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
                *, partition_lengths: Sequence[int] | None = None) -> PartitionedArray:
     """Split ``a`` along axis 0; the partitions are views of ``a`` (no copy)."""
-    a = np.asarray(a)
+    try:
+        a = np.asarray(a)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"from_numpy: cannot make an array of the input: {exc}") from None
     check_dtype(a.dtype, "from_numpy")
     if a.ndim == 0:
         raise ValueError("from_numpy: a 0-dimensional array has no rows to partition")
@@ -396,6 +402,8 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
     """An array whose partitions are the given arrays (same dtype and trailing shape)."""
+    if isinstance(blocks, np.ndarray) or not isinstance(blocks, Sequence):
+        raise TypeError(f"from_partitions: expected a list of arrays, got {type(blocks).__name__}")
     blocks = [np.asarray(b) for b in blocks]
     if not blocks:
         raise ValueError("from_partitions: at least one partition is needed")

@@ -49,6 +49,9 @@ def arange(start, stop=None, step=1, dtype=None, npartitions=None):
     """``np.arange``: the values NumPy gives, row ``i`` computed as its fill loop computes it."""
     if stop is None:
         start, stop = 0, start
+    for name, value in (("start", start), ("stop", stop), ("step", step)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: {name} must be a real number, got {value!r}")
     if step == 0:
         raise ValueError("arange: step must not be zero")
     length = max(0, math.ceil((stop - start) / step))

@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from ..dtypes import empty_block, is_nan
+from ..errors import check_callable
 from ..lineage import Node, per_partition
 from .elementwise import map_blocks
 from .lazy import EMPTY, Lazy
@@ -227,13 +228,20 @@ def _variance(m, ddof: float):
         return np.divide(m[2], m[0] - ddof if m[0] > ddof else 0)
 
 
+def _check_ddof(ddof, op: str) -> None:
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: ddof must be a number, got {ddof!r}")
+
+
 def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
+    _check_ddof(ddof, "var")
     out = np.dtype(dtype) if dtype is not None else _result_type(np.var, self.dtype)
     return _moment_reduction(self, "var", axis, 2, lambda m: _cast(_variance(m, ddof), out), keepdims,
                              out, dtype=dtype, ddof=ddof)
 
 
 def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
+    _check_ddof(ddof, "std")
     out = np.dtype(dtype) if dtype is not None else _result_type(np.std, self.dtype)
     return _moment_reduction(self, "std", axis, 2, lambda m: _cast(np.sqrt(_variance(m, ddof)), out), keepdims,
                              out, dtype=dtype, ddof=ddof)
@@ -329,6 +337,8 @@ def histogram(self, bins=10, range=None, density=None):
         raise TypeError(f"histogram is not supported for dtype {self.dtype}")
     if isinstance(bins, str):
         raise ValueError("histogram: bins must be a number of bins or an array of edges")
+    if np.ndim(bins) == 0 and (isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1):
+        raise ValueError(f"histogram: bins must be a positive integer or an array of edges, got {bins!r}")
 
     def counted(rng):
         counts = partial_reduction(self, "histogram", lambda b: np.histogram(b, bins=bins, range=rng)[0], np.add)
@@ -359,6 +369,9 @@ def histogram(self, bins=10, range=None, density=None):
 def reduce(self, fn, combine=None):
     """``fn(partition)`` on every non-empty partition, merged pairwise by ``combine(a, b)``
     (by default ``fn`` of the two stacked)."""
+    check_callable(fn, "reduce")
+    if combine is not None:
+        check_callable(combine, "reduce", "combine")
     merge = combine or (lambda a, b: fn(np.stack([a, b])))
     return partial_reduction(self, "reduce", fn, merge, _no_identity("reduce"), skip_empty=True,
                              detail=getattr(fn, "__name__", ""), by_rows=False)
@@ -366,6 +379,8 @@ def reduce(self, fn, combine=None):
 
 def aggregate(self, zero, seq_op, comb_op):
     """Spark's aggregate: ``seq_op(copy of zero, partition)`` per partition, merged by ``comb_op``."""
+    check_callable(seq_op, "aggregate", "seq_op")
+    check_callable(comb_op, "aggregate", "comb_op")
     return partial_reduction(self, "aggregate", lambda b: seq_op(copy.deepcopy(zero), b), comb_op,
                              detail=getattr(seq_op, "__name__", ""), by_rows=False)
 
