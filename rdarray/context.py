@@ -9,7 +9,10 @@ import os
 import re
 import threading
 import weakref
+from typing import Any
 
+from .errors import check_callable
+from .execution.base import Executor
 from .execution.sync import SyncExecutor
 from .execution.threads import ThreadsExecutor
 from .storage.blocks import BlockStore
@@ -34,12 +37,16 @@ class Context:
             raise ValueError(f"Context: workers must be a positive integer, got {workers!r}")
         self.backend = backend
         self.memory_limit = parse_bytes(memory_limit) if memory_limit is not None else None
+        if spill_dir is not None and os.path.exists(spill_dir) and not os.path.isdir(spill_dir):
+            raise NotADirectoryError(f"Context: spill_dir {str(spill_dir)!r} is a file, not a directory")
         self.spill_dir = spill_dir
         if progress:
             from .execution.progress import _require_tqdm
 
             _require_tqdm()
         self.progress = bool(progress)
+        self.executor: Executor
+        self.store: Any  # BlockStore, or the backend's view of its workers' stores
         if backend == "processes":
             from .execution.processes import ProcessesExecutor
 
@@ -60,6 +67,7 @@ class Context:
     def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
         """Run ``fn(*args, **kwargs)`` on a worker; returns a ``concurrent.futures.Future``."""
         self._check_open()
+        check_callable(fn, "submit")
         return self.executor.submit(fn, *args, **kwargs)
 
     def map(self, fn, *iterables) -> list[concurrent.futures.Future]:
@@ -78,7 +86,7 @@ class Context:
             return
         self.closed = True
         self.executor.close()
-        self.store.clear()
+        getattr(self.store, "close", self.store.clear)()  # a BlockStore refuses late blocks
         with _lock:
             if self in _stack:
                 _stack.remove(self)
@@ -99,7 +107,7 @@ class Context:
         if self.closed:
             raise RuntimeError("this Context is closed")
 
-    def __enter__(self) -> "Context":
+    def __enter__(self) -> Context:
         with _lock:
             _stack.append(self)
         return self
@@ -115,7 +123,7 @@ class Context:
 _lock = threading.Lock()
 _stack: list[Context] = []
 _default: list[Context] = []
-_live: "weakref.WeakSet[Context]" = weakref.WeakSet()
+_live: weakref.WeakSet[Context] = weakref.WeakSet()
 
 
 def get_context() -> Context:

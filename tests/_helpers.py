@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -174,3 +175,22 @@ def assert_group_totals(got: np.ndarray, a: np.ndarray) -> None:
     assert np.array_equal(got["k"], keys)
     np.testing.assert_allclose(got["total"], sums, rtol=1e-12)
 
+
+# -- processes: waiting on them -------------------------------------------------------------------
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    """Whether ``condition()`` holds within ``timeout`` seconds (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()

@@ -123,6 +123,9 @@ CASES = [
     ("context workers 0", lambda p: rd.Context(workers=0), ValueError, "workers"),
     ("context memory_limit", lambda p: rd.Context(memory_limit="lots"), ValueError, "lots"),
     ("context unknown option", lambda p: rd.Context(colour="blue"), TypeError, "colour"),
+    ("context spill_dir a file", lambda p: rd.Context(memory_limit="1MB", spill_dir=_file(p)),
+     (NotADirectoryError, ValueError, OSError), "plain.txt"),
+    ("submit not callable", lambda p: rd.get_context().submit(3), TypeError, "callable"),
     ("compute a list", lambda p: rd.compute([1, 2]), TypeError, "list"),
     ("progress negative delay", lambda p: rd.progress(delay=-1).__enter__(), ValueError, "delay"),
 ]

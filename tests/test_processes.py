@@ -21,7 +21,16 @@ import pytest
 import zmq
 
 import rdarray as rd
-from _helpers import Counter, assert_group_totals, keys_and_values, kill_first_time, killing_group_total, struct
+from _helpers import (
+    Counter,
+    alive,
+    assert_group_totals,
+    keys_and_values,
+    kill_first_time,
+    killing_group_total,
+    struct,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -29,24 +38,6 @@ def pctx():
     """A fresh processes context of two workers (these tests kill workers)."""
     with rd.Context(backend="processes", workers=2) as c:
         yield c
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
-    except FileNotFoundError:
-        return False
-
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def kill_once(marker, value):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Callable
 
 
 class BlocksLost(Exception):
@@ -38,7 +38,7 @@ class Executor(ABC):
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         """Run ``fn(*args, **kwargs)`` on a worker."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional: backends without workers have nothing to release)
         """Release the workers."""
 
 

@@ -107,7 +107,9 @@ class DaskStore:
         self._futures: dict[tuple[int, int], Any] = {}
         self._derived: dict[tuple, Any] = {}  # buckets and sources, by (node id, partition, bucket)
         self._counts: collections.Counter = collections.Counter()
-        self._lock = threading.Lock()
+        # re-entrant: submitting a future may collect garbage, and the finalizer of an array
+        # collected then drops its futures (``drop``) on this very thread
+        self._lock = threading.RLock()
 
     def put(self, node: Node, p: int, future) -> None:
         with self._lock:
@@ -133,7 +135,7 @@ class DaskStore:
         with self._lock:
             future = self._derived.get((node.id, j, "source"))
             if future is None:
-                if not any(key[0] == node.id for key in self._derived):
+                if not any(key[0] == node.id for key in self._derived.copy()):
                     weakref.finalize(node, self.drop, node.id)
                 future = self._derived[(node.id, j, "source")] = self._executor.task("source", _identity,
                                                                                      node.func(j))
@@ -144,12 +146,13 @@ class DaskStore:
 
     def forget_failed(self) -> None:
         """Drop the futures of partitions whose tasks failed (or were cancelled)."""
-        with self._lock:
-            for key in [k for k, f in self._futures.items() if f.status in ("error", "cancelled")]:
-                del self._futures[key]
-                self._counts[key[0]] -= 1
-            for key in [k for k, f in self._derived.items() if f.status in ("error", "cancelled")]:
-                del self._derived[key]
+        with self._lock:  # over copies: a finalizer may drop entries while the loops run
+            for key, f in self._futures.copy().items():
+                if f.status in ("error", "cancelled") and self._futures.pop(key, None) is not None:
+                    self._counts[key[0]] -= 1
+            for key, f in self._derived.copy().items():
+                if f.status in ("error", "cancelled"):
+                    self._derived.pop(key, None)
 
     def has_all(self, node) -> bool:
         return self._counts.get(node.id, 0) == node.npartitions
@@ -166,10 +169,10 @@ class DaskStore:
     def drop(self, node_id: int) -> None:
         """Release every future of a node: the cluster frees what nothing else needs."""
         with self._lock:
-            for key in [k for k in self._futures if k[0] == node_id]:
-                del self._futures[key]
-            for key in [k for k in self._derived if k[0] == node_id]:
-                del self._derived[key]
+            for key in [k for k in self._futures.copy() if k[0] == node_id]:
+                self._futures.pop(key, None)
+            for key in [k for k in self._derived.copy() if k[0] == node_id]:
+                self._derived.pop(key, None)
             self._counts.pop(node_id, None)
 
     def clear(self) -> None:

@@ -18,6 +18,7 @@ hands it a stage (a *job*) or a call and waits on a future.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ import threading
 import weakref
 from concurrent.futures import Future
 from itertools import count
+from typing import Any
 
 import cloudpickle
 import zmq
@@ -57,13 +59,13 @@ class _Worker:
         self.process = process
         self.identity = f"w{wid}".encode()
         self.peer: str | None = None  # its fetch address, once it said hello
-        self.running: dict[tuple, object] = {}
+        self.running: dict[tuple, Any] = {}  # ("task", job, p) -> (job, p); ("call", id) -> _Call
 
 
 class _Job:
     """The tasks of one stage, as the I/O thread schedules them."""
 
-    def __init__(self, jid: int, runner, store: "RemoteStore"):
+    def __init__(self, jid: int, runner, store: RemoteStore):
         stage = runner.stage
         self.id = jid
         self.stage = stage
@@ -94,7 +96,7 @@ class _Job:
         return self.future.done()
 
 
-def _preferred(reads: dict, store: "RemoteStore"):
+def _preferred(reads: dict, store: RemoteStore):
     """The worker holding most of the blocks a task reads, or None."""
     holders = collections.Counter(store.location(node_id, j) for node_id, j, _ in reads)
     holders.pop(None, None)
@@ -115,12 +117,13 @@ class RemoteStore:
     """The driver's view of the workers' block stores: which worker holds each persisted partition.
     Blocks are fetched from their worker when the driver itself needs them."""
 
-    def __init__(self, executor: "ProcessesExecutor", memory_limit: int | None):
+    def __init__(self, executor: ProcessesExecutor, memory_limit: int | None):
         self._executor = executor
         self.memory_limit = memory_limit
         self._where: dict[int, dict[int, int]] = {}
         self._bytes: dict[tuple[int, int], int] = {}
-        self._lock = threading.Lock()
+        # reentrant: a garbage collection inside a locked section may run a node's finalizer (drop)
+        self._lock = threading.RLock()
 
     def record(self, node, p: int, wid: int, nbytes: int) -> None:
         with self._lock:
@@ -164,7 +167,8 @@ class RemoteStore:
 
     def forget_worker(self, wid: int) -> None:
         with self._lock:
-            for node_id, places in self._where.items():
+            for node_id in list(self._where):  # a finalizer may drop nodes while this loop runs
+                places = self._where.get(node_id, {})
                 for p in [p for p, w in places.items() if w == wid]:
                     del places[p]
                     self._bytes.pop((node_id, p), None)
@@ -213,6 +217,7 @@ class ProcessesExecutor(Executor):
         self.bytes_received = 0  # from the workers: results, and blocks the driver asked for
         self._started = threading.Event()
         self._closing = False
+        self._closing_lock = threading.RLock()  # no command slips in after "stop", or writes to a closed pipe
         for _ in range(workers):
             self._start_worker()
         self._thread = threading.Thread(target=self._serve, name="rdarray-driver", daemon=True)
@@ -225,12 +230,13 @@ class ProcessesExecutor(Executor):
     # -- the user's threads -------------------------------------------------------------------------
     def command(self, *command) -> None:
         """Hand a command to the I/O thread."""
-        if self._closing:
-            if command[0] == "drop":
-                return  # a node garbage collected after close: its blocks are gone already
-            raise RuntimeError("this Context is closed")
-        self._commands.put(command)
-        os.write(self._wake_write, b"!")
+        with self._closing_lock:
+            if self._closing:
+                if command[0] == "drop":
+                    return  # a node garbage collected after close: its blocks are gone already
+                raise RuntimeError("this Context is closed")
+            self._commands.put(command)
+            os.write(self._wake_write, b"!")
 
     def run_stage(self, runner) -> list:
         job = _Job(next(self._ids), runner, self.store)
@@ -263,10 +269,12 @@ class ProcessesExecutor(Executor):
         return future.result()
 
     def close(self) -> None:
-        if self._closing:
-            return
-        self.command("stop")
-        self._closing = True  # from here on, commands are ignored
+        with self._closing_lock:
+            if self._closing:
+                return
+            self._commands.put(("stop",))
+            os.write(self._wake_write, b"!")
+            self._closing = True  # from here on, commands are refused
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(10)
         for worker in list(self._workers.values()):
@@ -287,7 +295,7 @@ class ProcessesExecutor(Executor):
         poller.register(self._wake_read, zmq.POLLIN)
         try:
             while True:
-                events = dict(poller.poll(TICK * 1000))
+                events = dict(poller.poll(int(TICK * 1000)))
                 if self._router in events:
                     while (message := wire.receive(self._router, self.key, routed=True)) is not None:
                         self._handle(*message)
@@ -305,6 +313,7 @@ class ProcessesExecutor(Executor):
                         self._stop()
                         return
                     self._obey(*command)
+                    del command  # an idle driver must not keep the last job (its stage, its inputs) alive
                 for worker in list(self._workers.values()):
                     if worker.process.poll() is not None:
                         self._lost(worker)
@@ -527,8 +536,10 @@ class ProcessesExecutor(Executor):
                   "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path}
         env = {name: "1" for name in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
         process = subprocess.Popen([sys.executable, "-m", "rdarray.execution"], stdin=subprocess.PIPE, env=env)
-        process.stdin.write(json.dumps(config).encode())  # the key goes through this private pipe only
-        process.stdin.close()
+        stdin = process.stdin
+        assert stdin is not None
+        stdin.write(json.dumps(config).encode())  # the key goes through this private pipe only
+        stdin.close()
         self._workers[wid] = _Worker(wid, process)
 
     def _fail_all(self, exc: BaseException) -> None:
@@ -565,9 +576,16 @@ class _Pickled:
 
 
 def _wait(future: Future, cancel):
-    """``future.result()``; on Ctrl-C, ``cancel()`` first."""
+    """``future.result()``; on Ctrl-C, ``cancel()`` first. It waits in short steps, so that an
+    interrupt that does not break a blocking wait (``_thread.interrupt_main``) is seen too."""
     try:
-        return future.result()
+        while True:
+            try:
+                return future.result(TICK)
+            except TimeoutError:
+                if future.done():  # settled meanwhile, or failed with a TimeoutError of its own
+                    return future.result()
     except KeyboardInterrupt:
-        cancel()
+        with contextlib.suppress(RuntimeError):  # closed meanwhile: nothing left to cancel
+            cancel()
         raise

@@ -7,6 +7,8 @@ so only lost work is recomputed from lineage), then the stage runs again.
 
 from __future__ import annotations
 
+import functools
+
 from ..errors import WorkerLostError
 from ..lineage import ShuffleDependency
 from ..plan.planner import Plan, build_plan
@@ -39,7 +41,8 @@ def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, 
     results: dict[int, list] = {}
     for index, stage in enumerate(plan.stages):
         reporter = progress.stage(index) if progress is not None else None
-        rows = _repairing(lambda: executor.run_stage(StageRunner(stage, results, store, reporter)), executor, store)
+        runner = functools.partial(StageRunner, stage, results, store, reporter)  # a new one for each try
+        rows = _repairing(lambda: executor.run_stage(runner()), executor, store)  # noqa: B023  (run at once)
         for k, node in enumerate(stage.outputs):
             if node.persist_level is None:  # persisted outputs are read from the block store
                 results[node.id] = [row[k] for row in rows]
@@ -51,7 +54,7 @@ def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, 
     if not collect:
         return {}
     return {t.id: executor.gather(results[t.id]) if t.id in results
-            else _repairing(lambda: _read_in_place(t, store), executor, store) for t in plan.targets}
+            else _repairing(functools.partial(_read_in_place, t, store), executor, store) for t in plan.targets}
 
 
 def _repairing(run, executor, store):

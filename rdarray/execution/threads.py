@@ -51,6 +51,11 @@ class _Batch:
                 self.active -= 1
                 self.cond.notify_all()
 
+    def stop(self, exc: BaseException) -> None:
+        """Start no more tasks; ``finish`` raises ``exc`` (unless a task failed first)."""
+        if self.error is None:
+            self.error = exc
+
     def finish(self) -> list:
         """Run by the caller: work, then wait for the helpers that started."""
         try:
@@ -66,7 +71,7 @@ class _Batch:
                 self.error = self.error or exc
                 raise
         results, error = self.results, self.error
-        self.fn = self.results = self.error = None  # a pool thread may hold this batch a while longer
+        self.fn, self.results, self.error = None, [], None  # a pool thread may hold this batch a while longer
         if error is not None:
             raise error
         return results
@@ -78,6 +83,9 @@ class ThreadsExecutor(Executor):
     def __init__(self, workers: int):
         self.workers = workers
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._batches: set[_Batch] = set()  # running now: close() stops them
+        self._lock = threading.Lock()
+        self._closed = False
         self._threads = [
             threading.Thread(target=self._serve, name=f"rdarray-worker-{i}", daemon=True)
             for i in range(workers)
@@ -94,19 +102,40 @@ class ThreadsExecutor(Executor):
             del job  # an idle thread must not keep the last stage (and its data) alive
 
     def run_tasks(self, fn, n):
-        if n <= 1 or self.workers == 1:
+        if n <= 1:
+            self._check_open()
             return [fn(i) for i in range(n)]
         batch = _Batch(fn, n)
-        for _ in range(min(self.workers, n) - 1):
-            self._jobs.put(batch.help)
-        return batch.finish()
+        with self._lock:
+            self._check_open()
+            self._batches.add(batch)
+        try:
+            for _ in range(min(self.workers, n) - 1):
+                self._jobs.put(batch.help)
+            return batch.finish()
+        finally:
+            with self._lock:
+                self._batches.discard(batch)
 
     def submit(self, fn, /, *args, **kwargs):
         future: Future = Future()
-        self._jobs.put(lambda: run_into(future, fn, args, kwargs))
+        with self._lock:
+            self._check_open()  # after close no thread would ever run it
+            self._jobs.put(lambda: run_into(future, fn, args, kwargs))
         return future
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Context is closed")
+
     def close(self):
+        """Stop: running stages start no more tasks and raise ``RuntimeError`` in their caller."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for batch in self._batches:
+                batch.stop(RuntimeError("this Context is closed"))
         for _ in self._threads:
             self._jobs.put(None)
         current = threading.current_thread()

@@ -112,7 +112,7 @@ class Worker:
             poller.register(socket, zmq.POLLIN)
         try:
             while os.getppid() == self.parent:
-                events = dict(poller.poll(PARENT_CHECK * 1000))
+                events = dict(poller.poll(int(PARENT_CHECK * 1000)))
                 if self.outbox in events:
                     while True:
                         try:
@@ -231,7 +231,8 @@ class Worker:
     def fetch(self, wanted: list) -> list:
         """``[(key, block)]`` for every ``(node id, partition, bucket, address)`` wanted: from this
         worker's store (address None) or by one request to each worker holding some."""
-        found, by_peer = [], {}
+        found: list = []
+        by_peer: dict[str, list] = {}
         for node_id, j, bucket, address in wanted:
             key = (node_id, j, bucket)
             if address is None:

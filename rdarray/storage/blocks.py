@@ -66,11 +66,15 @@ class BlockStore:
         self._memory_bytes = 0
         self._serial = itertools.count()
         self._lock = threading.RLock()
+        self._closed = False
+        self._scanning: int | None = None  # the thread looping over the blocks, if any
+        self._gone: list[int] = []  # nodes collected during that loop: dropped after it
 
     # -- reading ----------------------------------------------------------------------------------
     def get(self, node_id: int, p: int):
         """The block, or None when it is not stored."""
         with self._lock:
+            self._check_open()
             block = self._blocks.get((node_id, p))
             if block is None:
                 return None
@@ -78,11 +82,12 @@ class BlockStore:
             array, frame, path = block.array, block.frame, block.path
         if array is not None:
             return array
-        if block.bounds is not None:
-            return SpilledBuckets(path, block.bounds)
         from .frame import decode, read_file
 
-        return decode(frame) if frame is not None else read_file(path)
+        if frame is not None:
+            return decode(frame)
+        assert path is not None  # neither in memory nor in a file: not a block
+        return SpilledBuckets(path, block.bounds) if block.bounds is not None else read_file(path)
 
     def get_encoded(self, node_id: int, p: int, bucket: int | None = None):
         """The frame of a block (or of one of its buckets) kept compressed, in memory or in a file,
@@ -92,10 +97,11 @@ class BlockStore:
             if block is None or block.array is not None:
                 return None
             frame, path, bounds = block.frame, block.path, block.bounds
+        if frame is not None or (bucket is not None and bounds is None):
+            return frame if bucket is None else None
+        assert path is not None  # neither an array nor a frame in memory: in a file
         if bounds is not None:
             return SpilledBuckets(path, bounds).frame(bucket) if bucket is not None else None
-        if frame is not None or bucket is not None:
-            return frame if bucket is None else None
         with open(path, "rb") as f:
             return f.read()
 
@@ -123,29 +129,40 @@ class BlockStore:
         else:
             block = _Block(path=self._write(node.id, p, array)[0])
         with self._lock:
+            self._check_open()
             key = (node.id, p)
             if node.id not in self._counts:
                 self._counts[node.id] = 0
                 if self._drop_with_nodes:
-                    weakref.finalize(node, self.drop, node.id)
+                    weakref.finalize(node, self._node_gone, node.id)
             old = self._blocks.pop(key, None)
             if old is None:
                 self._counts[node.id] += 1
             else:
                 self._forget(old)
             self._blocks[key] = block
-            self._memory_bytes += block.memory_bytes
+            size = block.memory_bytes  # first: a collection in there may drop blocks and change the total
+            self._memory_bytes += size
         self._enforce_limit()
 
     def _enforce_limit(self) -> None:
         """Spill the least recently used in-memory blocks until the memory limit holds."""
         if self.memory_limit is None:
             return
+        try:
+            self._spill_past_limit()
+        finally:
+            self._drop_gone()
+
+    def _spill_past_limit(self) -> None:
+        limit = self.memory_limit
+        assert limit is not None
         while True:
+            self._drop_gone()  # their memory counts no more
             with self._lock:
-                if self._memory_bytes <= self.memory_limit:
+                if self._memory_bytes <= limit:
                     return
-                victim = next(((k, b) for k, b in self._blocks.items() if b.memory_bytes and not b.spilling), None)
+                victim = self._first(lambda b: b.memory_bytes and not b.spilling)
                 if victim is None:
                     return
                 key, block = victim
@@ -157,7 +174,8 @@ class BlockStore:
                 block.spilling = False
             with self._lock:
                 if self._blocks.get(key) is block:  # not dropped or replaced meanwhile
-                    self._memory_bytes -= block.memory_bytes
+                    size = block.memory_bytes
+                    self._memory_bytes -= size
                     block.array = block.frame = None
                     block.path, block.bounds = path, bounds
                 else:
@@ -175,15 +193,19 @@ class BlockStore:
             with open(path, "wb") as f:
                 if frame is None:
                     return path, write_buckets(f, array)
-                f.write(memoryview(frame))
-        except OSError as exc:
+                f.write(frame.data)
+        except BaseException as exc:  # a full disk, or Ctrl-C mid-write: no half-written file stays
             _remove(path)
+            if not isinstance(exc, OSError):
+                raise
+            self._check_open()  # the directory went with close(): not a disk error
             raise OSError(exc.errno, f"block store: cannot spill a partition to {self._directory()}: "
                                      f"{exc.strerror}; the data kept in memory is intact") from exc
         return path, None
 
     def _directory(self) -> str:
         with self._lock:
+            self._check_open()  # after close(), never a new directory to leave behind
             if self._spill_dir is None:
                 if self._spill_parent is not None:
                     os.makedirs(self._spill_parent, exist_ok=True)
@@ -194,15 +216,57 @@ class BlockStore:
     def drop(self, node_id: int) -> None:
         """Forget every block of a node (and remove its files)."""
         with self._lock:
-            keys = [k for k in self._blocks if k[0] == node_id]
+            self._scanning = threading.get_ident()
+            try:
+                keys = [k for k in self._blocks if k[0] == node_id]
+            finally:
+                self._scanning = None
             for key in keys:
                 self._forget(self._blocks.pop(key))
             self._counts.pop(node_id, None)
+        self._drop_gone()
+
+    def _first(self, test) -> tuple[tuple[int, int], _Block] | None:
+        """The least recently used ``(key, block)`` that passes ``test``, or None (lock held)."""
+        self._scanning = threading.get_ident()
+        try:
+            return next(((k, b) for k, b in self._blocks.items() if test(b)), None)
+        finally:
+            self._scanning = None
+
+    def _node_gone(self, node_id: int) -> None:
+        """A node was garbage collected: drop its blocks. The collector may run in the middle of
+        this store's own loop over its blocks, on the same thread (the lock lets it in): dropping
+        then would break the loop, so it waits for the loop to end."""
+        if self._scanning == threading.get_ident():
+            self._gone.append(node_id)
+        else:
+            self.drop(node_id)
+
+    def _drop_gone(self) -> None:
+        while self._gone:
+            try:
+                node_id = self._gone.pop()
+            except IndexError:  # another thread took the last one
+                return
+            self.drop(node_id)
 
     def _forget(self, block: _Block) -> None:
-        self._memory_bytes -= block.memory_bytes
+        size = block.memory_bytes
+        self._memory_bytes -= size
         if block.path is not None:
             _remove(block.path)
+
+    def close(self) -> None:
+        """Clear, and refuse blocks from then on: a computation still running when its context
+        closes fails with a clear error instead of reading blocks that are gone or leaving files."""
+        with self._lock:
+            self._closed = True
+        self.clear()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Context is closed")
 
     def clear(self) -> None:
         """Forget everything and remove the spill directory."""

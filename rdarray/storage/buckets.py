@@ -49,7 +49,10 @@ class SpilledBuckets:
 
         start, stop = self.bounds[q], self.bounds[q + 1]
         with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return decode(memoryview(mapped)[start:stop])
+            # released explicitly: a traceback holding the view would otherwise make closing the
+            # map fail, and a BufferError would replace the real error (CorruptDataError, Ctrl-C)
+            with memoryview(mapped)[start:stop] as view:
+                return decode(view)
 
     def frame(self, q: int) -> bytes:
         """Bucket ``q``'s frame as stored (compressed)."""
@@ -68,6 +71,6 @@ def write_buckets(f, buckets: Buckets) -> list[int]:
     bounds = [0]
     for q in range(len(buckets)):
         frame = encode(buckets[q])
-        f.write(memoryview(frame))
+        f.write(frame)
         bounds.append(bounds[-1] + frame.nbytes)
     return bounds
