@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import CorruptDataError, WorkerLostError
 from ..lineage import Node, OneToOne, per_partition
+from .codec import CODECS, FILTERS, _check_clevel, _choice
 
 FORMAT_NAME = "rdarray"
 FORMAT_VERSION = 1
@@ -32,7 +33,6 @@ def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", 
     """Write ``x`` to the directory ``path`` (see the module docstring)."""
     from ..compute import run_nodes
     from ..context import get_context
-    from .codec import CODECS, FILTERS, _check_clevel, _choice
     from .frame import encode
 
     _choice("codec", codec, CODECS)
@@ -92,14 +92,23 @@ def read_meta(path: str) -> dict:
         raise ValueError(f"load: {path!r} is a file; a saved array is a directory")
     if not os.path.exists(meta_path):
         raise FileNotFoundError(f"load: {path!r} holds no {META}: not a saved array (or an incomplete save)")
+    with open(meta_path, "rb") as f:
+        text = f.read()
     try:
-        with open(meta_path, "rb") as f:
-            meta = json.loads(f.read().decode("utf-8"))
+        meta = json.loads(text.decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
             raise ValueError("not an rdarray metadata file")
-        if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
-            raise ValueError(f"format version {meta.get('version')!r} is newer than this rdarray reads "
-                             f"({FORMAT_VERSION})")
+        version = meta.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"invalid format version {version!r}")
+        if version > FORMAT_VERSION:
+            raise ValueError(f"format version {version!r} is newer than this rdarray reads ({FORMAT_VERSION})")
+        codec = meta["codec"]
+        if not isinstance(codec, dict):
+            raise ValueError(f"bad codec settings {codec!r}")
+        _choice("codec", codec.get("name"), CODECS)
+        _choice("filter", codec.get("filter"), FILTERS)
+        _check_clevel(codec.get("clevel"))
         dtype = np.lib.format.descr_to_dtype(_tuples(meta["dtype"]))
         shape = meta["shape"]
         lengths = meta["partition_lengths"]
@@ -107,10 +116,12 @@ def read_meta(path: str) -> dict:
                 or not isinstance(lengths, list) or not lengths or not all(_count(n) for n in lengths)
                 or sum(lengths) != shape[0]):
             raise ValueError(f"shape {shape!r} and partition lengths {lengths!r} do not agree")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except Exception as exc:  # untrusted input: any failure to parse it is corruption (deep JSON, odd dtypes)
         raise CorruptDataError(f"load: {meta_path!r} is invalid: {exc}") from None
     if dtype.hasobject:
         raise CorruptDataError(f"load: {meta_path!r} names an object dtype, which rdarray never writes")
+    if dtype.shape != () or (dtype.itemsize == 0 and dtype.names is None):
+        raise CorruptDataError(f"load: {meta_path!r} names dtype {dtype}, which no array has (sub-array or unsized)")
     return {"dtype": dtype, "trailing": tuple(shape[1:]), "lengths": tuple(lengths)}
 
 

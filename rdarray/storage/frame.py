@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rdarray._core import frame as _k
+import rdarray._core.frame as _k
 from rdarray.errors import CorruptDataError
 from rdarray.storage.codec import CODECS, FILTERS, _check_clevel, _choice, _no_objects
 

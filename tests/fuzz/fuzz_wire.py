@@ -1,0 +1,113 @@
+"""atheris harness: the processes backend's wire parser (``rdarray.execution.wire.unpack``).
+
+Property: frames not signed with the key are dropped and logged, and never unpickled (the
+messages carry a canary whose unpickling is recorded); a signed message whose header is anything
+at all is read or dropped, never a crash. The first input byte picks the mode: raw frames, a
+signed message with one frame altered, or a signed message with an arbitrary header. Every
+256th input goes through a real ROUTER/DEALER socket pair and ``wire.receive``.
+
+    python tests/fuzz/fuzz_wire.py [corpus_dir] -atheris_runs=100000
+"""
+from __future__ import annotations
+
+import logging
+
+import atheris
+import numpy as np
+import zmq
+from _common import run
+
+with atheris.instrument_imports(include=["rdarray"]):
+    from rdarray.execution import wire
+
+KEY = b"k" * 32
+TRIPPED: list = []
+
+
+def _trip():
+    TRIPPED.append(1)
+
+
+class Canary:
+    def __reduce__(self):
+        return _trip, ()
+
+
+class Counter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.drops = 0
+
+    def emit(self, record):
+        self.drops += "dropped" in record.getMessage()
+
+
+DROPS = Counter()
+log = logging.getLogger("rdarray")
+log.addHandler(DROPS)
+log.propagate = False
+GOOD = [bytes(memoryview(f)) for f in wire.pack(KEY, "done", [Canary(), np.arange(20_000)], job=1, p=0)]
+
+_zmq = zmq.Context()
+ROUTER, DEALER = _zmq.socket(zmq.ROUTER), _zmq.socket(zmq.DEALER)
+DEALER.setsockopt(zmq.IDENTITY, b"w0")
+DEALER.connect(f"tcp://127.0.0.1:{ROUTER.bind_to_random_port('tcp://127.0.0.1')}")
+COUNT = [0]
+
+
+def through_sockets(frames: list) -> None:
+    """Send ``frames`` then a good message to the ROUTER; only the good one comes out."""
+    marker = [bytes(memoryview(f)) for f in wire.pack(KEY, "marker")]
+    DEALER.send_multipart(frames)
+    DEALER.send_multipart(marker)
+    for _ in range(200):
+        found = wire.receive(ROUTER, KEY, routed=True)
+        if found is not None:
+            assert found[:2] == (b"w0", {"kind": "marker"}), found[:2]
+            return
+        ROUTER.poll(50)
+    raise AssertionError("the marker message did not arrive")
+
+
+def test_one_input(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    mode = fdp.ConsumeIntInRange(0, 2)
+    TRIPPED.clear()
+    DROPS.drops = 0
+    if mode == 2:  # signed, any header
+        frames = [fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 300)), GOOD[2]]
+        frames.insert(0, wire._signature(KEY, frames))
+        got = wire.unpack(KEY, frames)
+        assert got is None or (isinstance(got[0], dict) and "kind" in got[0])
+        return
+    if mode == 0:  # raw frames
+        frames = [fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 200)) for _ in range(fdp.ConsumeIntInRange(1, 6))]
+        if fdp.ConsumeBool() and len(frames) >= 2:
+            frames[1:3] = GOOD[1:3]  # a real header and pickle, unsigned
+    else:  # a signed message altered
+        frames = list(GOOD)
+        i = fdp.ConsumeIntInRange(0, len(frames) - 1)
+        op = fdp.ConsumeIntInRange(0, 3)
+        if op == 0 and frames[i]:
+            b = bytearray(frames[i])
+            b[fdp.ConsumeIntInRange(0, len(b) - 1)] ^= fdp.ConsumeIntInRange(1, 255)
+            frames[i] = bytes(b)
+        elif op == 1:
+            frames[i] = frames[i][:fdp.ConsumeIntInRange(0, max(len(frames[i]) - 1, 0))]
+        elif op == 2:
+            del frames[i]
+        else:
+            frames.insert(i, fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 64)))
+        if frames == GOOD:
+            return
+    COUNT[0] += 1
+    if COUNT[0] % 256 == 0:
+        through_sockets(frames)
+    else:
+        assert wire.unpack(KEY, frames) is None
+    assert not TRIPPED, "an unsigned message was unpickled"
+    assert DROPS.drops == 1, "a bad message was not logged as dropped"
+
+
+if __name__ == "__main__":
+    run("wire", test_one_input, [b"\x00" * 64, b"\x01" * 64, b"\x02" + b'{"kind": "x"}' * 4])
