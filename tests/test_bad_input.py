@@ -67,6 +67,9 @@ CASES = [
     # saving
     ("save into a file", lambda p: x().save(os.path.join(_file(p), "sub")), (NotADirectoryError, FileNotFoundError,
                                                                               OSError), "plain.txt"),
+    ("save into a missing directory", lambda p: x().save(str(p / "no" / "such")), FileNotFoundError, "no"),
+    ("save where nothing can be written", lambda p: x().save("/proc/1/rdarray-saved"), OSError, "save"),
+    ("checkpoint where nothing can be written", lambda p: x().checkpoint("/proc/1/rdarray-cp"), OSError, "/proc/1"),
     ("save unknown codec", lambda p: x().save(str(p / "c"), codec="nope"), ValueError, "nope"),
     ("save clevel 12", lambda p: x().save(str(p / "c"), clevel=12), ValueError, "clevel"),
     ("save clevel str", lambda p: x().save(str(p / "c"), clevel="5"), (TypeError, ValueError), "clevel"),

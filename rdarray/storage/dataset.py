@@ -47,7 +47,10 @@ def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", 
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"save: the directory {parent!r} does not exist")
     staging = os.path.join(parent, f".{os.path.basename(path)}.saving-{uuid.uuid4().hex[:12]}")
-    os.mkdir(staging)
+    try:
+        os.mkdir(staging)
+    except OSError as exc:  # a read-only or special directory
+        raise type(exc)(exc.errno, f"save: cannot write into {parent!r}: {exc.strerror}") from exc
     try:
         def write(p, block):
             with open(os.path.join(staging, part_name(p)), "wb") as f:
