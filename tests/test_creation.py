@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import (
-    STRUCT,
-    assert_equal_arrays,
-    assert_same,
-    layouts,
-    partitioned,
-    split,
-)
+from conftest import STRUCT, assert_equal_arrays, assert_same, layouts, partitioned, split
 from conftest import sample_values as sample
 from hypothesis import given
 from hypothesis import strategies as st

@@ -7,15 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.lib.recfunctions as rfn
 import pytest
-from conftest import (
-    STRUCT,
-    arrays_and_layouts,
-    assert_equal_arrays,
-    assert_same,
-    layouts,
-    partitioned,
-    sample_values,
-)
+from conftest import STRUCT, arrays_and_layouts, assert_equal_arrays, assert_same, layouts, partitioned, sample_values
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -244,67 +244,20 @@ class PartitionedArray:
         raise ValueError("the truth value of a PartitionedArray is ambiguous; use .any() or .all()")
 
     # -- the NumPy protocol and reductions live in their own modules -------------------------------
+    # isort: off
     from .dask_io import to_dask_array, to_dask_dataframe  # type: ignore[misc]  # noqa: E402
     from .numpy_api import __array_function__, __array_ufunc__  # type: ignore[misc]  # noqa: E402
     from .operators import (  # type: ignore[misc]  # noqa: E402
-        __abs__,
-        __add__,
-        __and__,
-        __divmod__,
-        __eq__,
-        __floordiv__,
-        __ge__,
-        __gt__,
-        __invert__,
-        __le__,
-        __lshift__,
-        __lt__,
-        __matmul__,
-        __mod__,
-        __mul__,
-        __ne__,
-        __neg__,
-        __or__,
-        __pos__,
-        __pow__,
-        __radd__,
-        __rand__,
-        __rdivmod__,
-        __rfloordiv__,
-        __rlshift__,
-        __rmod__,
-        __rmul__,
-        __ror__,
-        __rpow__,
-        __rrshift__,
-        __rshift__,
-        __rsub__,
-        __rtruediv__,
-        __rxor__,
-        __sub__,
-        __truediv__,
-        __xor__,
-    )
+        __abs__, __add__, __and__, __divmod__, __eq__, __floordiv__, __ge__, __gt__, __invert__, __le__,
+        __lshift__, __lt__, __matmul__, __mod__, __mul__, __ne__, __neg__, __or__, __pos__, __pow__,
+        __radd__, __rand__, __rdivmod__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
+        __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__)
     from .pandas_io import to_pandas  # type: ignore[misc]  # noqa: E402
     from .reductions import (  # type: ignore[misc]  # noqa: E402
-        aggregate,
-        all,
-        any,
-        argmax,
-        argmin,
-        count_nonzero,
-        histogram,
-        max,
-        mean,
-        min,
-        moments,
-        prod,
-        reduce,
-        std,
-        sum,
-        var,
-    )
+        aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
+        prod, reduce, std, sum, var)
     from .wide import partition_by, sort, unique, value_counts  # type: ignore[misc]  # noqa: E402
+    # isort: on
 
     __hash__ = None  # type: ignore[assignment]  # as ndarray: == is elementwise
 
