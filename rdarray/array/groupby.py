@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-from ..dtypes import is_nan, take
+from ..dtypes import is_nan, missing_value, take
 from ..lineage import Node, OneToOne
 from ..shuffle import hashing
 from ..shuffle.exchange import shuffle
@@ -367,24 +367,21 @@ def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
         missing = is_nan(values)
         rows = hashing.group_first_row(ids, ngroups, ~missing if missing.any() else None, last=kind == "last")
         return take(values, rows)
-    extreme = hashing.group_max if kind == "max" else hashing.group_min
     if values.dtype.kind in "biuf" and not (values.dtype.kind == "u" and values.dtype.itemsize == 8):
-        return extreme(values, ids, ngroups).astype(values.dtype)  # no group is empty
-    if values.dtype.kind in "mM":  # times by their int64 ticks, NaT (the smallest tick) left out
-        ticks = values.view(np.int64)
-        kept = ticks != NAT_TICKS
-        found, count = hashing.group_extreme(ticks[kept], ids[kept], ngroups, kind == "max")
-        return np.where(count > 0, found, NAT_TICKS).view(values.dtype)
+        extreme = hashing.group_max if kind == "max" else hashing.group_min  # no group is empty
+        return extreme(values, ids, ngroups).astype(values.dtype)
     missing = is_nan(values)
+    if values.dtype.kind in "mM":  # times through the integer kernel, as their int64 ticks
+        kept = ~missing
+        found, count = hashing.group_extreme(values[kept].view(np.int64), ids[kept], ngroups, kind == "max")
+        out = found.view(values.dtype)
+        out[count == 0] = missing_value(values.dtype)
+        return out
     if missing.any():
         values, ids = values[~missing], ids[~missing]
     order = np.lexsort((values, ids))  # by group, then value: a group's min first, max last
     rows = hashing.group_first_row(ids[order], ngroups, last=kind == "max")
     return take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
-
-
-#: the int64 tick of NaT in every datetime64 and timedelta64 unit
-NAT_TICKS = np.iinfo(np.int64).min
 
 
 # -- merging partial states -------------------------------------------------------------------------
