@@ -107,14 +107,14 @@ class DaskStore:
         self._futures: dict[tuple[int, int], Any] = {}
         self._derived: dict[tuple, Any] = {}  # buckets and sources, by (node id, partition, bucket)
         self._counts: collections.Counter = collections.Counter()
+        self._watched: set[int] = set()  # nodes whose garbage collection drops their futures
         # re-entrant: submitting a future may collect garbage, and the finalizer of an array
         # collected then drops its futures (``drop``) on this very thread
         self._lock = threading.RLock()
 
     def put(self, node: Node, p: int, future) -> None:
         with self._lock:
-            if node.id not in self._counts:
-                weakref.finalize(node, self.drop, node.id)
+            self._watch(node)
             if (node.id, p) not in self._futures:
                 self._counts[node.id] += 1
             self._futures[(node.id, p)] = future
@@ -135,11 +135,20 @@ class DaskStore:
         with self._lock:
             future = self._derived.get((node.id, j, "source"))
             if future is None:
-                if not any(key[0] == node.id for key in self._derived.copy()):
-                    weakref.finalize(node, self.drop, node.id)
+                self._watch(node)
                 future = self._derived[(node.id, j, "source")] = self._executor.task("source", _identity,
                                                                                      node.func(j))
             return future
+
+    def _watch(self, node: Node) -> None:
+        if node.id not in self._watched:
+            self._watched.add(node.id)
+            weakref.finalize(node, self._collected, node.id)
+
+    def _collected(self, node_id: int) -> None:
+        with self._lock:
+            self._watched.discard(node_id)
+            self.drop(node_id)
 
     def has(self, node_id: int, p: int) -> bool:
         return (node_id, p) in self._futures
@@ -180,6 +189,7 @@ class DaskStore:
             self._futures.clear()
             self._derived.clear()
             self._counts.clear()
+            self._watched.clear()
 
 
 class DaskExecutor(Executor):

@@ -272,8 +272,7 @@ class ProcessesExecutor(Executor):
         with self._closing_lock:
             if self._closing:
                 return
-            self._commands.put(("stop",))
-            os.write(self._wake_write, b"!")
+            self.command("stop")  # the lock is re-entrant
             self._closing = True  # from here on, commands are refused
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(10)
