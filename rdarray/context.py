@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import contextvars
 import os
 import re
 import threading
@@ -62,6 +63,7 @@ class Context:
             self.store = BlockStore(self.memory_limit, spill_dir)
         self.workers = self.executor.workers
         self.closed = False
+        self._tokens: list[contextvars.Token] = []  # one per __enter__ not yet exited
         _live.add(self)
 
     def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
@@ -87,32 +89,30 @@ class Context:
         self.closed = True
         self.executor.close()
         getattr(self.store, "close", self.store.clear)()  # a BlockStore refuses late blocks
-        with _lock:
-            if self in _stack:
-                _stack.remove(self)
 
     @contextlib.contextmanager
     def as_default(self):
         """Make this context the default inside a ``with`` block, without closing it after."""
-        with _lock:
-            _stack.append(self)
+        token = _current.set(_current.get() + (self,))
         try:
             yield self
         finally:
-            with _lock:
-                if self in _stack:
-                    _stack.remove(self)
+            _current.reset(token)
 
     def _check_open(self) -> None:
         if self.closed:
             raise RuntimeError("this Context is closed")
 
     def __enter__(self) -> Context:
-        with _lock:
-            _stack.append(self)
+        self._tokens.append(_current.set(_current.get() + (self,)))
         return self
 
     def __exit__(self, *exc) -> None:
+        token = self._tokens.pop()
+        try:
+            _current.reset(token)
+        except ValueError:  # exited in another context than it was entered in (a notebook cell)
+            _current.set(tuple(c for c in _current.get() if c is not self))
         self.close()
 
     def __repr__(self) -> str:
@@ -120,17 +120,21 @@ class Context:
         return f"rd.Context(backend={self.backend!r}, workers={self.workers}, {state})"
 
 
+#: the contexts of the ``with`` blocks this thread (or task) is inside, innermost last: a context
+#: variable, so two threads each inside their own ``with`` block never see each other's context
+_current: contextvars.ContextVar[tuple[Context, ...]] = contextvars.ContextVar("rdarray_context", default=())
 _lock = threading.Lock()
-_stack: list[Context] = []
-_default: list[Context] = []
+_default: list[Context] = []  # the process-wide default, made on first use outside any ``with``
 _live: weakref.WeakSet[Context] = weakref.WeakSet()
 
 
 def get_context() -> Context:
-    """The innermost context of a ``with`` block, else the default threads context."""
+    """The innermost open context of this thread's ``with`` blocks, else the process-wide default
+    (a threads context, made on first use)."""
+    for ctx in reversed(_current.get()):
+        if not ctx.closed:
+            return ctx
     with _lock:
-        if _stack:
-            return _stack[-1]
         if not _default or _default[0].closed:
             _default[:] = [Context()]
         return _default[0]

@@ -116,6 +116,47 @@ def test_closing_inside_with_falls_back():
         assert_close(partitioned(np.arange(6), [2, 4]).max().compute(), 5)
 
 
+def test_with_blocks_in_two_threads_stay_apart():
+    """Each thread's ``with`` block is its own default: no operation runs on the other's context."""
+    barrier = threading.Barrier(2, timeout=TIMEOUT)
+    wrong = {}
+
+    def work(k):
+        a = np.arange(100.0) * (k + 1)
+        with rd.Context(backend="sync") as mine:
+            barrier.wait()  # both threads are inside their blocks from here on
+            wrong[k] = 0
+            for _ in range(30):
+                x = (partitioned(a, [40, 0, 60]) + 0).persist()
+                total = x.sum().compute()
+                barrier.wait()  # interleave the two threads' operations
+                wrong[k] += (rd.get_context() is not mine) + (not mine.store.has_all(x._node)) \
+                    + (total != a.sum())
+            barrier.wait()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert wrong == {0: 0, 1: 0}
+
+
+def test_a_thread_outside_any_with_uses_the_global_default():
+    seen = []
+    with rd.Context(backend="sync") as mine:
+        t = threading.Thread(target=lambda: seen.append(rd.get_context()))
+        t.start()
+        t.join(TIMEOUT)
+        assert rd.get_context() is mine
+    assert seen[0] is not mine and seen[0].backend == "threads" and seen[0] is rd.get_context()
+
+
+def test_submitted_work_sees_the_submitters_context():
+    with rd.Context(backend="threads", workers=2) as ctx:
+        assert ctx.submit(rd.get_context).result(timeout=TIMEOUT) is ctx
+
+
 # -- futures ------------------------------------------------------------------------------------------
 
 def test_submit_and_map(ctx):

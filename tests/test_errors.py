@@ -211,3 +211,32 @@ def test_persist_levels_are_checked():
     with pytest.raises(ValueError, match="unknown level 'ram'"):
         x.persist("ram")
     assert x.persist("memory") is x
+
+
+# -- rd.config ---------------------------------------------------------------------------------------
+
+def test_config_rejects_unknown_names_and_keeps_its_values():
+    before = rd.config.partition_bytes
+    with pytest.raises(AttributeError, match="partition_byte.*did you mean 'partition_bytes'"):
+        rd.config.partition_byte = 1 << 20
+    with pytest.raises(AttributeError, match="no setting 'nonsense'.*broadcast_bytes"):
+        rd.config.nonsense = 1
+    assert not hasattr(rd.config, "partition_byte") and rd.config.partition_bytes == before
+
+
+@pytest.mark.parametrize("name, value, error", [("partition_bytes", "8MB", TypeError),
+                                                ("partition_bytes", 1.5, TypeError),
+                                                ("min_split_bytes", True, TypeError),
+                                                ("partition_bytes", 0, ValueError),
+                                                ("broadcast_bytes", -1, ValueError)])
+def test_config_checks_values(name, value, error):
+    before = getattr(rd.config, name)
+    with pytest.raises(error, match=f"rd.config.{name}"):
+        setattr(rd.config, name, value)
+    assert getattr(rd.config, name) == before
+
+
+def test_config_takes_numpy_integers_and_zero_broadcast(monkeypatch):
+    monkeypatch.setattr(rd.config, "partition_bytes", np.int64(1 << 20))
+    monkeypatch.setattr(rd.config, "broadcast_bytes", 0)  # never broadcast
+    assert type(rd.config.partition_bytes) is int and rd.config.partition_bytes == 1 << 20

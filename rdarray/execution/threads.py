@@ -7,6 +7,7 @@ shared iterator until it is exhausted, which keeps the cost per task to a few mi
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from concurrent.futures import Future
@@ -119,9 +120,10 @@ class ThreadsExecutor(Executor):
 
     def submit(self, fn, /, *args, **kwargs):
         future: Future = Future()
+        caller = contextvars.copy_context()  # the work sees the caller's default context
         with self._lock:
             self._check_open()  # after close no thread would ever run it
-            self._jobs.put(lambda: run_into(future, fn, args, kwargs))
+            self._jobs.put(lambda: caller.run(run_into, future, fn, args, kwargs))
         return future
 
     def _check_open(self) -> None:
