@@ -455,7 +455,28 @@ def test_to_pandas_shapes(ctx):
 
 
 def test_from_pandas_errors():
-    with pytest.raises(TypeError, match="object"):
+    with pytest.raises(TypeError, match="'o'.*other than str.*int"):
         rd.from_pandas(pd.DataFrame({"o": [1, "a", None]}))
     with pytest.raises(TypeError, match="DataFrame"):
         rd.from_pandas({"a": [1, 2]})
+
+
+@pytest.mark.parametrize("column, reason", [
+    (pd.Series(pd.date_range("2020", periods=3, tz="Europe/Paris")), r"'c'.*timezone-aware.*Europe/Paris"),
+    (pd.Series(["a", None, "c"]), r"'c'.*text with 1 missing value"),
+    (pd.Series(["a", np.nan, None], dtype=object), r"'c'.*text with 2 missing value"),
+    (pd.Series([True, None, False], dtype="boolean"), r"'c'.*nullable boolean.*1 missing"),
+])
+def test_from_pandas_names_the_column_and_the_reason(column, reason):
+    with pytest.raises(TypeError, match=reason) as info:
+        rd.from_pandas(pd.DataFrame({"ok": np.arange(3), "c": column}))
+    assert "object dtype" not in str(info.value)
+    with pytest.raises(TypeError, match=reason):
+        rd.from_pandas(column.rename("c"))
+
+
+def test_from_numpy_of_a_frame_points_to_from_pandas_at_once():
+    df = pd.DataFrame({"a": np.arange(10**6), "s": ["x"] * 10**6})
+    with pytest.raises(TypeError, match="rd.from_pandas"):
+        rd.from_numpy(df)
+    assert_same(rd.from_numpy(df["a"], npartitions=3), np.arange(10**6))  # a Series is one column

@@ -321,6 +321,9 @@ def check_npartitions(npartitions, what: str) -> int:
 def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
                *, partition_lengths: Sequence[int] | None = None) -> PartitionedArray:
     """Split ``a`` along axis 0; the partitions are views of ``a`` (no copy)."""
+    if type(a).__module__.split(".")[0] == "pandas" and type(a).__name__ == "DataFrame":
+        raise TypeError("from_numpy: got a pandas DataFrame; use rd.from_pandas, which keeps the columns "
+                        "as fields")
     try:
         a = np.asarray(a)
     except ValueError as exc:  # ragged nested sequences

@@ -7,19 +7,38 @@ import numpy as np
 from ..dtypes import check_dtype
 
 
-def _column(values: np.ndarray, name) -> np.ndarray:
+def _column(series) -> np.ndarray:
     """A column as plain NumPy memory; text columns become fixed-width 'U' strings."""
+    import pandas as pd
+
+    name = series.name
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        raise TypeError(f"from_pandas: column {name!r} is a timezone-aware datetime ({series.dtype}); "
+                        "time zones are not supported yet: convert it to UTC with "
+                        "df[col].dt.tz_convert(None)")
+    values = series.to_numpy()
     if values.dtype != object:
         return values
-    if all(isinstance(v, str) for v in values):
+    missing = pd.isna(values)
+    present = values[~missing]
+    if all(isinstance(v, str) for v in present):
+        if missing.any():
+            raise TypeError(f"from_pandas: column {name!r} holds text with {int(missing.sum())} missing "
+                            f"value(s) of {len(values)}; missing text is not supported yet: fill them "
+                            "first, e.g. df[col].fillna('')")
         return values.astype(str)
-    raise TypeError(f"from_pandas: column {name!r} holds Python objects other than str; "
+    if isinstance(series.dtype, pd.BooleanDtype):
+        raise TypeError(f"from_pandas: column {name!r} is a nullable boolean column with "
+                        f"{int(missing.sum())} missing value(s); convert it with .astype('float64') "
+                        "(missing values become NaN)")
+    other = next(type(v).__name__ for v in present if not isinstance(v, str))
+    raise TypeError(f"from_pandas: column {name!r} holds Python objects other than str (e.g. {other}); "
                     "object dtype is not supported")
 
 
 def table(df, dtype=None) -> np.ndarray:
     """A DataFrame as a structured array, one field per column (of ``dtype`` when given)."""
-    columns = [_column(df[c].to_numpy(), c) for c in df.columns]
+    columns = [_column(df[c]) for c in df.columns]
     if dtype is None:
         dtype = check_dtype([(str(c), col.dtype) for c, col in zip(df.columns, columns)], "from_pandas")
     out = np.empty(len(df), dtype=dtype)
@@ -45,7 +64,7 @@ def from_pandas(df, npartitions=None):
     from .core import from_numpy
 
     if isinstance(df, pd.Series):
-        return from_numpy(_column(df.to_numpy(), df.name), npartitions=npartitions)
+        return from_numpy(_column(df), npartitions=npartitions)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_pandas: expected a pandas DataFrame or Series, got {type(df).__name__}")
     return from_numpy(table(df), npartitions=npartitions)
