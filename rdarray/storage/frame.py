@@ -129,7 +129,8 @@ def exact_reduction(obj, protocol: int = 5):
     non-native dtype, in native byte order."""
     if type(obj) is np.ndarray and not obj.dtype.isnative:
         data = np.ascontiguousarray(obj).reshape(-1).view(np.uint8)
-        return _rebuild_array, (pickle.PickleBuffer(data.data) if protocol >= 5 else data.tobytes(), obj.dtype, obj.shape)
+        payload = pickle.PickleBuffer(data.data) if protocol >= 5 else data.tobytes()
+        return _rebuild_array, (payload, obj.dtype, obj.shape)
     return NotImplemented
 
 
