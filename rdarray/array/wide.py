@@ -63,7 +63,7 @@ def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: b
     def local_sort(pieces):
         rows = np.concatenate(pieces)
         if key is None and rows.dtype.kind in _VALUE_SORT_KINDS:
-            ordered = _sorted_values(rows, down[0], na_first)
+            ordered = _sorted_values(rows, pieces, down[0], na_first)
         else:
             ordered = rows[sort_order(rows, key, down, na_first)]
         return ordered if local is None else local(ordered)
@@ -84,24 +84,27 @@ def _directions_detail(down: tuple, na_first: bool) -> str:
 _VALUE_SORT_KINDS = set("biufmMSU")
 
 
-def _sorted_values(rows: np.ndarray, descending: bool, na_first: bool) -> np.ndarray:
-    """1-D values in a stable sort's order, by NumPy's fastest (unstable) sort: only the values
-    that compare equal yet differ (signed zeros, NaN payloads) can show the order of ties, so
-    their runs are refilled in input order; missing values (NaN, NaT) form one run, moved first
-    when ``na_first``."""
-    out = np.sort(rows)
-    missing = int(np.count_nonzero(is_nan(out))) if out.dtype.kind in "fmM" else 0
-    k = len(out) - missing
-    floats = out.dtype.kind == "f"
-    lo, hi = (np.searchsorted(out[:k], 0, "left"), np.searchsorted(out[:k], 0, "right")) if floats else (0, 0)
+def _sorted_values(rows: np.ndarray, pieces: list, descending: bool, na_first: bool) -> np.ndarray:
+    """``rows`` (the ``pieces`` joined, 1-D values) in a stable sort's order, sorted in place by
+    NumPy's fastest (unstable) sort: only values that compare equal yet differ (zeros of both
+    signs, NaNs of several bit patterns) can show the order of ties, so the zeros (when of both
+    signs) and the NaNs (whose bits that sort does not keep) are refilled from ``pieces`` in input
+    order. Missing values (NaN, NaT) form one run, moved first when ``na_first``."""
+    rows.sort()
+    n = len(rows)
+    k = int(np.searchsorted(rows, rows[-1:], "left")[0]) if rows.dtype.kind in "fmM" and n and is_nan(rows[-1]) \
+        else n  # the sort puts missing values last
+    if rows.dtype.kind == "f":
+        lo, hi = np.searchsorted(rows[:k], 0, "left"), np.searchsorted(rows[:k], 0, "right")
+        if np.unique(np.signbit(rows[lo:hi])).size > 1:
+            rows[lo:hi] = np.concatenate([p[p == 0] for p in pieces])
+        if k < n:
+            rows[k:] = np.concatenate([p[np.isnan(p)] for p in pieces])
+        if descending and hi > lo:
+            rows[lo:hi] = rows[lo:hi][::-1]  # reversed below with the rest, so kept in input order
     if descending:
-        out[:k] = out[:k][::-1]
-        lo, hi = k - hi, k - lo
-    if floats and hi > lo:
-        out[lo:hi] = rows[rows == 0]
-    if floats and missing:
-        out[k:] = rows[np.isnan(rows)]
-    return np.concatenate([out[k:], out[:k]]) if na_first and missing else out
+        rows[:k] = rows[:k][::-1]
+    return np.concatenate([rows[k:], rows[:k]]) if na_first and k < n else rows
 
 
 def unique(self):
