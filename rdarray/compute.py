@@ -7,6 +7,7 @@ import numpy as np
 from .array.core import PartitionedArray
 from .array.lazy import Lazy
 from .context import Context, get_context
+from .dtypes import exact
 from .execution.progress import progress_for
 from .execution.scheduler import execute
 from .lineage import VALUE, Node, per_partition
@@ -78,7 +79,7 @@ def _value(item, partitions: dict[int, list], ctx: Context):
         blocks = partitions[item._node.id]
         if len(blocks) == 1:
             return _own(blocks[0], item._node)
-        return np.concatenate(blocks)
+        return exact(np.concatenate(blocks), item.dtype)
     if not isinstance(item, Lazy):
         return item
     if item.node is not None:

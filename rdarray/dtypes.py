@@ -39,6 +39,15 @@ def is_nan(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape, dtype=bool)
 
 
+def exact(block, dtype: np.dtype):
+    """``block`` in exactly ``dtype`` where the two differ only in byte order or field layout
+    (NumPy's concatenation, sorts and ufuncs hand back native byte order, so a partition of a
+    ``>f8`` array may come back ``<f8``); anything else as it is."""
+    if isinstance(block, np.ndarray) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
+        return block.astype(dtype)
+    return block
+
+
 def nullable(dtype: np.dtype) -> np.dtype:
     """The dtype of a field that may be missing: integers and bool have no missing value, so
     they become float64 (NaN), as pandas makes them; other dtypes stay."""

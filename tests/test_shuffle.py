@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from numpy.lib.recfunctions import repack_fields
 
 import rdarray as rd
-from _helpers import Counter
+from _helpers import Counter, layouts, partitioned
 
 
 def table(n=2000, seed=0):
@@ -39,6 +39,19 @@ def assert_same_rows(got, expected):
     """The same rows in any order."""
     order = list(expected.dtype.names)
     assert_rows_equal(np.sort(got, order=order), np.sort(expected, order=order))
+
+
+def pandas_sorted(a, order, descending=False, na_position="last"):
+    """``a`` (1-D values, or structured rows by the fields ``order``) as pandas'
+    ``sort_values(kind="stable")`` orders it; ``descending`` is one bool or one per field."""
+    pd = pytest.importorskip("pandas")
+    if order is None:
+        return a[pd.Series(a).sort_values(ascending=not descending, na_position=na_position, kind="stable").index]
+    order = [order] if isinstance(order, str) else list(order)
+    down = [descending] * len(order) if isinstance(descending, bool) else list(descending)
+    # floats as objects: pandas' float fast path of several keys ties NaN with -inf for "first"
+    df = pd.DataFrame({name: a[name].astype(object) if a[name].dtype.kind == "f" else a[name] for name in order})
+    return a[df.sort_values(order, ascending=[not d for d in down], na_position=na_position, kind="stable").index]
 
 
 def key_sets(parts, key):
@@ -108,7 +121,7 @@ def test_sort_matches_numpy(values, npartitions):
     out = y.compute()
     np.testing.assert_array_equal(out, np.sort(values, kind="stable"))
     assert isinstance(y.partitioner, rd.RangePartitioner)
-    np.testing.assert_array_equal(x.sort(descending=True).compute(), np.sort(values, kind="stable")[::-1])
+    np.testing.assert_array_equal(x.sort(descending=True).compute(), pandas_sorted(values, None, True))
 
 
 def test_sort_structured_by_fields_is_stable():
@@ -135,7 +148,106 @@ def test_sort_by_several_fields_of_every_kind_is_stable(order):
     extra["u"] = rng.integers(0, 256, len(a))
     expected = extra[np.lexsort([extra[name] for name in reversed(order)])]
     assert_rows_equal(split(extra, [900, 0, 1600, 500]).sort(order).compute(), expected)
-    assert_rows_equal(split(extra, [3000]).sort(order, descending=True).compute(), expected[::-1])
+    assert_rows_equal(split(extra, [3000]).sort(order, descending=True).compute(), pandas_sorted(extra, order, True))
+
+
+def mixed_table(n=3000, seed=12):
+    """Keys with missing values of every kind (NaN, NaT, complex NaN), signed zeros, strings,
+    dense and sparse integers, and each row's input position in ``row``."""
+    rng = np.random.default_rng(seed)
+    t = np.empty(n, dtype=[("k", "i8"), ("f", "f8"), ("t", "M8[s]"), ("s", "U2"), ("c", "c16"), ("w", "i8"),
+                           ("row", "i8")])
+    t["k"] = rng.integers(0, 5, n)
+    t["f"] = rng.choice([np.nan, -0.0, 0.0, 1.5, -2.5, np.inf], n)
+    t["t"] = rng.integers(0, 4, n).astype("M8[s]")
+    t["t"][rng.random(n) < 0.2] = np.datetime64("NaT")
+    t["s"] = rng.choice(["a", "bb", "", "c"], n)
+    t["c"] = rng.choice(np.array([1, 2j, complex(np.nan, 1), complex(1, np.nan), -1]), n)
+    t["w"] = rng.choice(np.array([np.iinfo(np.int64).min, -1, 0, 7, np.iinfo(np.int64).max]), n)
+    t["row"] = np.arange(n)
+    return t
+
+
+@pytest.mark.parametrize("order, descending", [
+    ("f", True), ("t", True), ("c", True), ("s", True), ("w", True),
+    (["k", "f"], [False, True]), (["k", "f"], [False, False]), (["f", "t"], [True, False]),
+    (["t", "s", "f"], [True, True, False]), (["w", "c"], [True, False]), (["s", "k", "t", "f"], True)])
+@pytest.mark.parametrize("na_position", ["last", "first"])
+def test_sort_directions_and_na_position_match_pandas(ctx, order, descending, na_position):
+    """One direction per key, missing keys last or first in both directions, ties in input order."""
+    t = mixed_table()
+    y = split(t, [900, 0, 1600, 500]).sort(order, descending=descending, na_position=na_position)
+    assert_rows_equal(y.compute(), pandas_sorted(t, order, descending, na_position))
+    assert max(len(p) for p in y.partitions()) < len(t)  # range partitioned, not all in one
+
+
+@pytest.mark.parametrize("values", [
+    np.array([np.nan, 1.0, -np.inf, 0.0, -0.0, np.inf, 2.0, -np.nan] * 300),
+    np.random.default_rng(13).choice(np.array(["2024-01-01", "NaT", "2023-05-05"], "M8[D]"), 2000),
+    np.random.default_rng(14).integers(-5, 5, 2000).astype(np.int32),
+    np.random.default_rng(15).choice(np.array([1, complex(np.nan, 1), complex(1, np.nan), 0j, -0j]), 2000),
+    np.random.default_rng(16).choice(np.array(["b", "", "ab"]), 2000),
+])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("na_position", ["last", "first"])
+def test_sort_values_keep_ties_in_input_order(ctx, values, descending, na_position):
+    """1-D values: signed zeros and NaN payloads (equal keys that differ) come out in input order."""
+    got = rd.from_numpy(values, npartitions=5).sort(descending=descending, na_position=na_position).compute()
+    expected = pandas_sorted(values, None, descending, na_position)
+    assert got.dtype == expected.dtype
+    assert got.tobytes() == expected.tobytes()
+
+
+def test_sort_descending_head_is_the_largest_values(ctx):
+    a = np.where(np.arange(10_000) % 3 == 0, np.nan, np.arange(10_000.0))
+    head = rd.from_numpy(a, npartitions=4).sort(descending=True).head(5)
+    np.testing.assert_array_equal(head, [9998.0, 9997.0, 9995.0, 9994.0, 9992.0])
+    t = mixed_table()
+    np.testing.assert_array_equal(rd.from_numpy(t, npartitions=4).sort("f", descending=True).head(3)["f"],
+                                  [np.inf] * 3)
+
+
+def test_sort_rejects_bad_directions():
+    x = rd.from_numpy(mixed_table(20))
+    for bad in ("no", 1, None, [0, 1], [False, "yes"], {"k": True}):
+        with pytest.raises(TypeError, match="descending"):
+            x.sort(["k", "f"], descending=bad)
+    with pytest.raises(ValueError, match="descending"):
+        x.sort(["k", "f"], descending=[True])
+    with pytest.raises(ValueError, match="na_position"):
+        x.sort("k", na_position="middle")
+    with pytest.raises(TypeError, match="na_position"):
+        x.sort("k", na_position=None)
+
+
+MISSING_KEYS = st.sampled_from([np.nan, -0.0, 0.0, 1.0, -1.0, np.inf])
+TIMES = st.sampled_from([np.datetime64("NaT", "s")] + [np.datetime64(v, "s") for v in range(3)])
+
+
+@given(data=st.data())
+def test_sort_property_several_keys_with_missing_values(ctx, data):
+    """Any layout, keys with NaN and NaT in several fields, one direction per key, both NaN
+    positions: pandas' stable sort order."""
+    n = data.draw(st.integers(0, 40))
+    t = np.empty(n, dtype=[("a", "f8"), ("b", "M8[s]"), ("c", "i2"), ("row", "i8")])
+    t["a"] = data.draw(st.lists(MISSING_KEYS, min_size=n, max_size=n))
+    t["b"] = data.draw(st.lists(TIMES, min_size=n, max_size=n))
+    t["c"] = data.draw(st.lists(st.integers(-2, 2), min_size=n, max_size=n))
+    t["row"] = np.arange(n)
+    order = data.draw(st.permutations(["a", "b", "c"]).flatmap(lambda p: st.integers(1, 3).map(lambda k: p[:k])))
+    descending = data.draw(st.lists(st.booleans(), min_size=len(order), max_size=len(order)))
+    na_position = data.draw(st.sampled_from(["last", "first"]))
+    x = partitioned(t, data.draw(layouts(n)))
+    got = x.sort(order, descending=descending, na_position=na_position).compute()
+    assert_rows_equal(got, pandas_sorted(t, order, descending, na_position))
+    keys = pytest.importorskip("pandas").DataFrame({k: t[k] for k in order})
+    for dropna in (True, False):
+        counted = x.groupby(order, dropna=dropna).size().compute()
+        expected = keys.groupby(order, sort=True, dropna=dropna).size().reset_index()
+        for k in order:
+            np.testing.assert_array_equal(counted[k], expected[k].to_numpy(dtype=t.dtype[k]))
+    np.testing.assert_array_equal(x.map_partitions(lambda b: b["a"], dtype=np.float64).unique().compute(),
+                                  np.unique(t["a"]))
 
 
 def test_sort_by_many_fields_whose_ranks_overflow_64_bits():
@@ -224,8 +336,9 @@ def test_sort_balances_a_dominant_key_and_stays_stable():
     lengths = [len(p) for p in y.partitions()]
     assert max(lengths) <= 1.5 * len(t) / 5, lengths
     assert_rows_equal(y.compute(), t[np.argsort(t["k"], kind="stable")])
-    assert_rows_equal(split(t, [7000, 0, 3000, 5000, 5000]).sort("k", descending=True).compute(),
-                      t[np.argsort(t["k"], kind="stable")][::-1])
+    y = split(t, [7000, 0, 3000, 5000, 5000]).sort("k", descending=True)
+    assert max(len(p) for p in y.partitions()) <= 1.5 * len(t) / 5
+    assert_rows_equal(y.compute(), pandas_sorted(t, "k", True))
 
 
 def test_sort_is_lazy_and_its_shuffle_is_reused_by_later_plans():

@@ -2,7 +2,7 @@
 
 A binary search per key whose steps do not branch on the data (the compiler turns the choice
 into a conditional move), so no step waits on a mispredicted branch as NumPy's searchsorted does.
-NaN orders after every number, as in NumPy's sort.
+NaN orders after every number, as in NumPy's sort, or before every number when asked.
 """
 import numpy as np
 
@@ -23,17 +23,19 @@ ctypedef fused key_t:
     double
 
 
-cdef inline bint _less(key_t a, key_t b) noexcept nogil:
-    """a < b in NumPy's sort order (NaN last)."""
+cdef inline bint _less(key_t a, key_t b, bint nan_first) noexcept nogil:
+    """a < b in NumPy's sort order (NaN last), or with NaN first."""
     if key_t is float or key_t is double:
+        if nan_first:
+            return a < b or (a != a and b == b)
         return a < b or (b != b and a == a)
     else:
         return a < b
 
 
-def count_below(const key_t[::1] cuts, const key_t[:] keys, unsigned char[::1] tied=None):
+def count_below(const key_t[::1] cuts, const key_t[:] keys, unsigned char[::1] tied=None, bint nan_first=False):
     """For every key, the number of cuts ordered before it: ``searchsorted(cuts, keys, "left")``
-    for sorted ``cuts`` (intp). ``tied``, when given (one flag per key), is set where the key
+    for sorted ``cuts`` (intp), NaN last or ``nan_first``. ``tied``, when given (one flag per key), is set where the key
     equals the cut it stops at (NaN equal to NaN): the keys a split of ties must look at."""
     cdef Py_ssize_t m = cuts.shape[0], n = keys.shape[0], i, j, size, half, base
     if tied is not None and tied.shape[0] != n:
@@ -53,14 +55,14 @@ def count_below(const key_t[::1] cuts, const key_t[:] keys, unsigned char[::1] t
             base = 0
             if m <= LINEAR_CUTS:  # few cuts: count them all
                 for j in range(m):
-                    base += _less(cuts[j], k)
+                    base += _less(cuts[j], k, nan_first)
             else:
                 size = m
                 while size > 1:
                     half = size >> 1
-                    base = base + half if _less(cuts[base + half - 1], k) else base
+                    base = base + half if _less(cuts[base + half - 1], k, nan_first) else base
                     size -= half
-                base += _less(cuts[base], k)
+                base += _less(cuts[base], k, nan_first)
             o[i] = base
             if flag:
                 c = cuts[base if base < m else m - 1]

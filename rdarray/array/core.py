@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..config import config
-from ..dtypes import check_dtype, empty_block
+from ..dtypes import check_dtype, empty_block, exact
 from ..errors import check_callable
 from ..lineage import Node, RangeDependency, realign
 from . import elementwise
@@ -117,7 +117,7 @@ class PartitionedArray:
                 got.append(block)
                 rows += len(block)
             start, batch = start + batch, batch * 2
-        out = np.concatenate(got) if got else empty_block(self.dtype, self._node.trailing)
+        out = exact(np.concatenate(got), self.dtype) if got else empty_block(self.dtype, self._node.trailing)
         return out[:n].copy()
 
     def persist(self, level: str = "memory") -> PartitionedArray:

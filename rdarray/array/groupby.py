@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.recfunctions import repack_fields
 
 from ..dtypes import is_nan, missing_value, take
 from ..lineage import Node, OneToOne
@@ -185,8 +184,8 @@ class GroupBy:
         label = f"groupby.{op}"
         detail = ", ".join(keys)
         by_hash = placed == HashPartitioner(n, key) and not (self._sort and op == "apply")
-        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not placed.descending
-                    and not placed.split_ties)
+        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not any(placed.descending)
+                    and not placed.na_first and not placed.split_ties)
         if by_hash or by_range:
             node = frame._node
             result = PartitionedArray(Node(label, whole_fn, [OneToOne(node)], n, dtype, trailing, None,
@@ -450,4 +449,4 @@ def _group_order(key_rows: np.ndarray, keys, sort: bool) -> np.ndarray:
     """Group ids in key order (``sort``) or in order of first appearance."""
     if not sort:
         return np.arange(len(key_rows))
-    return np.argsort(repack_fields(key_rows[list(keys)]), kind="stable")
+    return sort_order(key_rows, tuple(keys))

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..dtypes import is_nan
 from ..shuffle.exchange import shuffle
-from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
+from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, sort_order
 
 
 def check_key(x, key, what: str):
@@ -39,30 +39,72 @@ def partition_by(self, key=None, npartitions=None):
     return shuffle(self, partitioner, "partition_by", detail=f"{key or 'values'}, {n}")
 
 
-def sort(self, order=None, descending=False):
-    """Globally sorted by ``order`` (fields of a structured array; the values of a 1-D array), in
-    range partitions cut at boundaries sampled from every partition; equal keys spanning a
-    boundary are split by position, so a dominant key still gives balanced partitions."""
-    return range_sorted(self, check_key(self, order, "sort"), bool(descending))
+def sort(self, order=None, descending=False, na_position: str = "last"):
+    """Globally sorted by ``order`` (fields of a structured array; the values of a 1-D array), each
+    key ascending or descending, missing values last or first, ties in input order (as pandas'
+    ``sort_values(kind="stable")``), in range partitions cut at boundaries sampled from every
+    partition; equal keys spanning a boundary are split by position, so a dominant key still
+    gives balanced partitions."""
+    key = check_key(self, order, "sort")
+    down = directions(descending, 1 if key is None or isinstance(key, str) else len(key))
+    if not isinstance(na_position, str):
+        raise TypeError(f"sort: na_position must be 'last' or 'first', got {type(na_position).__name__}")
+    if na_position not in ("last", "first"):
+        raise ValueError(f"sort: na_position must be 'last' or 'first', got {na_position!r}")
+    return range_sorted(self, key, down, na_position == "first")
 
 
-def range_sorted(x, key, descending: bool = False, split_ties: bool = True, local=None):
+def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: bool = True, local=None):
     """``x`` range-partitioned on ``key`` and sorted within each partition (stably); ``local``
     then maps each sorted partition (without ``split_ties``, it sees every row of its keys)."""
-    partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, split_ties)
+    partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, na_first, split_ties)
+    down = partitioner.descending
 
     def local_sort(pieces):
         rows = np.concatenate(pieces)
-        if key is None:  # the rows are the keys: NumPy's fastest sort (stability cannot show)
-            rows.sort()
-            ordered = rows
+        if key is None and rows.dtype.kind in _VALUE_SORT_KINDS:
+            ordered = _sorted_values(rows, pieces, down[0], na_first)
         else:
-            ordered = rows[sort_order(rows, key)]
-        ordered = ordered[::-1] if descending else ordered
+            ordered = rows[sort_order(rows, key, down, na_first)]
         return ordered if local is None else local(ordered)
 
-    detail = f"{key or 'values'}{', descending' if descending else ''}"
+    detail = f"{key or 'values'}{_directions_detail(down, na_first)}"
     return shuffle(x, partitioner, "sort", local_sort, detail=detail)
+
+
+def _directions_detail(down: tuple, na_first: bool) -> str:
+    """How ``explain`` shows a sort's directions: nothing for the default."""
+    shown = "" if not any(down) else ", descending" if all(down) else \
+        ", " + "/".join("descending" if d else "ascending" for d in down)
+    return shown + (", NaN first" if na_first else "")
+
+
+#: kinds whose values NumPy sorts in place, equal values being equal bytes but for floats' signed
+#: zeros and NaN payloads, which :func:`_sorted_values` puts back in input order
+_VALUE_SORT_KINDS = set("biufmMSU")
+
+
+def _sorted_values(rows: np.ndarray, pieces: list, descending: bool, na_first: bool) -> np.ndarray:
+    """``rows`` (the ``pieces`` joined, 1-D values) in a stable sort's order, sorted in place by
+    NumPy's fastest (unstable) sort: only values that compare equal yet differ (zeros of both
+    signs, NaNs of several bit patterns) can show the order of ties, so the zeros (when of both
+    signs) and the NaNs (whose bits that sort does not keep) are refilled from ``pieces`` in input
+    order. Missing values (NaN, NaT) form one run, moved first when ``na_first``."""
+    rows.sort()
+    n = len(rows)
+    k = int(np.searchsorted(rows, rows[-1:], "left")[0]) if rows.dtype.kind in "fmM" and n and is_nan(rows[-1]) \
+        else n  # the sort puts missing values last
+    if rows.dtype.kind == "f":
+        lo, hi = np.searchsorted(rows[:k], 0, "left"), np.searchsorted(rows[:k], 0, "right")
+        if np.unique(np.signbit(rows[lo:hi])).size > 1:
+            rows[lo:hi] = np.concatenate([p[p == 0] for p in pieces])
+        if k < n:
+            rows[k:] = np.concatenate([p[np.isnan(p)] for p in pieces])
+        if descending and hi > lo:
+            rows[lo:hi] = rows[lo:hi][::-1]  # reversed below with the rest, so kept in input order
+    if descending:
+        rows[:k] = rows[:k][::-1]
+    return np.concatenate([rows[k:], rows[:k]]) if na_first and k < n else rows
 
 
 def unique(self):
@@ -70,7 +112,8 @@ def unique(self):
     rows compared field by field). Each partition is deduplicated before the sort's shuffle."""
     x = self if self.ndim == 1 else self.map_partitions(np.ravel, dtype=self.dtype)
     order = x.dtype.names
-    return range_sorted(x.map_partitions(np.unique, dtype=x.dtype), order, split_ties=False, local=np.unique)
+    return range_sorted(x.map_partitions(np.unique, dtype=x.dtype), order, split_ties=False,
+                        local=np.unique)
 
 
 def value_counts(self, dropna: bool = True):

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import WorkerLostError
 from ..lineage import Node
-from ..storage.frame import Encoded, decoded
+from ..storage.frame import Encoded, decoded, travelling
 from .base import Executor
 from .shipping import pickle_stage, task_reads
 from .task import StageRunner
@@ -81,7 +81,7 @@ def run_task(token: str, blob: bytes, p: int, keys: list, *values):
     kept = _Capture()
     outputs = StageRunner(stage, inputs, kept).run(p)
     returned = _returned(stage)
-    values = tuple(kept.blocks[(n.id, p)] if n.persist_level is not None else v
+    values = tuple(travelling(kept.blocks[(n.id, p)] if n.persist_level is not None else v)
                    for n, v in zip(returned, outputs + (None,) * (len(returned) - len(outputs))))
     return values[0] if len(values) == 1 else values
 
@@ -89,11 +89,11 @@ def run_task(token: str, blob: bytes, p: int, keys: list, *values):
 def _bucket(buckets, q: int, compress: bool):
     """Bucket ``q`` of a map output; as a compressed frame when it travels over a network and
     compressing pays."""
-    return Encoded.if_smaller(buckets[q]) if compress else buckets[q]
+    return Encoded.if_smaller(buckets[q]) if compress else travelling(buckets[q])
 
 
-def _identity(block):
-    return block
+def _source(block):
+    return travelling(block)
 
 
 class DaskStore:
@@ -136,8 +136,8 @@ class DaskStore:
             future = self._derived.get((node.id, j, "source"))
             if future is None:
                 self._watch(node)
-                future = self._derived[(node.id, j, "source")] = self._executor.task("source", _identity,
-                                                                                     node.func(j))
+                future = self._derived[(node.id, j, "source")] = self._executor.task("source", _source,
+                                                                                     travelling(node.func(j)))
             return future
 
     def _watch(self, node: Node) -> None:
@@ -265,7 +265,7 @@ class DaskExecutor(Executor):
 
     def gather(self, blocks: list) -> list:
         try:
-            return self.client.gather(blocks)
+            return [decoded(b) for b in self.client.gather(blocks)]
         except BaseException as exc:
             self.store.forget_failed()  # a persisted partition whose task failed is computed again later
             from distributed.scheduler import KilledWorker

@@ -250,7 +250,7 @@ class ProcessesExecutor(Executor):
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()
         try:
-            payload = cloudpickle.dumps((fn, args, kwargs), protocol=5)
+            payload = wire.dumps((fn, args, kwargs), by_value=True)[0]
         except Exception as exc:
             raise TypeError(f"submit: {getattr(fn, '__name__', fn)!r} or its arguments cannot be sent to a "
                             f"worker process: {exc}") from exc

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import io
 
-import cloudpickle
-
 from ..lineage import Node, OneBucket, ShuffleDependency
 from ..plan.planner import Stage
+from .wire import CloudPickler
 
 #: the attributes a stub keeps: enough for a task to read the node's partitions and know their shape
 _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "partition_lengths",
@@ -32,7 +31,7 @@ def _stub_state(node: Node) -> dict:
     return state
 
 
-class _StagePickler(cloudpickle.Pickler):
+class _StagePickler(CloudPickler):
     def __init__(self, file, whole: set[int]):
         super().__init__(file, protocol=5)
         self.whole = whole

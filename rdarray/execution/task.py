@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..array.lazy import merge_partials
+from ..dtypes import exact
 from ..errors import add_task_note
 from ..lineage import VALUE, Broadcast, Node, OneToOne
 from ..plan.planner import Stage
@@ -50,7 +51,7 @@ class StageRunner:
             memo: dict[tuple[int, int], object] = {}
             outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
         else:
-            outputs = self._run_program(p)
+            outputs = [exact(v, node.dtype) for node, v in zip(self.stage.outputs, self._run_program(p))]
             for node, value in zip(self.stage.outputs, outputs):
                 if node.persist_level is not None:
                     self.store.put(node, p, value)
@@ -127,7 +128,7 @@ class StageRunner:
     def _compute(self, node: Node, p: int, memo: dict | None):
         args = [dep.gather(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
-            return node.func(p, *args) if node.pass_index else node.func(*args)
+            return exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype)
         except Exception as exc:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise

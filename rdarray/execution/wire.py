@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import pickle
 
 import cloudpickle
 import zmq
+
+from ..storage.frame import exact_reduction
 
 log = logging.getLogger("rdarray")
 
@@ -41,22 +44,48 @@ def _signature(key: bytes, frames) -> bytes:
     return mac.digest()
 
 
-def pack(key: bytes, kind: str, body=None, **header) -> list:
-    """The frames of one signed message; ``body`` is any picklable object."""
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        return exact_reduction(obj)
+
+
+class CloudPickler(cloudpickle.Pickler):
+    """cloudpickle's pickler (functions by value), keeping arrays' dtypes exactly."""
+
+    def reducer_override(self, obj):
+        reduced = exact_reduction(obj)
+        return super().reducer_override(obj) if reduced is NotImplemented else reduced
+
+
+def dumps(obj, out_of_band_bytes: int | None = None, by_value: bool = False) -> tuple[bytes, list]:
+    """``(pickle, buffers)``: ``obj`` pickled (protocol 5) with arrays' dtypes kept exactly, by the
+    plain pickler (several times faster for data) or, when it holds functions or ``by_value``
+    (functions of ``__main__`` too), by cloudpickle; buffers of at least ``out_of_band_bytes``
+    are left out of the pickle, as ``buffers``."""
     buffers: list = []
 
     def out_of_band(buffer: pickle.PickleBuffer) -> bool:
         view = buffer.raw()
-        if view.nbytes < OUT_OF_BAND_BYTES:
+        if out_of_band_bytes is None or view.nbytes < out_of_band_bytes:
             return True  # in band
         buffers.append(view)
         return False
 
-    try:  # plain pickle is several times faster for data; functions need cloudpickle
-        pickled = pickle.dumps(body, protocol=5, buffer_callback=out_of_band)
-    except (pickle.PicklingError, AttributeError, TypeError):
+    for pickler in (CloudPickler,) if by_value else (_Pickler, CloudPickler):
+        out = io.BytesIO()
         buffers.clear()
-        pickled = cloudpickle.dumps(body, protocol=5, buffer_callback=out_of_band)
+        try:
+            pickler(out, protocol=5, buffer_callback=out_of_band).dump(obj)
+            return out.getvalue(), buffers
+        except (pickle.PicklingError, AttributeError, TypeError):
+            if pickler is CloudPickler:
+                raise
+    raise AssertionError("unreachable")
+
+
+def pack(key: bytes, kind: str, body=None, **header) -> list:
+    """The frames of one signed message; ``body`` is any picklable object."""
+    pickled, buffers = dumps(body, OUT_OF_BAND_BYTES)
     frames = [json.dumps({"kind": kind, **header}).encode(), pickled]
     frames += buffers
     return [_signature(key, frames)] + frames

@@ -43,8 +43,9 @@ class HashPartitioner:
 
 class RangePartitioner:
     """Rows whose key is at most ``boundaries[0]`` go to partition 0, then up to ``boundaries[1]``
-    to partition 1, and so on: ``len(boundaries) + 1`` partitions in key order (reversed when
-    ``descending``).
+    to partition 1, and so on: ``len(boundaries) + 1`` partitions in the order of :func:`sort_order`
+    (each key column ascending or ``descending``, missing values last or ``na_first``), which the
+    boundaries follow too.
 
     :meth:`sampled` makes one whose boundaries are chosen, when the shuffle runs, from a sample of
     every partition weighted by its length (as Spark's RangePartitioner does). With
@@ -52,24 +53,26 @@ class RangePartitioner:
     boundary are split at that position, so partitions stay balanced when one key dominates.
     """
 
-    def __init__(self, boundaries, key=None, descending: bool = False):
+    def __init__(self, boundaries, key=None, descending=False, na_first: bool = False):
         self.key = key
-        self.descending = bool(descending)
+        self.descending = directions(descending, 1 if key is None or isinstance(key, str) else len(key))
+        self.na_first = bool(na_first)
         self._cuts: Any = (np.asarray(list(boundaries)), None)  # (keys, positions), or None until sampled
         self._chooser: Node | None = None
         self._npartitions = len(self._cuts[0]) + 1
         self.split_ties = False  # True when rows of one key may be in two partitions
 
     @classmethod
-    def sampled(cls, parent: Node, key, npartitions: int, descending: bool = False,
+    def sampled(cls, parent: Node, key, npartitions: int, descending=False, na_first: bool = False,
                 split_ties: bool = True) -> RangePartitioner:
-        self = cls((), key, descending)
+        self = cls((), key, descending, na_first)
         self._npartitions = npartitions
         self.split_ties = split_ties
         sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
                       [OneToOne(parent)], parent.npartitions, VALUE, (), None, pass_index=True,
                       detail=f"{SAMPLE_ROWS} rows per partition")
-        self._chooser = Node("boundaries", lambda samples: _choose(samples, npartitions), [AllToOne(sample)],
+        order = (key, self.descending, self.na_first)
+        self._chooser = Node("boundaries", lambda samples: _choose(samples, npartitions, *order), [AllToOne(sample)],
                              1, VALUE, (), None, detail=f"{npartitions - 1} cuts")
         self._chooser.persist_level = "memory"  # chosen once, reused by later plans
         self._cuts = None
@@ -104,15 +107,17 @@ class RangePartitioner:
     def assign(self, p: int, block: np.ndarray, cuts=None) -> np.ndarray:
         cut_keys, cut_positions = self._cuts if cuts is None else cuts
         keys = sort_keys(block, self.key)
-        cut_keys = cut_keys.astype(keys.dtype, copy=False)
-        targets, tied = _count_cuts_below(cut_keys, keys, cut_positions is not None)
+        cut_keys, keys = _comparable(cut_keys.astype(keys.dtype, copy=False), keys, self.key, self.descending,
+                                     self.na_first)
+        targets, tied = _count_cuts_below(cut_keys, keys, cut_positions is not None, self.na_first)
         if cut_positions is not None and len(keys):
-            _split_ties(p, keys, targets, tied, cut_keys, cut_positions)
-        return (self.npartitions - 1 - targets) if self.descending else targets
+            _split_ties(p, targets, tied, cut_keys, cut_positions)
+        return targets
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, RangePartitioner) or (
-                (self.key, self.descending, self.split_ties) != (other.key, other.descending, other.split_ties)):
+                (self.key, self.descending, self.na_first, self.split_ties)
+                != (other.key, other.descending, other.na_first, other.split_ties)):
             return False
         if self._chooser is not None or other._chooser is not None:
             return self._chooser is other._chooser
@@ -135,12 +140,12 @@ def _sample(p: int, keys: np.ndarray, with_positions: bool):
     return keys[rows], weights, positions
 
 
-def _choose(samples: list, npartitions: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _choose(samples: list, npartitions: int, key, descending: tuple, na_first: bool):
     """Cuts splitting the weighted samples into ``npartitions`` parts of equal weight."""
     keys = np.concatenate([s[0] for s in samples])
     weights = np.concatenate([s[1] for s in samples])
     with_positions = samples[0][2] is not None
-    order = np.argsort(keys, kind="stable")  # samples come in position order: ties stay so
+    order = order_of(key_columns(keys, _fields(key)), descending, na_first)  # stable: ties keep position order
     keys, weights = keys[order], weights[order]
     if not len(keys):
         return keys[:0], (np.empty(0, np.int64) if with_positions else None)
@@ -154,34 +159,43 @@ def _choose(samples: list, npartitions: int) -> tuple[np.ndarray, np.ndarray | N
 _RANGE_KERNEL_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.uint64, np.float32, np.float64)}
 
 
-def _count_cuts_below(cut_keys: np.ndarray, keys: np.ndarray, ties: bool):
-    """``(searchsorted(cut_keys, keys, "left"), tied)`` (by the range kernel for the common key
-    dtypes); ``tied`` (when ``ties``) flags the keys equal to the cut they stop at."""
+def _comparable(cut_keys: np.ndarray, keys: np.ndarray, key, descending: tuple, na_first: bool):
+    """``(cuts, keys)`` as arrays of a range kernel dtype that ascending order (missing values
+    placed by ``na_first``) sorts as the partitioner does: a key of such a dtype negated (floats)
+    or inverted (integers) when descending; any other key as its rank among cuts and keys."""
     if keys.dtype in _RANGE_KERNEL_DTYPES and keys.ndim == 1:
-        from rdarray._core.ranges import count_below
-
-        tied = np.empty(len(keys), np.uint8) if ties else None
-        return count_below(np.ascontiguousarray(cut_keys), keys, tied), tied
-    targets = np.searchsorted(cut_keys, keys, side="left")
-    if not ties or not len(cut_keys):
-        return targets, None
-    nearest = cut_keys[np.minimum(targets, len(cut_keys) - 1)]
-    return targets, (nearest == keys) | (is_nan(nearest) & is_nan(keys))
+        if not descending[0]:
+            return cut_keys, keys
+        return (-cut_keys, -keys) if keys.dtype.kind == "f" else (~cut_keys, ~keys)
+    both = np.concatenate([cut_keys, keys])
+    codes, _ = rank_codes(key_columns(both, _fields(key)), descending, na_first)
+    return codes[:len(cut_keys)], codes[len(cut_keys):]
 
 
-def _split_ties(p: int, keys, targets, tied, cut_keys, cut_positions) -> None:
+def _count_cuts_below(cut_keys: np.ndarray, keys: np.ndarray, ties: bool, na_first: bool):
+    """``(number of cuts ordered before each key, tied)`` for sorted ``cut_keys``, by the range
+    kernel; ``tied`` (when ``ties``) flags the keys equal to the cut they stop at."""
+    from rdarray._core.ranges import count_below
+
+    tied = np.empty(len(keys), np.uint8) if ties else None
+    return count_below(np.ascontiguousarray(cut_keys), keys, tied, na_first), tied
+
+
+def _split_ties(p: int, targets, tied, cut_keys, cut_positions) -> None:
     """Rows whose key equals cut keys ``lo..hi-1`` go past the cuts at earlier positions."""
     if tied is None:
         return
     tied = np.flatnonzero(tied)
     if not len(tied):
         return
-    upper = np.searchsorted(cut_keys, keys[tied], side="right")
+    same = (cut_keys[1:] == cut_keys[:-1]) | (is_nan(cut_keys[1:]) & is_nan(cut_keys[:-1]))
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))  # where each run of equal cuts starts
+    ends = np.append(starts[1:], len(cut_keys))
     positions = (np.int64(p) << POSITION_BITS) + tied
     lows = targets[tied]
     for lo in np.unique(lows):
         rows = lows == lo
-        hi = upper[rows][0]
+        hi = ends[np.searchsorted(starts, lo, side="right") - 1]  # past the last cut equal to the key
         targets[tied[rows]] = lo + np.searchsorted(cut_positions[lo:hi], positions[rows], side="left")
 
 
@@ -193,36 +207,97 @@ def key_columns(block: np.ndarray, key) -> list[np.ndarray]:
     return [block[name] for name in names]
 
 
-def sort_order(block: np.ndarray, key) -> np.ndarray:
-    """The stable order of the rows by ``key``: by its first field, ties by the next, and so on.
+def _fields(key):
+    """The key of what :func:`sort_keys` returns: its fields for several, else the array itself."""
+    return None if key is None or isinstance(key, str) else key
 
-    Several fields become one int64 code per row (each field's rank, then the row's position)
-    when it fits: NumPy sorts that several times faster than a multi-field view or ``lexsort``.
+
+def directions(descending, nkeys: int) -> tuple[bool, ...]:
+    """``descending`` as one bool per key column: a bool for every column, or a sequence of them."""
+    if isinstance(descending, (bool, np.bool_)):
+        return (bool(descending),) * nkeys
+    if isinstance(descending, (list, tuple, np.ndarray)) and all(isinstance(d, (bool, np.bool_)) for d in descending):
+        if len(descending) != nkeys:
+            raise ValueError(f"descending: {len(descending)} directions for {nkeys} key(s); give one per key")
+        return tuple(bool(d) for d in descending)
+    raise TypeError(f"descending: expected a bool or a sequence of bools, one per key; got {descending!r}")
+
+
+def sort_order(block: np.ndarray, key, descending=False, na_first: bool = False) -> np.ndarray:
+    """The stable order of the rows by ``key``: by its first field, ties by the next, and so on."""
+    columns = key_columns(block, key)
+    return order_of(columns, directions(descending, len(columns)), na_first)
+
+
+#: kinds whose values NumPy's sort orders as :func:`order_of` does (NaN and NaT last, ties kept)
+_NUMPY_ORDER_KINDS = set("biufmMSU")
+
+
+def order_of(columns: list[np.ndarray], descending: tuple, na_first: bool) -> np.ndarray:
+    """The stable order of rows by ``columns`` (the first, ties by the next, ...), each ascending
+    or descending, missing values (NaN, NaT) first or last whatever the direction, as pandas'
+    ``sort_values(kind="stable")`` orders them.
+
+    Several columns become one int64 code per row (each column's rank, then the row's position):
+    NumPy sorts that several times faster than a multi-field view or ``lexsort``.
     """
-    if key is None or isinstance(key, str) or len(key) == 1:
-        return np.argsort(sort_keys(block, key if key is None or isinstance(key, str) else key[0]), kind="stable")
-    n = len(block)
-    combined, span = np.zeros(n, np.int64), max(n, 1)
-    for name in key:
-        codes, size = _ranks(block[name])
-        span *= size
-        if span >= 1 << 62:
-            return np.lexsort([block[name] for name in reversed(key)])
+    first = columns[0]
+    if (len(columns) == 1 and not descending[0] and not na_first and first.ndim == 1
+            and first.dtype.kind in _NUMPY_ORDER_KINDS):
+        return np.argsort(first, kind="stable")
+    n = len(first)
+    codes, span = rank_codes(columns, descending, na_first)
+    if span * max(n, 1) >= 1 << 62:
+        return np.argsort(codes, kind="stable")
+    codes *= n
+    codes += np.arange(n)  # every code differs, so any sort keeps equal keys in row order
+    return np.argsort(codes)
+
+
+def rank_codes(columns: list[np.ndarray], descending: tuple, na_first: bool) -> tuple[np.ndarray, int]:
+    """``(codes, span)``: one int64 code in ``range(span)`` per row, ordered as :func:`order_of`
+    orders the rows; equal keys get equal codes."""
+    n = len(columns[0])
+    combined, span = np.zeros(n, np.int64), 1
+    for column, down in zip(columns, descending):
+        codes, size = _ranks(column, down, na_first)
+        if span * size >= 1 << 62:  # renumber the distinct codes so far: at most n of them
+            combined, span = _dense(combined)
         combined *= size
         combined += codes
-    combined *= n
-    combined += np.arange(n)  # every code differs, so any sort keeps equal keys in row order
-    return np.argsort(combined)
+        span *= size
+    return combined, span
 
 
-def _ranks(column: np.ndarray) -> tuple[np.ndarray, int]:
-    """``(codes, size)``: int64 codes in ``range(size)`` ordered as the column's values are."""
-    if len(column) and (column.dtype.kind in "bi" or (column.dtype.kind == "u" and column.dtype.itemsize < 8)):
-        low, high = int(column.min()), int(column.max())
-        if high - low < len(column) * 4:  # dense integers: their offsets are ranks, no sort needed
-            return column.astype(np.int64) - low, high - low + 1
-    values, codes = np.unique(column, return_inverse=True)
-    return codes.reshape(-1), max(len(values), 1)
+def _dense(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(codes, size)``: int64 codes in ``range(size)`` ordered as the values are."""
+    distinct, codes = np.unique(values, return_inverse=True, axis=0 if values.ndim > 1 else None)
+    return codes.reshape(-1).astype(np.int64, copy=False), max(len(distinct), 1)
+
+
+def _ranks(column: np.ndarray, descending: bool, na_first: bool) -> tuple[np.ndarray, int]:
+    """``(codes, size)``: int64 codes in ``range(size)`` ordered as the column's values are in the
+    given direction, missing values (NaN, NaT) one code before or after all others."""
+    missing = is_nan(column) if column.dtype.kind in "fcmM" and column.ndim == 1 else None
+    if missing is not None and not missing.any():
+        missing = None
+    present = column if missing is None else column[~missing]
+    kind, dense = present.dtype.kind, False
+    if present.ndim == 1 and len(present) and (kind in "bi" or (kind == "u" and present.dtype.itemsize < 8)):
+        low, high = int(present.min()), int(present.max())
+        dense = high - low < len(present) * 4
+    if dense:  # dense integers: their offsets are ranks, no sort needed
+        codes, size = present.astype(np.int64) - low, high - low + 1
+    else:
+        codes, size = _dense(present.reshape(len(present), -1) if present.ndim > 1 else present)
+    if descending:
+        codes = size - 1 - codes
+    if missing is None:
+        return codes, size
+    out = np.empty(len(column), np.int64)
+    out[~missing] = codes + na_first
+    out[missing] = 0 if na_first else size
+    return out, size + 1
 
 
 def sort_keys(block: np.ndarray, key) -> np.ndarray:

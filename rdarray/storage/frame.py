@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +123,43 @@ class Encoded:
         return cls(frame) if frame.nbytes < ratio * block.nbytes else block
 
 
+def exact_reduction(obj, protocol: int = 5):
+    """A pickle reduction keeping a non-native array's dtype exactly, or NotImplemented for
+    anything else: NumPy pickles arrays of big-endian datetimes, and strided arrays of any
+    non-native dtype, in native byte order."""
+    if type(obj) is np.ndarray and not obj.dtype.isnative:
+        data = np.ascontiguousarray(obj).reshape(-1).view(np.uint8)
+        payload = pickle.PickleBuffer(data.data) if protocol >= 5 else data.tobytes()
+        return _rebuild_array, (payload, obj.dtype, obj.shape)
+    return NotImplemented
+
+
+def _rebuild_array(buffer, dtype: np.dtype, shape: tuple) -> np.ndarray:
+    return np.frombuffer(buffer, dtype).reshape(shape)
+
+
+class Exact:
+    """A block of a non-native dtype travelling through a pickler of someone else's (dask's):
+    it unpickles as the block itself, its dtype exact."""
+
+    __slots__ = ("block",)
+
+    def __init__(self, block: np.ndarray):
+        self.block = block
+
+    def __reduce_ex__(self, protocol):
+        return exact_reduction(self.block, protocol)
+
+
+def travelling(block):
+    """``block`` ready for a pickler that is not rdarray's (see :class:`Exact`)."""
+    return Exact(block) if type(block) is np.ndarray and not block.dtype.isnative else block
+
+
 def decoded(block):
-    """A block received from another process, decoded when it travelled as a frame."""
+    """A block received from another process, decoded when it travelled as a frame (or is still
+    wrapped, having not travelled at all)."""
+    if isinstance(block, Exact):
+        return block.block
     return decode(block.frame) if isinstance(block, Encoded) else block
 
