@@ -213,12 +213,13 @@ def _fields(key):
 
 
 def directions(descending, nkeys: int) -> tuple[bool, ...]:
-    """``descending`` as one bool per key column: a bool for every column, or a sequence of them."""
+    """``descending`` as one bool per key column: a bool for every column, or a sequence of exactly
+    one bool per key (contract 3.5: anything else is a ``TypeError``)."""
     if isinstance(descending, (bool, np.bool_)):
         return (bool(descending),) * nkeys
     if isinstance(descending, (list, tuple, np.ndarray)) and all(isinstance(d, (bool, np.bool_)) for d in descending):
         if len(descending) != nkeys:
-            raise ValueError(f"descending: {len(descending)} directions for {nkeys} key(s); give one per key")
+            raise TypeError(f"descending: {len(descending)} directions for {nkeys} key(s); give one per key")
         return tuple(bool(d) for d in descending)
     raise TypeError(f"descending: expected a bool or a sequence of bools, one per key; got {descending!r}")
 
