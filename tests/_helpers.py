@@ -194,3 +194,21 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+# -- saved arrays: their files ----------------------------------------------------------------------
+def part_file(path, p: int):
+    """The frame file of partition ``p`` of the array saved at ``path`` (docs/FORMAT.md)."""
+    meta = json.loads(open(os.path.join(path, "_meta.json"), "rb").read())
+    return type(path)(os.path.join(path, f"v-{meta['id']}", f"part-{p:05d}.rdb"))
+
+
+def saved_files(path) -> dict:
+    """``{relative path: bytes}`` of every file under the directory ``path``."""
+    files = {}
+    for root, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(root, name)
+            with open(full, "rb") as f:
+                files[os.path.relpath(full, path)] = f.read()
+    return files

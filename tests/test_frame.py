@@ -101,9 +101,10 @@ FIXED = struct.Struct("<8sHHIQQQII")
 def _split(f: bytes) -> dict:
     magic, version, flags, hlen, nbytes, cbytes, nchunks, pcrc, hcrc = FIXED.unpack_from(f)
     assert hcrc == zlib.crc32(f[48:hlen], zlib.crc32(f[:44]))
-    (dlen,) = struct.unpack_from("<I", f, 48)
-    descr = f[52:52 + dlen]
-    off = 52 + dlen
+    owner = f[48:72]
+    (dlen,) = struct.unpack_from("<I", f, 72)
+    descr = f[76:76 + dlen]
+    off = 76 + dlen
     (ndim,) = struct.unpack_from("<I", f, off)
     shape = list(struct.unpack_from(f"<{ndim}Q", f, off + 4))
     off += 4 + 8 * ndim
@@ -112,7 +113,7 @@ def _split(f: bytes) -> dict:
     table = list(struct.unpack_from(f"<{nchunks}Q", f, off))
     assert off + 8 * nchunks == hlen and hlen + cbytes == len(f) and sum(table) == cbytes
     assert pcrc == zlib.crc32(f[hlen:])
-    return {"magic": magic, "version": version, "flags": flags, "nbytes": nbytes, "descr": descr,
+    return {"magic": magic, "version": version, "flags": flags, "nbytes": nbytes, "owner": owner, "descr": descr,
             "shape": shape, "codec": codec, "filter": filt, "clevel": clevel,
             "typesize": typesize, "chunk_bytes": chunk_bytes, "table": table,
             "payload": f[hlen:]}
@@ -121,7 +122,7 @@ def _split(f: bytes) -> dict:
 def _join(d: dict) -> bytes:
     """A frame from ``_split``'s fields, checksums recomputed; ``header_len``, ``cbytes``,
     ``nchunks`` and ``pcrc`` are derived unless given."""
-    var = (struct.pack("<I", len(d["descr"])) + d["descr"]
+    var = (d["owner"] + struct.pack("<I", len(d["descr"])) + d["descr"]
            + struct.pack(f"<I{len(d['shape'])}Q", len(d["shape"]), *d["shape"])
            + struct.pack("<BBBBQ", d["codec"], d["filter"], d["clevel"], d["typesize"],
                          d["chunk_bytes"])
@@ -151,7 +152,7 @@ def _corrupt(buf, match: str | None = None) -> CorruptDataError:
 def test_kernel_built_and_exported() -> None:
     assert "frame" in compiled_kernels()
     assert rd.CorruptDataError is CorruptDataError and issubclass(CorruptDataError, ValueError)
-    assert frame.MAGIC == b"\x89RDF\r\n\x1a\n" and frame.VERSION == 1
+    assert frame.MAGIC == b"\x89RDF\r\n\x1a\n" and frame.VERSION == 2
 
 
 @pytest.mark.parametrize("name", list(ARRAYS))
@@ -198,7 +199,7 @@ def test_header_fields() -> None:
     a = ARRAYS["Fortran 2-D"]
     f = frame.encode(a, codec="zstd", clevel=7, filter="bitshuffle", chunk_bytes=1001)
     h = frame.read_header(f)
-    assert (h.version, h.dtype, h.shape, h.fortran_order) == (1, a.dtype, a.shape, True)
+    assert (h.version, h.dtype, h.shape, h.fortran_order) == (2, a.dtype, a.shape, True)
     assert (h.nbytes, h.codec, h.filter, h.clevel) == (a.nbytes, "zstd", "bitshuffle", 7)
     assert h.typesize == 8
     assert h.chunk_bytes == 1000 and h.nchunks == -(-a.nbytes // 1000)  # rounded to whole items
@@ -307,7 +308,7 @@ def test_wrong_magic_and_other_files(tmp_path) -> None:
 
 def test_versions() -> None:
     d = _split(SMALL)
-    e = _corrupt(_join({**d, "version": 2}), "version 2 is newer than this rdarray supports")
+    e = _corrupt(_join({**d, "version": 3}), "version 3 is newer than this rdarray supports")
     assert "upgrade" in str(e)
     _corrupt(_join({**d, "version": 0}), "invalid format version 0")
     _corrupt(_join({**d, "flags": 2}), "unknown flags")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from _helpers import Counter
+from _helpers import Counter, part_file
 
 ARRAYS = {
     "float64": np.random.default_rng(0).normal(size=1000),
@@ -58,7 +58,7 @@ def test_save_runs_the_lineage_once_in_parallel_and_load_is_lazy(tmp_path):
     counter.assert_each_once(5)
     y = rd.load(tmp_path / "s")
     assert y.lineage.op == "load" and y.lineage.parents == ()
-    (tmp_path / "s" / "part-00004.rdb").unlink()
+    part_file(tmp_path / "s", 4).unlink()
     np.testing.assert_array_equal(y[:10].compute(), np.arange(10.0) * 2)  # reads partition 0 only
     with pytest.raises(rd.CorruptDataError, match="missing"):
         y.compute()
@@ -105,7 +105,7 @@ def test_corrupt_metadata_and_files(tmp_path):
     meta_path = tmp_path / "s" / "_meta.json"
     good = meta_path.read_text()
     for bad in ["", "not json", "[]", json.dumps({"format": "other"}),
-                good.replace('"version": 1', '"version": 99'),
+                good.replace('"version": 2', '"version": 99'),
                 good.replace('"partition_lengths": [\n  50,\n  50\n ]', '"partition_lengths": [50, 49]'),
                 good.replace('"<f8"', '"|O"')]:
         meta_path.write_text(bad)
@@ -115,7 +115,7 @@ def test_corrupt_metadata_and_files(tmp_path):
     with pytest.raises(rd.CorruptDataError, match="holds"):
         rd.load(tmp_path / "s").compute()
     meta_path.write_text(good)
-    part = tmp_path / "s" / "part-00001.rdb"
+    part = part_file(tmp_path / "s", 1)
     data = bytearray(part.read_bytes())
     data[-3] ^= 0xFF
     part.write_bytes(bytes(data))
@@ -152,7 +152,7 @@ def test_iterative_loop_with_checkpoints_stays_flat(tmp_path):
 
 def test_zero_length_and_truncated_part_files(tmp_path):
     rd.from_numpy(np.arange(100.0), npartitions=2).save(tmp_path / "s")
-    part = tmp_path / "s" / "part-00000.rdb"
+    part = part_file(tmp_path / "s", 0)
     data = part.read_bytes()
     for broken in (b"", data[:10], data[:-1]):
         part.write_bytes(broken)
