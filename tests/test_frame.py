@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 from numpy.lib.format import descr_to_dtype
 
 import rdarray as rd
+from _helpers import version_1_frame
 from rdarray._core import compiled_kernels
 from rdarray.errors import CorruptDataError
 from rdarray.storage import frame
@@ -313,6 +314,33 @@ def test_versions() -> None:
     _corrupt(_join({**d, "version": 0}), "invalid format version 0")
     _corrupt(_join({**d, "flags": 2}), "unknown flags")
     _exact(ARRAYS["structured nested/sub-array"][:12], frame.decode(_join(d)))  # _join is faithful
+
+
+def test_owner_round_trip_and_version_1_frames() -> None:
+    """A version-2 frame names its array and partition; a version-1 frame (no owner field) still
+    decodes, with no owner."""
+    a = ARRAYS["Fortran 2-D"]
+    f = frame.encode(a, chunk_bytes=1000, owner=(bytes(range(16)), 41)).tobytes()
+    h = frame.read_header(f)
+    assert (h.version, h.array_id, h.partition) == (2, bytes(range(16)), 41)
+    _exact(a, frame.decode(f))
+    assert _split(f)["owner"] == bytes(range(16)) + (41).to_bytes(8, "little")
+    h = frame.read_header(frame.encode(a))
+    assert (h.array_id, h.partition) == (None, 0)
+    old = version_1_frame(f)
+    assert len(old) == len(f) - 24
+    h = frame.read_header(old)
+    assert (h.version, h.array_id, h.partition, h.header_len) == (1, None, 0, frame.read_header(f).header_len - 24)
+    _exact(a, frame.decode(old))
+
+
+def test_owner_checks() -> None:
+    d = _split(SMALL)
+    _corrupt(_join({**d, "owner": bytes(16) + (3).to_bytes(8, "little")}), "partition index 3 without an array id")
+    _corrupt(_join({**d, "owner": b"\x01" * 20}), "too short|does not match")  # a field cut short
+    for bad in [(bytes(16), 0), (b"short", 0), ("x" * 16, 0), (b"\x01" * 16, -1), (b"\x01" * 16, 1.0)]:
+        with pytest.raises(ValueError, match="owner"):
+            frame.encode(np.arange(3), owner=bad)
 
 
 def test_forged_sizes_never_allocate() -> None:

@@ -248,7 +248,10 @@ def _read_meta_file(path: str) -> dict:
     from .frame import open_file
 
     meta_path = os.path.join(path, META)
-    fd = open_file(meta_path)
+    try:
+        fd = open_file(meta_path)
+    except CorruptDataError as exc:
+        raise CorruptDataError(f"load: {exc}") from None
     try:
         text = os.read(fd, MAX_META_BYTES + 1)
     finally:
@@ -298,9 +301,10 @@ def read_meta(path: str) -> dict:
                 or not isinstance(lengths, list) or not lengths or not all(_count(n) for n in lengths)
                 or sum(lengths) != shape[0]):
             raise ValueError(f"shape {shape!r} and partition lengths {lengths!r} do not agree")
-        if len(shape) > MAX_NDIM or math.prod(max(n, 1) for n in shape) * max(dtype.itemsize, 1) >= 2**63:
-            raise ValueError(f"shape {shape[:8]!r}{'...' if len(shape) > 8 else ''} ({len(shape)} dimensions) "
-                             "is larger than any array can be")
+        if len(shape) > MAX_NDIM:
+            raise ValueError(f"shape has {len(shape)} dimensions, more than the {MAX_NDIM} an array can have")
+        if math.prod(max(n, 1) for n in shape) * max(dtype.itemsize, 1) >= 2**63:
+            raise ValueError(f"shape {shape!r} of {dtype} is larger than any array can be")
     except Exception as exc:  # untrusted input: any failure to parse it is corruption (odd dtypes)
         raise CorruptDataError(f"load: {meta_path!r} is invalid: {exc}") from None
     if dtype.hasobject:
@@ -333,7 +337,7 @@ class _Version:
         self.path, self.meta = path, meta
         array_id = meta["id"]
         self.folder = path if array_id is None else os.path.join(path, version_dir(array_id))
-        self.owner = (None if array_id is None else bytes.fromhex(array_id), 0)
+        self.array_id = None if array_id is None else bytes.fromhex(array_id)
 
     def read(self, p: int, dir_fd: int | None = None, header_only: bool = False):
         from .frame import read_file
@@ -344,13 +348,12 @@ class _Version:
             if own:
                 dir_fd = self.open()
             return read_file(file, expect=(self.meta["dtype"], (self.meta["lengths"][p], *self.meta["trailing"])),
-                             owner=(self.owner[0], p), dir_fd=dir_fd, header_only=header_only)
+                             owner=(self.array_id, 0 if self.array_id is None else p), dir_fd=dir_fd,
+                             header_only=header_only)
         except FileNotFoundError:
             raise self.missing(file) from None
         except CorruptDataError as exc:
-            if file in str(exc):
-                raise
-            raise CorruptDataError(f"load: {file!r}: {exc}") from None
+            raise CorruptDataError(f"load: {exc}" if file in str(exc) else f"load: {file!r}: {exc}") from None
         finally:
             if own and dir_fd is not None:
                 os.close(dir_fd)

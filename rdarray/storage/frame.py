@@ -132,9 +132,9 @@ def read_file(path: str, expect: tuple[np.dtype, tuple[int, ...]] | None = None,
                     raise CorruptDataError(f"{path!r} holds {header.dtype} {header.shape}; expected "
                                            f"{expect[0]} {expect[1]}")
                 if owner is not None and (header.array_id, header.partition) != owner:
-                    raise CorruptDataError(f"{path!r} is partition {header.partition} of another array "
-                                           f"(id {_hex(header.array_id)}); expected partition {owner[1]} "
-                                           f"of {_hex(owner[0])}")
+                    which = "this array" if header.array_id == owner[0] else f"array {_hex(header.array_id)}"
+                    raise CorruptDataError(f"{path!r} is partition {header.partition} of {which}, not partition "
+                                           f"{owner[1]} of array {_hex(owner[0])}: a moved or foreign file")
             return None if header_only else decode(mapped)
     finally:
         os.close(fd)
