@@ -15,6 +15,7 @@ but regular files.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -230,7 +231,8 @@ def _remove_leftovers(path: str) -> None:
         if match and match.group(1) != current:
             shutil.rmtree(os.path.join(path, name), ignore_errors=True)
         elif current is not None and _PART.fullmatch(name):
-            os.unlink(os.path.join(path, name))
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(path, name))
 
 
 def _current_id(path: str) -> str | None:
@@ -253,7 +255,9 @@ def _read_meta_file(path: str) -> dict:
     except CorruptDataError as exc:
         raise CorruptDataError(f"load: {exc}") from None
     try:
-        text = os.read(fd, MAX_META_BYTES + 1)
+        text = b""
+        while len(text) <= MAX_META_BYTES and (more := os.read(fd, MAX_META_BYTES + 1 - len(text))):
+            text += more
     finally:
         os.close(fd)
     if len(text) > MAX_META_BYTES:
@@ -353,6 +357,8 @@ class _Version:
         except FileNotFoundError:
             raise self.missing(file) from None
         except CorruptDataError as exc:
+            if str(exc).startswith("load: "):
+                raise
             raise CorruptDataError(f"load: {exc}" if file in str(exc) else f"load: {file!r}: {exc}") from None
         finally:
             if own and dir_fd is not None:

@@ -1,9 +1,10 @@
 """Partition frames: one NumPy array <-> one self-describing, checksummed byte string.
 
 Thin layer over the Cython kernel ``rdarray._core.frame``: it validates the arguments and
-dispatches; the format itself is documented in docs/FORMAT.md. A frame holds the dtype
-(as JSON, never pickled), the shape, the codec settings and C-Blosc2 chunks, with CRC-32
-checksums of the header and of the payload. Decoding never trusts the buffer: a truncated,
+dispatches; the format itself is documented in docs/FORMAT.md. A frame holds its owner (the
+saved array and partition it belongs to, if any), the dtype (as JSON, never pickled), the
+shape, the codec settings and C-Blosc2 chunks, with CRC-32 checksums of the header and of the
+payload. Decoding never trusts the buffer: a truncated,
 corrupted or forged frame raises ``CorruptDataError``.
 """
 from __future__ import annotations
