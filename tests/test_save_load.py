@@ -474,3 +474,29 @@ def test_save_onto_a_full_disk_keeps_the_old_array(small_disk):
     with pytest.raises(OSError, match="save: cannot write .*fresh"):
         big.save(small_disk / "fresh")
     assert sorted(os.listdir(small_disk)) == ["s"]
+
+
+def test_concurrent_first_saves_one_wins(tmp_path):
+    """Two processes save to the same new path without overwrite: one commits, the other gets
+    FileExistsError, and the path holds the winner's array whole."""
+    path = tmp_path / "s"
+    code = """
+import sys, time
+import numpy as np, rdarray as rd
+value = float(sys.argv[2])
+def slow(b):
+    time.sleep(0.05)
+    return b
+try:
+    rd.from_numpy(np.full(4000, value), npartitions=8).map_partitions(slow).save(sys.argv[1])
+except FileExistsError as e:
+    assert "overwrite=True" in str(e), e
+    sys.exit(17)
+"""
+    writers = [subprocess.Popen([sys.executable, "-c", code, str(path), str(v)],
+                                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}) for v in (1, 2)]
+    codes = sorted(w.wait(timeout=600) for w in writers)
+    assert codes == [0, 17]
+    got = rd.load(path).compute()
+    assert len(set(got.tolist())) == 1 and got[0] in (1.0, 2.0) and len(got) == 4000
+    assert len(_entries(path)) == 1

@@ -114,13 +114,8 @@ def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite
         staged = os.path.join(data, META)  # the new metadata waits inside its version until committed
         _write_file(staged, json.dumps(meta, indent=1).encode())
         _sync_dir(data)
-        target = os.path.join(path, META)
         try:
-            if overwrite:
-                os.replace(staged, target)  # the commit: one atomic rename
-            else:
-                os.link(staged, target)     # the commit, failing if another save committed first
-                os.unlink(staged)
+            _commit(staged, os.path.join(path, META), overwrite)
         except FileExistsError:
             raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it") from None
         except OSError as exc:
@@ -131,6 +126,24 @@ def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite
         if not committed:
             shutil.rmtree(data, ignore_errors=True)
         raise
+
+
+def _commit(staged: str, target: str, overwrite: bool) -> None:
+    """Move the new metadata ``staged`` to ``target`` in one atomic step: a rename, or with
+    ``overwrite=False`` a hard link, which fails if another save committed first (where the file
+    system has no hard links, a rename after checking that nothing is there)."""
+    if not overwrite:
+        try:
+            os.link(staged, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if os.path.lexists(target):
+                raise FileExistsError(errno.EEXIST, "exists", target) from None
+        else:
+            os.unlink(staged)
+            return
+    os.replace(staged, target)
 
 
 def _write_file(file: str, data) -> None:
