@@ -263,7 +263,9 @@ json_values = st.recursive(
     max_leaves=12)
 META_VALUES = {
     "format": st.sampled_from(["rdarray", "other", "", None, 1]),
-    "version": st.sampled_from([1, 0, -1, 2, 99, True, False, 1.0, "1", None, 2**64, [1]]),
+    "version": st.sampled_from([1, 0, -1, 2, 3, 99, True, False, 1.0, "1", None, 2**64, [1]]),
+    "id": st.one_of(st.sampled_from(["0" * 32, "f" * 32, "F" * 32, "0" * 31, "0" * 33, "../" + "0" * 29, 1, None]),
+                    st.text(alphabet="0123456789abcdef./", max_size=34), json_values),
     "dtype": st.one_of(st.sampled_from(["|O", [["a", "|O"]], [["k", "<i4"], ["v", "|O"]], "|V2147483648",
                                         [["a", "|V2000000000"], ["b", "|V2000000000"]], "<U0", "|V0",
                                         [["a", "<f8", [2**40, 2**40]]], [["a", "<f8", [-1]]], "<f8",
@@ -351,7 +353,8 @@ def test_meta_fields_named_in_the_format_are_checked(saved):
     bad = [{"version": 0}, {"version": True}, {"version": 1.0}, {"codec": {"name": "nope", "clevel": 5,
                                                                            "filter": "shuffle"}},
            {"codec": {"name": "lz4", "clevel": 10, "filter": "shuffle"}}, {"codec": "lz4"},
-           {"dtype": "<U0"}, {"dtype": "|V0"}]
+           {"dtype": "<U0"}, {"dtype": "|V0"}, {"version": 3}, {"id": "0" * 32}, {"id": "A" * 32}, {"id": None},
+           {"shape": [40] + [1] * 64}, {"shape": [40, 2**40]}]
     try:
         for change in bad + [{"codec": None}]:
             meta = {**good, **change}
