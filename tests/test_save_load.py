@@ -402,18 +402,23 @@ def test_a_save_that_dies_at_any_step_leaves_the_old_or_the_new_array(tmp_path, 
 
 
 SLOW_SAVE = """
-import sys, time
+import os, sys, time
 import numpy as np, rdarray as rd
-def slow(b):
-    time.sleep(0.2)
+path, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def held(b):
+    if len(b) and b[0] >= ready * 4000:  # partitions from index `ready` on wait for the file `go`
+        deadline = time.monotonic() + 600
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.02)
     return b
 with rd.Context("threads", workers=2):
-    rd.from_numpy(np.arange(64_000.0) + 1, npartitions=16).map_partitions(slow).save(sys.argv[1], overwrite=True)
+    rd.from_numpy(np.arange(64_000.0), npartitions=16).map_partitions(held).save(path, overwrite=True)
 """
 
 
-def _start_slow_save(path):
-    return subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)],
+def _start_held_save(path, ready: int, go):
+    """A process overwriting ``path`` that writes ``ready`` frames, then waits for the file ``go``."""
+    return subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path), str(ready), str(go)],
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
 
 
@@ -427,8 +432,8 @@ def _parts_written(path) -> int:
 def test_kill_9_during_a_save_leaves_nothing_after_the_next_load(tmp_path, kill_after):
     path = tmp_path / "s"
     rd.from_numpy(np.arange(100.0), npartitions=2).save(path)
-    writer = _start_slow_save(path)
-    assert wait_until(lambda: _parts_written(path) >= kill_after and len(_entries(path)) == 2, timeout=300)
+    writer = _start_held_save(path, kill_after, tmp_path / "never")
+    assert wait_until(lambda: len(_entries(path)) == 2 and _parts_written(path) == kill_after, timeout=300)
     writer.kill()
     writer.wait()
     assert len(_entries(path)) == 2  # the dead writer's unfinished version
@@ -437,16 +442,17 @@ def test_kill_9_during_a_save_leaves_nothing_after_the_next_load(tmp_path, kill_
 
 
 def test_a_live_writers_version_is_not_removed(tmp_path):
-    path = tmp_path / "s"
+    path, go = tmp_path / "s", tmp_path / "go"
     rd.from_numpy(np.arange(100.0), npartitions=2).save(path)
-    writer = _start_slow_save(path)
+    writer = _start_held_save(path, 2, go)
     try:
-        assert wait_until(lambda: _parts_written(path) >= 2, timeout=300)
+        assert wait_until(lambda: len(_entries(path)) == 2 and _parts_written(path) == 2, timeout=300)
         np.testing.assert_array_equal(rd.load(path).compute(), np.arange(100.0))  # cleans nothing of it
-        assert len(_entries(path)) == 2
+        assert len(_entries(path)) == 2 and _parts_written(path) == 2
     finally:
+        go.touch()
         assert writer.wait(timeout=600) == 0
-    np.testing.assert_array_equal(rd.load(path).compute(), np.arange(64_000.0) + 1)
+    np.testing.assert_array_equal(rd.load(path).compute(), np.arange(64_000.0))
     assert len(_entries(path)) == 1
 
 
