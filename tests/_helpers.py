@@ -8,8 +8,10 @@ import collections
 import json
 import os
 import signal
+import struct as struct_
 import tempfile
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -194,3 +196,31 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+# -- saved arrays: their files ----------------------------------------------------------------------
+def part_file(path, p: int):
+    """The frame file of partition ``p`` of the array saved at ``path`` (docs/FORMAT.md)."""
+    meta = json.loads(open(os.path.join(path, "_meta.json"), "rb").read())
+    version = f"v-{meta['id']}" if "id" in meta else ""  # a version-1 array: beside _meta.json
+    return type(path)(os.path.join(path, version, f"part-{p:05d}.rdb"))
+
+
+def saved_files(path) -> dict:
+    """``{relative path: bytes}`` of every file under the directory ``path``."""
+    files = {}
+    for root, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(root, name)
+            with open(full, "rb") as f:
+                files[os.path.relpath(full, path)] = f.read()
+    return files
+
+
+def version_1_frame(f: bytes) -> bytes:
+    """The version-1 frame (no owner field) of the version-2 frame ``f`` (docs/FORMAT.md)."""
+    b = bytearray(f[:48] + f[72:])
+    flags, header_len = struct_.unpack_from("<HI", f, 10)
+    struct_.pack_into("<HHI", b, 8, 1, flags, header_len - 24)
+    struct_.pack_into("<I", b, 44, zlib.crc32(b[48:header_len - 24], zlib.crc32(b[:44])))
+    return bytes(b)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import rdarray as rd
+from _helpers import saved_files
 
 A = np.arange(20.0)
 T = np.zeros(20, dtype=[("k", "i8"), ("v", "f8")])
@@ -152,8 +153,7 @@ def kept(tmp_path_factory):
 
 
 def _digest(directory: str) -> dict:
-    return {name: hashlib.sha256(open(os.path.join(directory, name), "rb").read()).hexdigest()
-            for name in sorted(os.listdir(directory))}
+    return {name: hashlib.sha256(data).hexdigest() for name, data in saved_files(directory).items()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

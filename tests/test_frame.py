@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 from numpy.lib.format import descr_to_dtype
 
 import rdarray as rd
+from _helpers import version_1_frame
 from rdarray._core import compiled_kernels
 from rdarray.errors import CorruptDataError
 from rdarray.storage import frame
@@ -101,9 +102,10 @@ FIXED = struct.Struct("<8sHHIQQQII")
 def _split(f: bytes) -> dict:
     magic, version, flags, hlen, nbytes, cbytes, nchunks, pcrc, hcrc = FIXED.unpack_from(f)
     assert hcrc == zlib.crc32(f[48:hlen], zlib.crc32(f[:44]))
-    (dlen,) = struct.unpack_from("<I", f, 48)
-    descr = f[52:52 + dlen]
-    off = 52 + dlen
+    owner = f[48:72]
+    (dlen,) = struct.unpack_from("<I", f, 72)
+    descr = f[76:76 + dlen]
+    off = 76 + dlen
     (ndim,) = struct.unpack_from("<I", f, off)
     shape = list(struct.unpack_from(f"<{ndim}Q", f, off + 4))
     off += 4 + 8 * ndim
@@ -112,7 +114,7 @@ def _split(f: bytes) -> dict:
     table = list(struct.unpack_from(f"<{nchunks}Q", f, off))
     assert off + 8 * nchunks == hlen and hlen + cbytes == len(f) and sum(table) == cbytes
     assert pcrc == zlib.crc32(f[hlen:])
-    return {"magic": magic, "version": version, "flags": flags, "nbytes": nbytes, "descr": descr,
+    return {"magic": magic, "version": version, "flags": flags, "nbytes": nbytes, "owner": owner, "descr": descr,
             "shape": shape, "codec": codec, "filter": filt, "clevel": clevel,
             "typesize": typesize, "chunk_bytes": chunk_bytes, "table": table,
             "payload": f[hlen:]}
@@ -121,7 +123,7 @@ def _split(f: bytes) -> dict:
 def _join(d: dict) -> bytes:
     """A frame from ``_split``'s fields, checksums recomputed; ``header_len``, ``cbytes``,
     ``nchunks`` and ``pcrc`` are derived unless given."""
-    var = (struct.pack("<I", len(d["descr"])) + d["descr"]
+    var = (d["owner"] + struct.pack("<I", len(d["descr"])) + d["descr"]
            + struct.pack(f"<I{len(d['shape'])}Q", len(d["shape"]), *d["shape"])
            + struct.pack("<BBBBQ", d["codec"], d["filter"], d["clevel"], d["typesize"],
                          d["chunk_bytes"])
@@ -151,7 +153,7 @@ def _corrupt(buf, match: str | None = None) -> CorruptDataError:
 def test_kernel_built_and_exported() -> None:
     assert "frame" in compiled_kernels()
     assert rd.CorruptDataError is CorruptDataError and issubclass(CorruptDataError, ValueError)
-    assert frame.MAGIC == b"\x89RDF\r\n\x1a\n" and frame.VERSION == 1
+    assert frame.MAGIC == b"\x89RDF\r\n\x1a\n" and frame.VERSION == 2
 
 
 @pytest.mark.parametrize("name", list(ARRAYS))
@@ -198,7 +200,7 @@ def test_header_fields() -> None:
     a = ARRAYS["Fortran 2-D"]
     f = frame.encode(a, codec="zstd", clevel=7, filter="bitshuffle", chunk_bytes=1001)
     h = frame.read_header(f)
-    assert (h.version, h.dtype, h.shape, h.fortran_order) == (1, a.dtype, a.shape, True)
+    assert (h.version, h.dtype, h.shape, h.fortran_order) == (2, a.dtype, a.shape, True)
     assert (h.nbytes, h.codec, h.filter, h.clevel) == (a.nbytes, "zstd", "bitshuffle", 7)
     assert h.typesize == 8
     assert h.chunk_bytes == 1000 and h.nchunks == -(-a.nbytes // 1000)  # rounded to whole items
@@ -307,11 +309,38 @@ def test_wrong_magic_and_other_files(tmp_path) -> None:
 
 def test_versions() -> None:
     d = _split(SMALL)
-    e = _corrupt(_join({**d, "version": 2}), "version 2 is newer than this rdarray supports")
+    e = _corrupt(_join({**d, "version": 3}), "version 3 is newer than this rdarray supports")
     assert "upgrade" in str(e)
     _corrupt(_join({**d, "version": 0}), "invalid format version 0")
     _corrupt(_join({**d, "flags": 2}), "unknown flags")
     _exact(ARRAYS["structured nested/sub-array"][:12], frame.decode(_join(d)))  # _join is faithful
+
+
+def test_owner_round_trip_and_version_1_frames() -> None:
+    """A version-2 frame names its array and partition; a version-1 frame (no owner field) still
+    decodes, with no owner."""
+    a = ARRAYS["Fortran 2-D"]
+    f = frame.encode(a, chunk_bytes=1000, owner=(bytes(range(16)), 41)).tobytes()
+    h = frame.read_header(f)
+    assert (h.version, h.array_id, h.partition) == (2, bytes(range(16)), 41)
+    _exact(a, frame.decode(f))
+    assert _split(f)["owner"] == bytes(range(16)) + (41).to_bytes(8, "little")
+    h = frame.read_header(frame.encode(a))
+    assert (h.array_id, h.partition) == (None, 0)
+    old = version_1_frame(f)
+    assert len(old) == len(f) - 24
+    h = frame.read_header(old)
+    assert (h.version, h.array_id, h.partition, h.header_len) == (1, None, 0, frame.read_header(f).header_len - 24)
+    _exact(a, frame.decode(old))
+
+
+def test_owner_checks() -> None:
+    d = _split(SMALL)
+    _corrupt(_join({**d, "owner": bytes(16) + (3).to_bytes(8, "little")}), "partition index 3 without an array id")
+    _corrupt(_join({**d, "owner": b"\x01" * 20}), "too short|does not match")  # a field cut short
+    for bad in [(bytes(16), 0), (b"short", 0), ("x" * 16, 0), (b"\x01" * 16, -1), (b"\x01" * 16, 1.0)]:
+        with pytest.raises(ValueError, match="owner"):
+            frame.encode(np.arange(3), owner=bad)
 
 
 def test_forged_sizes_never_allocate() -> None:

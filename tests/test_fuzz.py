@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import struct
 
 import numpy as np
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rdarray as rd
+from _helpers import saved_files
 from fuzz._common import resign  # the harnesses' own: tests/fuzz
 from rdarray.errors import CorruptDataError
 from rdarray.execution import wire
@@ -45,7 +45,7 @@ DTYPES = [np.dtype(t) for t in ["u1", "<i2", ">i4", "<f8", ">c16", "?", "<M8[ns]
 FIELDS = {  # fixed-header field: (offset, struct format)
     "version": (8, "<H"), "flags": (10, "<H"), "header_len": (12, "<I"), "nbytes": (16, "<Q"),
     "cbytes": (24, "<Q"), "nchunks": (32, "<Q"), "payload_crc": (40, "<I"), "header_crc": (44, "<I"),
-    "dtype_len": (48, "<I"),
+    "array_id[:8]": (48, "<Q"), "array_id[8:]": (56, "<Q"), "partition": (64, "<Q"), "dtype_len": (72, "<I"),
 }
 BAD_DESCRS = [b'"|O"', b'[["a","|O"]]', b'[["a",[["b","|O"]]]]', b'"|V2147483648"', b'"<U0"', b'"|V0"',
               b'"|S0"', b'[["a","<f8",[1099511627776,1099511627776]]]', b'[["a","<f8",[-1]]]',
@@ -86,9 +86,10 @@ def frames(draw):
 
 
 def split(f: bytes) -> dict:
-    """The variable part of a valid frame, as fields (docs/FORMAT.md)."""
-    (dlen,) = struct.unpack_from("<I", f, 48)
-    off = 52 + dlen
+    """The variable part of a valid frame, as fields (docs/FORMAT.md); "fixed" holds the fixed
+    header and the owner field."""
+    (dlen,) = struct.unpack_from("<I", f, 72)
+    off = 76 + dlen
     (ndim,) = struct.unpack_from("<I", f, off)
     shape = list(struct.unpack_from(f"<{ndim}Q", f, off + 4))
     off += 4 + 8 * ndim
@@ -96,7 +97,7 @@ def split(f: bytes) -> dict:
     nchunks = struct.unpack_from("<Q", f, 32)[0]
     table = list(struct.unpack_from(f"<{nchunks}Q", f, off + 12))
     hlen = struct.unpack_from("<I", f, 12)[0]
-    return {"fixed": f[:48], "descr": f[52:52 + dlen], "shape": shape, "settings": settings_,
+    return {"fixed": f[:72], "descr": f[76:76 + dlen], "shape": shape, "settings": settings_,
             "table": table, "payload": f[hlen:]}
 
 
@@ -106,7 +107,7 @@ def join(d: dict) -> bytes:
            + struct.pack(f"<I{len(d['shape'])}Q", len(d["shape"]), *d["shape"])
            + struct.pack("<BBBBQ", *d["settings"]) + struct.pack(f"<{len(d['table'])}Q", *d["table"]))
     fixed = bytearray(d["fixed"])
-    struct.pack_into("<I", fixed, 12, 48 + len(var))
+    struct.pack_into("<I", fixed, 12, 72 + len(var))
     return bytes(fixed) + var + d["payload"]
 
 
@@ -150,14 +151,14 @@ def mutated(draw, f: bytes) -> bytes:
             f = f[:draw(st.integers(0, max(len(f) - 1, 0)))]
         elif kind == "extend":
             f = f + draw(st.binary(min_size=1, max_size=64))
-        elif kind == "field" and len(f) >= 52:
+        elif kind == "field" and len(f) >= 76:
             name = draw(st.sampled_from(sorted(FIELDS)))
             off, fmt = FIELDS[name]
             value = draw(u64) % (1 << (8 * struct.calcsize(fmt)))
             b = bytearray(f)
             struct.pack_into(fmt, b, off, value)
             f = bytes(b)
-        elif kind == "rebuild" and len(f) >= 52:
+        elif kind == "rebuild" and len(f) >= 76:
             try:
                 f = draw(rebuilt(f))
             except struct.error:  # an earlier mutation left no parsable variable part
@@ -262,7 +263,9 @@ json_values = st.recursive(
     max_leaves=12)
 META_VALUES = {
     "format": st.sampled_from(["rdarray", "other", "", None, 1]),
-    "version": st.sampled_from([1, 0, -1, 2, 99, True, False, 1.0, "1", None, 2**64, [1]]),
+    "version": st.sampled_from([1, 0, -1, 2, 3, 99, True, False, 1.0, "1", None, 2**64, [1]]),
+    "id": st.one_of(st.sampled_from(["0" * 32, "f" * 32, "F" * 32, "0" * 31, "0" * 33, "../" + "0" * 29, 1, None]),
+                    st.text(alphabet="0123456789abcdef./", max_size=34), json_values),
     "dtype": st.one_of(st.sampled_from(["|O", [["a", "|O"]], [["k", "<i4"], ["v", "|O"]], "|V2147483648",
                                         [["a", "|V2000000000"], ["b", "|V2000000000"]], "<U0", "|V0",
                                         [["a", "<f8", [2**40, 2**40]]], [["a", "<f8", [-1]]], "<f8",
@@ -295,7 +298,7 @@ def saved(tmp_path_factory):
 
 
 def _digests(path) -> dict:
-    return {name: hashlib.sha256((path / name).read_bytes()).hexdigest() for name in sorted(os.listdir(path))
+    return {name: hashlib.sha256(data).hexdigest() for name, data in saved_files(path).items()
             if name != "_meta.json"}
 
 
@@ -350,7 +353,8 @@ def test_meta_fields_named_in_the_format_are_checked(saved):
     bad = [{"version": 0}, {"version": True}, {"version": 1.0}, {"codec": {"name": "nope", "clevel": 5,
                                                                            "filter": "shuffle"}},
            {"codec": {"name": "lz4", "clevel": 10, "filter": "shuffle"}}, {"codec": "lz4"},
-           {"dtype": "<U0"}, {"dtype": "|V0"}]
+           {"dtype": "<U0"}, {"dtype": "|V0"}, {"version": 3}, {"id": "0" * 32}, {"id": "A" * 32}, {"id": None},
+           {"shape": [40] + [1] * 64}, {"shape": [40, 2**40]}]
     try:
         for change in bad + [{"codec": None}]:
             meta = {**good, **change}

@@ -45,15 +45,16 @@ blosc2_init()
 atexit.register(blosc2_destroy)
 
 MAGIC: bytes = b"\x89RDF\r\n\x1a\n"
-VERSION: int = 1
+VERSION: int = 2
 FLAG_FORTRAN: int = 1
 MAX_CHUNK_BYTES: int = BLOSC2_MAX_BUFFERSIZE
 MAX_NDIM: int = 64
 
 _FIXED = struct.Struct("<8sHHIQQQII")  # magic, version, flags, header_len, nbytes, cbytes,
                                        # nchunks, payload CRC-32, header CRC-32: 48 bytes
+_OWNER = struct.Struct("<16sQ")        # version 2: the saved array's id and the partition index
 _SETTINGS = struct.Struct("<BBBBQ")    # codec, filter, clevel, typesize, chunk_bytes
-_MIN_HEADER = _FIXED.size + 4 + 4 + _SETTINGS.size
+NO_OWNER: bytes = bytes(16)
 _CODECS = frozenset((BLOSC_BLOSCLZ, BLOSC_LZ4, BLOSC_LZ4HC, BLOSC_ZLIB, BLOSC_ZSTD))
 _FILTERS = frozenset((BLOSC_NOSHUFFLE, BLOSC_SHUFFLE, BLOSC_BITSHUFFLE))
 _KINDS = frozenset("biufcmMSUV")
@@ -91,6 +92,11 @@ cdef inline void _put_u64(uint8_t* p, uint64_t v) noexcept nogil:
     cdef int i
     for i in range(8):
         p[i] = <uint8_t>(v >> (8 * i))
+
+
+def fixed_size(int version) -> int:
+    """Bytes before the variable part: the fixed header, and from version 2 the owner field."""
+    return _FIXED.size + (_OWNER.size if version >= 2 else 0)
 
 
 def typesize_for(Py_ssize_t itemsize, Py_ssize_t chunk_bytes) -> int:
@@ -136,8 +142,12 @@ cdef bytes _dtype_json(dt):
     return text
 
 
-def encode(arr, int codec, int clevel, int filter, Py_ssize_t chunk_bytes) -> np.ndarray:
+def encode(arr, int codec, int clevel, int filter, Py_ssize_t chunk_bytes,
+           bytes array_id=NO_OWNER, uint64_t partition=0) -> np.ndarray:
     """Frame of the C- or Fortran-contiguous ``arr`` as a 1-D uint8 array.
+
+    ``array_id`` (16 bytes) and ``partition`` name the saved array and the partition the frame
+    belongs to; all-zero (the default) for a frame that belongs to none (spills, messages).
 
     The output is allocated for the worst case (every chunk incompressible), each chunk is
     compressed straight into it, and it is then shrunk in place (no copy of the payload).
@@ -147,19 +157,23 @@ def encode(arr, int codec, int clevel, int filter, Py_ssize_t chunk_bytes) -> np
         raise ValueError("encode needs a C- or Fortran-contiguous ndarray")
     if not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
         raise ValueError(f"chunk_bytes must be in 1..{MAX_CHUNK_BYTES}, got {chunk_bytes}")
+    if len(array_id) != 16 or (array_id == NO_OWNER and partition):
+        raise ValueError("a frame's owner is a 16-byte array id (all zero: none, with partition 0)")
     dt = arr.dtype
     descr = _dtype_json(dt)
     cdef Py_ssize_t itemsize = dt.itemsize, nbytes = arr.nbytes
     if 0 < itemsize <= chunk_bytes:
         chunk_bytes -= chunk_bytes % itemsize
     cdef Py_ssize_t nchunks = (nbytes + chunk_bytes - 1) // chunk_bytes
-    cdef Py_ssize_t header_len = _MIN_HEADER + len(descr) + 8 * arr.ndim + 8 * nchunks
+    cdef Py_ssize_t fixed = fixed_size(VERSION)
+    cdef Py_ssize_t header_len = fixed + 4 + len(descr) + 4 + 8 * arr.ndim + _SETTINGS.size + 8 * nchunks
     if header_len > 0xFFFFFFFF:
         raise ValueError(f"chunk_bytes={chunk_bytes} makes a chunk table of {nchunks} entries, "
                          "more than a frame header holds; use larger chunks")
     cdef int ts = typesize_for(itemsize, chunk_bytes)
     cdef cnp.ndarray out = np.empty(header_len + nbytes + nchunks * BLOSC2_MAX_OVERHEAD, np.uint8)
-    struct.pack_into(f"<I{len(descr)}sI{arr.ndim}QBBBBQ", out, _FIXED.size, len(descr), descr,
+    _OWNER.pack_into(out, _FIXED.size, array_id, partition)
+    struct.pack_into(f"<I{len(descr)}sI{arr.ndim}QBBBBQ", out, fixed, len(descr), descr,
                      arr.ndim, *arr.shape, codec, filter, clevel, ts, chunk_bytes)
 
     cdef blosc2_cparams cp = BLOSC2_CPARAMS_DEFAULTS
@@ -257,8 +271,9 @@ cdef tuple _parse(const uint8_t* p, Py_ssize_t size):
                       f"(up to {VERSION}); upgrade rdarray to read it")
     if version < 1:
         raise _corrupt(f"invalid format version {version}")
-    if hlen < _MIN_HEADER:
-        raise _corrupt(f"header length {hlen} is below the minimum of {_MIN_HEADER}")
+    off = fixed_size(version)
+    if hlen < off + 4 + 4 + _SETTINGS.size:
+        raise _corrupt(f"header length {hlen} is below the minimum of {off + 4 + 4 + _SETTINGS.size}")
     if hlen > size:
         raise _corrupt(f"truncated: the header is {hlen} bytes, the buffer only {size}")
     cdef uint32_t computed
@@ -269,7 +284,9 @@ cdef tuple _parse(const uint8_t* p, Py_ssize_t size):
         raise _corrupt(f"header checksum mismatch (stored {hsum:#010x}, computed {computed:#010x})")
     if flags & ~FLAG_FORTRAN:
         raise _corrupt(f"unknown flags {flags:#06x}")
-    off = _FIXED.size
+    array_id, partition = (_OWNER.unpack_from(mv, _FIXED.size) if version >= 2 else (NO_OWNER, 0))
+    if array_id == NO_OWNER and partition:
+        raise _corrupt(f"partition index {partition} without an array id")
     (dlen,) = _take(mv, "<I", off, hlen)
     (text,) = _take(mv, f"<{dlen}s", off + 4, hlen)
     dt = _dtype_from_json(text)
@@ -308,7 +325,8 @@ cdef tuple _parse(const uint8_t* p, Py_ssize_t size):
     return dict(version=version, dtype=dt, shape=shape, fortran_order=bool(flags & FLAG_FORTRAN),
                 nbytes=nbytes, cbytes=cbytes, header_len=hlen, codec=codec, filter=filt,
                 clevel=clevel, typesize=typesize, chunk_bytes=chunk_bytes, nchunks=nchunks,
-                payload_checksum=psum), sizes
+                payload_checksum=psum, array_id=None if array_id == NO_OWNER else array_id,
+                partition=partition), sizes
 
 
 cdef int _check_chunk(const uint8_t* c, int32_t size, int32_t expect, uint8_t codec,

@@ -142,7 +142,8 @@ class PartitionedArray:
 
     def save(self, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle",
              overwrite: bool = False) -> None:
-        """Write to the directory ``path`` (``_meta.json`` and one frame file per partition)."""
+        """Write to the directory ``path`` (``_meta.json`` and a version of one frame file per
+        partition, replaced atomically with ``overwrite=True``; docs/FORMAT.md)."""
         from ..storage.dataset import save
 
         save(self, path, codec=codec, clevel=clevel, filter=filter, overwrite=overwrite)

@@ -1,16 +1,27 @@
 """Saved arrays: ``x.save(path)``, ``rd.load(path)`` and ``x.checkpoint()``.
 
-A saved array is a directory: ``_meta.json`` (format version, dtype, shape, partition lengths,
-partitioner, codec) and one partition frame per partition, ``part-00000.rdb``, ... (docs/FORMAT.md).
-Partitions are encoded and written in parallel by the executor, into a temporary directory beside
-the target that is renamed into place only once complete, so a crash never leaves something that
-loads as an array. Loading reads JSON and frames only: nothing is ever unpickled.
+A saved array is a directory (docs/FORMAT.md): ``_meta.json`` (format version, array id, dtype,
+shape, partition lengths, partitioner, codec) and the version it names, ``v-<id>/``, one partition
+frame per partition. A version is written whole, then committed by one atomic rename of its
+``_meta.json`` over the directory's; it is never modified afterwards. So a crash at any point leaves
+the old array or the new one, and a loaded array reads only the version it loaded (or raises
+``CorruptDataError`` once an overwrite has removed it): never a mix. Every frame carries the array
+id and its partition index, checked on reading, so a frame moved from another array or index is
+refused. A writer holds a shared lock on ``.lock`` while it writes; whoever gets the lock
+exclusively knows no writer is alive and removes what dead writers left. Loading reads JSON and
+frames only (nothing is ever unpickled), follows no link inside the directory and reads nothing
+but regular files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
+import math
 import os
+import re
 import shutil
 import uuid
 
@@ -21,40 +32,73 @@ from ..lineage import Node, OneToOne, per_partition
 from .codec import CODECS, FILTERS, _check_clevel, _choice
 
 FORMAT_NAME = "rdarray"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META = "_meta.json"
+LOCK = ".lock"
+MAX_META_BYTES = 1 << 20   # a _meta.json is read only up to this size
+MAX_NDIM = 64              # as in a frame
+_ID = re.compile(r"[0-9a-f]{32}")
+_VERSION_DIR = re.compile(r"v-([0-9a-f]{32})")
+_PART = re.compile(r"part-[0-9]{5,}\.rdb")
 
 
 def part_name(p: int) -> str:
     return f"part-{p:05d}.rdb"
 
 
+def version_dir(array_id: str) -> str:
+    """The subdirectory holding the frames of the version ``array_id``."""
+    return f"v-{array_id}"
+
+
 def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", overwrite: bool = False) -> None:
     """Write ``x`` to the directory ``path`` (see the module docstring)."""
-    from ..compute import run_nodes
-    from ..context import get_context
-    from .frame import encode
-
     _choice("codec", codec, CODECS)
     _choice("filter", filter, FILTERS)
     _check_clevel(clevel)
     path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it")
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"save: {path!r} is a file, not a saved array directory")
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"save: the directory {parent!r} does not exist")
-    staging = os.path.join(parent, f".{os.path.basename(path)}.saving-{uuid.uuid4().hex[:12]}")
+    if os.path.exists(path) and not overwrite and _occupied(path):
+        raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it")
     try:
-        os.mkdir(staging)
+        os.mkdir(path)
+        created = True
+    except FileExistsError:
+        created = False
     except OSError as exc:  # a read-only or special directory
-        raise type(exc)(exc.errno, f"save: cannot write into {parent!r}: {exc.strerror}") from exc
+        raise _named(exc, f"save: cannot write into {parent!r}") from exc
+    _clean(path)
+    lock = _lock(path, created)
+    try:
+        if not created and not overwrite and _occupied(path):
+            raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it")
+        _write_version(x, path, codec, clevel, filter, overwrite)
+    finally:
+        _release(lock, path, created)
+
+
+def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite: bool) -> None:
+    """Write a new version of the array at ``path`` and commit it (the caller holds the lock)."""
+    from ..compute import run_nodes
+    from ..context import get_context
+    from .frame import encode
+
+    array_id = uuid.uuid4().hex
+    data = os.path.join(path, version_dir(array_id))
+    owner = bytes.fromhex(array_id)
+    committed = False
+    try:
+        os.mkdir(data)
+    except OSError as exc:
+        raise _named(exc, f"save: cannot write into {path!r}") from exc
     try:
         def write(p, block):
-            with open(os.path.join(staging, part_name(p)), "wb") as f:
-                f.write(memoryview(encode(block, codec, clevel, filter)))
+            file = os.path.join(data, part_name(p))
+            _write_file(file, memoryview(encode(block, codec, clevel, filter, owner=(owner, p))))
             return len(block)
 
         node = x._node
@@ -62,28 +106,182 @@ def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", 
         lengths = run_nodes(get_context(), [writer])[writer.id]
         node.learn_lengths(lengths)
         meta = {
-            "format": FORMAT_NAME, "version": FORMAT_VERSION,
+            "format": FORMAT_NAME, "version": FORMAT_VERSION, "id": array_id,
             "dtype": np.lib.format.dtype_to_descr(node.dtype), "shape": [sum(lengths), *node.trailing],
             "partition_lengths": list(lengths), "partitioner": None,
             "codec": {"name": codec, "clevel": clevel, "filter": filter},
         }
-        with open(os.path.join(staging, META), "w") as f:
-            json.dump(meta, f, indent=1)
-        _replace(staging, path)
+        staged = os.path.join(data, META)  # the new metadata waits inside its version until committed
+        _write_file(staged, json.dumps(meta, indent=1).encode())
+        _sync_dir(data)
+        try:
+            _commit(staged, os.path.join(path, META), overwrite)
+        except FileExistsError:
+            raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it") from None
+        except OSError as exc:
+            raise _named(exc, f"save: cannot commit {path!r}") from exc
+        committed = True
+        _sync_dir(path)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not committed:
+            shutil.rmtree(data, ignore_errors=True)
         raise
 
 
-def _replace(staging: str, path: str) -> None:
-    """Move the finished directory into place; an old one is removed only after that."""
-    if not os.path.exists(path):
-        os.rename(staging, path)
+def _commit(staged: str, target: str, overwrite: bool) -> None:
+    """Move the new metadata ``staged`` to ``target`` in one atomic step: a rename, or with
+    ``overwrite=False`` a hard link, which fails if another save committed first (where the file
+    system has no hard links, a rename after checking that nothing is there)."""
+    if not overwrite:
+        try:
+            os.link(staged, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if os.path.lexists(target):
+                raise FileExistsError(errno.EEXIST, "exists", target) from None
+        else:
+            os.unlink(staged)
+            return
+    os.replace(staged, target)
+
+
+def _write_file(file: str, data) -> None:
+    """Write and flush ``file`` to disk; a failure (a full disk) names save and the file."""
+    try:
+        with open(file, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise _named(exc, f"save: cannot write {file!r}") from exc
+
+
+def _sync_dir(path: str) -> None:
+    """Make the entries of directory ``path`` durable (renames and new files in it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _named(exc: OSError, what: str) -> OSError:
+    """``exc`` again, its message saying what was being done."""
+    return type(exc)(exc.errno, f"{what}: {exc.strerror or exc}")
+
+
+def _occupied(path: str) -> bool:
+    """Whether the directory ``path`` holds an array or anything else than what interrupted
+    saves of this layout leave (its lock and unfinished versions)."""
+    names = os.listdir(path)
+    return META in names or LOCK not in names or any(
+        n != LOCK and not _VERSION_DIR.fullmatch(n) for n in names)
+
+
+def _lock(path: str, created: bool) -> int:
+    """A descriptor of ``path/.lock``, locked shared: a writer is alive here."""
+    try:
+        fd = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if created:
+            os.rmdir(path)
+        raise _named(exc, f"save: cannot write into {path!r}") from exc
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _release(fd: int, path: str, created: bool) -> None:
+    """Drop a writer's lock, after removing what the writers before it left when it is the
+    last one alive; a first save that failed leaves no directory."""
+    try:
+        if _exclusive(fd):
+            _remove_leftovers(path)
+            if created and os.listdir(path) == [LOCK]:
+                os.unlink(os.path.join(path, LOCK))
+                os.rmdir(path)
+    finally:
+        os.close(fd)
+
+
+def _exclusive(fd: int) -> bool:
+    """Lock ``fd`` exclusively if no other writer holds it (never waits)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _clean(path: str) -> None:
+    """Remove what dead writers left at ``path`` (unfinished and replaced versions), unless a
+    writer is alive there; silently nothing where the directory cannot be written."""
+    try:
+        fd = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # no lock: no writer of this layout was ever here; or read-only
         return
-    retired = f"{staging}.old"
-    os.rename(path, retired)
-    os.rename(staging, path)
-    shutil.rmtree(retired, ignore_errors=True)
+    try:
+        if _exclusive(fd):
+            _remove_leftovers(path)
+    finally:
+        os.close(fd)
+
+
+def _remove_leftovers(path: str) -> None:
+    """Every version but the committed one, and the part files of a replaced version-1 array
+    (the caller holds the lock exclusively). Nothing is removed while the metadata is invalid or
+    names a version that is not there."""
+    try:
+        current = _current_id(path)
+    except (OSError, CorruptDataError):
+        return
+    if current is not None and not os.path.isdir(os.path.join(path, version_dir(current))):
+        return  # metadata naming no version here: damaged, not for cleaning to act on
+    for name in os.listdir(path):
+        match = _VERSION_DIR.fullmatch(name)
+        if match and match.group(1) != current:
+            shutil.rmtree(os.path.join(path, name), ignore_errors=True)
+        elif current is not None and _PART.fullmatch(name):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(path, name))
+
+
+def _current_id(path: str) -> str | None:
+    """The id of the version committed at ``path``: None if no array is (or a version-1 one);
+    ``CorruptDataError`` if its metadata is invalid."""
+    try:
+        return read_meta(path)["id"]
+    except FileNotFoundError:
+        return None
+
+
+def _read_meta_file(path: str) -> dict:
+    """The JSON object in ``path/_meta.json``, read from a regular file of at most
+    MAX_META_BYTES, no link followed."""
+    from .frame import open_file
+
+    meta_path = os.path.join(path, META)
+    try:
+        fd = open_file(meta_path)
+    except CorruptDataError as exc:
+        raise CorruptDataError(f"load: {exc}") from None
+    try:
+        text = b""
+        while len(text) <= MAX_META_BYTES and (more := os.read(fd, MAX_META_BYTES + 1 - len(text))):
+            text += more
+    finally:
+        os.close(fd)
+    if len(text) > MAX_META_BYTES:
+        raise CorruptDataError(f"load: {meta_path!r} is larger than {MAX_META_BYTES} bytes: not rdarray metadata")
+    try:
+        meta = json.loads(text.decode("utf-8"))
+    except Exception as exc:  # untrusted input: any failure to parse it is corruption (deep JSON)
+        raise CorruptDataError(f"load: {meta_path!r} is invalid: {exc}") from None
+    if not isinstance(meta, dict):
+        raise CorruptDataError(f"load: {meta_path!r} is invalid: not an rdarray metadata file")
+    return meta
 
 
 def read_meta(path: str) -> dict:
@@ -93,19 +291,20 @@ def read_meta(path: str) -> dict:
         raise FileNotFoundError(f"load: no such directory: {path!r}")
     if not os.path.isdir(path):
         raise ValueError(f"load: {path!r} is a file; a saved array is a directory")
-    if not os.path.exists(meta_path):
-        raise FileNotFoundError(f"load: {path!r} holds no {META}: not a saved array (or an incomplete save)")
-    with open(meta_path, "rb") as f:
-        text = f.read()
+    if not os.path.lexists(meta_path):
+        raise FileNotFoundError(f"load: {path!r} holds no {META}: not a saved array (or an interrupted first save)")
+    meta = _read_meta_file(path)
     try:
-        meta = json.loads(text.decode("utf-8"))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        if meta.get("format") != FORMAT_NAME:
             raise ValueError("not an rdarray metadata file")
         version = meta.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise ValueError(f"invalid format version {version!r}")
         if version > FORMAT_VERSION:
             raise ValueError(f"format version {version!r} is newer than this rdarray reads ({FORMAT_VERSION})")
+        array_id = meta.get("id") if version >= 2 else None
+        if version >= 2 and not (isinstance(array_id, str) and _ID.fullmatch(array_id)):
+            raise ValueError(f"bad array id {array_id!r} (32 hexadecimal digits)")
         codec = meta["codec"]
         if not isinstance(codec, dict):
             raise ValueError(f"bad codec settings {codec!r}")
@@ -119,13 +318,17 @@ def read_meta(path: str) -> dict:
                 or not isinstance(lengths, list) or not lengths or not all(_count(n) for n in lengths)
                 or sum(lengths) != shape[0]):
             raise ValueError(f"shape {shape!r} and partition lengths {lengths!r} do not agree")
-    except Exception as exc:  # untrusted input: any failure to parse it is corruption (deep JSON, odd dtypes)
+        if len(shape) > MAX_NDIM:
+            raise ValueError(f"shape has {len(shape)} dimensions, more than the {MAX_NDIM} an array can have")
+        if math.prod(max(n, 1) for n in shape) * max(dtype.itemsize, 1) >= 2**63:
+            raise ValueError(f"shape {shape!r} of {dtype} is larger than any array can be")
+    except Exception as exc:  # untrusted input: any failure to parse it is corruption (odd dtypes)
         raise CorruptDataError(f"load: {meta_path!r} is invalid: {exc}") from None
     if dtype.hasobject:
         raise CorruptDataError(f"load: {meta_path!r} names an object dtype, which rdarray never writes")
     if dtype.shape != () or (dtype.itemsize == 0 and dtype.names is None):
         raise CorruptDataError(f"load: {meta_path!r} names dtype {dtype}, which no array has (sub-array or unsized)")
-    return {"dtype": dtype, "trailing": tuple(shape[1:]), "lengths": tuple(lengths)}
+    return {"dtype": dtype, "trailing": tuple(shape[1:]), "lengths": tuple(lengths), "id": array_id}
 
 
 def _count(n) -> bool:
@@ -143,24 +346,93 @@ def _tuples(descr):
             for field in descr]
 
 
+class _Version:
+    """The frames of one loaded version: partition ``p`` read and checked against the metadata
+    (picklable: tasks carry it to the workers)."""
+
+    def __init__(self, path: str, meta: dict):
+        self.path, self.meta = path, meta
+        array_id = meta["id"]
+        self.folder = path if array_id is None else os.path.join(path, version_dir(array_id))
+        self.array_id = None if array_id is None else bytes.fromhex(array_id)
+
+    def read(self, p: int, dir_fd: int | None = None, header_only: bool = False):
+        from .frame import read_file
+
+        file = os.path.join(self.folder, part_name(p))
+        own = dir_fd is None
+        try:
+            if own:
+                dir_fd = self.open()
+            return read_file(file, expect=(self.meta["dtype"], (self.meta["lengths"][p], *self.meta["trailing"])),
+                             owner=(self.array_id, 0 if self.array_id is None else p), dir_fd=dir_fd,
+                             header_only=header_only)
+        except FileNotFoundError:
+            raise self.missing(file) from None
+        except CorruptDataError as exc:
+            if str(exc).startswith("load: "):
+                raise
+            raise CorruptDataError(f"load: {exc}" if file in str(exc) else f"load: {file!r}: {exc}") from None
+        finally:
+            if own and dir_fd is not None:
+                os.close(dir_fd)
+
+    def open(self) -> int:
+        """A descriptor of the version's directory; a link in its place is refused."""
+        nofollow = 0 if self.meta["id"] is None else os.O_NOFOLLOW  # the user's path may be a link
+        try:
+            return os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | nofollow)
+        except FileNotFoundError:
+            raise self.missing(self.folder) from None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise CorruptDataError(f"load: {self.folder!r} is not a directory (a link?)") from None
+            raise
+
+    def missing(self, file: str) -> CorruptDataError:
+        if self.replaced():
+            return CorruptDataError(f"load: {self.path!r} was overwritten after this array was loaded "
+                                    "(its version is gone); load it again")
+        return CorruptDataError(f"load: {file!r} is missing")
+
+    def check(self) -> None:
+        """Every partition's frame header, as ``read`` checks it: a foreign, moved, missing or
+        special file is found when loading, without decompressing anything."""
+        dir_fd = self.open()
+        try:
+            for p in range(len(self.meta["lengths"])):
+                self.read(p, dir_fd, header_only=True)
+        finally:
+            os.close(dir_fd)
+
+    def replaced(self) -> bool:
+        try:
+            return _current_id(self.path) != self.meta["id"]
+        except (OSError, CorruptDataError):
+            return True
+
+
 def load(path):
-    """A saved array; each partition is read and decoded by the task that needs it."""
+    """A saved array; each partition is read and decoded by the task that needs it.
+
+    Every frame's header is checked here; a version overwritten while it is being loaded is
+    loaded again, the new one."""
     from ..array.core import PartitionedArray
-    from .frame import read_file
 
     path = os.path.abspath(os.fspath(path))
-    meta = read_meta(path)
-    dtype, trailing, lengths = meta["dtype"], meta["trailing"], meta["lengths"]
-
-    def read(p):
-        file = os.path.join(path, part_name(p))
+    if os.path.isdir(path):
+        _clean(path)
+    for attempt in range(3):
+        version = _Version(path, read_meta(path))
         try:
-            return read_file(file, expect=(dtype, (lengths[p], *trailing)))
-        except FileNotFoundError:
-            raise CorruptDataError(f"load: {file!r} is missing") from None
-
-    return PartitionedArray(Node("load", read, [], len(lengths), dtype, trailing, lengths,
-                                 pass_index=True, detail=os.path.basename(path)))
+            version.check()
+            break
+        except CorruptDataError:
+            if attempt == 2 or not version.replaced():
+                raise
+    meta = version.meta
+    return PartitionedArray(Node("load", version.read, [], len(meta["lengths"]), meta["dtype"], meta["trailing"],
+                                 meta["lengths"], pass_index=True, detail=os.path.basename(path)))
 
 
 def checkpoint(x, path=None):

@@ -1,16 +1,19 @@
 """Partition frames: one NumPy array <-> one self-describing, checksummed byte string.
 
 Thin layer over the Cython kernel ``rdarray._core.frame``: it validates the arguments and
-dispatches; the format itself is documented in docs/FORMAT.md. A frame holds the dtype
-(as JSON, never pickled), the shape, the codec settings and C-Blosc2 chunks, with CRC-32
-checksums of the header and of the payload. Decoding never trusts the buffer: a truncated,
+dispatches; the format itself is documented in docs/FORMAT.md. A frame holds its owner (the
+saved array and partition it belongs to, if any), the dtype (as JSON, never pickled), the
+shape, the codec settings and C-Blosc2 chunks, with CRC-32 checksums of the header and of the
+payload. Decoding never trusts the buffer: a truncated,
 corrupted or forged frame raises ``CorruptDataError``.
 """
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import pickle
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,16 +50,20 @@ class FrameHeader:
     chunk_bytes: int     # uncompressed bytes per Blosc2 chunk (the last may be shorter)
     nchunks: int
     payload_checksum: int
+    array_id: bytes | None  # version 2: the saved array the frame belongs to (None: none)
+    partition: int          # its partition index in that array (0 when none)
 
 
 def encode(array: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle",
-           chunk_bytes: int | None = None) -> np.ndarray:
+           chunk_bytes: int | None = None, owner: tuple[bytes, int] | None = None) -> np.ndarray:
     """Frame of ``array`` as a 1-D ``uint8`` array.
 
     C- and Fortran-contiguous arrays are compressed straight from their memory (the frame
     records the order); any other layout is first made C-contiguous, one copy.
     ``chunk_bytes`` (default: the Blosc2 maximum, about 2 GiB) is the uncompressed size of
     each chunk, rounded down to whole items; smaller values only serve tests.
+    ``owner``: ``(array_id, partition)`` of a saved array's partition (a 16-byte id, not all
+    zero), written in the header so that a frame moved to another array or index is refused.
     """
     code, filt, level = (_choice("codec", codec, CODECS), _choice("filter", filter, FILTERS),
                          _check_clevel(clevel))
@@ -66,11 +73,15 @@ def encode(array: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuff
             or not 1 <= chunk_bytes <= MAX_CHUNK_BYTES):
         raise ValueError(f"chunk_bytes must be an integer in 1..{MAX_CHUNK_BYTES}, "
                          f"got {chunk_bytes!r}")
+    array_id, partition = owner if owner is not None else (_k.NO_OWNER, 0)
+    if owner is not None and (not isinstance(array_id, bytes) or len(array_id) != 16 or array_id == _k.NO_OWNER
+                              or not isinstance(partition, int) or not 0 <= partition < 2**63):
+        raise ValueError(f"owner must be (16-byte array id, not all zero; partition index >= 0), got {owner!r}")
     a = np.asarray(array)
     _no_objects(a.dtype)
     if not (a.flags.c_contiguous or a.flags.f_contiguous):
         a = np.ascontiguousarray(a)
-    return _k.encode(a, code, level, filt, int(chunk_bytes))
+    return _k.encode(a, code, level, filt, int(chunk_bytes), array_id, partition)
 
 
 def decode(buffer: Any) -> np.ndarray:
@@ -79,22 +90,60 @@ def decode(buffer: Any) -> np.ndarray:
     return _k.decode(buffer)
 
 
-def read_file(path: str, expect: tuple[np.dtype, tuple[int, ...]] | None = None) -> np.ndarray:
+def open_file(path: str, dir_fd: int | None = None, name: str | None = None) -> int:
+    """A read-only descriptor of the regular file ``path`` (relative to ``dir_fd`` if given;
+    ``name`` names it in messages, ``path`` by default).
+
+    A symbolic link is refused (not followed), and so is anything but a regular file (a FIFO,
+    a device): it is opened without blocking and checked before a byte is read.
+    """
+    name = path if name is None else name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorruptDataError(f"{name!r} is a symbolic link; rdarray never writes one") from None
+        if exc.errno in (errno.ENXIO, errno.EOPNOTSUPP):  # a socket, or a FIFO nothing writes to
+            raise CorruptDataError(f"{name!r} is not a regular file") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CorruptDataError(f"{name!r} is not a regular file")
+    return fd
+
+
+def read_file(path: str, expect: tuple[np.dtype, tuple[int, ...]] | None = None,
+              owner: tuple[bytes | None, int] | None = None, dir_fd: int | None = None,
+              header_only: bool = False) -> np.ndarray | None:
     """The array in a frame file, decoded straight from a memory map of the file (no read copy).
 
-    ``expect``: the dtype and shape the caller knows the array has; a frame saying otherwise is
-    rejected from its header, before anything is allocated or decompressed.
+    ``expect``: the dtype and shape the caller knows the array has; ``owner``: the array id and
+    partition index the frame must carry (``(None, 0)``: none). A frame saying otherwise is
+    rejected from its header, before anything is allocated or decompressed. ``dir_fd``: open the
+    file by its name in that directory (``path`` names it in messages). ``header_only``: check
+    the header and stop (returns None).
     """
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
+    fd = open_file(path if dir_fd is None else os.path.basename(path), dir_fd, path)
+    try:
+        if os.fstat(fd).st_size == 0:
             raise CorruptDataError(f"{path!r} is empty: no frame")
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            if expect is not None:
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+            if expect is not None or owner is not None:
                 header = read_header(mapped)
-                if (header.dtype, header.shape) != expect:
+                if expect is not None and (header.dtype, header.shape) != expect:
                     raise CorruptDataError(f"{path!r} holds {header.dtype} {header.shape}; expected "
                                            f"{expect[0]} {expect[1]}")
-            return decode(mapped)
+                if owner is not None and (header.array_id, header.partition) != owner:
+                    which = "this array" if header.array_id == owner[0] else f"array {_hex(header.array_id)}"
+                    raise CorruptDataError(f"{path!r} is partition {header.partition} of {which}, not partition "
+                                           f"{owner[1]} of array {_hex(owner[0])}: a moved or foreign file")
+            return None if header_only else decode(mapped)
+    finally:
+        os.close(fd)
+
+
+def _hex(array_id: bytes | None) -> str:
+    return "none" if array_id is None else array_id.hex()
 
 
 def read_header(buffer: Any) -> FrameHeader:

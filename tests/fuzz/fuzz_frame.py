@@ -21,6 +21,7 @@ with atheris.instrument_imports(include=["rdarray"]):
 outcome = outcome_coverage([
     "empty", "shorter than the", "not an rdarray frame", "newer than", "invalid format version",
     "below the minimum", "truncated: the header is", "header checksum", "unknown flags",
+    "without an array id",
     "too short for the fields", "invalid dtype description", "is not storable", "cannot be an array's",
     "ndim", "does not match its contents", "larger than any array", "uncompressed size",
     "unknown codec settings", "invalid chunk size", "typesize", "chunks cannot hold",
@@ -45,7 +46,8 @@ def seeds() -> list[bytes]:
         codec = ["lz4", "zstd", "blosclz", "zlib", "lz4hc"][i % 5]
         flt = ["shuffle", "bitshuffle", "none"][i % 3]
         for chunk in (None, 16):
-            out.append(b"\x03" + bytes(frame.encode(a, codec=codec, filter=flt, chunk_bytes=chunk)))
+            out.append(b"\x03" + bytes(frame.encode(a, codec=codec, filter=flt, chunk_bytes=chunk,
+                                                     owner=(bytes(range(1, 17)), i) if chunk else None)))
     return out
 
 

@@ -32,10 +32,12 @@ with open(os.path.join(PATH, "_meta.json"), "rb") as f:
 
 def digests() -> dict:
     out = {}
-    for name in sorted(os.listdir(PATH)):
-        if name != "_meta.json":
-            with open(os.path.join(PATH, name), "rb") as f:
-                out[name] = hashlib.sha256(f.read()).digest()
+    for root, _, names in os.walk(PATH):
+        for name in names:
+            file = os.path.join(root, name)
+            if file != os.path.join(PATH, "_meta.json"):
+                with open(file, "rb") as f:
+                    out[file] = hashlib.sha256(f.read()).digest()
     return out
 
 
@@ -52,7 +54,7 @@ def seeds() -> list[bytes]:
     """The valid metadata and a few variants of it."""
     meta = json.loads(META)
     variants = [META, json.dumps(meta).encode(), json.dumps(meta, separators=(",", ":")).encode()]
-    for key, value in [("dtype", "|O"), ("dtype", [["k", "<i4"], ["v", "<f8", [3]]]), ("version", 2),
+    for key, value in [("dtype", "|O"), ("dtype", [["k", "<i4"], ["v", "<f8", [3]]]), ("version", 3), ("id", "0" * 32),
                        ("partition_lengths", [40]), ("shape", [40, 2]), ("codec", {"name": "zstd", "clevel": 1,
                                                                                    "filter": "none"})]:
         variants.append(json.dumps({**meta, key: value}).encode())
