@@ -197,6 +197,7 @@ class Join:
     def __call__(self, lb: np.ndarray, rb: np.ndarray) -> np.ndarray:
         columns = [np.concatenate([a, b]) for a, b in zip(self.columns(lb, "left"), self.columns(rb, "right"))]
         ids, ngroups, _ = hashing.factorize(columns)
+        del columns  # freed before the output is gathered: a task's working memory counts under a limit
         return self.pairs(lb, rb, ids[:len(lb)], ids[len(lb):], ngroups)
 
     def build(self, rows: np.ndarray, side: str):
@@ -229,7 +230,9 @@ class Join:
         """The output rows of the rows with equal group ids."""
         if self.how in ("semi", "anti"):
             return self.filter(lb, np.bincount(rid, minlength=ngroups).astype(bool)[lid])
-        return self.assemble(lb, rb, *hashing.join_pairs(lid, rid, ngroups, self.how))
+        pairs = hashing.join_pairs(lid, rid, ngroups, self.how)
+        del lid, rid  # views of the caller's ids, which it no longer holds
+        return self.assemble(lb, rb, *pairs)
 
     def assemble(self, lb, rb, lrows, rrows) -> np.ndarray:
         """The output rows of (left row, right row) pairs, -1 for a missing side."""
