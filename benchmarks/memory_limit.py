@@ -64,20 +64,26 @@ def _status(pid: str, *fields: str) -> dict[str, int]:
 
 
 class Sampler:
-    """The peak of the summed ``RssAnon`` of some processes, sampled in a thread."""
+    """The peak of the summed ``RssAnon`` of some processes, and of each, sampled in a thread."""
 
     def __init__(self, pids: list[str], interval: float = 0.002):
         self.pids, self.interval = pids, interval
-        self.peak = self.now()
+        self.start = self.each = self.now()
+        self.peak = sum(self.each)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def now(self) -> int:
-        return sum(_status(pid, "RssAnon")["RssAnon"] for pid in self.pids)
+    def now(self) -> list[int]:
+        return [_status(pid, "RssAnon")["RssAnon"] for pid in self.pids]
+
+    def sample(self) -> None:
+        now = self.now()
+        self.peak = max(self.peak, sum(now))
+        self.each = [max(a, b) for a, b in zip(self.each, now)]
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self.now())
+            self.sample()
 
     def __enter__(self):
         self._thread.start()
@@ -86,7 +92,7 @@ class Sampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.now())
+        self.sample()
 
 
 def run_one(op: str, left_path: str, right_path: str, limit: str, backend: str, workers: int) -> dict:
@@ -105,14 +111,14 @@ def run_one(op: str, left_path: str, right_path: str, limit: str, backend: str, 
             f.write("5")
         rss_before = _status("self", "VmRSS")["VmRSS"]
         with Sampler(pids) as sampler:
-            before = sampler.peak
             start = time.perf_counter()
             result = work()
             seconds = time.perf_counter() - start
         hwm = _status("self", "VmHWM")["VmHWM"]
         store = ctx.store
         return {"op": op, "backend": backend, "workers": ctx.workers, "seconds": round(seconds, 2),
-                "anon_growth_mb": round((sampler.peak - before) / 1e6, 1),
+                "anon_growth_mb": round((sampler.peak - sum(sampler.start)) / 1e6, 1),
+                "anon_growth_each_mb": [round((b - a) / 1e6, 1) for a, b in zip(sampler.start, sampler.each)],
                 "hwm_growth_mb": round((hwm - rss_before) / 1e6, 1),
                 "store_peak_mb": round(getattr(store, "peak_bytes", 0) / 1e6, 1),
                 "input_mb": round((x.nbytes + (right.nbytes if op == "merge" else 0)) / 1e6, 1),

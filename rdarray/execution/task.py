@@ -30,7 +30,7 @@ from ..storage.blocks import value_bytes
 SLICE_ELEMENTS = 1 << 17
 #: a task's working memory, in bytes of the partitions it reads: what it copies and computes from
 #: them (gathered pieces, sort orders, hash tables, its output) while they are held
-WORK_FACTOR = 4
+WORK_FACTOR = 6
 
 
 class StageRunner:
