@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory_limit", description=__doc__.splitlines()[2])
     parser.add_argument("--scale", type=float, default=1.0, help="input size relative to 1.5 GB")
     parser.add_argument("--limit", default="200MB", help="the context's memory_limit")
-    parser.add_argument("--backend", default="threads", choices=("threads", "processes"))
+    parser.add_argument("--backend", default="threads", choices=("threads", "sync", "processes"))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", default=",".join(OPERATIONS), help="comma-separated: groupby, sort, merge")
     parser.add_argument("--dir", default=None, help="where to write the inputs (a temporary directory by default)")
