@@ -143,3 +143,19 @@ def test_processes_backend_gives_exact_answers_under_a_limit(tmp_path, monkeypat
         x, right = rd.from_npy(tmp_path / "a.npy"), rd.from_npy(tmp_path / "b.npy")
         for op in (_groupby, _sort, _merge):
             op(x, right, a, b)
+
+
+def test_held_values_that_cannot_be_framed_stay_in_memory(tmp_path):
+    """Partial results a user function makes (here object arrays) wait for the stage merging them
+    in the block store too; they are never picked to spill, as no frame can hold them."""
+    a = np.arange(100_000, dtype=np.int64)
+    with rd.Context("threads", workers=2, memory_limit=1000, spill_dir=str(tmp_path)):
+        x = rd.from_numpy(a, npartitions=8)
+        total = x.reduce(lambda b: np.array([int(b.sum())] * 200, dtype=object), combine=lambda u, v: u + v)
+        assert list(total.compute()) == [int(a.sum())] * 200
+
+
+def test_held_values_may_be_none(tmp_path):
+    with rd.Context("threads", workers=2, memory_limit=1000, spill_dir=str(tmp_path)):
+        x = rd.from_numpy(np.arange(1000), npartitions=4)
+        assert x.reduce(lambda b: None, combine=lambda u, v: None).compute() is None

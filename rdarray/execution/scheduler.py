@@ -86,7 +86,7 @@ class _Held:
 
     def __getitem__(self, p: int):
         block = self.store.get(self.node.id, p)
-        if block is None:
+        if block is None and not self.store.has(self.node.id, p):
             raise BlocksLost([self.node])
         return block
 

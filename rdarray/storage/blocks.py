@@ -58,8 +58,11 @@ class _Block:
 
     @property
     def spillable(self) -> bool:
-        """Held in memory as an array, buckets or a frame (a value node's other values stay put)."""
-        return self.frame is not None or isinstance(self.array, (np.ndarray, Buckets))
+        """Held in memory as a frame, buckets or an array a frame can hold (a value node's other
+        values, and arrays of Python objects, stay put)."""
+        array = self.array
+        return (self.frame is not None or isinstance(array, Buckets)
+                or (isinstance(array, np.ndarray) and not array.dtype.hasobject))
 
 
 def value_bytes(value) -> int:
@@ -98,7 +101,7 @@ class BlockStore:
 
     # -- reading ----------------------------------------------------------------------------------
     def get(self, node_id: int, p: int):
-        """The block, or None when it is not stored."""
+        """The block, or None when it is not stored (or is a value node's None: ``has`` tells)."""
         with self._lock:
             self._check_open()
             block = self._blocks.get((node_id, p))
@@ -106,13 +109,13 @@ class BlockStore:
                 return None
             self._blocks.move_to_end((node_id, p))
             array, frame, path = block.array, block.frame, block.path
-        if array is not None:
+        if array is not None or (frame is None and path is None):
             return array
         from .frame import decode, read_file
 
         if frame is not None:
             return decode(frame)
-        assert path is not None  # neither in memory nor in a file: not a block
+        assert path is not None  # neither in memory nor in a file: a None value, returned above
         return SpilledBuckets(path, block.bounds) if block.bounds is not None else read_file(path)
 
     def get_encoded(self, node_id: int, p: int, bucket: int | None = None):
