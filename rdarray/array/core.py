@@ -295,13 +295,24 @@ def _check_count(n, what: str, minimum: int = 0) -> int:
 
 # -- making arrays from memory ---------------------------------------------------------------------
 
+#: under a memory limit, default partitions are at most this fraction of each worker's share of it
+LIMIT_PARTS = 8
+
+
 def default_npartitions(nrows: int, row_bytes: int) -> int:
-    """About ``config.partition_bytes`` a partition, a multiple of the worker count when large."""
+    """About ``config.partition_bytes`` a partition, a multiple of the worker count when large.
+    Under a memory limit, at most ``1 / LIMIT_PARTS`` of each worker's share of it (and no less
+    than ``config.min_split_bytes``): a task's working memory is a few times the partitions it
+    reads, and the tasks running at once must fit in the limit beside the blocks it keeps."""
     from ..context import get_context
 
+    ctx = get_context()
+    workers = ctx.workers
+    target = config.partition_bytes
+    if ctx.memory_limit is not None:
+        target = min(target, max(config.min_split_bytes, ctx.memory_limit // (LIMIT_PARTS * workers)))
     nbytes = nrows * max(row_bytes, 1)
-    n = max(1, math.ceil(nbytes / config.partition_bytes))
-    workers = get_context().workers
+    n = max(1, math.ceil(nbytes / target))
     if workers > 1 and nbytes >= workers * config.min_split_bytes:
         n = math.ceil(n / workers) * workers
     return max(1, min(n, nrows))

@@ -197,7 +197,13 @@ class Join:
     def __call__(self, lb: np.ndarray, rb: np.ndarray) -> np.ndarray:
         columns = [np.concatenate([a, b]) for a, b in zip(self.columns(lb, "left"), self.columns(rb, "right"))]
         ids, ngroups, _ = hashing.factorize(columns)
-        return self.pairs(lb, rb, ids[:len(lb)], ids[len(lb):], ngroups)
+        del columns  # each temporary goes before the next is made: a task's working memory counts under a limit
+        lid, rid = ids[:len(lb)], ids[len(lb):]
+        if self.how in ("semi", "anti"):
+            return self.filter(lb, np.bincount(rid, minlength=ngroups).astype(bool)[lid])
+        pairs = hashing.join_pairs(lid, rid, ngroups, self.how)
+        del ids, lid, rid
+        return self.assemble(lb, rb, *pairs)
 
     def build(self, rows: np.ndarray, side: str):
         """A broadcast side, prepared once: its rows, a hash index of its keys, and its rows by
@@ -224,12 +230,6 @@ class Join:
         """A semi or anti join: left's rows with (without) a match, in left's dtype."""
         kept = lb[matched if self.how == "semi" else ~matched]
         return kept.astype(self.out_dtype, copy=False)  # the keys may have been cast to hash alike
-
-    def pairs(self, lb, rb, lid, rid, ngroups) -> np.ndarray:
-        """The output rows of the rows with equal group ids."""
-        if self.how in ("semi", "anti"):
-            return self.filter(lb, np.bincount(rid, minlength=ngroups).astype(bool)[lid])
-        return self.assemble(lb, rb, *hashing.join_pairs(lid, rid, ngroups, self.how))
 
     def assemble(self, lb, rb, lrows, rrows) -> np.ndarray:
         """The output rows of (left row, right row) pairs, -1 for a missing side."""

@@ -3,15 +3,21 @@
 When blocks a stage reads were lost with a worker (processes backend), the stage is *repaired*:
 a plan for just the lost nodes runs first (the tasks whose persisted outputs survive are skipped,
 so only lost work is recomputed from lineage), then the stage runs again.
+
+Under a memory limit, a stage output that later stages read waits for them in the block store
+(where tasks run in this process: threads and sync), so it counts against the limit and spills
+like a persisted partition instead of being held on the side.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from ..errors import WorkerLostError
 from ..lineage import ShuffleDependency
 from ..plan.planner import Plan, build_plan
+from ..storage.blocks import BlockStore
 from .base import BlocksLost
 from .task import StageRunner
 
@@ -38,23 +44,60 @@ def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, 
     for stage in plan.stages:
         for node in stage.inputs:
             readers[node.id] = readers.get(node.id, 0) + 1
-    results: dict[int, list] = {}
-    for index, stage in enumerate(plan.stages):
-        reporter = progress.stage(index) if progress is not None else None
-        runner = functools.partial(StageRunner, stage, results, store, reporter)  # a new one for each try
-        rows = _repairing(lambda: executor.run_stage(runner()), executor, store)  # noqa: B023  (run at once)
-        for k, node in enumerate(stage.outputs):
-            if node.persist_level is None:  # persisted outputs are read from the block store
-                results[node.id] = [row[k] for row in rows]
-        for node in stage.inputs:
-            readers[node.id] -= 1
-            if readers[node.id] == 0 and node.id not in target_ids:
-                results.pop(node.id, None)
+    held = frozenset(n.id for s in plan.stages for n in s.inputs
+                     if n.persist_level is None and n.id not in target_ids) if _holds_outputs(store) else frozenset()
+    results: dict[int, Any] = {}
+    try:
+        for index, stage in enumerate(plan.stages):
+            reporter = progress.stage(index) if progress is not None else None
+            runner = functools.partial(StageRunner, stage, results, store, reporter, held)  # a new one for each try
+            rows = _repairing(lambda: executor.run_stage(runner()), executor, store)  # noqa: B023  (run at once)
+            for k, node in enumerate(stage.outputs):
+                if node.id in held:
+                    results[node.id] = _Held(store, node)
+                elif node.persist_level is None:  # persisted outputs are read from the block store
+                    results[node.id] = [row[k] for row in rows]
+            for node in stage.inputs:
+                readers[node.id] -= 1
+                if readers[node.id] == 0 and node.id not in target_ids:
+                    _release(results.pop(node.id, None))
+    finally:
+        for value in results.values():
+            _release(value)
     _release_shuffles(plan, store)
     if not collect:
         return {}
     return {t.id: executor.gather(results[t.id]) if t.id in results
             else _repairing(functools.partial(_read_in_place, t, store), executor, store) for t in plan.targets}
+
+
+def _holds_outputs(store) -> bool:
+    """Whether stage outputs wait for their readers in the block store: one with a memory limit,
+    used by the tasks themselves (not a backend's view of its workers' stores)."""
+    return isinstance(store, BlockStore) and store.memory_limit is not None
+
+
+class _Held:
+    """The partitions of a stage output kept in the block store for the stages that read it."""
+
+    def __init__(self, store: BlockStore, node):
+        self.store = store
+        self.node = node
+
+    def __getitem__(self, p: int):
+        block = self.store.get(self.node.id, p)
+        if block is None and not self.store.has(self.node.id, p):
+            raise BlocksLost([self.node])
+        return block
+
+    def __len__(self) -> int:
+        return self.node.npartitions
+
+
+def _release(value) -> None:
+    """Free a stage output nothing reads any more (its blocks, when it is held in the store)."""
+    if isinstance(value, _Held):
+        value.store.drop(value.node.id)
 
 
 def _repairing(run, executor, store):

@@ -7,10 +7,14 @@ operations, masks, built-in reductions), a task runs it over slices of a few hun
 of the partition: temporaries stay in the CPU cache and are reused, instead of
 each operation allocating and streaming a whole partition through memory. Other stages (row
 ranges, realignment, persisted nodes inside the chain) are evaluated node by node with a memo.
+
+Under a memory limit, a task first reserves room in the block store for its working memory (a
+multiple of the bytes it reads), so that blocks spill before it computes rather than after.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,23 +23,31 @@ import numpy as np
 from ..array.lazy import merge_partials
 from ..dtypes import exact
 from ..errors import add_task_note
-from ..lineage import VALUE, Broadcast, Node, OneToOne
+from ..lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
 from ..plan.planner import Stage
+from ..storage.blocks import value_bytes
 
 #: elements of the widest array a sliced task handles at once
 SLICE_ELEMENTS = 1 << 17
+#: a task's working memory, in bytes of the partitions it reads: what it copies and computes from
+#: them (gathered pieces, sort orders, hash tables, its output) while they are held
+WORK_FACTOR = 6
 
 
 class StageRunner:
     """Runs the tasks of one stage. ``inputs`` holds the partitions of earlier stages' outputs;
     ``store`` the block store holding persisted partitions; ``progress`` (a
-    :class:`~rdarray.execution.progress.StageProgress`, or None) hears of every task run here."""
+    :class:`~rdarray.execution.progress.StageProgress`, or None) hears of every task run here.
+    Outputs in ``keep`` go to the block store too (stage outputs later stages read, under a memory
+    limit)."""
 
-    def __init__(self, stage: Stage, inputs: dict[int, Any], store, progress=None):
+    def __init__(self, stage: Stage, inputs: dict[int, Any], store, progress=None, keep: frozenset = frozenset()):
         self.stage = stage
         self.inputs = inputs
         self.store = store
         self.progress = progress
+        self.keep = keep
+        self._reserve = getattr(store, "reserve", None) if getattr(store, "memory_limit", None) else None
         self.npartitions = stage.npartitions
         self._in_stage = {n.id for n in stage.nodes}
         self._program = _compile(stage, self._in_stage)
@@ -45,20 +57,53 @@ class StageRunner:
             self._first_row_leaf = next((i for i, (_, whole) in enumerate(self._leaves) if not whole), 0)
 
     def run(self, p: int) -> tuple:
-        """Partition ``p`` of every output; a persisted output goes to the block store instead
-        (None in its place), so that a memory limit holds while the stage runs."""
-        if self._program is None:
-            memo: dict[tuple[int, int], object] = {}
-            outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
-        else:
-            outputs = [exact(v, node.dtype) for node, v in zip(self.stage.outputs, self._run_program(p))]
-            for node, value in zip(self.stage.outputs, outputs):
-                if node.persist_level is not None:
+        """Partition ``p`` of every output; a persisted or kept output goes to the block store
+        instead (None in its place), so that a memory limit holds while the stage runs."""
+        with self._reserve(WORK_FACTOR * self._input_bytes(p)) if self._reserve else contextlib.nullcontext():
+            if self._program is None:
+                memo: dict[tuple[int, int], object] = {}
+                outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
+            else:
+                outputs = [exact(v, node.dtype) for node, v in zip(self.stage.outputs, self._run_program(p))]
+            stored = [node.id in self.keep or (node.persist_level is not None and self._program is not None)
+                      for node in self.stage.outputs]  # the memo path stores persisted nodes as it goes
+            for node, value, store in zip(self.stage.outputs, outputs, stored):
+                if store:
                     self.store.put(node, p, value)
         if self.progress is not None:
             self.progress.task_done([(n.id, getattr(v, "nbytes", 0)) for n, v in zip(self.stage.outputs, outputs)])
-        return tuple(None if node.persist_level is not None else value
+        return tuple(None if node.persist_level is not None or node.id in self.keep else value
                      for node, value in zip(self.stage.outputs, outputs))
+
+    def _input_bytes(self, p: int) -> int:
+        """About how many bytes task ``p`` reads from outside its stage: the partitions of earlier
+        stages' outputs, of sources and of cached nodes, and its bucket of every map output."""
+        seen: set[tuple[int, int]] = set()
+        total = 0
+        for node in self.stage.nodes:
+            for dep in node.dependencies:
+                parent = dep.parent
+                if parent.id in self._in_stage or isinstance(dep, (Broadcast, OneBucket)):
+                    continue  # a broadcast value is held once for every task; a summary bucket is small
+                bucket = p if isinstance(dep, ShuffleDependency) else None
+                for j in dep.parent_partitions(p):
+                    if (parent.id, j) not in seen:
+                        seen.add((parent.id, j))
+                        total += self._read_bytes(parent, j, bucket)
+        return total
+
+    def _read_bytes(self, node: Node, j: int, bucket: int | None) -> int:
+        """The size of partition ``j`` of a node read by this stage (of its bucket ``bucket``, for
+        a map output), as far as it is known."""
+        stored = self.store.block_bytes(node.id, j)
+        if stored is not None:
+            return stored if bucket is None else stored // self.npartitions  # about one bucket's share
+        if node.id in self.inputs:
+            value = self.inputs[node.id][j]
+            return value_bytes(value.get(bucket) if isinstance(value, dict) else value)  # a worker's fetched bucket
+        if node.partition_lengths is not None and node.dtype != VALUE:
+            return node.partition_lengths[j] * node.dtype.itemsize * int(np.prod(node.trailing))
+        return 0
 
     def _run_program(self, p: int) -> tuple:
         leaves = [self._evaluate(leaf, 0 if whole else p, None) for leaf, whole in self._leaves]

@@ -53,6 +53,9 @@ class _Recorder:
         self.store.put(node, p, block)
         self.stored.append((node.id, p, int(getattr(block, "nbytes", 0))))
 
+    def __getattr__(self, name: str):  # the rest (memory_limit, reserve, block_bytes) is the store's
+        return getattr(self.store, name)
+
 
 class _Persisted:
     """What the block store needs to know of a node it has no copy of."""

@@ -8,11 +8,19 @@ lost and results do not change. Spill files go when their blocks are dropped and
 cleared; a failed spill (a full disk) keeps the block in memory and raises.
 
 A shuffle's map outputs (:class:`~rdarray.storage.buckets.Buckets`) are blocks too: kept in memory,
-spilled as one frame per bucket, and reused by every later plan that needs the same shuffle.
+spilled as one frame per bucket, and reused by every later plan that needs the same shuffle. So are
+the outputs of a stage waiting for the later stages that read them (the scheduler keeps them here
+under a limit, and drops them after their last reader). The working memory of the tasks running now
+counts too: a task *reserves* room for it before it computes, and blocks spill to make that room.
+The limit bounds the blocks held in memory plus the reservations; ``peak_bytes`` is the most the
+blocks held in memory ever came to, ``spilled_bytes`` how much was spilled.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import itertools
 import os
 import shutil
@@ -32,19 +40,37 @@ PERSIST_LEVELS = ("memory", "compressed", "disk")
 @dataclass
 class _Block:
     """One stored partition: the array (or buckets), its frame (in memory), or the path of its
-    frame file (``bounds``: the byte bounds of each bucket's frame in it)."""
+    frame file (``bounds``: the byte bounds of each bucket's frame in it); ``nbytes``: its size
+    decoded, wherever it is kept."""
 
     array: np.ndarray | Buckets | object | None = None
     frame: np.ndarray | None = None
     path: str | None = None
     bounds: list[int] | None = None
     spilling: bool = False
+    nbytes: int = 0
 
     @property
     def memory_bytes(self) -> int:
         if self.array is not None:
-            return getattr(self.array, "nbytes", 0)  # a small value (a value node's) counts as none
+            return value_bytes(self.array)
         return 0 if self.frame is None else self.frame.nbytes
+
+    @property
+    def spillable(self) -> bool:
+        """Held in memory as a frame, buckets or an array a frame can hold (a value node's other
+        values, and arrays of Python objects, stay put)."""
+        array = self.array
+        return (self.frame is not None or isinstance(array, Buckets)
+                or (isinstance(array, np.ndarray) and not array.dtype.hasobject))
+
+
+def value_bytes(value) -> int:
+    """The bytes of the arrays a block holds: an array's or buckets', or those inside a value
+    node's tuple or list (a broadcast join side, partial results)."""
+    if isinstance(value, (tuple, list)):
+        return sum(value_bytes(v) for v in value)
+    return int(getattr(value, "nbytes", 0))
 
 
 class BlockStore:
@@ -64,6 +90,9 @@ class BlockStore:
         self._blocks: OrderedDict[tuple[int, int], _Block] = OrderedDict()  # least recently used first
         self._counts: dict[int, int] = {}
         self._memory_bytes = 0
+        self._reserved = 0  # room the running tasks reserved for their working memory
+        self.peak_bytes = 0  # the most ``memory_bytes`` came to
+        self.spilled_bytes = 0  # decoded bytes of the blocks spilled to make room
         self._serial = itertools.count()
         self._lock = threading.RLock()
         self._closed = False
@@ -72,7 +101,7 @@ class BlockStore:
 
     # -- reading ----------------------------------------------------------------------------------
     def get(self, node_id: int, p: int):
-        """The block, or None when it is not stored."""
+        """The block, or None when it is not stored (or is a value node's None: ``has`` tells)."""
         with self._lock:
             self._check_open()
             block = self._blocks.get((node_id, p))
@@ -80,13 +109,13 @@ class BlockStore:
                 return None
             self._blocks.move_to_end((node_id, p))
             array, frame, path = block.array, block.frame, block.path
-        if array is not None:
+        if array is not None or (frame is None and path is None):
             return array
         from .frame import decode, read_file
 
         if frame is not None:
             return decode(frame)
-        assert path is not None  # neither in memory nor in a file: not a block
+        assert path is not None  # neither in memory nor in a file: a None value, returned above
         return SpilledBuckets(path, block.bounds) if block.bounds is not None else read_file(path)
 
     def get_encoded(self, node_id: int, p: int, bucket: int | None = None):
@@ -116,6 +145,11 @@ class BlockStore:
         """Bytes of blocks held in memory (arrays and in-memory frames)."""
         return self._memory_bytes
 
+    def block_bytes(self, node_id: int, p: int) -> int | None:
+        """The decoded size of a stored block (held in memory or spilled), or None when it is not stored."""
+        block = self._blocks.get((node_id, p))
+        return None if block is None else block.nbytes
+
     # -- writing ----------------------------------------------------------------------------------
     def put(self, node, p: int, array: np.ndarray | Buckets) -> None:
         """Keep partition ``p`` of ``node`` at the node's persist level (buckets: in memory)."""
@@ -128,6 +162,7 @@ class BlockStore:
             block = _Block(frame=encode(array))
         else:
             block = _Block(path=self._write(node.id, p, array)[0])
+        block.nbytes = value_bytes(array)
         with self._lock:
             self._check_open()
             key = (node.id, p)
@@ -143,10 +178,29 @@ class BlockStore:
             self._blocks[key] = block
             size = block.memory_bytes  # first: a collection in there may drop blocks and change the total
             self._memory_bytes += size
+            self.peak_bytes = max(self.peak_bytes, self._memory_bytes)
         self._enforce_limit()
 
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int):
+        """Room for ``nbytes`` of a task's working memory while the ``with`` block runs: blocks spill
+        first, until the blocks in memory and every running task's reservation fit the limit."""
+        if self.memory_limit is None or nbytes <= 0:
+            yield
+            return
+        with self._lock:
+            self._reserved += nbytes
+        try:
+            self._enforce_limit()
+            yield
+        finally:
+            with self._lock:
+                self._reserved -= nbytes
+            _trim()
+
     def _enforce_limit(self) -> None:
-        """Spill the least recently used in-memory blocks until the memory limit holds."""
+        """Spill the least recently used in-memory blocks until the memory limit holds (for them
+        and the reservations together)."""
         if self.memory_limit is None:
             return
         try:
@@ -160,9 +214,9 @@ class BlockStore:
         while True:
             self._drop_gone()  # their memory counts no more
             with self._lock:
-                if self._memory_bytes <= limit:
+                if self._memory_bytes + self._reserved <= limit:
                     return
-                victim = self._first(lambda b: b.memory_bytes and not b.spilling)
+                victim = self._first(lambda b: b.memory_bytes and b.spillable and not b.spilling)
                 if victim is None:
                     return
                 key, block = victim
@@ -176,6 +230,7 @@ class BlockStore:
                 if self._blocks.get(key) is block:  # not dropped or replaced meanwhile
                     size = block.memory_bytes
                     self._memory_bytes -= size
+                    self.spilled_bytes += block.nbytes
                     block.array = block.frame = None
                     block.path, block.bounds = path, bounds
                 else:
@@ -277,6 +332,25 @@ class BlockStore:
             if self._spill_dir is not None:
                 shutil.rmtree(self._spill_dir, ignore_errors=True)
                 self._spill_dir = None
+
+
+def _load_trim():
+    """glibc's ``malloc_trim``, or None elsewhere."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _load_trim()
+
+
+def _trim() -> None:
+    """Give the memory a task freed back to the system. glibc keeps freed blocks of up to 32 MiB
+    in its per-thread heaps for reuse, so without this a process's resident memory stays at the
+    most its tasks ever used at once, whatever the limit."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _remove(path: str) -> None:

@@ -1,0 +1,161 @@
+"""The memory limit bounds everything a plan holds: shuffle buckets, stage outputs waiting for a
+later stage, and room reserved for the tasks running. Checked by the block store's own accounting
+(``peak_bytes``: the most it held in memory), not by timing or resident-set sizes; answers checked
+against NumPy and pandas."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rdarray as rd
+from rdarray.storage.blocks import BlockStore
+
+LIMIT = 1_000_000
+
+
+def _table(n: int = 150_000) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    rows = np.empty(n, [("key", "i8"), ("v", "f8"), ("w", "f8")])
+    rows["key"] = rng.integers(0, 5000, n)
+    rows["v"] = rng.random(n)
+    rows["w"] = rng.normal(size=n)
+    return rows
+
+
+def _right(n: int = 40_000) -> np.ndarray:
+    rng = np.random.default_rng(8)
+    rows = np.empty(n, [("key", "i8"), ("b", "f8")])
+    rows["key"] = rng.permutation(n)
+    rows["b"] = rng.random(n)
+    return rows
+
+
+def _groupby(x, right, a, b):
+    got = x.groupby("key").agg(s=("v", "sum"), m=("w", "mean")).compute()
+    want = pd.DataFrame(a).groupby("key").agg(s=("v", "sum"), m=("w", "mean")).reset_index()
+    np.testing.assert_array_equal(got["key"], want["key"])
+    np.testing.assert_allclose(got["s"], want["s"], rtol=1e-9)
+    np.testing.assert_allclose(got["m"], want["m"], rtol=1e-9, atol=1e-12)
+
+
+def _sort(x, right, a, b):
+    got = x.sort("v").compute()
+    np.testing.assert_array_equal(got, a[np.argsort(a["v"], kind="stable")])
+
+
+def _merge(x, right, a, b):
+    got = rd.merge(x, right, on="key").compute()
+    want = pd.DataFrame(a).merge(pd.DataFrame(b), on="key")
+    assert len(got) == len(want)
+    order = np.lexsort((got["v"], got["key"]))
+    want = want.sort_values(["key", "v"])
+    for field in ("key", "v", "w", "b"):
+        np.testing.assert_array_equal(got[field][order], want[field].to_numpy())
+
+
+@pytest.mark.parametrize("op", [_groupby, _sort, _merge], ids=["groupby", "sort", "merge"])
+@pytest.mark.parametrize("backend", [{"backend": "threads", "workers": 2}, {"backend": "sync"}],
+                         ids=["threads", "sync"])
+def test_wide_operations_hold_at_most_the_limit_plus_a_partition_per_worker(tmp_path, monkeypatch, op, backend):
+    monkeypatch.setattr(rd.config, "broadcast_bytes", 0)  # the merge shuffles both sides
+    a, b = _table(), _right()
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    with rd.Context(**backend, memory_limit=LIMIT, spill_dir=str(tmp_path / "spill")) as ctx:
+        x, right = rd.from_npy(tmp_path / "a.npy"), rd.from_npy(tmp_path / "b.npy")
+        assert x.npartitions > 4  # partitions sized from the limit
+        op(x, right, a, b)
+        partition = max(p.nbytes for p in x.partitions())
+        assert 0 < ctx.store.peak_bytes <= LIMIT + ctx.workers * partition
+        assert ctx.store.spilled_bytes > 0
+
+
+@pytest.mark.parametrize("backend", [{"backend": "threads", "workers": 2}, {"backend": "sync"}],
+                         ids=["threads", "sync"])
+def test_stage_outputs_waiting_for_later_stages_count_and_spill(tmp_path, backend):
+    """``x`` is read again by two later stages (an overlapping realignment): its partitions wait in
+    the block store, under the limit, instead of beside it."""
+    a = np.random.default_rng(3).random(200_000)
+    with rd.Context(**backend, memory_limit=200_000, spill_dir=str(tmp_path)) as ctx:
+        x = rd.from_numpy(a, npartitions=8).map_partitions(lambda b: b * 2)
+        y = x[1:] + x[:-1]
+        np.testing.assert_array_equal(y.compute(), a[1:] * 2 + a[:-1] * 2)
+        assert ctx.store.spilled_bytes >= x.nbytes // 2  # no shuffle here: only held outputs spill
+        assert ctx.store.peak_bytes <= 200_000 + ctx.workers * (x.nbytes // 8)
+        assert ctx.store.memory_bytes == 0  # dropped after their last reader
+        np.testing.assert_array_equal(y.compute(), a[1:] * 2 + a[:-1] * 2)
+
+
+def test_a_reservation_spills_blocks_before_the_task_computes(tmp_path):
+    class Node:
+        persist_level = "memory"
+
+        def __init__(self, i):
+            self.id = i
+
+    store = BlockStore(memory_limit=10_000, spill_dir=str(tmp_path))
+    nodes = [Node(i) for i in range(4)]
+    for node in nodes:
+        store.put(node, 0, np.full(250, node.id, np.float64))  # 2,000 bytes each: all in memory
+    assert store.memory_bytes == 8000
+    with store.reserve(7000):
+        assert store.memory_bytes <= 3000  # the least recently used blocks went to disk first
+        assert store.get(3, 0) is not None and store.block_bytes(3, 0) == 2000
+    with store.reserve(20_000):  # more than the limit: everything that can spill does
+        assert store.memory_bytes == 0
+    for node in nodes:
+        np.testing.assert_array_equal(store.get(node.id, 0), np.full(250, node.id, np.float64))
+    assert store.spilled_bytes == 8000 and store.peak_bytes == 8000
+    store.close()
+
+
+def test_values_held_count_but_stay_in_memory(tmp_path):
+    """A value node's block (a broadcast join side: rows and an index) counts its arrays against
+    the limit; it cannot be written as a frame, so it is never picked to spill."""
+    class Node:
+        persist_level = "memory"
+        id = 0
+
+    store = BlockStore(memory_limit=1000, spill_dir=str(tmp_path))
+    node, value = Node(), (np.zeros(500), object())
+    store.put(node, 0, value)
+    assert store.memory_bytes == 4000 and store.get(0, 0) is value
+    store.close()
+
+
+def test_default_partitions_under_a_limit_fit_it():
+    a = np.zeros(4_000_000)  # 32 MB: one partition per worker without a limit
+    with rd.Context("threads", workers=2, memory_limit="16MB"):
+        x = rd.from_numpy(a)
+        assert max(p.nbytes for p in x.partitions()) <= 16_000_000 // 16
+        assert x.npartitions % 2 == 0
+    with rd.Context("threads", workers=2):
+        assert rd.from_numpy(a).npartitions == 2
+
+
+def test_processes_backend_gives_exact_answers_under_a_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(rd.config, "broadcast_bytes", 0)
+    a, b = _table(60_000), _right(20_000)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    with rd.Context(backend="processes", workers=2, memory_limit=LIMIT, spill_dir=str(tmp_path / "spill")):
+        x, right = rd.from_npy(tmp_path / "a.npy"), rd.from_npy(tmp_path / "b.npy")
+        for op in (_groupby, _sort, _merge):
+            op(x, right, a, b)
+
+
+def test_held_values_that_cannot_be_framed_stay_in_memory(tmp_path):
+    """Partial results a user function makes (here object arrays) wait for the stage merging them
+    in the block store too; they are never picked to spill, as no frame can hold them."""
+    a = np.arange(100_000, dtype=np.int64)
+    with rd.Context("threads", workers=2, memory_limit=1000, spill_dir=str(tmp_path)):
+        x = rd.from_numpy(a, npartitions=8)
+        total = x.reduce(lambda b: np.array([int(b.sum())] * 200, dtype=object), combine=lambda u, v: u + v)
+        assert list(total.compute()) == [int(a.sum())] * 200
+
+
+def test_held_values_may_be_none(tmp_path):
+    with rd.Context("threads", workers=2, memory_limit=1000, spill_dir=str(tmp_path)):
+        x = rd.from_numpy(np.arange(1000), npartitions=4)
+        assert x.reduce(lambda b: None, combine=lambda u, v: None).compute() is None
