@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from ..errors import WorkerLostError
-from ..lineage import ShuffleDependency
+from ..lineage import ShuffleDependency, labels
 from ..plan.planner import Plan, build_plan
 from .base import BlocksLost
 from .task import StageRunner
@@ -67,7 +67,7 @@ def _repairing(run, executor, store):
     try:
         return run()
     except BlocksLost as lost:
-        raise WorkerLostError(f"blocks of {', '.join(n.label for n in lost.nodes)} were lost with "
+        raise WorkerLostError(f"blocks of {labels(lost.nodes)} were lost with "
                               f"workers {MAX_REPAIRS + 1} times; giving up") from None
 
 
