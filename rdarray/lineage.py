@@ -257,6 +257,15 @@ class Node:
         return f"<Node #{self.id} {self.label} [{kinds}]>"
 
 
+def labels(nodes: Sequence[Node], shown: int = 5) -> str:
+    """The nodes' labels for a message, the first ``shown`` of a long list and how many more:
+    a stage fused from thousands of operations still makes a readable error."""
+    names = [n.label for n in nodes[:shown]]
+    if len(nodes) > shown:
+        names.append(f"... {len(nodes) - shown} more")
+    return ", ".join(names)
+
+
 def per_partition(op: str, func: Callable, parent: Node, **options) -> Node:
     """A node whose partition ``p`` is ``func`` of partition ``p`` of ``parent``: a value, not an
     array (partial results of a reduction, partition lengths, written files)."""

@@ -19,7 +19,7 @@ import numpy as np
 from ..dtypes import is_nan, missing_value, take
 from ..lineage import Node, OneToOne
 from ..shuffle import hashing
-from ..shuffle.exchange import shuffle
+from ..shuffle.exchange import coalesced, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from .elementwise import map_blocks
 
@@ -195,6 +195,8 @@ class GroupBy:
 
                 return range_sorted(result, key, split_ties=False)
             return result
+        frame = coalesced(frame)
+        n = frame.npartitions
         if whole:
             source = frame if not self._dropna else frame.map_partitions(
                 lambda b: _drop_nan_keys(b, keys), dtype=frame.dtype)

@@ -19,6 +19,7 @@ from ..config import config
 from ..dtypes import nullable, take
 from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 from ..shuffle import hashing
+from ..shuffle.exchange import coalesced
 from ..shuffle.partitioners import HashPartitioner
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
@@ -82,6 +83,8 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
         if placed:
             plan = "co-partitioned, no shuffle"
         else:
+            if left.partitioner != HashPartitioner(n, lkey) and right.partitioner != HashPartitioner(n, rkey):
+                n = max(coalesced(left).npartitions, coalesced(right).npartitions)  # as their sizes call for
             cast = _hashable(left, left_keys, right, right_keys, common)
             recast = cast is not left  # rows placed by the cast key's hash: no partitioner to claim
             left = cast

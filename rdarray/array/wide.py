@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import is_nan
-from ..shuffle.exchange import shuffle
+from ..shuffle.exchange import coalesced, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, sort_order
 
 
@@ -27,16 +27,20 @@ def check_key(x, key, what: str):
 
 
 def partition_by(self, key=None, npartitions=None):
-    """Rows hash-partitioned by ``key`` (a field, fields, or the values of a 1-D array). An array
-    already partitioned that way is returned as it is: no data moves."""
+    """Rows hash-partitioned by ``key`` (a field, fields, or the values of a 1-D array) into
+    ``npartitions``, by default as many as the array has (fewer for a small array in very many,
+    see :func:`~rdarray.shuffle.exchange.coalesced`). An array already partitioned that way (with
+    the partition count asked for, or its own) is returned as it is: no data moves."""
     from .core import check_npartitions
 
     key = check_key(self, key, "partition_by")
-    n = check_npartitions(self.npartitions if npartitions is None else npartitions, "partition_by")
-    partitioner = HashPartitioner(n, key)
-    if self.partitioner == partitioner:
+    if npartitions is not None:
+        npartitions = check_npartitions(npartitions, "partition_by")
+    if self.partitioner == HashPartitioner(npartitions or self.npartitions, key):
         return self
-    return shuffle(self, partitioner, "partition_by", detail=f"{key or 'values'}, {n}")
+    source = coalesced(self, npartitions)
+    n = npartitions or source.npartitions
+    return shuffle(source, HashPartitioner(n, key), "partition_by", detail=f"{key or 'values'}, {n}")
 
 
 def sort(self, order=None, descending=False, na_position: str = "last"):
@@ -57,6 +61,7 @@ def sort(self, order=None, descending=False, na_position: str = "last"):
 def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: bool = True, local=None):
     """``x`` range-partitioned on ``key`` and sorted within each partition (stably); ``local``
     then maps each sorted partition (without ``split_ties``, it sees every row of its keys)."""
+    x = coalesced(x)
     partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, na_first, split_ties)
     down = partitioner.descending
 
@@ -110,7 +115,7 @@ def _sorted_values(rows: np.ndarray, pieces: list, descending: bool, na_first: b
 def unique(self):
     """The distinct values, sorted, as ``np.unique`` (NaN once; N-D arrays flattened; structured
     rows compared field by field). Each partition is deduplicated before the sort's shuffle."""
-    x = self if self.ndim == 1 else self.map_partitions(np.ravel, dtype=self.dtype)
+    x = coalesced(self if self.ndim == 1 else self.map_partitions(np.ravel, dtype=self.dtype))
     order = x.dtype.names
     return range_sorted(x.map_partitions(np.unique, dtype=x.dtype), order, split_ties=False,
                         local=np.unique)
@@ -141,11 +146,11 @@ def value_counts(self, dropna: bool = True):
         rows = np.concatenate(pieces)
         return count(rows["value"], rows["count"])
 
-    partial = self.map_partitions(count, dtype=counted)
     if self.partitioner == HashPartitioner(self.npartitions, None):
-        merged = partial  # each value is in one partition already: its counts are whole
+        merged = self.map_partitions(count, dtype=counted)  # each value is in one partition: counts are whole
     else:
-        merged = shuffle(partial, HashPartitioner(self.npartitions, "value"), "value_counts", merge)
+        partial = coalesced(self).map_partitions(count, dtype=counted)
+        merged = shuffle(partial, HashPartitioner(partial.npartitions, "value"), "value_counts", merge)
     result = np.dtype([("value", self.dtype), ("count", np.int64)])
     return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
 

@@ -15,7 +15,7 @@ import functools
 from typing import Any
 
 from ..errors import WorkerLostError
-from ..lineage import ShuffleDependency
+from ..lineage import ShuffleDependency, labels
 from ..plan.planner import Plan, build_plan
 from ..storage.blocks import BlockStore
 from .base import BlocksLost
@@ -110,7 +110,7 @@ def _repairing(run, executor, store):
     try:
         return run()
     except BlocksLost as lost:
-        raise WorkerLostError(f"blocks of {', '.join(n.label for n in lost.nodes)} were lost with "
+        raise WorkerLostError(f"blocks of {labels(lost.nodes)} were lost with "
                               f"workers {MAX_REPAIRS + 1} times; giving up") from None
 
 

@@ -3,25 +3,28 @@ the list of partitions it reads from outside the stage.
 
 A stage's nodes travel whole (functions and dependencies). Every other node reachable from them,
 through a dependency or a function's closure, travels as a *stub*: its id and shape, no function
-and no parents. So a stage pickles to a few kilobytes however long its lineage is, and data held
-by the driver (``from_numpy``) is never pickled into it: a task is sent the partitions it reads.
+and no parents. So a stage pickles to a few kilobytes per node however long its lineage is, and
+data held by the driver (``from_numpy``) is never pickled into it: a task is sent the partitions
+it reads.
+
+A stage travels as a flat table: each node is pickled on its own, every reference to a node
+(a dependency's parent, a node in a closure) written as the node's id, and the nodes are joined up
+again after loading. Pickle recurses once per reference it follows, so pickling the chain itself
+would fail (``RecursionError``) for a fused chain a few hundred operations deep.
 """
 
 from __future__ import annotations
 
 import io
+import pickle
 
-from ..lineage import Node, OneBucket, ShuffleDependency
+from ..lineage import Node, OneBucket, ShuffleDependency, labels
 from ..plan.planner import Stage
 from .wire import CloudPickler
 
 #: the attributes a stub keeps: enough for a task to read the node's partitions and know their shape
 _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "partition_lengths",
                 "align_key", "persist_level")
-
-
-def _new_node() -> Node:
-    return Node.__new__(Node)  # pickle then sets its attributes
 
 
 def _stub_state(node: Node) -> dict:
@@ -31,32 +34,91 @@ def _stub_state(node: Node) -> dict:
     return state
 
 
-class _StagePickler(CloudPickler):
-    def __init__(self, file, whole: set[int]):
-        super().__init__(file, protocol=5)
-        self.whole = whole
+class _TablePickler(CloudPickler):
+    """Writes each node met as its id (a persistent id), noting the nodes it referred to."""
 
-    def reducer_override(self, obj):
+    def __init__(self, file) -> None:
+        super().__init__(file, protocol=5)
+        self.referred: dict[int, Node] = {}
+
+    def persistent_id(self, obj):
         if isinstance(obj, Node):
-            if obj.id in self.whole or (obj.cheap and not obj.local):
-                state = dict(obj.__dict__, partitioner=None)  # partitioners reach back into the lineage
-            else:
-                state = _stub_state(obj)
-            return _new_node, (), state
-        return super().reducer_override(obj)
+            self.referred[obj.id] = obj
+            return obj.id
+        return None
+
+
+class _TableUnpickler(pickle.Unpickler):
+    """Reads a node's id as the node of that id: an empty one until its own record is loaded."""
+
+    def __init__(self, file) -> None:
+        super().__init__(file)
+        self.nodes: dict[int, Node] = {}
+
+    def persistent_load(self, pid):
+        node = self.nodes.get(pid)
+        if node is None:
+            node = self.nodes[pid] = Node.__new__(Node)
+        return node
+
+
+class _Shipped:
+    """A stage's table, pickled as a call rebuilding the stage: the receiver just unpickles it."""
+
+    def __init__(self, table: bytes):
+        self.table = table
+
+    def __reduce__(self):
+        return _load_stage, (self.table,)
 
 
 def pickle_stage(stage: Stage) -> bytes:
-    """``stage`` as bytes for a worker: its nodes whole, every other node a stub."""
-    shipped = Stage(stage.id, stage.npartitions, stage.outputs, stage.nodes, stage.inputs)
+    """``stage`` as bytes for a worker (``pickle.loads`` gives it back): its nodes whole, every
+    other node a stub. The table is the stage's head, then lists of ``(id, state)`` records: the
+    nodes the head refers to, then those the records before refer to, and so on; then ``[]``."""
     buffer = io.BytesIO()
+    pickler = _TablePickler(buffer)
+    whole = {n.id for n in stage.nodes}
+    batch: list[Node] = []
     try:
-        _StagePickler(buffer, {n.id for n in stage.nodes}).dump(shipped)
+        pickler.dump((stage.id, stage.npartitions, stage.outputs, stage.nodes, stage.inputs))
+        written: set[int] = set()
+        while batch := [n for k, n in pickler.referred.items() if k not in written]:
+            pickler.referred.clear()
+            written.update(n.id for n in batch)
+            pickler.dump([(n.id, _state(n, whole)) for n in batch])
+        pickler.dump([])
     except Exception as exc:
-        labels = ", ".join(n.label for n in stage.nodes)
-        raise TypeError(f"stage {stage.id} ({labels}) cannot be sent to the worker processes: a function "
-                        f"in it holds something that cannot be pickled: {exc}") from exc
-    return buffer.getvalue()
+        culprit = next((n.label for n in batch if not _picklable(_state(n, whole))), "a function in it")
+        raise TypeError(f"stage {stage.id} ({labels(stage.nodes)}) cannot be sent to the worker processes: "
+                        f"{culprit} holds something that cannot be pickled: {exc}") from exc
+    return pickle.dumps(_Shipped(buffer.getvalue()), protocol=5)
+
+
+def _picklable(state: dict) -> bool:
+    try:
+        _TablePickler(io.BytesIO()).dump(state)
+    except Exception:
+        return False
+    return True
+
+
+def _state(node: Node, whole: set[int]) -> dict:
+    """What is pickled of ``node``: all of it for the stage's nodes and for sources any process
+    can compute, else a stub."""
+    if node.id in whole or (node.cheap and not node.local):
+        return dict(node.__dict__, partitioner=None)  # partitioners reach back into the lineage
+    return _stub_state(node)
+
+
+def _load_stage(table: bytes) -> Stage:
+    """The stage :func:`pickle_stage` wrote, its nodes joined up by id."""
+    unpickler = _TableUnpickler(io.BytesIO(table))
+    stage_id, npartitions, outputs, nodes, inputs = unpickler.load()
+    while records := unpickler.load():
+        for node_id, state in records:
+            unpickler.persistent_load(node_id).__dict__.update(state)
+    return Stage(stage_id, npartitions, outputs, nodes, inputs)
 
 
 def task_reads(stage: Stage, p: int) -> dict[tuple, Node]:

@@ -33,6 +33,8 @@ SLICE_ELEMENTS = 1 << 17
 #: them (gathered pieces, sort orders, hash tables, its output) while they are held
 WORK_FACTOR = 6
 
+_COMPUTE = object()  # what :meth:`StageRunner._read` returns for a partition to be computed
+
 
 class StageRunner:
     """Runs the tasks of one stage. ``inputs`` holds the partitions of earlier stages' outputs;
@@ -118,17 +120,22 @@ class StageRunner:
         after its last use, and a ufunc writes into a dying temporary of its own shape and dtype
         instead of allocating (as NumPy's own temporary elision does for ``a * 2 + 1``)."""
         step = None
+        arrays = {s: v for s, v in enumerate(values) if isinstance(v, np.ndarray)}  # the live arrays, by slot
         try:
             for step in self._steps:
                 node, args, dying = step
                 inputs = [values[a] for a in args]
-                out = _reusable(values, dying, node) if node.accepts_out and dying else None
+                out = _reusable(arrays, dying, node) if node.accepts_out and dying else None
                 if out is not None:
-                    values.append(node.func(*inputs, out=out))
+                    value = node.func(*inputs, out=out)
                 else:
-                    values.append(node.func(p, *inputs) if node.pass_index else node.func(*inputs))
+                    value = node.func(p, *inputs) if node.pass_index else node.func(*inputs)
+                if isinstance(value, np.ndarray):
+                    arrays[len(values)] = value
+                values.append(value)
                 for s in dying:
                     values[s] = None
+                    arrays.pop(s, None)
         except Exception as exc:
             where = f"by {step[0].label} " if step is not None else ""
             add_task_note(exc, f"{where}in stage {self.stage.id}, partition {p}")
@@ -152,25 +159,40 @@ class StageRunner:
                      for k, out in enumerate(outputs))
 
     def _evaluate(self, node: Node, p: int, memo: dict | None):
-        """Partition ``p`` of ``node``: read (inputs, cache, sources) or computed with ``memo``."""
-        key = (node.id, p)
-        if memo is not None and key in memo:
-            return memo[key]
-        if node.id not in self._in_stage and not node.cheap:
-            value = self.inputs[node.id][p] if node.id in self.inputs else self.store.get(node.id, p)
-        elif node.cheap and not node.dependencies:
-            value = node.func(p)
-        else:
-            value = self.store.get(node.id, p) if node.persist_level is not None else None
-            if value is None:
-                value = self._compute(node, p, memo)
-                if node.persist_level is not None:
-                    self.store.put(node, p, value)
-        if memo is not None:
-            memo[key] = value
-        return value
+        """Partition ``p`` of ``node``: read (inputs, cache, sources) or computed, with ``memo``
+        keeping every partition evaluated on the way. The walk down the chain keeps a stack of its
+        own, not Python's, so a lineage of any depth evaluates."""
+        memo = {} if memo is None else memo
+        stack = [(node, p, False)]
+        while stack:
+            n, q, expanded = stack.pop()
+            key = (n.id, q)
+            if key in memo:
+                continue
+            if expanded:  # its parents' partitions are in the memo now
+                value = memo[key] = self._compute(n, q, memo)
+                if n.persist_level is not None:
+                    self.store.put(n, q, value)
+                continue
+            value = self._read(n, q)
+            if value is not _COMPUTE:
+                memo[key] = value
+                continue
+            stack.append((n, q, True))
+            stack.extend((dep.parent, j, False) for dep in n.dependencies if dep.parent.id not in self.inputs
+                         for j in dep.parent_partitions(q))
+        return memo[(node.id, p)]
 
-    def _compute(self, node: Node, p: int, memo: dict | None):
+    def _read(self, node: Node, p: int):
+        """Partition ``p`` of ``node`` when it is read, not computed, here; else ``_COMPUTE``."""
+        if node.id not in self._in_stage and not node.cheap:
+            return self.inputs[node.id][p] if node.id in self.inputs else self.store.get(node.id, p)
+        if node.cheap and not node.dependencies:
+            return node.func(p)
+        value = self.store.get(node.id, p) if node.persist_level is not None else None
+        return _COMPUTE if value is None else value
+
+    def _compute(self, node: Node, p: int, memo: dict):
         args = [dep.gather(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
             return exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype)
@@ -178,12 +200,12 @@ class StageRunner:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise
 
-    def _getter(self, parent: Node, memo: dict | None):
+    def _getter(self, parent: Node, memo: dict):
         """Partition ``j`` of ``parent`` by index: straight from an earlier stage's outputs when
-        it is one of them, else through :meth:`_evaluate`."""
+        it is one of them, else from the memo :meth:`_evaluate` filled."""
         if parent.id in self.inputs:
             return self.inputs[parent.id].__getitem__
-        return lambda j: self._evaluate(parent, j, memo)
+        return lambda j: memo[(parent.id, j)]
 
 
 def _compile(stage: Stage, in_stage: set[int]):
@@ -218,15 +240,14 @@ def _compile(stage: Stage, in_stage: set[int]):
     return [(n, whole) for (_, whole), n in leaves.items()], program, outputs
 
 
-def _reusable(values: list, dying: tuple, node: Node):
+def _reusable(arrays: dict, dying: tuple, node: Node):
     """A dying temporary that ``node`` may overwrite with its result: one it owns outright, of the
-    result's dtype and row shape, that no other live value shares memory with."""
+    result's dtype and row shape, that no other live array (``arrays``, by slot) shares memory with."""
     for s in dying:
-        v = values[s]
-        if (isinstance(v, np.ndarray) and v.flags.owndata and v.flags.writeable and v.dtype == node.dtype
+        v = arrays.get(s)
+        if (v is not None and v.flags.owndata and v.flags.writeable and v.dtype == node.dtype
                 and v.shape[1:] == node.trailing
-                and not any(i != s and isinstance(u, np.ndarray) and np.may_share_memory(u, v)
-                            for i, u in enumerate(values))):
+                and not any(i != s and np.may_share_memory(u, v) for i, u in arrays.items())):
             return v
     return None
 

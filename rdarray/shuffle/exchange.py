@@ -10,12 +10,39 @@ plan needing the same shuffle reads them instead of running the map stage again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from ..lineage import VALUE, Node, ShuffleDependency
 from ..storage.buckets import Buckets
+
+#: a small array in more partitions than this is shuffled from (and sorted or grouped into) this
+#: many; its map outputs times the targets of a shuffle stay under this number squared
+KEEP_PARTITIONS = 16
+#: partition lengths are computed first, when unknown, for a shuffle of more partitions than this
+LEARN_LENGTHS_ABOVE = 1024
+
+
+def coalesced(x, targets: int | None = None):
+    """``x`` with neighbouring partitions joined (no data moves) into as many as its size calls for
+    (as ``from_numpy`` splits an array) or ``KEEP_PARTITIONS``, whichever is more, when that is
+    fewer than it has; fewer still when each is to write ``targets`` buckets.
+
+    A shuffle costs a task per map output and a bucket per map output and target, so a small array
+    in many partitions would shuffle in time (and bucket tables) quadratic in their number. Lengths
+    unknown are computed first when the partitions are very many, else ``x`` is shuffled as it is.
+    """
+    from ..array.core import default_npartitions, ensure_lengths
+
+    node = x._node
+    if node.partition_lengths is None and x.npartitions <= LEARN_LENGTHS_ABOVE:
+        return x
+    rows = sum(ensure_lengths(node))
+    keep = KEEP_PARTITIONS if targets is None else min(KEEP_PARTITIONS, max(1, KEEP_PARTITIONS ** 2 // targets))
+    n = max(default_npartitions(rows, x.dtype.itemsize * math.prod(node.trailing)), keep)
+    return x.coalesce(n) if n < x.npartitions else x
 
 
 def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> Buckets:
