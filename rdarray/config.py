@@ -11,6 +11,13 @@ class Config:
     min_split_bytes: int = 256 << 10
     #: a join side smaller than this is broadcast instead of shuffled
     broadcast_bytes: int = 64 << 20
+    #: processes backend: seconds a worker may stay silent (its heartbeats come every sixth of
+    #: this) before it is taken for hung, killed and replaced; read when a Context is made
+    heartbeat_timeout: float = 60.0
+    #: processes backend: the largest frame a driver or worker receives (one array of a message,
+    #: e.g. a partition or a shuffle bucket); larger ones are refused before they are read, and a
+    #: message that would carry one fails with an error saying so. Read when a Context is made
+    max_frame_bytes: int = 512 << 20
 
 
 config = Config()
