@@ -5,6 +5,7 @@ moment, signed messages (a rogue client is ignored), and nothing left behind.
 The rest of the suite runs on this backend too (the ``ctx`` fixture)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -168,6 +169,154 @@ def test_a_task_that_keeps_killing_its_worker_stops_with_worker_lost_error(pctx)
     with pytest.raises(rd.WorkerLostError):
         pctx.submit(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
     assert pctx.submit(lambda: 7).result() == 7
+
+
+# -- hung workers and replacement ------------------------------------------------------------------
+
+@contextlib.contextmanager
+def configured(**settings):
+    """``rd.config`` with ``settings`` for the block (a Context reads them when it is made)."""
+    saved = {name: getattr(rd.config, name) for name in settings}
+    for name, value in settings.items():
+        setattr(rd.config, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(rd.config, name, value)
+
+
+def stop_first_time(marker: str) -> None:
+    """SIGSTOP the calling process, the first time only: it hangs, alive, until killed."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+@pytest.mark.parametrize("stage", ["map", "reduce"])
+def test_a_hung_worker_is_killed_and_replaced_and_its_tasks_rerun(tmp_path, stage):
+    """A worker stopped in the middle of a task (map), or while others fetch its shuffle outputs
+    (reduce), is killed after the heartbeat timeout; the computation completes right."""
+    marker = str(tmp_path / "stopped")
+    a = keys_and_values(8000, groups=40, seed=4)
+    with configured(heartbeat_timeout=3.0), rd.Context(backend="processes", workers=2) as ctx:
+        pids = set(ctx.executor.worker_pids().values())
+        start = time.monotonic()
+        if stage == "map":
+            def fn(b):
+                if len(b) and b["k"][0] == a["k"][5000]:
+                    stop_first_time(marker)
+                return b
+            got = rd.from_numpy(a, npartitions=8).map_partitions(fn, dtype=a.dtype).groupby("k").agg(
+                total=("v", "sum")).compute()
+        else:
+            def total(group):
+                if group["k"][0] == 7:
+                    stop_first_time(marker)
+                return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
+            got = rd.from_numpy(a, npartitions=8).groupby("k").apply(total).compute()
+        took = time.monotonic() - start
+        assert os.path.exists(marker)
+        assert_group_totals(got, a)
+        now = set(ctx.executor.worker_pids().values())
+        assert len(now) == 2 and len(now & pids) == 1  # the hung one replaced
+        assert not any(alive(pid) for pid in pids - now)
+    print(f"\n[hung worker] {stage}: completed in {took:.1f} s with a 3 s heartbeat timeout")
+
+
+def test_a_busy_worker_is_not_taken_for_hung():
+    """A task computing (in Python, and in NumPy) for longer than the heartbeat timeout: its
+    worker's I/O thread keeps saying it is alive."""
+    def busy(b):
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline:
+            np.sort(np.random.default_rng(0).standard_normal(200_000))
+            sum(range(10_000))
+        return b + 1
+    with configured(heartbeat_timeout=2.0), rd.Context(backend="processes", workers=2) as ctx:
+        pids = ctx.executor.worker_pids()
+        assert np.array_equal(rd.from_numpy(np.arange(4.0), npartitions=2).map_partitions(
+            busy, dtype=np.float64).compute(), np.arange(4.0) + 1)
+        assert ctx.executor.worker_pids() == pids
+
+
+def test_a_burst_of_deaths_keeps_the_pool_at_its_size(tmp_path, monkeypatch):
+    """15 workers killed one after another, while every other replacement fails to start: the
+    pool comes back to its size each time, and computations are right."""
+    from rdarray.execution import processes
+
+    flaky = tmp_path / "flaky.py"
+    flaky.write_text("import os, sys\n"
+                     f"n = len(os.listdir({str(tmp_path / 'starts')!r}))\n"
+                     f"open(os.path.join({str(tmp_path / 'starts')!r}, str(n)), 'w').close()\n"
+                     "if n % 2:\n"
+                     "    sys.exit('flaky worker: refusing to start')\n"
+                     "from rdarray.execution.worker import main\n"
+                     "main()\n")
+    (tmp_path / "starts").mkdir()
+    a = np.arange(20_000.0)
+    with rd.Context(backend="processes", workers=2) as ctx:
+        monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(flaky)])
+        executor = ctx.executor
+        x = rd.from_numpy(a, npartitions=6).map_partitions(lambda b: b * 3, dtype=np.float64).persist()
+        for k in range(15):
+            victim = min(executor.worker_pids())
+            os.kill(executor.worker_pids()[victim], signal.SIGKILL)
+            assert wait_until(lambda: len(executor.worker_pids()) == 2 and victim not in executor.worker_pids()  # noqa: B023
+                              and all(w.peer for w in list(executor._workers.values())), timeout=60)
+            if k % 5 == 4:
+                assert float(x.sum()) == 3 * a.sum()
+        assert np.array_equal(x.compute(), a * 3)
+        failed = len(os.listdir(tmp_path / "starts")) // 2
+    print(f"\n[burst] 15 workers killed, {failed} replacements failed to start; the pool stayed at 2")
+
+
+def test_workers_that_cannot_start_fail_with_worker_lost_error_saying_why(tmp_path, monkeypatch):
+    from rdarray.execution import processes
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("import sys\nsys.exit('cannot start: no such module rdarray_missing')\n")
+    monkeypatch.setattr(processes, "BACKOFF", (0.05, 0.2))
+    monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(broken)])
+    with pytest.raises(rd.WorkerLostError, match="(?s)failed to start 5 times.*exited with code 1.*rdarray_missing"):
+        rd.Context(backend="processes", workers=2)
+    # and when they stop starting later: everything waiting, and asked later, fails saying why
+    monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, "-m", "rdarray.execution"])
+    with rd.Context(backend="processes", workers=2) as ctx:
+        monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(broken)])
+        for pid in ctx.executor.worker_pids().values():
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(rd.WorkerLostError, match="(?s)failed to start.*rdarray_missing"):
+            rd.from_numpy(np.arange(10.0), npartitions=2).map_partitions(lambda b: b, dtype=np.float64).compute()
+        with pytest.raises(rd.WorkerLostError, match="failed to start"):
+            ctx.submit(lambda: 1).result()
+
+
+def test_a_process_without_the_key_cannot_take_a_workers_place(pctx):
+    """Local sockets connecting to the driver with every identity a worker could have had, before
+    a replacement starts: the replacement joins, and computations are right."""
+    executor = pctx.executor
+    context = zmq.Context()
+    try:
+        rogues = []
+        for identity in [b"w%d" % i for i in range(12)] + [os.urandom(8), b"driver"] + [
+                w.identity[:8] for w in executor._workers.values()]:
+            rogue = context.socket(zmq.DEALER)
+            rogue.setsockopt(zmq.LINGER, 0)
+            rogue.setsockopt(zmq.IDENTITY, identity)
+            rogue.connect(executor._address)
+            rogue.send_multipart([b"x" * 32, b'{"kind": "hello", "peer": "tcp://127.0.0.1:1"}', b"."])
+            rogues.append(rogue)
+        pids = executor.worker_pids()
+        os.kill(pids[min(pids)], signal.SIGKILL)
+        a = np.arange(30_000.0)
+        assert float(rd.from_numpy(a, npartitions=6).map_partitions(lambda b: b * 2, dtype=np.float64).sum()) \
+            == 2 * a.sum()
+        assert wait_until(lambda: len(executor.worker_pids()) == 2)
+        names = [w.name for w in executor._workers.values()]
+        assert all(len(name) == 32 and int(name, 16) >= 0 for name in names) and len(set(names)) == 2
+    finally:
+        context.destroy(linger=0)
 
 
 def test_a_failing_task_is_not_retried(pctx):
