@@ -368,6 +368,135 @@ def test_rogue_messages_are_dropped_unread(pctx, tmp_path, caplog):
     assert "signature" in caplog.text and "truncated" in caplog.text
 
 
+def test_a_replayed_fetch_is_not_answered(pctx, monkeypatch):
+    """A real signed fetch, captured as the driver sends it, then sent again to the worker from
+    foreign sockets: no block comes back, and the worker works on."""
+    from rdarray.execution import wire
+
+    a = np.arange(2 * 23_260.0)
+    x = rd.from_numpy(a, npartitions=2).map_partitions(lambda b: b + 1, dtype=np.float64).persist()
+    assert float(x.sum()) == (a + 1).sum()
+    executor = pctx.executor
+    captured = []
+    send_frames = wire.send_frames
+
+    def recording(socket, frames):
+        copies = [bytes(memoryview(f)) for f in frames]
+        if any(b'"kind": "fetch"' in f for f in copies[:3]):
+            captured.append(copies)
+        send_frames(socket, frames)
+    monkeypatch.setattr(wire, "send_frames", recording)
+    wid = executor.store.location(x.lineage.id, 0)
+    np.testing.assert_array_equal(pctx.store.get(x.lineage.id, 0), a[:23_260] + 1)  # the driver fetches it
+    monkeypatch.undo()
+    (route, *message), = captured
+    assert route == executor._workers[wid].identity
+    context = zmq.Context()
+    leaked = 0
+    try:
+        for identity in (os.urandom(5), b"driver", route):
+            rogue = context.socket(zmq.DEALER)
+            rogue.setsockopt(zmq.LINGER, 0)
+            rogue.setsockopt(zmq.IDENTITY, identity)
+            rogue.connect(executor._workers[wid].peer)
+            rogue.send_multipart(message)
+            if rogue.poll(2000):
+                leaked += sum(len(f) for f in rogue.recv_multipart())
+            rogue.close()
+    finally:
+        context.destroy(linger=0)
+    assert leaked == 0
+    np.testing.assert_array_equal(x.compute(), a + 1)
+    np.testing.assert_array_equal(pctx.store.get(x.lineage.id, 0), a[:23_260] + 1)
+    print(f"\n[replay] a captured fetch replayed from 3 foreign sockets: {leaked} bytes answered")
+
+
+def peak_rss_mb(pid) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+
+def reset_peak_rss(pid) -> None:
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def test_a_frame_over_the_limit_is_refused_before_it_is_read():
+    """A 256 MiB unsigned frame, sent to the driver and to a worker, grows neither (their peak
+    RSS); messages of the context's own that would be over the limit fail saying so."""
+    big = 256 << 20
+    with configured(max_frame_bytes=8 << 20), rd.Context(backend="processes", workers=2) as ctx:
+        executor = ctx.executor
+        worker = next(iter(executor._workers.values()))
+        pids = {"driver": os.getpid(), "worker": worker.process.pid}
+        for pid in pids.values():
+            reset_peak_rss(pid)
+        before = {name: peak_rss_mb(pid) for name, pid in pids.items()}
+        script = ("import sys, time, zmq\n"
+                  "c = zmq.Context()\n"
+                  "for address in sys.argv[1:]:\n"
+                  "    s = c.socket(zmq.DEALER)\n"
+                  "    s.connect(address)\n"
+                  f"    s.send_multipart([b'x' * 32, b'{{}}', bytes({big})])\n"
+                  "time.sleep(3)\n"
+                  "c.destroy(linger=0)\n")
+        subprocess.run([sys.executable, "-c", script, executor._address, worker.peer], check=True, timeout=120)
+        growth = {name: round(peak_rss_mb(pid) - before[name], 1) for name, pid in pids.items()}
+        assert all(g < 64 for g in growth.values()), growth
+        a = np.arange(100_000.0)
+        assert float(rd.from_numpy(a, npartitions=4).map_partitions(lambda b: b * 2, dtype=np.float64).sum()) \
+            == 2 * a.sum()
+        with pytest.raises(ValueError, match="max_frame_bytes"):  # a partition of this process's, too large
+            rd.from_numpy(np.zeros(2 << 20), npartitions=1).map_partitions(lambda b: b, dtype=np.float64).compute()
+        with pytest.raises(ValueError, match="max_frame_bytes"):  # a worker's result, too large
+            rd.from_numpy(np.zeros(10), npartitions=1).map_partitions(lambda b: np.zeros(2 << 20),
+                                                                      dtype=np.float64).compute()
+        assert float(rd.from_numpy(a, npartitions=4).sum()) == a.sum()
+    print(f"\n[size] a {big >> 20} MiB unsigned frame over an 8 MiB limit: peak RSS growth (MB) {growth}")
+
+
+def test_a_flood_of_unsigned_messages_is_logged_in_a_few_lines(pctx, caplog, capfd):
+    """100,000 unsigned messages to the driver and the workers during computations: the results
+    are right, and the drops are logged in a few lines (counts, rate-limited)."""
+    from rdarray.execution import wire
+
+    a = keys_and_values(200_000, groups=100, seed=9)
+    x = rd.from_numpy(a, npartitions=8)
+
+    def work(rounds=3):
+        start = time.monotonic()
+        for _ in range(rounds):
+            assert_group_totals(x.groupby("k").agg(total=("v", "sum")).compute(), a)
+        return time.monotonic() - start
+
+    quiet = work()
+    executor = pctx.executor
+    addresses = [executor._address] + [w.peer for w in executor._workers.values()]
+    script = ("import sys, zmq\n"
+              "c = zmq.Context()\n"
+              "sockets = []\n"
+              "for address in sys.argv[1:]:\n"
+              "    s = c.socket(zmq.DEALER)\n"
+              "    s.setsockopt(zmq.SNDHWM, 0)\n"
+              "    s.connect(address)\n"
+              "    sockets.append(s)\n"
+              "for i in range(100_000):\n"
+              "    sockets[i % len(sockets)].send_multipart([b'x' * 32, b'{\"kind\": \"done\"}', b'junk'])\n"
+              "c.destroy(linger=5000)\n")
+    before = wire.drops.total
+    with caplog.at_level(logging.WARNING, logger="rdarray"):
+        flood = subprocess.Popen([sys.executable, "-c", script, *addresses])
+        flooded = work()
+        assert flood.wait(120) == 0
+        assert wait_until(lambda: wire.drops.total - before >= 100_000 // len(addresses), timeout=60)
+        time.sleep(1.0)  # the workers' lines reach this process's stderr
+    lines = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    lines += [line for line in capfd.readouterr().err.splitlines() if "dropped" in line]
+    assert len(lines) <= 12, lines
+    print(f"\n[flood] 100,000 unsigned messages: {len(lines)} log lines, {sum(len(s) + 1 for s in lines)} bytes; "
+          f"3 groupbys took {quiet:.2f} s quiet, {flooded:.2f} s flooded")
+
+
 # -- nothing left behind --------------------------------------------------------------------------
 
 def open_fds() -> int:
