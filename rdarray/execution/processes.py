@@ -348,7 +348,7 @@ class ProcessesExecutor(Executor):
                 self._check_workers()
                 self._replenish()
                 self._dispatch()
-                wire.drops.flush()
+                self.wire.drops.flush()
         except BaseException as exc:  # a bug: fail everything waiting rather than hang it
             log.exception("rdarray: the processes backend's I/O thread failed")
             self._broken = WorkerLostError(f"processes backend: the driver's I/O thread failed: {exc!r}")

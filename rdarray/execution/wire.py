@@ -11,8 +11,9 @@ A message is read only when its signature is right, it is addressed to the recei
 sequence number is fresh: above all those seen from its sender, or within :data:`WINDOW` below
 the highest and not seen before (a message packed by one thread may be sent after one packed
 later by another). Anything else, a replayed message among them, is dropped before its body is
-unpickled. Dropped messages are counted and logged sparingly (:class:`Drops`): a flood of them
-costs neither time nor disk. Frames larger than the receiver's limit never reach Python: the
+unpickled. Dropped messages are counted and logged sparingly (:class:`Drops`), and a receiver
+stops reading after :data:`DROPS_IN_A_ROW` of them to do its other work: a flood of them fills
+neither the disk nor the receiver's time. Frames larger than the receiver's limit never reach Python: the
 sockets are made with ``zmq.MAXMSGSIZE`` (see :func:`new_context`), and ZeroMQ drops the
 connection of a peer that sends one.
 """
@@ -40,6 +41,8 @@ OUT_OF_BAND_BYTES = 1 << 16
 WINDOW = 1024
 #: seconds between two log lines about dropped messages of one reason
 DROP_LOG_INTERVAL = 10.0
+#: bad messages a receiver drops in a row before it returns to its other work (heartbeats, tasks)
+DROPS_IN_A_ROW = 256
 #: the name of the driver on the wire (a worker's is a random token the driver gives it)
 DRIVER = "driver"
 
@@ -85,10 +88,6 @@ class Drops:
             self._summarized = now
         log.warning("rdarray: dropped %d more messages in the last %.0f s: %s", sum(counts.values()), self.interval,
                     ", ".join(f"{n} x {_REASONS[reason]}" for reason, n in counts.most_common()))
-
-
-#: every message dropped in this process
-drops = Drops()
 
 
 def new_key() -> bytes:
@@ -138,6 +137,7 @@ class Endpoint:
         self.key = key
         self.name = name
         self.max_frame_bytes = max_frame_bytes
+        self.drops = Drops()
         self._lock = threading.Lock()
         self._sent: dict[str, count] = {}
         self._seen: dict[str, tuple[int, int]] = {}  # sender -> (highest seq, bit i: highest - i seen)
@@ -182,11 +182,11 @@ class Endpoint:
         """``(header, body)`` of a received message, or None when it is not one to read: too short,
         unsigned or wrongly signed, meant for another, or replayed (dropped unread)."""
         if len(frames) < 3:
-            drops("truncated", source, f" ({len(frames)} frames)")
+            self.drops("truncated", source, f" ({len(frames)} frames)")
             return None
         views = [f.buffer if isinstance(f, zmq.Frame) else f for f in frames]
         if not hmac.compare_digest(bytes(views[0]), _signature(self.key, views[1:])):
-            drops("signature", source)
+            self.drops("signature", source)
             return None
         try:
             header = json.loads(bytes(views[1]))
@@ -194,18 +194,18 @@ class Endpoint:
             header = None
         if not (isinstance(header, dict) and isinstance(header.get("kind"), str) and isinstance(header.get("src"), str)
                 and type(header.get("seq")) is int):
-            drops("header", source)
+            self.drops("header", source)
             return None
         if header.get("dst") != self.name:
-            drops("misaddressed", source)
+            self.drops("misaddressed", source)
             return None
         if not self._fresh(header["src"], header["seq"]):
-            drops("replayed", source)
+            self.drops("replayed", source)
             return None
         try:
             body = pickle.loads(views[2], buffers=views[3:])
         except Exception as exc:  # signed by us, so only a bug gets here; never crash the loop
-            drops("body", source, f": {exc!r}")
+            self.drops("body", source, f": {exc!r}")
             return None
         return header, body
 
@@ -226,8 +226,9 @@ class Endpoint:
 
     def receive(self, socket: zmq.Socket, routed: bool = False, source: str = "the driver"):
         """The next good message waiting on ``socket``: ``(sender or None, header, body, bytes)``, or
-        None when nothing is waiting. Messages that are not to read are dropped on the way."""
-        while True:
+        None when nothing is waiting, or after dropping ``DROPS_IN_A_ROW`` messages that are not to
+        read (the socket stays readable: the caller's next poll returns at once)."""
+        for _ in range(DROPS_IN_A_ROW):
             try:
                 frames = socket.recv_multipart(flags=zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -238,3 +239,4 @@ class Endpoint:
             found = self.unpack(frames, repr(sender) if sender is not None else source)
             if found is not None:
                 return (sender,) + found + (sum(f.buffer.nbytes for f in frames),)
+        return None

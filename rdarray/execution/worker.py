@@ -124,7 +124,7 @@ class Worker:
                 if time.monotonic() - beat >= self.heartbeat:
                     self.wire.send(self.driver, wire.DRIVER, "alive")
                     beat = time.monotonic()
-                wire.drops.flush()
+                self.wire.drops.flush()
                 if self.outbox in events:
                     while True:
                         try:
