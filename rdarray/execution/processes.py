@@ -430,7 +430,7 @@ class ProcessesExecutor(Executor):
     def _handle(self, sender: bytes, header: dict, body, nbytes: int) -> None:
         worker = self._identities.get(sender)
         if worker is None or header["src"] != worker.name:
-            return  # a worker already given up for dead
+            return  # a worker already given up for dead, or a message relayed under another's name
         worker.seen = time.monotonic()
         self.bytes_received += nbytes
         kind = header["kind"]
@@ -644,7 +644,7 @@ class ProcessesExecutor(Executor):
         settings = {"wid": wid, "name": name, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
                     "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path,
                     "heartbeat": self.heartbeat_timeout / 6, "max_frame_bytes": self.max_frame_bytes}
-        env = {name: "1" for name in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
+        env = {variable: "1" for variable in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
         process = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         stdin = process.stdin
         assert stdin is not None and process.stderr is not None
