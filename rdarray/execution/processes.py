@@ -324,6 +324,7 @@ class ProcessesExecutor(Executor):
             self._replenish()
             while True:
                 events = dict(poller.poll(int(TICK * 1000)))
+                looked = time.monotonic()  # every message sent before this is read below
                 if self._router in events:
                     while (message := self.wire.receive(self._router, routed=True)) is not None:
                         self._handle(*message)
@@ -345,7 +346,7 @@ class ProcessesExecutor(Executor):
                         return
                     self._obey(*command)
                     del command  # an idle driver must not keep the last job (its stage, its inputs) alive
-                self._check_workers()
+                self._check_workers(looked)
                 self._replenish()
                 self._dispatch()
                 self.wire.drops.flush()
@@ -355,16 +356,17 @@ class ProcessesExecutor(Executor):
             self._fail_all(exc)
             self._started.set()
 
-    def _check_workers(self) -> None:
-        """Lose the workers that died; kill those silent for too long (hung, or stuck starting)."""
-        now = time.monotonic()
+    def _check_workers(self, looked: float) -> None:
+        """Lose the workers that died; kill those silent for too long (hung, or stuck starting)
+        when this thread last looked for their messages, at ``looked``: a driver busy elsewhere
+        meanwhile takes no worker for hung."""
         for worker in list(self._workers.values()):
             if worker.process.poll() is not None:
                 self._lost(worker)
                 continue
             limit, what = ((self.heartbeat_timeout, "sent no heartbeat") if worker.peer is not None
                            else (START_TIMEOUT, "did not start"))
-            if worker.why is None and now - worker.seen > limit:
+            if worker.why is None and looked - worker.seen > limit:
                 worker.why = f"it {what} for {limit:g} s (killed as hung)"
                 log.warning("rdarray: worker %d (pid %d) %s for %g s; killing it", worker.wid, worker.process.pid,
                             what, limit)
