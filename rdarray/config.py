@@ -1,5 +1,6 @@
 """Process-wide tunables, read at planning time: ``rd.config.partition_bytes = 8 << 20``."""
 
+import numbers
 from dataclasses import dataclass
 
 
@@ -11,8 +12,8 @@ class Config:
     min_split_bytes: int = 256 << 10
     #: a join side smaller than this is broadcast instead of shuffled
     broadcast_bytes: int = 64 << 20
-    #: processes backend: seconds a worker may stay silent (its heartbeats come every sixth of
-    #: this) before it is taken for hung, killed and replaced; read when a Context is made
+    #: processes and dask backends: seconds a worker may stay silent (its heartbeats come every
+    #: sixth of this) before it is taken for hung, killed and replaced; read when a Context is made
     heartbeat_timeout: float = 60.0
     #: processes backend: the largest frame a driver or worker receives (one array of a message,
     #: e.g. a partition or a shuffle bucket); larger ones are refused before they are read, and a
@@ -21,3 +22,15 @@ class Config:
 
 
 config = Config()
+
+
+def positive(name: str, integer: bool = False) -> float:
+    """``config.<name>``, checked to be a positive number (an integer, with ``integer``): a
+    TypeError or ValueError naming it otherwise."""
+    value = getattr(config, name)
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"rd.config.{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if not float(value) > 0:  # NaN too
+        raise ValueError(f"rd.config.{name} must be positive, got {value!r}")
+    return float(value)

@@ -224,6 +224,17 @@ def test_a_hung_worker_is_killed_and_replaced_and_its_tasks_rerun(tmp_path, stag
     print(f"\n[hung worker] {stage}: completed in {took:.1f} s with a 3 s heartbeat timeout")
 
 
+@pytest.mark.parametrize("name, value, error", [("heartbeat_timeout", 0, ValueError),
+                                                ("heartbeat_timeout", -1.0, ValueError),
+                                                ("heartbeat_timeout", "60", TypeError),
+                                                ("max_frame_bytes", 0, ValueError),
+                                                ("max_frame_bytes", 1.5e6, TypeError),
+                                                ("max_frame_bytes", True, TypeError)])
+def test_bad_settings_are_refused_naming_them(name, value, error):
+    with configured(**{name: value}), pytest.raises(error, match=f"rd.config.{name}"):
+        rd.Context(backend="processes", workers=1)
+
+
 def test_a_busy_worker_is_not_taken_for_hung():
     """A task computing (in Python, and in NumPy) for longer than the heartbeat timeout: its
     worker's I/O thread keeps saying it is alive."""

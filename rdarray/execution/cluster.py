@@ -30,7 +30,7 @@ import weakref
 from concurrent.futures import Future
 from typing import Any
 
-from ..config import config
+from ..config import positive
 from ..errors import WorkerLostError
 from ..lineage import Node
 from ..storage.frame import Encoded, decoded
@@ -227,6 +227,7 @@ class DaskExecutor(Executor):
             raise ImportError("the dask backend needs dask.distributed: pip install 'rdarray[dask]'") from None
         if (client is None) == (address is None):
             raise ValueError("Context(backend='dask'): give client=Client(...) or address='tcp://...', one of them")
+        self.heartbeat_timeout: float | None = float(positive("heartbeat_timeout"))
         self._own_client = client is None
         self.client = Client(address) if client is None else client
         workers = self.client.scheduler_info().get("workers", {})
@@ -234,7 +235,6 @@ class DaskExecutor(Executor):
         #: buckets are compressed when workers talk over a network, not over loopback only
         self.remote = any(not address.startswith(("tcp://127.", "inproc://")) for address in workers)
         self.store = DaskStore(self)
-        self.heartbeat_timeout: float | None = float(config.heartbeat_timeout)
 
     def run_stage(self, runner) -> list:
         """Submit the stage's tasks and return their futures at once: dask runs the stages of a

@@ -46,7 +46,7 @@ from typing import Any
 import cloudpickle
 import zmq
 
-from ..config import config
+from ..config import positive
 from ..errors import WorkerLostError
 from ..storage.frame import decoded
 from . import wire
@@ -215,8 +215,8 @@ class ProcessesExecutor(Executor):
     def __init__(self, workers: int, memory_limit: int | None = None, spill_dir: str | None = None):
         self.workers = workers
         self.key = wire.new_key()
-        self.heartbeat_timeout = float(config.heartbeat_timeout)
-        self.max_frame_bytes = config.max_frame_bytes
+        self.heartbeat_timeout = float(positive("heartbeat_timeout"))
+        self.max_frame_bytes = int(positive("max_frame_bytes", integer=True))
         self.wire = wire.Endpoint(self.key, wire.DRIVER, self.max_frame_bytes)
         self.store = RemoteStore(self, memory_limit)
         if spill_dir is not None:
