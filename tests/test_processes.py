@@ -237,17 +237,34 @@ def test_bad_settings_are_refused_naming_them(name, value, error):
 
 def test_a_busy_worker_is_not_taken_for_hung():
     """A task computing (in Python, and in NumPy) for longer than the heartbeat timeout: its
-    worker's I/O thread keeps saying it is alive."""
+    worker is not killed."""
     def busy(b):
-        deadline = time.monotonic() + 4.0
+        deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
             np.sort(np.random.default_rng(0).standard_normal(200_000))
             sum(range(10_000))
         return b + 1
-    with configured(heartbeat_timeout=2.0), rd.Context(backend="processes", workers=2) as ctx:
+    with configured(heartbeat_timeout=4.0), rd.Context(backend="processes", workers=2) as ctx:
         pids = ctx.executor.worker_pids()
         assert np.array_equal(rd.from_numpy(np.arange(4.0), npartitions=2).map_partitions(
             busy, dtype=np.float64).compute(), np.arange(4.0) + 1)
+        assert ctx.executor.worker_pids() == pids
+
+
+def test_a_task_holding_the_gil_past_the_timeout_is_not_taken_for_hung():
+    """One C call that holds the GIL (a builtin ``sum`` over a range) for about three times the
+    heartbeat timeout silences the worker's I/O thread too; the CPU time it uses says it is
+    computing, so it is not killed."""
+    start = time.monotonic()
+    sum(range(10**7))
+    n = int(10**7 / (time.monotonic() - start) * 12)  # about 12 s here
+
+    def hold(b):
+        return b + sum(range(n)) * 0
+    with configured(heartbeat_timeout=4.0), rd.Context(backend="processes", workers=2) as ctx:
+        pids = ctx.executor.worker_pids()
+        got = rd.from_numpy(np.arange(4.0), npartitions=2).map_partitions(hold, dtype=np.float64).compute()
+        assert np.array_equal(got, np.arange(4.0))
         assert ctx.executor.worker_pids() == pids
 
 

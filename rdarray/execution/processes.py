@@ -15,7 +15,9 @@ hands it a stage (a *job*) or a call and waits on a future.
   recomputed from lineage when a task needs them (the scheduler's repair, on ``BlocksLost``).
 - A worker silent for ``rd.config.heartbeat_timeout`` seconds (its I/O thread says it is alive
   every sixth of that), or not started after ``START_TIMEOUT``, is hung: it is killed, and lost
-  as above.
+  as above. Unless it is computing: a task inside one C call that holds the GIL silences the I/O
+  thread too, so a silent worker that used at least ``BUSY`` of a CPU meanwhile (Linux: its
+  ``/proc`` times) is given another timeout instead; a stopped or blocked one uses none.
 - Workers that fail to start are started again after a back-off (doubling from ``BACKOFF[0]`` up
   to ``BACKOFF[1]`` seconds); after ``START_FAILURES`` in a row the backend gives up: everything
   waiting, and everything asked of it later, fails with a ``WorkerLostError`` that says why (the
@@ -62,6 +64,7 @@ START_FAILURES = 5  # workers in a row that fail to start before the backend giv
 BACKOFF = (0.2, 5.0)  # seconds before starting workers again after one failed to start: first, most
 STDERR_TAIL = 2000  # bytes of a worker's error output kept, to say why it failed
 TICK = 0.1  # seconds between two checks that the workers are alive
+BUSY = 0.01  # share of a CPU a silent worker uses that says it is computing (a stopped one uses none)
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: how a worker process is started; it reads its settings (key included) on its standard input
 WORKER_COMMAND = [sys.executable, "-m", "rdarray.execution"]
@@ -78,6 +81,7 @@ class _Worker:
         self.peer: str | None = None  # its fetch address, once it said hello
         self.running: dict[tuple, Any] = {}  # ("task", job, p) -> (job, p); ("call", id) -> _Call
         self.seen = time.monotonic()  # its last sign of life: its start, or its last message
+        self.cpu = (self.seen, _cpu_seconds(process.pid))  # when, and its CPU time then
         self.why: str | None = None  # why the driver killed it
         self.stderr = process.stderr  # passed on to this process's, by the I/O thread
         self.tail = b""  # the end of its error output
@@ -367,6 +371,15 @@ class ProcessesExecutor(Executor):
             limit, what = ((self.heartbeat_timeout, "sent no heartbeat") if worker.peer is not None
                            else (START_TIMEOUT, "did not start"))
             if worker.why is None and looked - worker.seen > limit:
+                then, cpu = worker.cpu
+                now = _cpu_seconds(worker.process.pid)
+                if cpu is not None and now is not None and now - cpu >= BUSY * (looked - then):
+                    log.warning("rdarray: worker %d (pid %d) sent no heartbeat for %.0f s, but it is computing "
+                                "(a task holding the GIL?); waiting for it", worker.wid, worker.process.pid,
+                                looked - worker.seen)
+                    worker.seen = looked
+                    worker.cpu = (looked, now)
+                    continue
                 worker.why = f"it {what} for {limit:g} s (killed as hung)"
                 log.warning("rdarray: worker %d (pid %d) %s for %g s; killing it", worker.wid, worker.process.pid,
                             what, limit)
@@ -436,6 +449,8 @@ class ProcessesExecutor(Executor):
         worker.seen = time.monotonic()
         self.bytes_received += nbytes
         kind = header["kind"]
+        if kind == "alive":
+            worker.cpu = (worker.seen, _cpu_seconds(worker.process.pid))
         if kind == "hello":
             worker.peer = header["peer"]
             self._start_failures = 0
@@ -677,6 +692,16 @@ class ProcessesExecutor(Executor):
         for worker in self._workers.values():
             self._send(worker, "stop")
         self._router.close(linger=1000)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time process ``pid`` used so far, in seconds; None where ``/proc`` cannot say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class _Pickled:

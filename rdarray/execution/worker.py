@@ -10,8 +10,8 @@ them, keeps persisted outputs in this worker's block store and sends the rest ba
 
 The I/O thread tells the driver it is alive every ``heartbeat`` seconds, whatever the task thread
 does: it waits on its sockets without the GIL, and a task running Python code lets go of the GIL
-every few milliseconds. (A task inside one C call that holds the GIL for longer than the driver's
-``heartbeat_timeout`` silences it, and is taken for hung.)
+every few milliseconds. (A task inside one C call that holds the GIL silences it; the driver
+then looks at the CPU time this process uses to tell it from a hung one.)
 
 The worker exits when the driver says so, and by itself when the driver process is gone.
 """
