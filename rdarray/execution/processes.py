@@ -644,6 +644,8 @@ class ProcessesExecutor(Executor):
 
     def _start_failed(self, worker: _Worker, why: str) -> None:
         """Back off before starting workers again; give up after ``START_FAILURES`` in a row."""
+        if self._broken is not None:  # another of the same batch: given up already
+            return
         self._start_failures += 1
         if self._start_failures < START_FAILURES:
             self._next_start = time.monotonic() + min(BACKOFF[0] * 2 ** (self._start_failures - 1), BACKOFF[1])
