@@ -322,7 +322,7 @@ def test_workers_that_cannot_start_fail_with_worker_lost_error_saying_why(tmp_pa
 
 def test_a_process_without_the_key_cannot_take_a_workers_place(pctx):
     """Local sockets connecting to the driver with every identity a worker could have had, before
-    a replacement starts: the replacement joins, and computations are right."""
+    the replacements of both workers start: the replacements join, and computations are right."""
     executor = pctx.executor
     context = zmq.Context()
     try:
@@ -336,11 +336,13 @@ def test_a_process_without_the_key_cannot_take_a_workers_place(pctx):
             rogue.send_multipart([b"x" * 32, b'{"kind": "hello", "peer": "tcp://127.0.0.1:1"}', b"."])
             rogues.append(rogue)
         pids = executor.worker_pids()
-        os.kill(pids[min(pids)], signal.SIGKILL)
+        for pid in pids.values():
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: not set(executor.worker_pids()) & set(pids) and len(executor._workers) == 2
+                          and all(w.peer for w in list(executor._workers.values())), timeout=60)  # both joined
         a = np.arange(30_000.0)
         assert float(rd.from_numpy(a, npartitions=6).map_partitions(lambda b: b * 2, dtype=np.float64).sum()) \
             == 2 * a.sum()
-        assert wait_until(lambda: len(executor.worker_pids()) == 2)
         names = [w.name for w in executor._workers.values()]
         assert all(len(name) == 32 and int(name, 16) >= 0 for name in names) and len(set(names)) == 2
     finally:
