@@ -5,6 +5,7 @@ deployment started with dask's own command-line tools.
 The rest of the suite runs on this backend too (the ``ctx`` fixture)."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -18,12 +19,14 @@ import pytest
 import rdarray as rd
 from _helpers import (
     Counter,
+    alive,
     assert_group_totals,
     group_sums,
     keys_and_values,
     kill_first_time,
     killing_group_total,
     struct,
+    wait_until,
 )
 
 distributed = pytest.importorskip("distributed")
@@ -185,3 +188,39 @@ def test_a_cluster_started_from_the_command_line(tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
     assert all(p.poll() is not None for p in started)
+
+
+def test_a_hung_worker_is_restarted_and_its_tasks_rerun(tmp_path):
+    """A worker stopped (SIGSTOP) in the middle of a task: after rd.config.heartbeat_timeout it is
+    restarted through its nanny, and the result is right. The scheduler's own worker-ttl is off
+    here, so without rdarray's check the computation would wait for ever."""
+    import dask
+
+    marker = str(tmp_path / "stopped")
+    a = keys_and_values(8000, groups=40, seed=4)
+
+    def fn(b):
+        if len(b) and b["k"][0] == a["k"][5000] and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return b
+    saved = rd.config.heartbeat_timeout
+    rd.config.heartbeat_timeout = 3.0
+    pool = concurrent.futures.ThreadPoolExecutor(1)  # a hang fails the test, it does not hang the suite
+    try:
+        with dask.config.set({"distributed.scheduler.worker-ttl": None}), \
+                distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                         dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client, rd.Context(backend="dask", client=client):
+            pids = set(client.run(os.getpid).values())
+            x = rd.from_numpy(a, npartitions=8).map_partitions(fn, dtype=a.dtype)
+            start = time.monotonic()
+            got = pool.submit(lambda: x.groupby("k").agg(total=("v", "sum")).compute()).result(timeout=300)
+            took = time.monotonic() - start
+            assert os.path.exists(marker)
+            assert_group_totals(got, a)
+            assert wait_until(lambda: sum(alive(pid) for pid in pids) == 1, timeout=60)  # the hung one is gone
+    finally:
+        pool.shutdown(wait=False)
+        rd.config.heartbeat_timeout = saved
+    print(f"\n[dask hung worker] completed in {took:.1f} s with a 3 s heartbeat timeout")

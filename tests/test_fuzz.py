@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -370,6 +371,8 @@ def test_meta_fields_named_in_the_format_are_checked(saved):
 # -- wire -------------------------------------------------------------------------------------------
 
 KEY = b"k" * 32
+DRIVER = wire.Endpoint(KEY, wire.DRIVER)
+WORKER = wire.Endpoint(KEY, "w0")
 TRIPPED: list = []
 
 
@@ -385,22 +388,29 @@ class Canary:
         return _trip, ()
 
 
-def signed(body=None, kind: str = "done", **header) -> list:
-    return [bytes(memoryview(f)) for f in wire.pack(KEY, kind, body, **header)]
+def signed(body=None, kind: str = "done", to_worker: bool = False, fresh: bool = False, **header) -> list:
+    """A message from the worker to the driver (or the other way), with its next sequence number;
+    or, ``fresh``, from a new sender of the same name (sequence number 1: the same bytes each time)."""
+    sender, receiver = (DRIVER, WORKER) if to_worker else (WORKER, DRIVER)
+    if fresh:
+        sender = wire.Endpoint(KEY, sender.name)
+    return [bytes(memoryview(f)) for f in sender.pack(receiver.name, kind, body, **header)]
 
 
 frame_lists = st.lists(st.binary(max_size=80), min_size=1, max_size=6)
 
 
 @st.composite
-def bad_messages(draw) -> list:
-    """Frames that are not a message signed with KEY: random, or a signed message altered."""
+def bad_messages(draw, to_worker: bool = False) -> list:
+    """Frames that are not a message to read: random, or a signed message altered, or signed by
+    another key. (Replays: ``test_wire_replays_*`` and the socket test.)"""
     if draw(st.booleans()):
         frames_ = draw(frame_lists)
         if draw(st.booleans()) and len(frames_) >= 2:  # a real header and pickle, unsigned
-            frames_[1:3] = signed(Canary(), job=1)[1:3]
+            frames_[1:3] = signed(Canary(), job=1, to_worker=to_worker, fresh=True)[1:3]
         return frames_
-    good = signed([Canary(), np.arange(draw(st.sampled_from([3, 20_000])))], job=1, p=0)
+    good = signed([Canary(), np.arange(draw(st.sampled_from([3, 20_000])))], job=1, p=0, to_worker=to_worker,
+                  fresh=True)
     frames_ = list(good)
     kind = draw(st.sampled_from(["flip", "truncate", "drop", "add", "swap", "key", "resign-part"]))
     if kind == "flip":
@@ -421,8 +431,8 @@ def bad_messages(draw) -> list:
         i, j = draw(st.integers(0, len(frames_) - 1)), draw(st.integers(0, len(frames_) - 1))
         frames_[i], frames_[j] = frames_[j], frames_[i]
     elif kind == "key":
-        frames_ = [bytes(memoryview(f)) for f in wire.pack(draw(st.binary(max_size=40).filter(lambda k: k != KEY)),
-                                                          "done", Canary())]
+        other = wire.Endpoint(draw(st.binary(max_size=40).filter(lambda k: k != KEY)), "w0")
+        frames_ = [bytes(memoryview(f)) for f in other.pack("w0" if to_worker else wire.DRIVER, "done", Canary())]
     else:  # the frames joined differently: the same bytes, other boundaries
         assume(len(frames_) >= 3 and len(frames_[1]) > 1)
         cut = draw(st.integers(1, len(frames_[1]) - 1))
@@ -431,32 +441,53 @@ def bad_messages(draw) -> list:
     return frames_
 
 
-def _drops(caplog) -> int:
-    return sum(r.name == "rdarray" and "dropped" in r.getMessage() for r in caplog.records)
-
-
 @settings(max_examples=6 * settings.default.max_examples)
 @given(bad_messages())
-def test_wire_unpack_drops_unsigned(caplog, frames_):
-    caplog.clear()
+def test_wire_unpack_drops_unsigned(frames_):
     TRIPPED.clear()
-    with caplog.at_level(logging.WARNING, logger="rdarray"):
-        assert wire.unpack(KEY, frames_) is None
-    assert not TRIPPED and _drops(caplog) == 1
+    before = DRIVER.drops.total
+    assert DRIVER.unpack(frames_) is None
+    assert not TRIPPED and DRIVER.drops.total == before + 1
 
 
 @given(st.one_of(json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=40)))
 @example(b'{"kind": "x"}')
+@example(b'{"kind": "x", "src": "w0", "dst": "driver", "seq": 1}')
 @example(b"[" * 100_000)
-def test_wire_signed_header_of_any_shape(caplog, header):
+def test_wire_signed_header_of_any_shape(header):
     """A signed message is trusted, yet a header of any shape is dropped or read, not a crash."""
     frames_ = signed(1)
     frames_[1] = header
     frames_[0] = wire._signature(KEY, frames_[1:])
-    with caplog.at_level(logging.WARNING, logger="rdarray"):
-        got = wire.unpack(KEY, frames_)
+    got = DRIVER.unpack(frames_)
     if got is not None:
         assert isinstance(got[0], dict) and "kind" in got[0] and got[1] == 1
+
+
+def test_wire_replays_are_dropped_within_and_behind_the_window():
+    """Messages read in any order within the window are read once each; one too far behind is not."""
+    sender, receiver = wire.Endpoint(KEY, "a"), wire.Endpoint(KEY, "b")
+    messages = [sender.pack("b", "x", i) for i in range(wire.WINDOW + 10)]
+    order = [3, 0, 2, 1, 7, 5]
+    assert [receiver.unpack(messages[i])[1] for i in order] == order
+    assert all(receiver.unpack(messages[i]) is None for i in order)
+    assert receiver.unpack(messages[-1])[1] == len(messages) - 1
+    assert receiver.unpack(messages[4]) is None  # never read, but older than the window allows
+    assert receiver.unpack(messages[-2])[1] == len(messages) - 2
+    assert wire.Endpoint(KEY, "c").unpack(sender.pack("b", "x", 0)) is None  # addressed to another
+
+
+def test_dropped_messages_are_logged_once_per_interval_with_a_summary(caplog):
+    drops = wire.Drops(interval=0.2)
+    with caplog.at_level(logging.WARNING, logger="rdarray"):
+        for _ in range(1000):
+            drops("signature", "a peer")
+        drops("truncated", "a peer")
+        assert len(caplog.records) == 2
+        time.sleep(0.3)
+        drops.flush()
+    assert drops.total == 1001 and len(caplog.records) == 3
+    assert "999 more" in caplog.records[-1].getMessage()
 
 
 @pytest.fixture(scope="module")
@@ -471,15 +502,16 @@ def sockets():
     dealer.connect(f"tcp://127.0.0.1:{port}")
     dealer.send_multipart(signed(kind="hello"))  # the ROUTER learns the DEALER's identity
     assert router.poll(5000)
-    assert wire.receive(router, KEY, routed=True)[:2] == (b"w0", {"kind": "hello"})
+    sender, header = DRIVER.receive(router, routed=True)[:2]
+    assert sender == b"w0" and header["kind"] == "hello"
     yield router, dealer
     context.destroy(linger=0)
 
 
-def _next(socket, routed: bool):
+def _next(socket, endpoint, routed: bool):
     """The next good message on ``socket``, waiting for it to arrive."""
     for _ in range(100):
-        found = wire.receive(socket, KEY, routed=routed)
+        found = endpoint.receive(socket, routed=routed)
         if found is not None:
             return found
         socket.poll(100)
@@ -487,23 +519,32 @@ def _next(socket, routed: bool):
 
 
 @settings(max_examples=max(10, settings.default.max_examples // 2))
-@given(st.lists(bad_messages(), min_size=1, max_size=5), st.booleans())
-def test_wire_receive_over_sockets(sockets, caplog, messages, to_worker):
-    """Bad messages sent either way are dropped one by one; the good one after them is read."""
+@given(st.data(), st.booleans())
+def test_wire_receive_over_sockets(sockets, data, to_worker):
+    """Bad messages sent either way are dropped one by one; the good one after them is read, once:
+    sent again, it is dropped too."""
     router, dealer = sockets
+    messages = data.draw(st.lists(bad_messages(to_worker), min_size=1, max_size=5))
     TRIPPED.clear()
-    caplog.clear()
-    good = signed({"x": np.arange(30_000)}, kind="task", job=7)  # an out-of-band buffer too
-    with caplog.at_level(logging.WARNING, logger="rdarray"):
-        for m in messages + [good]:
-            if to_worker:
-                router.send_multipart([b"w0"] + m)
-            else:
-                dealer.send_multipart(m)
-        sender, header, body, nbytes = _next(dealer if to_worker else router, routed=not to_worker)
-        assert wire.receive(dealer if to_worker else router, KEY, routed=not to_worker) is None
+    good = signed({"x": np.arange(30_000)}, kind="task", to_worker=to_worker, job=7)  # an out-of-band buffer too
+    receiver, endpoint = (dealer, WORKER) if to_worker else (router, DRIVER)
+    before = endpoint.drops.total
+    marker = signed(kind="marker", to_worker=to_worker)
+
+    def send(m):
+        if to_worker:
+            router.send_multipart([b"w0"] + m)
+        else:
+            dealer.send_multipart(m)
+    for m in messages + [good]:
+        send(m)
+    sender, header, body, nbytes = _next(receiver, endpoint, routed=not to_worker)
+    assert endpoint.receive(receiver, routed=not to_worker) is None
     assert sender == (None if to_worker else b"w0")
-    assert header == {"kind": "task", "job": 7}
+    assert header["kind"] == "task" and header["job"] == 7
     np.testing.assert_array_equal(body["x"], np.arange(30_000))
     assert nbytes == sum(len(f) for f in good)
-    assert not TRIPPED and _drops(caplog) == len(messages)
+    for m in (good, marker):
+        send(m)
+    assert _next(receiver, endpoint, routed=not to_worker)[1]["kind"] == "marker"
+    assert not TRIPPED and endpoint.drops.total == before + len(messages) + 1

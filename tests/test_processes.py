@@ -5,6 +5,7 @@ moment, signed messages (a rogue client is ignored), and nothing left behind.
 The rest of the suite runs on this backend too (the ``ctx`` fixture)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -170,6 +171,186 @@ def test_a_task_that_keeps_killing_its_worker_stops_with_worker_lost_error(pctx)
     assert pctx.submit(lambda: 7).result() == 7
 
 
+# -- hung workers and replacement ------------------------------------------------------------------
+
+@contextlib.contextmanager
+def configured(**settings):
+    """``rd.config`` with ``settings`` for the block (a Context reads them when it is made)."""
+    saved = {name: getattr(rd.config, name) for name in settings}
+    for name, value in settings.items():
+        setattr(rd.config, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(rd.config, name, value)
+
+
+def stop_first_time(marker: str) -> None:
+    """SIGSTOP the calling process, the first time only: it hangs, alive, until killed."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+@pytest.mark.parametrize("stage", ["map", "reduce"])
+def test_a_hung_worker_is_killed_and_replaced_and_its_tasks_rerun(tmp_path, stage):
+    """A worker stopped in the middle of a task (map), or while others fetch its shuffle outputs
+    (reduce), is killed after the heartbeat timeout; the computation completes right."""
+    marker = str(tmp_path / "stopped")
+    a = keys_and_values(8000, groups=40, seed=4)
+    with configured(heartbeat_timeout=3.0), rd.Context(backend="processes", workers=2) as ctx:
+        pids = set(ctx.executor.worker_pids().values())
+        start = time.monotonic()
+        if stage == "map":
+            def fn(b):
+                if len(b) and b["k"][0] == a["k"][5000]:
+                    stop_first_time(marker)
+                return b
+            got = rd.from_numpy(a, npartitions=8).map_partitions(fn, dtype=a.dtype).groupby("k").agg(
+                total=("v", "sum")).compute()
+        else:
+            def total(group):
+                if group["k"][0] == 7:
+                    stop_first_time(marker)
+                return struct({"k": group["k"][:1], "total": [group["v"].sum()]})
+            got = rd.from_numpy(a, npartitions=8).groupby("k").apply(total).compute()
+        took = time.monotonic() - start
+        assert os.path.exists(marker)
+        assert_group_totals(got, a)
+        now = set(ctx.executor.worker_pids().values())
+        assert len(now) == 2 and len(now & pids) == 1  # the hung one replaced
+        assert not any(alive(pid) for pid in pids - now)
+    print(f"\n[hung worker] {stage}: completed in {took:.1f} s with a 3 s heartbeat timeout")
+
+
+@pytest.mark.parametrize("name, value, error", [("heartbeat_timeout", 0, ValueError),
+                                                ("heartbeat_timeout", -1.0, ValueError),
+                                                ("heartbeat_timeout", "60", TypeError),
+                                                ("max_frame_bytes", 0, ValueError),
+                                                ("max_frame_bytes", 1.5e6, TypeError),
+                                                ("max_frame_bytes", True, TypeError)])
+def test_bad_settings_are_refused_naming_them(name, value, error):
+    before = getattr(rd.config, name)
+    with pytest.raises(error, match=f"rd.config.{name}"):
+        setattr(rd.config, name, value)
+    assert getattr(rd.config, name) == before
+
+
+def test_a_busy_worker_is_not_taken_for_hung():
+    """A task computing (in Python, and in NumPy) for longer than the heartbeat timeout: its
+    worker is not killed."""
+    def busy(b):
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            np.sort(np.random.default_rng(0).standard_normal(200_000))
+            sum(range(10_000))
+        return b + 1
+    with configured(heartbeat_timeout=4.0), rd.Context(backend="processes", workers=2) as ctx:
+        pids = ctx.executor.worker_pids()
+        assert np.array_equal(rd.from_numpy(np.arange(4.0), npartitions=2).map_partitions(
+            busy, dtype=np.float64).compute(), np.arange(4.0) + 1)
+        assert ctx.executor.worker_pids() == pids
+
+
+def test_a_task_holding_the_gil_past_the_timeout_is_not_taken_for_hung():
+    """One C call that holds the GIL (a builtin ``sum`` over a range) for about three times the
+    heartbeat timeout silences the worker's I/O thread too; the CPU time it uses says it is
+    computing, so it is not killed."""
+    start = time.monotonic()
+    sum(range(10**7))
+    n = int(10**7 / (time.monotonic() - start) * 12)  # about 12 s here
+
+    def hold(b):
+        return b + sum(range(n)) * 0
+    with configured(heartbeat_timeout=4.0), rd.Context(backend="processes", workers=2) as ctx:
+        pids = ctx.executor.worker_pids()
+        got = rd.from_numpy(np.arange(4.0), npartitions=2).map_partitions(hold, dtype=np.float64).compute()
+        assert np.array_equal(got, np.arange(4.0))
+        assert ctx.executor.worker_pids() == pids
+
+
+def test_a_burst_of_deaths_keeps_the_pool_at_its_size(tmp_path, monkeypatch):
+    """15 workers killed one after another, while every other replacement fails to start: the
+    pool comes back to its size each time, and computations are right."""
+    from rdarray.execution import processes
+
+    flaky = tmp_path / "flaky.py"
+    flaky.write_text("import os, sys\n"
+                     f"n = len(os.listdir({str(tmp_path / 'starts')!r}))\n"
+                     f"open(os.path.join({str(tmp_path / 'starts')!r}, str(n)), 'w').close()\n"
+                     "if n % 2:\n"
+                     "    sys.exit('flaky worker: refusing to start')\n"
+                     "from rdarray.execution.worker import main\n"
+                     "main()\n")
+    (tmp_path / "starts").mkdir()
+    a = np.arange(20_000.0)
+    with rd.Context(backend="processes", workers=2) as ctx:
+        monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(flaky)])
+        executor = ctx.executor
+        x = rd.from_numpy(a, npartitions=6).map_partitions(lambda b: b * 3, dtype=np.float64).persist()
+        for k in range(15):
+            victim = min(executor.worker_pids())
+            os.kill(executor.worker_pids()[victim], signal.SIGKILL)
+            assert wait_until(lambda: len(executor.worker_pids()) == 2 and victim not in executor.worker_pids()  # noqa: B023
+                              and all(w.peer for w in list(executor._workers.values())), timeout=60)
+            if k % 5 == 4:
+                assert float(x.sum()) == 3 * a.sum()
+        assert np.array_equal(x.compute(), a * 3)
+        failed = len(os.listdir(tmp_path / "starts")) // 2
+    print(f"\n[burst] 15 workers killed, {failed} replacements failed to start; the pool stayed at 2")
+
+
+def test_workers_that_cannot_start_fail_with_worker_lost_error_saying_why(tmp_path, monkeypatch):
+    from rdarray.execution import processes
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("import sys\nsys.exit('cannot start: no such module rdarray_missing')\n")
+    monkeypatch.setattr(processes, "BACKOFF", (0.05, 0.2))
+    monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(broken)])
+    with pytest.raises(rd.WorkerLostError, match="(?s)failed to start 5 times.*exited with code 1.*rdarray_missing"):
+        rd.Context(backend="processes", workers=2)
+    # and when they stop starting later: everything waiting, and asked later, fails saying why
+    monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, "-m", "rdarray.execution"])
+    with rd.Context(backend="processes", workers=2) as ctx:
+        monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(broken)])
+        for pid in ctx.executor.worker_pids().values():
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(rd.WorkerLostError, match="(?s)failed to start.*rdarray_missing"):
+            rd.from_numpy(np.arange(10.0), npartitions=2).map_partitions(lambda b: b, dtype=np.float64).compute()
+        with pytest.raises(rd.WorkerLostError, match="failed to start"):
+            ctx.submit(lambda: 1).result()
+
+
+def test_a_process_without_the_key_cannot_take_a_workers_place(pctx):
+    """Local sockets connecting to the driver with every identity a worker could have had, before
+    the replacements of both workers start: the replacements join, and computations are right."""
+    executor = pctx.executor
+    context = zmq.Context()
+    try:
+        rogues = []
+        for identity in [b"w%d" % i for i in range(12)] + [os.urandom(8), b"driver"] + [
+                w.identity[:8] for w in executor._workers.values()]:
+            rogue = context.socket(zmq.DEALER)
+            rogue.setsockopt(zmq.LINGER, 0)
+            rogue.setsockopt(zmq.IDENTITY, identity)
+            rogue.connect(executor._address)
+            rogue.send_multipart([b"x" * 32, b'{"kind": "hello", "peer": "tcp://127.0.0.1:1"}', b"."])
+            rogues.append(rogue)
+        pids = executor.worker_pids()
+        for pid in pids.values():
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: not set(executor.worker_pids()) & set(pids) and len(executor._workers) == 2
+                          and all(w.peer for w in list(executor._workers.values())), timeout=60)  # both joined
+        a = np.arange(30_000.0)
+        assert float(rd.from_numpy(a, npartitions=6).map_partitions(lambda b: b * 2, dtype=np.float64).sum()) \
+            == 2 * a.sum()
+        names = [w.name for w in executor._workers.values()]
+        assert all(len(name) == 32 and int(name, 16) >= 0 for name in names) and len(set(names)) == 2
+    finally:
+        context.destroy(linger=0)
+
+
 def test_a_failing_task_is_not_retried(pctx):
     counter = Counter(lambda b: b if b[0] != 300 else 1 // 0)
     x = rd.from_numpy(np.arange(0, 800), npartitions=8).map_partitions(counter, dtype=np.int64)
@@ -217,6 +398,137 @@ def test_rogue_messages_are_dropped_unread(pctx, tmp_path, caplog):
         context.destroy(linger=0)
     assert not target.exists()
     assert "signature" in caplog.text and "truncated" in caplog.text
+
+
+def test_a_replayed_fetch_is_not_answered(pctx, monkeypatch):
+    """A real signed fetch, captured as the driver sends it, then sent again to the worker from
+    foreign sockets: no block comes back, and the worker works on."""
+    from rdarray.execution import wire
+
+    a = np.arange(2 * 23_260.0)
+    x = rd.from_numpy(a, npartitions=2).map_partitions(lambda b: b + 1, dtype=np.float64).persist()
+    assert float(x.sum()) == (a + 1).sum()
+    executor = pctx.executor
+    captured = []
+    send_frames = wire.send_frames
+
+    def recording(socket, frames):
+        copies = [bytes(memoryview(f)) for f in frames]
+        if any(b'"kind": "fetch"' in f for f in copies[:3]):
+            captured.append(copies)
+        send_frames(socket, frames)
+    monkeypatch.setattr(wire, "send_frames", recording)
+    wid = executor.store.location(x.lineage.id, 0)
+    np.testing.assert_array_equal(pctx.store.get(x.lineage.id, 0), a[:23_260] + 1)  # the driver fetches it
+    monkeypatch.undo()
+    (route, *message), = captured
+    assert route == executor._workers[wid].identity
+    context = zmq.Context()
+    leaked = 0
+    try:
+        for identity in (os.urandom(5), b"driver", route):
+            rogue = context.socket(zmq.DEALER)
+            rogue.setsockopt(zmq.LINGER, 0)
+            rogue.setsockopt(zmq.IDENTITY, identity)
+            rogue.connect(executor._workers[wid].peer)
+            rogue.send_multipart(message)
+            if rogue.poll(2000):
+                leaked += sum(len(f) for f in rogue.recv_multipart())
+            rogue.close()
+    finally:
+        context.destroy(linger=0)
+    assert leaked == 0
+    np.testing.assert_array_equal(x.compute(), a + 1)
+    np.testing.assert_array_equal(pctx.store.get(x.lineage.id, 0), a[:23_260] + 1)
+    print(f"\n[replay] a captured fetch replayed from 3 foreign sockets: {leaked} bytes answered")
+
+
+def peak_rss_mb(pid) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+
+def reset_peak_rss(pid) -> None:
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def test_a_frame_over_the_limit_is_refused_before_it_is_read():
+    """A 256 MiB unsigned frame, sent to the driver and to a worker, grows neither (their peak
+    RSS); messages of the context's own that would be over the limit fail saying so."""
+    big = 256 << 20
+    with configured(max_frame_bytes=8 << 20), rd.Context(backend="processes", workers=2) as ctx:
+        executor = ctx.executor
+        worker = next(iter(executor._workers.values()))
+        pids = {"driver": os.getpid(), "worker": worker.process.pid}
+        for pid in pids.values():
+            reset_peak_rss(pid)
+        before = {name: peak_rss_mb(pid) for name, pid in pids.items()}
+        script = ("import sys, time, zmq\n"
+                  "c = zmq.Context()\n"
+                  "for address in sys.argv[1:]:\n"
+                  "    s = c.socket(zmq.DEALER)\n"
+                  "    s.connect(address)\n"
+                  f"    s.send_multipart([b'x' * 32, b'{{}}', bytes({big})])\n"
+                  "time.sleep(3)\n"
+                  "c.destroy(linger=0)\n")
+        subprocess.run([sys.executable, "-c", script, executor._address, worker.peer], check=True, timeout=120)
+        growth = {name: round(peak_rss_mb(pid) - before[name], 1) for name, pid in pids.items()}
+        assert all(g < 64 for g in growth.values()), growth
+        a = np.arange(100_000.0)
+        assert float(rd.from_numpy(a, npartitions=4).map_partitions(lambda b: b * 2, dtype=np.float64).sum()) \
+            == 2 * a.sum()
+        with pytest.raises(ValueError, match="max_frame_bytes"):  # a partition of this process's, too large
+            rd.from_numpy(np.zeros(2 << 20), npartitions=1).map_partitions(lambda b: b, dtype=np.float64).compute()
+        with pytest.raises(ValueError, match="max_frame_bytes"):  # a worker's result, too large
+            rd.from_numpy(np.zeros(10), npartitions=1).map_partitions(lambda b: np.zeros(2 << 20),
+                                                                      dtype=np.float64).compute()
+        assert float(rd.from_numpy(a, npartitions=4).sum()) == a.sum()
+    print(f"\n[size] a {big >> 20} MiB unsigned frame over an 8 MiB limit: peak RSS growth (MB) {growth}")
+
+
+def test_a_flood_of_unsigned_messages_is_logged_in_a_few_lines(pctx, caplog, capfd):
+    """100,000 unsigned messages to the driver and the workers during computations: the results
+    are right, and the drops are logged in a few lines (counts, rate-limited)."""
+
+    a = keys_and_values(200_000, groups=100, seed=9)
+    x = rd.from_numpy(a, npartitions=8)
+
+    def work() -> float:
+        start = time.monotonic()
+        assert_group_totals(x.groupby("k").agg(total=("v", "sum")).compute(), a)
+        return time.monotonic() - start
+
+    quiet = [work() for _ in range(3)]
+    executor = pctx.executor
+    addresses = [executor._address] + [w.peer for w in executor._workers.values()]
+    script = ("import sys, zmq\n"
+              "c = zmq.Context()\n"
+              "sockets = []\n"
+              "for address in sys.argv[1:]:\n"
+              "    s = c.socket(zmq.DEALER)\n"
+              "    s.setsockopt(zmq.SNDHWM, 0)\n"
+              "    s.connect(address)\n"
+              "    sockets.append(s)\n"
+              "for i in range(100_000):\n"
+              "    sockets[i % len(sockets)].send_multipart([b'x' * 32, b'{\"kind\": \"done\"}', b'junk'])\n"
+              "c.destroy(linger=5000)\n")
+    before = executor.wire.drops.total
+    with caplog.at_level(logging.WARNING, logger="rdarray"):
+        flood = subprocess.Popen([sys.executable, "-c", script, *addresses])
+        assert wait_until(lambda: executor.wire.drops.total > before, timeout=60)
+        flooded = [work()]
+        while flood.poll() is None:
+            flooded.append(work())
+        assert flood.wait(120) == 0
+        assert wait_until(lambda: executor.wire.drops.total - before >= 100_000 // len(addresses), timeout=60)
+        time.sleep(1.0)  # the workers' lines reach this process's stderr
+    lines = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    lines += [line for line in capfd.readouterr().err.splitlines() if "dropped" in line]
+    assert len(lines) <= 12, lines
+    print(f"\n[flood] 100,000 unsigned messages: {len(lines)} log lines, {sum(len(s) + 1 for s in lines)} bytes; "
+          f"a groupby took {np.median(quiet):.2f} s quiet, {np.median(flooded):.2f} s flooded "
+          f"(median of {len(flooded)})")
 
 
 # -- nothing left behind --------------------------------------------------------------------------

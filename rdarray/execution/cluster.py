@@ -8,11 +8,20 @@ task receives its own buckets only. Only the results asked for are gathered to t
 
 Lost work is dask's to recompute: every future has its task graph down to the sources, and the
 partitions of this process's arrays (``from_numpy``) travel inside the tasks that provide them.
+
+A hung worker (stopped, or stuck without its event loop) keeps its tasks until the scheduler's
+``worker-ttl`` (5 minutes by default) gives it up. While a computation's results are awaited,
+the executor asks the scheduler every sixth of ``rd.config.heartbeat_timeout`` for the workers
+that sent no heartbeat for that long, and has them restarted (through their nanny; a worker
+without one is removed), just as ``worker-ttl`` would: their tasks run elsewhere, their data is
+recomputed. A scheduler that cannot run rdarray's check (rdarray not installed there) is left to
+its own ``worker-ttl``, with a warning.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import operator
 import pickle
 import threading
@@ -21,12 +30,15 @@ import weakref
 from concurrent.futures import Future
 from typing import Any
 
+from ..config import config
 from ..errors import WorkerLostError
 from ..lineage import Node
 from ..storage.frame import Encoded, decoded, travelling
 from .base import Executor
 from .shipping import pickle_stage, task_reads
 from .task import StageRunner
+
+log = logging.getLogger("rdarray")
 
 #: unpickled stages kept by each dask worker process, by token
 _STAGES: collections.OrderedDict[str, object] = collections.OrderedDict()
@@ -65,6 +77,19 @@ def _returned(stage) -> list[Node]:
     computed inside it (their futures are what keeps them)."""
     outputs = {o.id for o in stage.outputs}
     return list(stage.outputs) + [n for n in stage.nodes if n.persist_level is not None and n.id not in outputs]
+
+
+async def _restart_silent_workers(timeout: float, dask_scheduler=None) -> list[str]:
+    """On the scheduler: restart the workers that sent no heartbeat for ``timeout`` seconds, as
+    its ``worker-ttl`` check does; their addresses."""
+    import time
+
+    now = time.time()
+    silent = [ws.address for ws in dask_scheduler.workers.values() if now - ws.last_seen > timeout]
+    if silent:
+        await dask_scheduler.restart_workers(silent, wait_for_workers=False, on_error="return",
+                                             stimulus_id=f"rdarray-heartbeat-timeout-{now}")
+    return silent
 
 
 def run_task(token: str, blob: bytes, p: int, keys: list, *values):
@@ -202,6 +227,7 @@ class DaskExecutor(Executor):
             raise ImportError("the dask backend needs dask.distributed: pip install 'rdarray[dask]'") from None
         if (client is None) == (address is None):
             raise ValueError("Context(backend='dask'): give client=Client(...) or address='tcp://...', one of them")
+        self.heartbeat_timeout: float | None = config.heartbeat_timeout
         self._own_client = client is None
         self.client = Client(address) if client is None else client
         workers = self.client.scheduler_info().get("workers", {})
@@ -265,6 +291,7 @@ class DaskExecutor(Executor):
 
     def gather(self, blocks: list) -> list:
         try:
+            self._wait(blocks)
             return [decoded(b) for b in self.client.gather(blocks)]
         except BaseException as exc:
             self.store.forget_failed()  # a persisted partition whose task failed is computed again later
@@ -274,8 +301,32 @@ class DaskExecutor(Executor):
                 raise WorkerLostError(f"dask backend: a task kept killing its workers: {exc}") from exc
             raise
 
+    def _wait(self, blocks: list) -> None:
+        """Wait until ``blocks`` are computed (or failed), restarting hung workers meanwhile."""
+        from distributed import futures_of, wait
+
+        futures = futures_of(blocks)
+        while self.heartbeat_timeout is not None:
+            try:
+                wait(futures, timeout=self.heartbeat_timeout / 6)
+                return
+            except TimeoutError:
+                pass
+            try:
+                silent = self.client.run_on_scheduler(_restart_silent_workers, self.heartbeat_timeout)
+            except Exception as exc:
+                log.warning("rdarray: the dask scheduler cannot check for hung workers (%r); its worker-ttl "
+                            "will", exc)
+                self.heartbeat_timeout = None
+                return
+            if silent:
+                log.warning("rdarray: dask workers %s sent no heartbeat for %g s; restarting them",
+                            ", ".join(silent), self.heartbeat_timeout)
+
     def run_tasks(self, fn, n):
-        return self.client.gather([self.client.submit(fn, i, pure=False) for i in range(n)])
+        futures = [self.client.submit(fn, i, pure=False) for i in range(n)]
+        self._wait(futures)
+        return self.client.gather(futures)
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()

@@ -13,6 +13,17 @@ hands it a stage (a *job*) or a call and waits on a future.
 - A worker that dies is replaced. Its running tasks are retried elsewhere (a task that took
   ``MAX_ATTEMPTS`` workers down with it fails with ``WorkerLostError``); blocks it held are
   recomputed from lineage when a task needs them (the scheduler's repair, on ``BlocksLost``).
+- A worker silent for ``rd.config.heartbeat_timeout`` seconds (its I/O thread says it is alive
+  every sixth of that), or not started after ``START_TIMEOUT``, is hung: it is killed, and lost
+  as above. Unless it is computing: a task inside one C call that holds the GIL silences the I/O
+  thread too, so a silent worker that used at least ``BUSY`` of a CPU meanwhile (Linux: its
+  ``/proc`` times) is given another timeout instead; a stopped or blocked one uses none.
+- Workers that fail to start are started again after a back-off (doubling from ``BACKOFF[0]`` up
+  to ``BACKOFF[1]`` seconds); after ``START_FAILURES`` in a row the backend gives up: everything
+  waiting, and everything asked of it later, fails with a ``WorkerLostError`` that says why (the
+  last one's exit and error output). The pool never shrinks silently.
+- A worker's name (its ZeroMQ identity) is a random token that reaches it with the key; the
+  driver reads only messages signed with the key, from the identity they name as their sender.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import weakref
 from concurrent.futures import Future
 from itertools import count
@@ -36,6 +48,7 @@ from typing import Any
 import cloudpickle
 import zmq
 
+from ..config import config
 from ..errors import WorkerLostError
 from ..storage.frame import decoded
 from . import wire
@@ -46,20 +59,32 @@ log = logging.getLogger("rdarray")
 
 DEPTH = 2  # tasks sent ahead to each worker, so it does not wait for the driver between two
 MAX_ATTEMPTS = 3  # workers a task may take down with it before it is given up
-START_TIMEOUT = 60.0  # seconds for the workers to start
+START_TIMEOUT = 60.0  # seconds for a worker to start (to say hello)
+START_FAILURES = 5  # workers in a row that fail to start before the backend gives up
+BACKOFF = (0.2, 5.0)  # seconds before starting workers again after one failed to start: first, most
+STDERR_TAIL = 2000  # bytes of a worker's error output kept, to say why it failed
 TICK = 0.1  # seconds between two checks that the workers are alive
+BUSY = 0.01  # share of a CPU a silent worker uses that says it is computing (a stopped one uses none)
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: how a worker process is started; it reads its settings (key included) on its standard input
+WORKER_COMMAND = [sys.executable, "-m", "rdarray.execution"]
 
 
 class _Worker:
     """The driver's handle on one worker process."""
 
-    def __init__(self, wid: int, process: subprocess.Popen):
+    def __init__(self, wid: int, process: subprocess.Popen, name: str):
         self.wid = wid
         self.process = process
-        self.identity = f"w{wid}".encode()
+        self.name = name
+        self.identity = name.encode()
         self.peer: str | None = None  # its fetch address, once it said hello
         self.running: dict[tuple, Any] = {}  # ("task", job, p) -> (job, p); ("call", id) -> _Call
+        self.seen = time.monotonic()  # its last sign of life: its start, or its last message
+        self.cpu = (self.seen, _cpu_seconds(process.pid))  # when, and its CPU time then
+        self.why: str | None = None  # why the driver killed it
+        self.stderr = process.stderr  # passed on to this process's, by the I/O thread
+        self.tail = b""  # the end of its error output
 
 
 class _Job:
@@ -194,12 +219,15 @@ class ProcessesExecutor(Executor):
     def __init__(self, workers: int, memory_limit: int | None = None, spill_dir: str | None = None):
         self.workers = workers
         self.key = wire.new_key()
+        self.heartbeat_timeout = config.heartbeat_timeout
+        self.max_frame_bytes = config.max_frame_bytes
+        self.wire = wire.Endpoint(self.key, wire.DRIVER, self.max_frame_bytes)
         self.store = RemoteStore(self, memory_limit)
         if spill_dir is not None:
             os.makedirs(spill_dir, exist_ok=True)
         self._spill_root = tempfile.mkdtemp(prefix="rdarray-workers-", dir=spill_dir)
         self._share = None if memory_limit is None else max(1, memory_limit // workers)
-        self._zmq = zmq.Context()
+        self._zmq = wire.new_context(self.max_frame_bytes)
         self._router = self._zmq.socket(zmq.ROUTER)
         self._router.setsockopt(zmq.LINGER, 0)
         self._address = f"tcp://127.0.0.1:{self._router.bind_to_random_port('tcp://127.0.0.1')}"
@@ -207,25 +235,27 @@ class ProcessesExecutor(Executor):
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         self._workers: dict[int, _Worker] = {}
+        self._identities: dict[bytes, _Worker] = {}
+        self._poller = zmq.Poller()
         self._wids = count()
         self._ids = count()
         self._jobs: dict[int, _Job] = {}
         self._calls: collections.deque[_Call] = collections.deque()
         self._fetches: dict[int, tuple[int, Future]] = {}
-        self._failed_starts = 0
+        self._start_failures = 0  # in a row
+        self._next_start = 0.0  # no worker is started before this time (a back-off)
+        self._broken: WorkerLostError | None = None  # why the backend gave up
         self.bytes_sent = 0  # to the workers: tasks, and the partitions of this process's arrays
         self.bytes_received = 0  # from the workers: results, and blocks the driver asked for
         self._started = threading.Event()
         self._closing = False
         self._closing_lock = threading.RLock()  # no command slips in after "stop", or writes to a closed pipe
-        for _ in range(workers):
-            self._start_worker()
         self._thread = threading.Thread(target=self._serve, name="rdarray-driver", daemon=True)
         self._thread.start()
-        if not self._started.wait(START_TIMEOUT) or self._failed_starts >= MAX_ATTEMPTS:
+        self._started.wait()  # every worker said hello, or the backend gave up
+        if self._broken is not None:
             self.close()
-            raise RuntimeError(f"processes backend: the {workers} worker processes did not start "
-                               f"(see their errors above)")
+            raise self._broken
 
     # -- the user's threads -------------------------------------------------------------------------
     def command(self, *command) -> None:
@@ -282,6 +312,8 @@ class ProcessesExecutor(Executor):
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
+            if worker.stderr is not None:
+                worker.stderr.close()
         self._zmq.destroy(linger=0)
         os.close(self._wake_read)
         os.close(self._wake_write)
@@ -289,15 +321,20 @@ class ProcessesExecutor(Executor):
 
     # -- the I/O thread -----------------------------------------------------------------------------
     def _serve(self) -> None:
-        poller = zmq.Poller()
+        poller = self._poller
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._wake_read, zmq.POLLIN)
         try:
+            self._replenish()
             while True:
                 events = dict(poller.poll(int(TICK * 1000)))
+                looked = time.monotonic()  # every message sent before this is read below
                 if self._router in events:
-                    while (message := wire.receive(self._router, self.key, routed=True)) is not None:
+                    while (message := self.wire.receive(self._router, routed=True)) is not None:
                         self._handle(*message)
+                for worker in list(self._workers.values()):
+                    if worker.stderr is not None and worker.stderr.fileno() in events:
+                        self._pass_stderr(worker)
                 if self._wake_read in events:
                     try:
                         os.read(self._wake_read, 1 << 16)
@@ -313,15 +350,74 @@ class ProcessesExecutor(Executor):
                         return
                     self._obey(*command)
                     del command  # an idle driver must not keep the last job (its stage, its inputs) alive
-                for worker in list(self._workers.values()):
-                    if worker.process.poll() is not None:
-                        self._lost(worker)
+                self._check_workers(looked)
+                self._replenish()
                 self._dispatch()
+                self.wire.drops.flush()
         except BaseException as exc:  # a bug: fail everything waiting rather than hang it
             log.exception("rdarray: the processes backend's I/O thread failed")
+            self._broken = WorkerLostError(f"processes backend: the driver's I/O thread failed: {exc!r}")
             self._fail_all(exc)
+            self._started.set()
+
+    def _check_workers(self, looked: float) -> None:
+        """Lose the workers that died; kill those silent for too long (hung, or stuck starting)
+        when this thread last looked for their messages, at ``looked``: a driver busy elsewhere
+        meanwhile takes no worker for hung."""
+        for worker in list(self._workers.values()):
+            if worker.process.poll() is not None:
+                self._lost(worker)
+                continue
+            limit, what = ((self.heartbeat_timeout, "sent no heartbeat") if worker.peer is not None
+                           else (START_TIMEOUT, "did not start"))
+            if worker.why is None and looked - worker.seen > limit:
+                then, cpu = worker.cpu
+                now = _cpu_seconds(worker.process.pid)
+                if cpu is not None and now is not None and now - cpu >= BUSY * (looked - then):
+                    log.warning("rdarray: worker %d (pid %d) sent no heartbeat for %.0f s, but it is computing "
+                                "(a task holding the GIL?); waiting for it", worker.wid, worker.process.pid,
+                                looked - worker.seen)
+                    worker.seen = looked
+                    worker.cpu = (looked, now)
+                    continue
+                worker.why = f"it {what} for {limit:g} s (killed as hung)"
+                log.warning("rdarray: worker %d (pid %d) %s for %g s; killing it", worker.wid, worker.process.pid,
+                            what, limit)
+                worker.process.kill()
+
+    def _replenish(self) -> None:
+        """Start workers until there are ``workers`` of them, unless backing off or given up."""
+        if self._broken is None and time.monotonic() >= self._next_start:
+            while len(self._workers) < self.workers:
+                self._start_worker()
+
+    def _pass_stderr(self, worker: _Worker) -> bool:
+        """Pass what a worker wrote to its standard error on to this process's, keeping its end;
+        False when there is nothing more to read now."""
+        stream = worker.stderr
+        if stream is None:
+            return False
+        try:
+            data = os.read(stream.fileno(), 1 << 16)
+        except BlockingIOError:
+            return False
+        if not data:  # the worker is gone
+            self._poller.unregister(stream.fileno())
+            stream.close()
+            worker.stderr = None
+            return False
+        worker.tail = (worker.tail + data)[-STDERR_TAIL:]
+        with contextlib.suppress(Exception):  # e.g. this process's stderr closed at exit
+            sys.stderr.write(data.decode(errors="replace"))
+            sys.stderr.flush()
+        return True
 
     def _obey(self, kind: str, *args) -> None:
+        if self._broken is not None and kind in ("job", "call", "fetch"):
+            future = args[-1] if kind == "fetch" else args[0].future
+            if not future.done():
+                future.set_exception(self._broken)
+            return
         if kind == "job":
             (job,) = args
             self._jobs[job.id] = job
@@ -344,17 +440,21 @@ class ProcessesExecutor(Executor):
                 self._send(worker, "drop", args[0])
 
     def _send(self, worker: _Worker, kind: str, body=None, **header) -> None:
-        self.bytes_sent += wire.send(self._router, self.key, kind, body, to=worker.identity, **header)
+        self.bytes_sent += self.wire.send(self._router, worker.name, kind, body, route=worker.identity, **header)
 
     def _handle(self, sender: bytes, header: dict, body, nbytes: int) -> None:
-        worker = next((w for w in self._workers.values() if w.identity == sender), None)
-        if worker is None:
-            return  # a worker already given up for dead
+        worker = self._identities.get(sender)
+        if worker is None or header["src"] != worker.name:
+            return  # a worker already given up for dead, or a message relayed under another's name
+        worker.seen = time.monotonic()
         self.bytes_received += nbytes
         kind = header["kind"]
+        if kind == "alive":
+            worker.cpu = (worker.seen, _cpu_seconds(worker.process.pid))
         if kind == "hello":
             worker.peer = header["peer"]
-            if all(w.peer is not None for w in self._workers.values()):
+            self._start_failures = 0
+            if len(self._workers) == self.workers and all(w.peer is not None for w in self._workers.values()):
                 self._started.set()
         elif kind in ("done", "failed", "lost"):
             job = self._jobs.get(header["job"])
@@ -386,7 +486,7 @@ class ProcessesExecutor(Executor):
         elif kind == "blocks":
             wid, future = self._fetches.pop(header["request"], (None, None))
             if future is not None:
-                future.set_result(body)
+                (future.set_exception if isinstance(body, Exception) else future.set_result)(body)
 
     def _record(self, job: _Job, stored: list, worker: _Worker) -> None:
         for node_id, p, nbytes in stored:
@@ -459,7 +559,8 @@ class ProcessesExecutor(Executor):
                 keep.append(key)
             wid = self.store.location(node_id, j)
             if wid in self._workers:  # kept by a worker: shuffle outputs, persisted partitions
-                remote.append((node_id, j, bucket, None if wid == worker.wid else self._workers[wid].peer))
+                holder = self._workers[wid]
+                remote.append((node_id, j, bucket, None if holder is worker else (holder.peer, holder.name)))
             elif node_id in job.inputs or node.cheap:  # held by this process
                 block = job.inputs[node_id][j] if node_id in job.inputs else node.func(j)
                 if bucket is None:
@@ -476,26 +577,40 @@ class ProcessesExecutor(Executor):
             return
         body = {"stage": None if worker.wid in job.sent_to else job.blob, "inline": inline, "remote": remote,
                 "keep": keep, "store": store}
+        try:
+            self._send(worker, "task", body, job=job.id, p=p)
+        except wire.MessageTooLarge as exc:
+            self._fail(job, exc)
+            return
         job.sent_to.add(worker.wid)
         has.update(keep)
         worker.running[("task", job.id, p)] = (job, p)
         job.running += 1
-        self._send(worker, "task", body, job=job.id, p=p)
 
     def _send_call(self, worker: _Worker, call: _Call) -> None:
         if call.attempts == 0 and not call.future.set_running_or_notify_cancel():
             return
+        try:
+            self._send(worker, "call", _Pickled(call.payload), call=call.id)
+        except wire.MessageTooLarge as exc:
+            call.future.set_exception(exc)
+            return
         worker.running[("call", call.id)] = call
-        self._send(worker, "call", _Pickled(call.payload), call=call.id)
 
     def _lost(self, worker: _Worker) -> None:
-        """A worker died: forget what it held, retry what it ran, and start another."""
+        """A worker died: forget what it held, retry what it ran, and start another (after a
+        back-off when it died before it started)."""
         del self._workers[worker.wid]
-        if worker.peer is None:
-            self._failed_starts += 1
+        del self._identities[worker.identity]
+        while self._pass_stderr(worker):
+            pass
+        if worker.stderr is not None:  # its output pipe is still open in a process it started
+            self._poller.unregister(worker.stderr.fileno())
+            worker.stderr.close()
+            worker.stderr = None
+        why = worker.why or f"it exited with code {worker.process.returncode}"
         self.store.forget_worker(worker.wid)
-        log.warning("rdarray: worker %d (pid %d) died with exit code %s; starting another",
-                    worker.wid, worker.process.pid, worker.process.returncode)
+        log.warning("rdarray: worker %d (pid %d) is lost: %s; starting another", worker.wid, worker.process.pid, why)
         if worker.peer is not None:
             for other in self._workers.values():
                 self._send(other, "peer-lost", peer=worker.peer)
@@ -507,14 +622,15 @@ class ProcessesExecutor(Executor):
                 if job.attempts[p] >= MAX_ATTEMPTS:
                     self._fail(job, WorkerLostError(
                         f"stage {job.stage.id}: the task of partition {p} was running on {MAX_ATTEMPTS} "
-                        f"workers that died; giving up"))
+                        f"workers that died; giving up (the last one: {why})"))
                 elif not job.failed:
                     job.pending.insert(0, p)
             else:
                 item.attempts += 1
                 if item.attempts >= MAX_ATTEMPTS:
                     item.future.set_exception(WorkerLostError(
-                        f"submit: the call was running on {MAX_ATTEMPTS} workers that died; giving up"))
+                        f"submit: the call was running on {MAX_ATTEMPTS} workers that died; giving up "
+                        f"(the last one: {why})"))
                 else:
                     self._calls.appendleft(item)
         for request, (wid, future) in list(self._fetches.items()):
@@ -523,23 +639,39 @@ class ProcessesExecutor(Executor):
                 future.set_result([(False, None)])
         for job in list(self._jobs.values()):
             self._finish_if_done(job)
-        if self._failed_starts >= MAX_ATTEMPTS:
-            self._fail_all(WorkerLostError("processes backend: worker processes keep dying before they start"))
-            self._started.set()  # the constructor stops waiting and reports it
-        else:
-            self._start_worker()
+        if worker.peer is None:
+            self._start_failed(worker, why)
+
+    def _start_failed(self, worker: _Worker, why: str) -> None:
+        """Back off before starting workers again; give up after ``START_FAILURES`` in a row."""
+        if self._broken is not None:  # another of the same batch: given up already
+            return
+        self._start_failures += 1
+        if self._start_failures < START_FAILURES:
+            self._next_start = time.monotonic() + min(BACKOFF[0] * 2 ** (self._start_failures - 1), BACKOFF[1])
+            return
+        tail = worker.tail.decode(errors="replace").strip()
+        self._broken = WorkerLostError(
+            f"processes backend: worker processes failed to start {self._start_failures} times in a row; "
+            f"the last one: {why}" + (f"; its error output ends with:\n{tail}" if tail else " (no error output)"))
+        log.error("rdarray: %s", self._broken)
+        self._fail_all(self._broken)
+        self._started.set()  # the constructor stops waiting and reports it
 
     def _start_worker(self) -> None:
-        wid = next(self._wids)
-        config = {"wid": wid, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
-                  "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path}
-        env = {name: "1" for name in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
-        process = subprocess.Popen([sys.executable, "-m", "rdarray.execution"], stdin=subprocess.PIPE, env=env)
+        wid, name = next(self._wids), wire.new_name()
+        settings = {"wid": wid, "name": name, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
+                    "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path,
+                    "heartbeat": self.heartbeat_timeout / 6, "max_frame_bytes": self.max_frame_bytes}
+        env = {variable: "1" for variable in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
+        process = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         stdin = process.stdin
-        assert stdin is not None
-        stdin.write(json.dumps(config).encode())  # the key goes through this private pipe only
+        assert stdin is not None and process.stderr is not None
+        stdin.write(json.dumps(settings).encode())  # the key and the name go through this private pipe only
         stdin.close()
-        self._workers[wid] = _Worker(wid, process)
+        os.set_blocking(process.stderr.fileno(), False)
+        self._poller.register(process.stderr.fileno(), zmq.POLLIN)
+        self._workers[wid] = self._identities[name.encode()] = _Worker(wid, process, name)
 
     def _fail_all(self, exc: BaseException) -> None:
         for job in list(self._jobs.values()):
@@ -562,6 +694,16 @@ class ProcessesExecutor(Executor):
         for worker in self._workers.values():
             self._send(worker, "stop")
         self._router.close(linger=1000)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time process ``pid`` used so far, in seconds; None where ``/proc`` cannot say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class _Pickled:

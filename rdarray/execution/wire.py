@@ -1,21 +1,35 @@
 """The wire format between the driver and the worker processes, and between workers.
 
 A message is a list of ZeroMQ frames: ``[signature, header, body, *buffers]``. The header is a
-small JSON object (``kind`` and a few numbers); the body is a pickle (protocol 5) whose arrays
-travel out of band as the ``buffers`` frames: sent straight from NumPy's memory and received as
-arrays over the frames' memory, with no copy on either side. The signature is HMAC-SHA256, under
-the context's random key, of every other frame; a message whose signature is missing or wrong is
-dropped and logged before anything in it is parsed or unpickled.
+small JSON object: its ``kind``, who sent it (``src``), to whom (``dst``), a sequence number
+(``seq``, counted per sender and receiver) and a few numbers of its kind. The body is a pickle
+(protocol 5) whose arrays travel out of band as the ``buffers`` frames: sent straight from
+NumPy's memory and received as arrays over the frames' memory, with no copy on either side. The
+signature is HMAC-SHA256, under the context's random key, of every other frame.
+
+A message is read only when its signature is right, it is addressed to the receiver, and its
+sequence number is fresh: above all those seen from its sender, or within :data:`WINDOW` below
+the highest and not seen before (a message packed by one thread may be sent after one packed
+later by another). Anything else, a replayed message among them, is dropped before its body is
+unpickled. Dropped messages are counted and logged sparingly (:class:`Drops`), and a receiver
+stops reading after :data:`DROPS_IN_A_ROW` of them to do its other work: a flood of them fills
+neither the disk nor the receiver's time. Frames larger than the receiver's limit never reach Python: the
+sockets are made with ``zmq.MAXMSGSIZE`` (see :func:`new_context`), and ZeroMQ drops the
+connection of a peer that sends one.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import io
 import json
 import logging
 import pickle
+import threading
+import time
+from itertools import count
 
 import cloudpickle
 import zmq
@@ -26,6 +40,57 @@ log = logging.getLogger("rdarray")
 
 #: arrays smaller than this travel inside the pickle: a frame of their own costs more than a copy
 OUT_OF_BAND_BYTES = 1 << 16
+#: how far below the highest sequence number seen from a sender a message may still arrive
+WINDOW = 1024
+#: seconds between two log lines about dropped messages of one reason
+DROP_LOG_INTERVAL = 10.0
+#: bad messages a receiver drops in a row before it returns to its other work (heartbeats, tasks)
+DROPS_IN_A_ROW = 256
+#: the name of the driver on the wire (a worker's is a random token the driver gives it)
+DRIVER = "driver"
+
+_REASONS = {"truncated": "a truncated message", "signature": "a message with a missing or wrong signature",
+            "header": "a signed message with an unreadable header", "misaddressed": "a message meant for another",
+            "replayed": "a replayed or stale message", "body": "a signed message that could not be read"}
+
+
+class MessageTooLarge(ValueError):
+    """A message has a frame over the configured ``max_frame_bytes``: its receiver would drop it."""
+
+
+class Drops:
+    """Dropped messages: counted, and logged at most once per reason every ``interval`` seconds,
+    with a summary of those not logged one by one."""
+
+    def __init__(self, interval: float = DROP_LOG_INTERVAL):
+        self.interval = interval
+        self.total = 0
+        self._lock = threading.Lock()
+        self._logged: dict[str, float] = {}
+        self._unlogged: collections.Counter = collections.Counter()
+        self._summarized = time.monotonic()
+
+    def __call__(self, reason: str, source: str, detail: str = "") -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.total += 1
+            if now - self._logged.get(reason, -self.interval) >= self.interval:
+                self._logged[reason] = now
+                log.warning("rdarray: dropped %s from %s%s", _REASONS[reason], source, detail)
+            else:
+                self._unlogged[reason] += 1
+        self.flush()
+
+    def flush(self) -> None:
+        """Log how many were dropped unlogged, once ``interval`` seconds passed since the last such line."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._unlogged or now - self._summarized < self.interval:
+                return
+            counts, self._unlogged = self._unlogged, collections.Counter()
+            self._summarized = now
+        log.warning("rdarray: dropped %d more messages in the last %.0f s: %s", sum(counts.values()), self.interval,
+                    ", ".join(f"{n} x {_REASONS[reason]}" for reason, n in counts.most_common()))
 
 
 def new_key() -> bytes:
@@ -33,6 +98,21 @@ def new_key() -> bytes:
     import secrets
 
     return secrets.token_bytes(32)
+
+
+def new_name() -> str:
+    """A worker's name, and its ZeroMQ identity: random, so that nobody takes it first."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+def new_context(max_frame_bytes: int | None) -> zmq.Context:
+    """A ZeroMQ context whose sockets refuse frames over ``max_frame_bytes`` before reading them."""
+    context = zmq.Context()
+    if max_frame_bytes is not None:
+        context.setsockopt(zmq.MAXMSGSIZE, max_frame_bytes)
+    return context
 
 
 def _signature(key: bytes, frames) -> bytes:
@@ -83,21 +163,6 @@ def dumps(obj, out_of_band_bytes: int | None = None, by_value: bool = False) -> 
     raise AssertionError("unreachable")
 
 
-def pack(key: bytes, kind: str, body=None, **header) -> list:
-    """The frames of one signed message; ``body`` is any picklable object."""
-    pickled, buffers = dumps(body, OUT_OF_BAND_BYTES)
-    frames = [json.dumps({"kind": kind, **header}).encode(), pickled]
-    frames += buffers
-    return [_signature(key, frames)] + frames
-
-
-def send(socket: zmq.Socket, key: bytes, kind: str, body=None, *, to: bytes | None = None, **header) -> int:
-    """Send one signed message (to the peer ``to`` on a ROUTER socket); returns its size in bytes."""
-    frames = pack(key, kind, body, **header)
-    send_frames(socket, ([to] if to is not None else []) + frames)
-    return sum(memoryview(f).nbytes for f in frames)
-
-
 def send_frames(socket: zmq.Socket, frames: list) -> None:
     """Send a multipart message: large frames without a copy, small ones copied (a zero-copy frame
     costs more than copying a few kilobytes)."""
@@ -106,40 +171,101 @@ def send_frames(socket: zmq.Socket, frames: list) -> None:
         socket.send(frame, zmq.SNDMORE if i < last else 0, copy=memoryview(frame).nbytes < OUT_OF_BAND_BYTES)
 
 
-def unpack(key: bytes, frames: list, source: str = "a peer"):
-    """``(header, body)`` of a received message, or None when it is not ours: too short, unsigned or
-    wrongly signed (logged and dropped unread)."""
-    if len(frames) < 3:
-        log.warning("rdarray: dropped a truncated message (%d frames) from %s", len(frames), source)
-        return None
-    views = [f.buffer if isinstance(f, zmq.Frame) else f for f in frames]
-    expected = _signature(key, views[1:])
-    if not hmac.compare_digest(bytes(views[0]), expected):
-        log.warning("rdarray: dropped a message with a missing or wrong signature from %s", source)
-        return None
-    try:
-        header = json.loads(bytes(views[1]))
-        body = pickle.loads(views[2], buffers=views[3:])
-    except Exception as exc:  # signed by us, so only a bug gets here; never crash the loop
-        log.error("rdarray: could not read a signed message from %s: %r", source, exc)
-        return None
-    if not isinstance(header, dict) or "kind" not in header:
-        log.warning("rdarray: dropped a message without a kind from %s", source)
-        return None
-    return header, body
+class Endpoint:
+    """One end of the wire, named ``name``: signs what it sends, and reads what is signed with the
+    same key, addressed to it and fresh. Safe to share between threads."""
 
+    def __init__(self, key: bytes, name: str, max_frame_bytes: int | None = None):
+        self.key = key
+        self.name = name
+        self.max_frame_bytes = max_frame_bytes
+        self.drops = Drops()
+        self._lock = threading.Lock()
+        self._sent: dict[str, count] = {}
+        self._seen: dict[str, tuple[int, int]] = {}  # sender -> (highest seq, bit i: highest - i seen)
 
-def receive(socket: zmq.Socket, key: bytes, routed: bool = False):
-    """The next good message waiting on ``socket``: ``(sender or None, header, body, bytes)``, or
-    None when nothing is waiting. Messages that are not ours are dropped (and logged) on the way."""
-    while True:
-        try:
-            frames = socket.recv_multipart(flags=zmq.NOBLOCK, copy=False)
-        except zmq.Again:
+    def pack(self, dst: str, kind: str, body=None, **header) -> list:
+        """The frames of one signed message to ``dst``; ``body`` is any picklable object."""
+        pickled, buffers = dumps(body, OUT_OF_BAND_BYTES)
+        if self.max_frame_bytes is not None:
+            largest = max([len(pickled)] + [view.nbytes for view in buffers])
+            if largest > self.max_frame_bytes:
+                raise MessageTooLarge(f"a {kind!r} message has a frame of {largest} bytes, over rd.config."
+                                      f"max_frame_bytes ({self.max_frame_bytes}): make partitions smaller, or "
+                                      f"raise the limit before making the Context")
+        with self._lock:
+            counter = self._sent.setdefault(dst, count(1))
+            seq = next(counter)
+        frames = [json.dumps({"kind": kind, "src": self.name, "dst": dst, "seq": seq, **header}).encode(), pickled]
+        frames += buffers
+        return [_signature(self.key, frames)] + frames
+
+    def send(self, socket: zmq.Socket, dst: str, kind: str, body=None, *, route: bytes | None = None,
+             **header) -> int:
+        """Send one signed message (through the peer ``route`` on a ROUTER socket); returns its size."""
+        frames = self.pack(dst, kind, body, **header)
+        send_frames(socket, ([route] if route is not None else []) + frames)
+        return sum(memoryview(f).nbytes for f in frames)
+
+    def unpack(self, frames: list, source: str = "a peer"):
+        """``(header, body)`` of a received message, or None when it is not one to read: too short,
+        unsigned or wrongly signed, meant for another, or replayed (dropped unread)."""
+        if len(frames) < 3:
+            self.drops("truncated", source, f" ({len(frames)} frames)")
             return None
-        sender = None
-        if routed:
-            sender, frames = bytes(frames[0].buffer), frames[1:]
-        found = unpack(key, frames, repr(sender) if sender is not None else "the driver")
-        if found is not None:
-            return (sender,) + found + (sum(f.buffer.nbytes for f in frames),)
+        views = [f.buffer if isinstance(f, zmq.Frame) else f for f in frames]
+        if not hmac.compare_digest(bytes(views[0]), _signature(self.key, views[1:])):
+            self.drops("signature", source)
+            return None
+        try:
+            header = json.loads(bytes(views[1]))
+        except (ValueError, RecursionError):  # not JSON, or nested too deep
+            header = None
+        if not (isinstance(header, dict) and isinstance(header.get("kind"), str) and isinstance(header.get("src"), str)
+                and type(header.get("seq")) is int):
+            self.drops("header", source)
+            return None
+        if header.get("dst") != self.name:
+            self.drops("misaddressed", source)
+            return None
+        if not self._fresh(header["src"], header["seq"]):
+            self.drops("replayed", source)
+            return None
+        try:
+            body = pickle.loads(views[2], buffers=views[3:])
+        except Exception as exc:  # signed by us, so only a bug gets here; never crash the loop
+            self.drops("body", source, f": {exc!r}")
+            return None
+        return header, body
+
+    def _fresh(self, src: str, seq: int) -> bool:
+        """Whether ``seq`` from ``src`` is seen for the first time (and not too far behind)."""
+        with self._lock:
+            top, seen = self._seen.get(src, (0, 0))
+            if seq > top:
+                seen = ((seen << min(seq - top, WINDOW)) | 1) & ((1 << WINDOW) - 1)
+                top = seq
+            else:
+                behind = top - seq
+                if behind >= WINDOW or seen >> behind & 1:
+                    return False
+                seen |= 1 << behind
+            self._seen[src] = (top, seen)
+            return True
+
+    def receive(self, socket: zmq.Socket, routed: bool = False, source: str = "the driver"):
+        """The next good message waiting on ``socket``: ``(sender or None, header, body, bytes)``, or
+        None when nothing is waiting, or after dropping ``DROPS_IN_A_ROW`` messages that are not to
+        read (the socket stays readable: the caller's next poll returns at once)."""
+        for _ in range(DROPS_IN_A_ROW):
+            try:
+                frames = socket.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return None
+            sender = None
+            if routed:
+                sender, frames = bytes(frames[0].buffer), frames[1:]
+            found = self.unpack(frames, repr(sender) if sender is not None else source)
+            if found is not None:
+                return (sender,) + found + (sum(f.buffer.nbytes for f in frames),)
+        return None

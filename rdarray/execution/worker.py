@@ -8,6 +8,11 @@ never wait on each other. The *task thread* runs one task or call at a time: it 
 blocks the task reads from their workers directly, runs the stage's :class:`StageRunner` over
 them, keeps persisted outputs in this worker's block store and sends the rest back.
 
+The I/O thread tells the driver it is alive every ``heartbeat`` seconds, whatever the task thread
+does: it waits on its sockets without the GIL, and a task running Python code lets go of the GIL
+every few milliseconds. (A task inside one C call that holds the GIL silences it; the driver
+then looks at the CPU time this process uses to tell it from a hung one.)
+
 The worker exits when the driver says so, and by itself when the driver process is gone.
 """
 
@@ -21,6 +26,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from itertools import count
 
 import zmq
@@ -90,12 +96,13 @@ def read_block(store: BlockStore, node_id: int, j: int, bucket, encoded: bool = 
 class Worker:
     def __init__(self, config: dict):
         self.wid = config["wid"]
-        self.key = config["key"]
+        self.wire = wire.Endpoint(config["key"], config["name"], config["max_frame_bytes"])
         self.parent = config["parent"]
+        self.heartbeat = config["heartbeat"]
         self.store = BlockStore(config["memory_limit"], config["spill_dir"], drop_with_nodes=False)
-        self.zmq = zmq.Context()
+        self.zmq = wire.new_context(config["max_frame_bytes"])
         self.driver = self.zmq.socket(zmq.DEALER)
-        self.driver.setsockopt(zmq.IDENTITY, f"w{self.wid}".encode())
+        self.driver.setsockopt(zmq.IDENTITY, self.wire.name.encode())
         self.driver.setsockopt(zmq.LINGER, 1000)
         self.driver.connect(config["driver"])
         self.peers = self.zmq.socket(zmq.ROUTER)
@@ -109,13 +116,18 @@ class Worker:
     # -- I/O thread -------------------------------------------------------------------------------
     def serve(self) -> None:
         threading.Thread(target=self.run_tasks, name="rdarray-task", daemon=True).start()
-        wire.send(self.driver, self.key, "hello", wid=self.wid, peer=self.address)
+        self.wire.send(self.driver, wire.DRIVER, "hello", wid=self.wid, peer=self.address)
         poller = zmq.Poller()
         for socket in (self.driver, self.peers, self.outbox):
             poller.register(socket, zmq.POLLIN)
+        beat = time.monotonic()
         try:
             while os.getppid() == self.parent:
-                events = dict(poller.poll(int(PARENT_CHECK * 1000)))
+                events = dict(poller.poll(int(min(PARENT_CHECK, self.heartbeat) * 1000)))
+                if time.monotonic() - beat >= self.heartbeat:
+                    self.wire.send(self.driver, wire.DRIVER, "alive")
+                    beat = time.monotonic()
+                self.wire.drops.flush()
                 if self.outbox in events:
                     while True:
                         try:
@@ -123,10 +135,10 @@ class Worker:
                         except zmq.Again:
                             break
                 if self.peers in events:
-                    while (message := wire.receive(self.peers, self.key, routed=True)) is not None:
+                    while (message := self.wire.receive(self.peers, routed=True)) is not None:
                         self.answer(self.peers, *message)
                 if self.driver in events:
-                    while (message := wire.receive(self.driver, self.key)) is not None:
+                    while (message := self.wire.receive(self.driver)) is not None:
                         if not self.handle(*message):
                             return
         finally:
@@ -150,7 +162,8 @@ class Worker:
         return True
 
     def answer(self, socket, sender, header: dict, body, nbytes: int = 0) -> None:
-        """Serve a fetch: the blocks (or buckets of them) asked for, each with a found flag."""
+        """Serve a fetch: the blocks (or buckets of them) asked for, each with a found flag; or the
+        MessageTooLarge error that sending them would be."""
         if header["kind"] != "fetch":
             return
         try:
@@ -158,7 +171,11 @@ class Worker:
         except Exception:  # e.g. a spill file gone: the asker recomputes, this worker lives on
             log.exception("rdarray: worker %d could not read blocks it was asked for", self.wid)
             blocks = [(False, None)] * len(body)
-        wire.send(socket, self.key, "blocks", blocks, to=sender, request=header["request"])
+        reply = {"route": sender, "request": header["request"]}
+        try:
+            self.wire.send(socket, header["src"], "blocks", blocks, **reply)
+        except wire.MessageTooLarge as exc:
+            self.wire.send(socket, header["src"], "blocks", exc, **reply)
 
     # -- task thread ------------------------------------------------------------------------------
     def run_tasks(self) -> None:
@@ -180,21 +197,32 @@ class Worker:
                 frames = self.run_call(header, body) if kind == "call" else self.run_task(header, body, recorder)
             except Exception as exc:  # a bug of ours: report it rather than leave the driver waiting
                 log.exception("rdarray: worker %d failed to run a %s", self.wid, kind)
-                frames = _failure(self.key, "call-failed" if kind == "call" else "failed", exc,
+                frames = self.failure("call-failed" if kind == "call" else "failed", exc,
                                   **{k: header[k] for k in ("call", "job", "p") if k in header}, stored=[])
             wire.send_frames(out, frames)
             del frames, body
+
+    def failure(self, kind: str, exc: BaseException, **header) -> list:
+        """A reply carrying ``exc``; one that cannot be pickled is described in a RuntimeError."""
+        try:
+            return self.wire.pack(wire.DRIVER, kind, exc, **header)
+        except Exception:
+            import traceback
+
+            text = "".join(traceback.format_exception(exc))
+            return self.wire.pack(wire.DRIVER, kind, RuntimeError(
+                f"a worker raised an exception that cannot be sent back:\n{text}"), **header)
 
     def run_call(self, header: dict, body) -> list:
         fn, args, kwargs = body
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            return _failure(self.key, "call-failed", exc, call=header["call"])
+            return self.failure("call-failed", exc, call=header["call"])
         try:
-            return wire.pack(self.key, "call-done", result, call=header["call"])
+            return self.wire.pack(wire.DRIVER, "call-done", result, call=header["call"])
         except Exception as exc:
-            return _failure(self.key, "call-failed", exc, call=header["call"])
+            return self.failure("call-failed", exc, call=header["call"])
 
     def run_task(self, header: dict, body, recorder: _Recorder) -> list:
         job, p = header["job"], header["p"]
@@ -206,7 +234,7 @@ class Worker:
         try:
             fetched = self.fetch(body["remote"])
         except PeerLost as lost:
-            return wire.pack(self.key, "lost", lost.missing, job=job, p=p)
+            return self.wire.pack(wire.DRIVER, "lost", lost.missing, job=job, p=p)
         for node_id, blocks in body["inline"].items():
             inputs.setdefault(node_id, {}).update(blocks)
         for (node_id, j, bucket), block in fetched:
@@ -225,48 +253,51 @@ class Worker:
             stored = {key[:2] for key in recorder.stored}
             recorder.stored += [(o.id, p, 0) for o in runner.stage.outputs  # kept here by an earlier task
                                 if o.persist_level is not None and (o.id, p) not in stored and self.store.has(o.id, p)]
-            return wire.pack(self.key, "done", (outputs, recorder.stored), job=job, p=p)
+            return self.wire.pack(wire.DRIVER, "done", (outputs, recorder.stored), job=job, p=p)
         except BaseException as exc:
-            return _failure(self.key, "failed", exc, job=job, p=p, stored=recorder.stored)
+            return self.failure("failed", exc, job=job, p=p, stored=recorder.stored)
         finally:
             runner.inputs = {}
 
     def fetch(self, wanted: list) -> list:
-        """``[(key, block)]`` for every ``(node id, partition, bucket, address)`` wanted: from this
-        worker's store (address None) or by one request to each worker holding some."""
+        """``[(key, block)]`` for every ``(node id, partition, bucket, peer)`` wanted: from this
+        worker's store (peer None) or by one request to each worker holding some (a peer is its
+        ``(address, name)``)."""
         found: list = []
-        by_peer: dict[str, list] = {}
-        for node_id, j, bucket, address in wanted:
+        by_peer: dict[tuple, list] = {}
+        for node_id, j, bucket, peer in wanted:
             key = (node_id, j, bucket)
-            if address is None:
+            if peer is None:
                 ok, block = read_block(self.store, *key)
                 if not ok:
                     raise PeerLost([key[:2]])
                 found.append((key, block))
             else:
-                by_peer.setdefault(address, []).append(key)
+                by_peer.setdefault(tuple(peer), []).append(key)
         waiting = {}
-        for address, keys in by_peer.items():
+        for (address, name), keys in by_peer.items():
             socket = self.peer_sockets.get(address)
             if socket is None:
                 socket = self.peer_sockets[address] = self.zmq.socket(zmq.DEALER)
                 socket.setsockopt(zmq.LINGER, 0)
                 socket.connect(address)
             request = next(self.requests)
-            wire.send(socket, self.key, "fetch", keys, request=request)
+            self.wire.send(socket, name, "fetch", keys, request=request)
             waiting[socket] = (address, keys, request)
         poller = zmq.Poller()
         for socket in waiting:
             poller.register(socket, zmq.POLLIN)
         while waiting:
             for socket, _ in poller.poll(100):
-                message = wire.receive(socket, self.key)
+                message = self.wire.receive(socket, source=f"the worker at {waiting.get(socket, ('?',))[0]}")
                 if message is None or socket not in waiting:
                     continue
                 _, header, blocks, _ = message
                 address, keys, request = waiting[socket]
                 if header.get("request") != request:
                     continue  # the answer to an abandoned request
+                if isinstance(blocks, Exception):
+                    raise blocks
                 missing = [key[:2] for key, (ok, _) in zip(keys, blocks) if not ok]
                 if missing:
                     raise PeerLost(missing)
@@ -279,18 +310,6 @@ class Worker:
                     self.peer_sockets.pop(address).close()
                 raise PeerLost(lost)
         return found
-
-
-def _failure(key: bytes, kind: str, exc: BaseException, **header) -> list:
-    """A reply carrying ``exc``; one that cannot be pickled is described in a RuntimeError."""
-    try:
-        return wire.pack(key, kind, exc, **header)
-    except Exception:
-        import traceback
-
-        text = "".join(traceback.format_exception(exc))
-        return wire.pack(key, kind, RuntimeError(f"a worker raised an exception that cannot be sent back:\n{text}"),
-                         **header)
 
 
 def main(config: dict | None = None) -> None:

@@ -1,16 +1,14 @@
-"""atheris harness: the processes backend's wire parser (``rdarray.execution.wire.unpack``).
+"""atheris harness: the processes backend's wire parser (``rdarray.execution.wire.Endpoint.unpack``).
 
-Property: frames not signed with the key are dropped and logged, and never unpickled (the
+Property: frames not signed with the key are dropped and counted, and never unpickled (the
 messages carry a canary whose unpickling is recorded); a signed message whose header is anything
 at all is read or dropped, never a crash. The first input byte picks the mode: raw frames, a
 signed message with one frame altered, or a signed message with an arbitrary header. Every
-256th input goes through a real ROUTER/DEALER socket pair and ``wire.receive``.
+256th input goes through a real ROUTER/DEALER socket pair and ``Endpoint.receive``.
 
     python tests/fuzz/fuzz_wire.py [corpus_dir] -atheris_runs=100000
 """
 from __future__ import annotations
-
-import logging
 
 import atheris
 import numpy as np
@@ -21,6 +19,7 @@ with atheris.instrument_imports(include=["rdarray"]):
     from rdarray.execution import wire
 
 KEY = b"k" * 32
+DRIVER, WORKER = wire.Endpoint(KEY, wire.DRIVER), wire.Endpoint(KEY, "w0")
 TRIPPED: list = []
 
 
@@ -33,20 +32,7 @@ class Canary:
         return _trip, ()
 
 
-class Counter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.drops = 0
-
-    def emit(self, record):
-        self.drops += "dropped" in record.getMessage()
-
-
-DROPS = Counter()
-log = logging.getLogger("rdarray")
-log.addHandler(DROPS)
-log.propagate = False
-GOOD = [bytes(memoryview(f)) for f in wire.pack(KEY, "done", [Canary(), np.arange(20_000)], job=1, p=0)]
+GOOD = [bytes(memoryview(f)) for f in WORKER.pack(wire.DRIVER, "done", [Canary(), np.arange(20_000)], job=1, p=0)]
 
 _zmq = zmq.Context()
 ROUTER, DEALER = _zmq.socket(zmq.ROUTER), _zmq.socket(zmq.DEALER)
@@ -57,13 +43,13 @@ COUNT = [0]
 
 def through_sockets(frames: list) -> None:
     """Send ``frames`` then a good message to the ROUTER; only the good one comes out."""
-    marker = [bytes(memoryview(f)) for f in wire.pack(KEY, "marker")]
+    marker = [bytes(memoryview(f)) for f in WORKER.pack(wire.DRIVER, "marker")]
     DEALER.send_multipart(frames)
     DEALER.send_multipart(marker)
     for _ in range(200):
-        found = wire.receive(ROUTER, KEY, routed=True)
+        found = DRIVER.receive(ROUTER, routed=True)
         if found is not None:
-            assert found[:2] == (b"w0", {"kind": "marker"}), found[:2]
+            assert found[0] == b"w0" and found[1]["kind"] == "marker", found[:2]
             return
         ROUTER.poll(50)
     raise AssertionError("the marker message did not arrive")
@@ -73,11 +59,11 @@ def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     mode = fdp.ConsumeIntInRange(0, 2)
     TRIPPED.clear()
-    DROPS.drops = 0
+    drops = DRIVER.drops.total
     if mode == 2:  # signed, any header
         frames = [fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 300)), GOOD[2]]
         frames.insert(0, wire._signature(KEY, frames))
-        got = wire.unpack(KEY, frames)
+        got = DRIVER.unpack(frames)
         assert got is None or (isinstance(got[0], dict) and "kind" in got[0])
         return
     if mode == 0:  # raw frames
@@ -104,9 +90,9 @@ def test_one_input(data: bytes) -> None:
     if COUNT[0] % 256 == 0:
         through_sockets(frames)
     else:
-        assert wire.unpack(KEY, frames) is None
+        assert DRIVER.unpack(frames) is None
     assert not TRIPPED, "an unsigned message was unpickled"
-    assert DROPS.drops == 1, "a bad message was not logged as dropped"
+    assert DRIVER.drops.total == drops + 1, "a bad message was not counted as dropped"
 
 
 if __name__ == "__main__":
