@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import os
 import threading
 
@@ -257,9 +258,11 @@ def test_concurrent_callers_share_a_context():
 
     def work(k):
         results[k] = (x * k).sum(axis=0).compute()
+        assert rd.get_context() is ctx
 
-    with rd.Context(backend="threads", workers=2):
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    with rd.Context(backend="threads", workers=2) as ctx:
+        # a thread sees the block's context when it runs in a copy of this thread's context variables
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(work, k)) for k in range(6)]
         for t in threads:
             t.start()
         for t in threads:

@@ -6,6 +6,7 @@ The rest of the suite runs on this backend too (the ``ctx`` fixture)."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import json
 import os
 import signal
@@ -215,7 +216,9 @@ def test_a_hung_worker_is_restarted_and_its_tasks_rerun(tmp_path):
             pids = set(client.run(os.getpid).values())
             x = rd.from_numpy(a, npartitions=8).map_partitions(fn, dtype=a.dtype)
             start = time.monotonic()
-            got = pool.submit(lambda: x.groupby("k").agg(total=("v", "sum")).compute()).result(timeout=300)
+            # the pool's thread runs in this thread's context variables, so on this block's context
+            got = pool.submit(contextvars.copy_context().run,
+                              lambda: x.groupby("k").agg(total=("v", "sum")).compute()).result(timeout=300)
             took = time.monotonic() - start
             assert os.path.exists(marker)
             assert_group_totals(got, a)

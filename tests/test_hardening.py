@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import contextvars
 import gc
 import os
 import signal
@@ -71,7 +72,8 @@ def at_once(nthreads: int, work) -> tuple[dict, float]:
         except BaseException as exc:  # raised below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(nthreads)]
+    # each thread runs in a copy of this thread's context variables: on the same default context
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(run, k)) for k in range(nthreads)]
     start = time.monotonic()
     for t in threads:
         t.start()
@@ -274,7 +276,7 @@ def test_close_from_another_thread_ends_the_computation_cleanly(backend, work, t
                 outcome["error"] = exc
             outcome["end"] = time.monotonic()
 
-        runner = threading.Thread(target=compute)
+        runner = threading.Thread(target=contextvars.copy_context().run, args=(compute,))  # on ctx
         runner.start()
         time.sleep(0.5)
         closing = time.monotonic()
