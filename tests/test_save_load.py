@@ -506,3 +506,20 @@ except FileExistsError as e:
     got = rd.load(path).compute()
     assert len(set(got.tolist())) == 1 and got[0] in (1.0, 2.0) and len(got) == 4000
     assert len(_entries(path)) == 1
+
+
+def test_metadata_changed_to_version_1_removes_no_frames(tmp_path):
+    """Metadata edited to say version 1 is damage to report, not a reason to clean the frames away:
+    restoring the metadata gives the array back."""
+    a = np.arange(100.0)
+    path = tmp_path / "x"
+    rd.from_numpy(a, npartitions=4).save(path)
+    text = (path / "_meta.json").read_text()
+    meta = json.loads(text)
+    meta["version"] = 1
+    (path / "_meta.json").write_text(json.dumps(meta))
+    with rd.Context(backend="sync"):
+        with pytest.raises(rd.CorruptDataError):
+            rd.load(path).compute()
+    (path / "_meta.json").write_text(text)
+    np.testing.assert_array_equal(rd.load(path).compute(), a)

@@ -27,6 +27,7 @@ import uuid
 
 import numpy as np
 
+from ..dtypes import exact
 from ..errors import CorruptDataError, WorkerLostError
 from ..lineage import Node, OneToOne, per_partition
 from .codec import CODECS, FILTERS, _check_clevel, _choice
@@ -88,6 +89,7 @@ def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite
     from .frame import encode
 
     array_id = uuid.uuid4().hex
+    dtype = x.dtype
     data = os.path.join(path, version_dir(array_id))
     owner = bytes.fromhex(array_id)
     committed = False
@@ -98,6 +100,7 @@ def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite
     try:
         def write(p, block):
             file = os.path.join(data, part_name(p))
+            block = exact(block, dtype)  # a partition that travelled may have come back native
             _write_file(file, memoryview(encode(block, codec, clevel, filter, owner=(owner, p))))
             return len(block)
 
@@ -237,6 +240,8 @@ def _remove_leftovers(path: str) -> None:
         current = _current_id(path)
     except (OSError, CorruptDataError):
         return
+    if current is None and os.path.lexists(os.path.join(path, META)):
+        return  # a version-1 array: a version directory beside it may be what its metadata lost
     if current is not None and not os.path.isdir(os.path.join(path, version_dir(current))):
         return  # metadata naming no version here: damaged, not for cleaning to act on
     for name in os.listdir(path):
