@@ -227,3 +227,14 @@ def test_a_hung_worker_is_restarted_and_its_tasks_rerun(tmp_path):
         pool.shutdown(wait=False)
         rd.config.heartbeat_timeout = saved
     print(f"\n[dask hung worker] completed in {took:.1f} s with a 3 s heartbeat timeout")
+
+
+def test_a_client_that_is_not_the_default_is_enough():
+    """A client made with ``set_as_default=False``: rdarray waits on its own client, never on a
+    default one (there is none here)."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client, \
+            rd.Context(backend="dask", client=client) as ctx:
+        x = rd.from_numpy(np.arange(1000.0), npartitions=4)
+        assert ctx.compute((x * 2).sum())[0] == 999000.0

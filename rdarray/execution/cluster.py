@@ -303,12 +303,13 @@ class DaskExecutor(Executor):
 
     def _wait(self, blocks: list) -> None:
         """Wait until ``blocks`` are computed (or failed), restarting hung workers meanwhile."""
-        from distributed import futures_of, wait
+        from distributed import futures_of
+        from distributed.client import _wait
 
         futures = futures_of(blocks)
         while self.heartbeat_timeout is not None:
-            try:
-                wait(futures, timeout=self.heartbeat_timeout / 6)
+            try:  # distributed.wait itself would look for a default client, which a user may not have
+                self.client.sync(_wait, futures, timeout=self.heartbeat_timeout / 6)
                 return
             except TimeoutError:
                 pass
