@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from Cython import Tempita
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -53,7 +54,18 @@ def blosc2_paths() -> tuple[str, str]:
     return str(include), str(static)
 
 
+def generate_includes() -> None:
+    """Write each ``*.pxi`` from its Tempita template ``*.pxi.in`` (per-dtype code generated from
+    one table); a file whose text would not change is left alone, so it triggers no rebuild."""
+    for template in sorted(CORE.glob("*.pxi.in")):
+        text = Tempita.sub(template.read_text(encoding="utf-8"))
+        target = template.with_suffix("")
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+
+
 def extensions() -> list[Extension]:
+    generate_includes()
     found = sorted(p.stem for p in CORE.glob("*.pyx"))
     unknown = set(found) - KERNELS.keys()
     if unknown:
