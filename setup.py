@@ -19,11 +19,10 @@ from setuptools import Extension, setup
 HERE = Path(__file__).resolve().parent
 CORE = HERE / "rdarray" / "_core"
 
-# Every kernel in rdarray/_core, and whether it links C-Blosc2 (codec and frame do; kernels
-# such as hashing are plain C). A .pyx missing from this dict is an error.
+# Every kernel in rdarray/_core, and whether it links C-Blosc2 (frame does; kernels such as
+# hashing are plain C). A .pyx missing from this dict is an error.
 KERNELS: dict[str, bool] = {
     "asof": False,
-    "codec": True,
     "frame": True,
     "hashing": False,
     "ranges": False,
