@@ -277,6 +277,15 @@ def test_codec_settings_messages(kw: dict, msg: str) -> None:
     assert frame.check_codec("ZSTD", "bitshuffle", np.int8(9)) == (CODECS["zstd"], FILTERS["bitshuffle"], 9)
 
 
+@pytest.mark.parametrize("settings", [(3, 1, 5), (1, 7, 5), (1, 1, 10), (1, 1, -1), (256 + 1, 1, 5)])
+def test_kernel_rejects_unknown_codec_ids(settings: tuple[int, int, int]) -> None:
+    """The kernel checks the ids itself: no frame is written that decode would call corrupt."""
+    from rdarray._core import frame as kernel
+
+    with pytest.raises(ValueError, match="unknown codec settings"):
+        kernel.encode(np.arange(10.0), *settings, 1000)
+
+
 # --- corruption, truncation, forgery --------------------------------------------------------------
 
 SMALL = frame.encode(ARRAYS["structured nested/sub-array"][:12], chunk_bytes=300).tobytes()

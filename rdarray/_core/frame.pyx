@@ -134,10 +134,12 @@ def encode(arr, int codec, int clevel, int filter, Py_ssize_t chunk_bytes,
 
     The output is allocated for the worst case (every chunk incompressible), each chunk is
     compressed straight into it, and it is then shrunk in place (no copy of the payload).
-    Codec, filter and clevel must be valid Blosc2 ids (checked by rdarray.storage.frame).
+    Codec, filter and clevel are Blosc2 ids (rdarray.storage.frame maps the names).
     """
     if not isinstance(arr, np.ndarray) or not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         raise ValueError("encode needs a C- or Fortran-contiguous ndarray")
+    if codec not in _CODECS or filter not in _FILTERS or not 0 <= clevel <= 9:
+        raise ValueError(f"unknown codec settings (codec {codec}, filter {filter}, clevel {clevel})")
     if not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
         raise ValueError(f"chunk_bytes must be in 1..{MAX_CHUNK_BYTES}, got {chunk_bytes}")
     if len(array_id) != 16 or (array_id == NO_OWNER and partition):
