@@ -12,17 +12,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from Cython import Tempita
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 HERE = Path(__file__).resolve().parent
 CORE = HERE / "rdarray" / "_core"
 
-# Every kernel in rdarray/_core, and whether it links C-Blosc2 (codec and frame do; kernels
-# such as hashing are plain C). A .pyx missing from this dict is an error.
+# Every kernel in rdarray/_core, and whether it links C-Blosc2 (frame does; kernels such as
+# hashing are plain C). A .pyx missing from this dict is an error.
 KERNELS: dict[str, bool] = {
     "asof": False,
-    "codec": True,
     "frame": True,
     "hashing": False,
     "ranges": False,
@@ -53,7 +53,18 @@ def blosc2_paths() -> tuple[str, str]:
     return str(include), str(static)
 
 
+def generate_includes() -> None:
+    """Write each ``*.pxi`` from its Tempita template ``*.pxi.in`` (per-dtype code generated from
+    one table); a file whose text would not change is left alone, so it triggers no rebuild."""
+    for template in sorted(CORE.glob("*.pxi.in")):
+        text = Tempita.sub(template.read_text(encoding="utf-8"))
+        target = template.with_suffix("")
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+
+
 def extensions() -> list[Extension]:
+    generate_includes()
     found = sorted(p.stem for p in CORE.glob("*.pyx"))
     unknown = set(found) - KERNELS.keys()
     if unknown:

@@ -540,6 +540,6 @@ def w12(scale: float) -> list[Case]:
                  impls, agree, a.nbytes * iterations)]
 
 
-#: workload id -> cases; W8 also has the raw codec, measured by ``codec_bench``
+#: workload id -> cases; W8 also has one frame per array against the raw codec, measured by ``codec_bench``
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
              "W10": w10, "W11": w11, "W12": w12, "SPILL": spill}

@@ -11,7 +11,7 @@ def info() -> str:
     from rdarray._core import compiled_kernels
 
     try:
-        from rdarray._core.codec import blosc_version
+        from rdarray._core.frame import blosc_version
         blosc = blosc_version()
     except ImportError as exc:  # a broken build should still be reported, not crash the report
         blosc = f"unavailable ({exc})"

@@ -67,6 +67,36 @@ def test_golden_values() -> None:
     assert hs.hash_keys(np.array([1.5])).tolist() == [9832619553069098951]
 
 
+#: Hashes pinned for one column of every key dtype (each numeric width is dispatched on its own):
+#: the hash is part of what saved and shuffled data rely on, so it must never change.
+PINNED = [
+    (np.array([0, -1, 7], np.int8), [0xE220A8397B1DCDAF, 0xDE0A564CBCD060C4, 0xF75F04CBB5A1A1DD]),
+    (np.array([0, -1, 300], np.int16), [0xE220A8397B1DCDAF, 0xDE0A564CBCD060C4, 0x16ECD10E03CAED1D]),
+    (np.array([0, -1, 70000], np.int32), [0xE220A8397B1DCDAF, 0xDE0A564CBCD060C4, 0x6DBDBBB587A349EE]),
+    (np.array([0, -1, 2**40], np.int64), [0xE220A8397B1DCDAF, 0xDE0A564CBCD060C4, 0x7EC2F3D2E3AE3E6B]),
+    (np.array([0, 1, 255], np.uint8), [0xE220A8397B1DCDAF, 0xE4D971771B652C20, 0x96519DD7D49DF4AE]),
+    (np.array([0, 1, 65535], np.uint16), [0xE220A8397B1DCDAF, 0xE4D971771B652C20, 0xA0DAB0387542E050]),
+    (np.array([0, 1, 2**32 - 1], np.uint32), [0xE220A8397B1DCDAF, 0xE4D971771B652C20, 0xADEF16CE72F93470]),
+    (np.array([0, 1, 2**64 - 1], np.uint64), [0xE220A8397B1DCDAF, 0xE4D971771B652C20, 0xDE0A564CBCD060C4]),
+    (np.array([False, True, True]), [0xE220A8397B1DCDAF, 0xE4D971771B652C20, 0xE4D971771B652C20]),
+    (np.array([-0.0, 1.5, np.nan], np.float32), [0xE220A8397B1DCDAF, 0x88747B63583E67C7, 0x8709D8D19B4C0AC2]),
+    (np.array([-0.0, 1.5, np.nan]), [0xE220A8397B1DCDAF, 0x88747B63583E67C7, 0x8709D8D19B4C0AC2]),
+    (np.array([0, 1, 2], "datetime64[s]"), [0xE220A8397B1DCDAF, 0xE4D971771B652C20, 0x975835DE1C9756CE]),
+    (np.array([b"", b"abc", b"abcdefghij"], "S10"), [0xE220A8397B1DCDAF, 0xB9C4BE1EADD2D38B, 0x1520AAA8B1BCD2FF]),
+    (np.array(["", "a", "h\u00e9llo"], "U5"), [0xE220A8397B1DCDAF, 0x2971C9EBFB09C2CA, 0x125CDCACE69BB43]),
+]
+
+
+@pytest.mark.parametrize("column, expected", PINNED, ids=[str(c.dtype) for c, _ in PINNED])
+def test_pinned_values_of_every_key_dtype(column: np.ndarray, expected: list[int]) -> None:
+    assert hs.hash_keys(column).tolist() == expected
+
+
+def test_pinned_values_of_a_multi_column_key() -> None:
+    rows = [PINNED[3][0], PINNED[13][0], PINNED[10][0]]  # int64, str, float64 in one key
+    assert hs.hash_keys(rows).tolist() == [0x33FE8BD4F9C57863, 0x6E630A936D71226A, 0x3CECF2BD3233E116]
+
+
 @pytest.mark.parametrize("dtype", INTS + ["?"])
 def test_integers_hash_alike_in_every_width(dtype: str) -> None:
     values = np.arange(-300, 300)

@@ -16,17 +16,17 @@ def run(*args: str) -> str:
 
 
 def test_info_names_version_blosc_kernels_and_context():
-    from rdarray._core.codec import blosc_version
+    from rdarray._core.frame import blosc_version
 
     out = run("-m", "rdarray", "info")
     assert f"rdarray {rd.__version__}" in out
     assert f"C-Blosc2 {blosc_version()}" in out
-    assert "codec" in out.split("compiled kernels:")[1].splitlines()[0]
+    assert "frame" in out.split("compiled kernels:")[1].splitlines()[0]
     assert "backend=threads" in out
 
 
 def test_kernel_needs_no_blosc_package_at_run_time():
     code = ("import sys; sys.modules['blosc2'] = None; import numpy as np; "
-            "from rdarray.storage import codec; a = np.arange(1000.0); "
-            "print('ok' if np.array_equal(codec.decompress(codec.compress(a), a.dtype, a.shape), a) else 'bad')")
+            "from rdarray.storage import frame; a = np.arange(1000.0); "
+            "print('ok' if np.array_equal(frame.decode(frame.encode(a)), a) else 'bad')")
     assert run("-c", code).strip() == "ok"

@@ -8,16 +8,12 @@ one table read. O(left + right), no GIL.
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t
 
 from rdarray._core.ids cimport ids_in_range
+from rdarray._core.keys cimport key_t
 
 cnp.import_array()
-
-ctypedef fused key_t:
-    int64_t
-    uint64_t
-    double
 
 
 def asof_match(const key_t[:] left, const int64_t[::1] left_groups, const key_t[:] right,

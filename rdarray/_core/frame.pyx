@@ -23,26 +23,17 @@ from numpy.lib.format import descr_to_dtype, dtype_to_descr
 from rdarray._core.blosc2_api cimport *
 from rdarray.errors import CorruptDataError
 
-cdef extern from *:
-    # CRC-32 (zlib's) from the zlib-ng inside libblosc2.a: SIMD (PCLMULQDQ) where the CPU has it.
-    """
-    #include <stdint.h>
-    uint32_t zng_crc32_z(uint32_t crc, const uint8_t* buf, size_t len);
-    """
-    uint32_t zng_crc32_z(uint32_t crc, const uint8_t* buf, size_t len) nogil
-
-cdef extern from "blosc2.h" nogil:
-    enum:
-        BLOSC2_BIGENDIAN
-        BLOSC2_SPECIAL_MASK
-        BLOSC2_SPECIAL_VALUE
-
 cdef enum:
     HSUM_AT = 44  # offset of the header checksum, the last field of the fixed header
 
 cnp.import_array()
 blosc2_init()
 atexit.register(blosc2_destroy)
+
+#: codec and shuffle filter names -> Blosc2 ids: the settings a frame may be written with
+CODECS: dict = {"blosclz": BLOSC_BLOSCLZ, "lz4": BLOSC_LZ4, "lz4hc": BLOSC_LZ4HC, "zlib": BLOSC_ZLIB,
+                "zstd": BLOSC_ZSTD}
+FILTERS: dict = {"none": BLOSC_NOSHUFFLE, "shuffle": BLOSC_SHUFFLE, "bitshuffle": BLOSC_BITSHUFFLE}
 
 MAGIC: bytes = b"\x89RDF\r\n\x1a\n"
 VERSION: int = 2
@@ -55,8 +46,8 @@ _FIXED = struct.Struct("<8sHHIQQQII")  # magic, version, flags, header_len, nbyt
 _OWNER = struct.Struct("<16sQ")        # version 2: the saved array's id and the partition index
 _SETTINGS = struct.Struct("<BBBBQ")    # codec, filter, clevel, typesize, chunk_bytes
 NO_OWNER: bytes = bytes(16)
-_CODECS = frozenset((BLOSC_BLOSCLZ, BLOSC_LZ4, BLOSC_LZ4HC, BLOSC_ZLIB, BLOSC_ZSTD))
-_FILTERS = frozenset((BLOSC_NOSHUFFLE, BLOSC_SHUFFLE, BLOSC_BITSHUFFLE))
+_CODECS = frozenset(CODECS.values())
+_FILTERS = frozenset(FILTERS.values())
 _KINDS = frozenset("biufcmMSUV")
 _INTP_MAX = 2**63 - 1
 _CHUNK_ERRORS = {
@@ -69,17 +60,9 @@ _CHUNK_ERRORS = {
 }
 
 
-def checksum(buffer, uint32_t value=0) -> int:
-    """CRC-32 of a contiguous buffer, as ``zlib.crc32(buffer, value)``, without the GIL."""
-    cdef Py_buffer v
-    cdef uint32_t h
-    PyObject_GetBuffer(buffer, &v, PyBUF_SIMPLE)
-    try:
-        with nogil:
-            h = zng_crc32_z(value, <const uint8_t*>v.buf, <size_t>v.len)
-        return h
-    finally:
-        PyBuffer_Release(&v)
+def blosc_version() -> str:
+    """Version string of the C-Blosc2 library linked into this module."""
+    return blosc2_get_version_string().decode("ascii")
 
 
 cdef inline uint32_t _header_sum(const uint8_t* p, Py_ssize_t header_len) noexcept nogil:
@@ -94,12 +77,12 @@ cdef inline void _put_u64(uint8_t* p, uint64_t v) noexcept nogil:
         p[i] = <uint8_t>(v >> (8 * i))
 
 
-def fixed_size(int version) -> int:
+cdef Py_ssize_t fixed_size(int version):
     """Bytes before the variable part: the fixed header, and from version 2 the owner field."""
     return _FIXED.size + (_OWNER.size if version >= 2 else 0)
 
 
-def typesize_for(Py_ssize_t itemsize, Py_ssize_t chunk_bytes) -> int:
+cdef inline Py_ssize_t typesize_for(Py_ssize_t itemsize, Py_ssize_t chunk_bytes) noexcept:
     """Typesize given to the shuffle filter: the item size, or 1 for items wider than 255
     bytes (Blosc's limit) or wider than a chunk (chunks then split items)."""
     return itemsize if 1 <= itemsize <= min(<Py_ssize_t>BLOSC_MAX_TYPESIZE, chunk_bytes) else 1
@@ -151,10 +134,12 @@ def encode(arr, int codec, int clevel, int filter, Py_ssize_t chunk_bytes,
 
     The output is allocated for the worst case (every chunk incompressible), each chunk is
     compressed straight into it, and it is then shrunk in place (no copy of the payload).
-    Codec, filter and clevel must be valid Blosc2 ids (checked by rdarray.storage.frame).
+    Codec, filter and clevel are Blosc2 ids (rdarray.storage.frame maps the names).
     """
     if not isinstance(arr, np.ndarray) or not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         raise ValueError("encode needs a C- or Fortran-contiguous ndarray")
+    if codec not in _CODECS or filter not in _FILTERS or not 0 <= clevel <= 9:
+        raise ValueError(f"unknown codec settings (codec {codec}, filter {filter}, clevel {clevel})")
     if not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
         raise ValueError(f"chunk_bytes must be in 1..{MAX_CHUNK_BYTES}, got {chunk_bytes}")
     if len(array_id) != 16 or (array_id == NO_OWNER and partition):
@@ -176,15 +161,7 @@ def encode(arr, int codec, int clevel, int filter, Py_ssize_t chunk_bytes,
     struct.pack_into(f"<I{len(descr)}sI{arr.ndim}QBBBBQ", out, fixed, len(descr), descr,
                      arr.ndim, *arr.shape, codec, filter, clevel, ts, chunk_bytes)
 
-    cdef blosc2_cparams cp = BLOSC2_CPARAMS_DEFAULTS
-    cdef int i
-    cp.compcode = codec
-    cp.clevel = clevel
-    cp.nthreads = 1
-    cp.typesize = ts
-    for i in range(BLOSC2_MAX_FILTERS):
-        cp.filters[i] = cp.filters_meta[i] = 0
-    cp.filters[BLOSC2_MAX_FILTERS - 1] = filter
+    cdef blosc2_cparams cp = cparams(codec, clevel, filter, ts)
     cdef const char* src = <const char*>cnp.PyArray_DATA(<cnp.ndarray>arr)
     cdef uint8_t* base = <uint8_t*>cnp.PyArray_DATA(out)
     cdef uint8_t* table = base + header_len - 8 * nchunks

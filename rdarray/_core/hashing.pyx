@@ -56,24 +56,7 @@ cdef extern from *:
 
 cnp.import_array()
 
-cdef enum:
-    K_I8, K_I16, K_I32, K_I64, K_U8, K_U16, K_U32, K_U64, K_F32, K_F64, K_BYTES
-
-_KINDS = {("i", 1): K_I8, ("i", 2): K_I16, ("i", 4): K_I32, ("i", 8): K_I64,
-          ("u", 1): K_U8, ("u", 2): K_U16, ("u", 4): K_U32, ("u", 8): K_U64,
-          ("b", 1): K_U8, ("M", 8): K_I64, ("m", 8): K_I64, ("f", 4): K_F32, ("f", 8): K_F64}
-
-ctypedef fused num_t:
-    int8_t
-    int16_t
-    int32_t
-    int64_t
-    uint8_t
-    uint16_t
-    uint32_t
-    uint64_t
-    float
-    double
+include "hashing_kinds.pxi"  # K_* kinds, _KINDS, num_t and their dispatch, from hashing_kinds.pxi.in
 
 ctypedef fused idx_t:
     int32_t
@@ -174,16 +157,8 @@ cdef inline uint64_t _fold_bytes(uint64_t h, const char* s, Py_ssize_t size) noe
 cdef void _hash_column(const Col* c, Py_ssize_t n, uint64_t* h, bint init) noexcept nogil:
     """Fold column c into the hashes h of its n rows (h starts at SEED when init)."""
     cdef Py_ssize_t i
-    if c.kind == K_I8: _hash_words(c, n, h, init, <int8_t>0)
-    elif c.kind == K_I16: _hash_words(c, n, h, init, <int16_t>0)
-    elif c.kind == K_I32: _hash_words(c, n, h, init, <int32_t>0)
-    elif c.kind == K_I64: _hash_words(c, n, h, init, <int64_t>0)
-    elif c.kind == K_U8: _hash_words(c, n, h, init, <uint8_t>0)
-    elif c.kind == K_U16: _hash_words(c, n, h, init, <uint16_t>0)
-    elif c.kind == K_U32: _hash_words(c, n, h, init, <uint32_t>0)
-    elif c.kind == K_U64: _hash_words(c, n, h, init, <uint64_t>0)
-    elif c.kind == K_F32: _hash_words(c, n, h, init, <float>0)
-    elif c.kind == K_F64: _hash_words(c, n, h, init, <double>0)
+    if c.kind != K_BYTES:
+        _hash_numbers(c, n, h, init)
     else:
         for i in range(n):
             h[i] = _fold_bytes(SEED if init else h[i], c.data + i * c.stride, c.itemsize)
@@ -447,19 +422,9 @@ cdef enum:
 cdef int _factorize_range(const Col* cols, const Col* built, int ncols, Py_ssize_t start, Py_ssize_t n,
                           uint64_t* hashes, int64_t* ids, Table* t, bint insert) noexcept nogil:
     """The probing loop for the table's kind of keys (see _factorize_words and _factorize_rows)."""
-    cdef const Col* c = &cols[0]
     if not t.words:
         return _factorize_rows(cols, built, ncols, start, n, hashes, ids, t, insert)
-    if c.kind == K_I8: return _factorize_words(c, start, n, ids, t, insert, <int8_t>0)
-    elif c.kind == K_I16: return _factorize_words(c, start, n, ids, t, insert, <int16_t>0)
-    elif c.kind == K_I32: return _factorize_words(c, start, n, ids, t, insert, <int32_t>0)
-    elif c.kind == K_I64: return _factorize_words(c, start, n, ids, t, insert, <int64_t>0)
-    elif c.kind == K_U8: return _factorize_words(c, start, n, ids, t, insert, <uint8_t>0)
-    elif c.kind == K_U16: return _factorize_words(c, start, n, ids, t, insert, <uint16_t>0)
-    elif c.kind == K_U32: return _factorize_words(c, start, n, ids, t, insert, <uint32_t>0)
-    elif c.kind == K_U64: return _factorize_words(c, start, n, ids, t, insert, <uint64_t>0)
-    elif c.kind == K_F32: return _factorize_words(c, start, n, ids, t, insert, <float>0)
-    else: return _factorize_words(c, start, n, ids, t, insert, <double>0)
+    return _factorize_numbers(&cols[0], start, n, ids, t, insert)
 
 
 cdef int _factorize(const Col* cols, int ncols, Py_ssize_t n, uint64_t* hashes, int64_t* ids,

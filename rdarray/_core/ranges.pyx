@@ -7,20 +7,13 @@ NaN orders after every number, as in NumPy's sort, or before every number when a
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t, uint64_t
+
+from rdarray._core.keys cimport key_t
 
 cnp.import_array()
 
 cdef enum:
     LINEAR_CUTS = 16  # up to this many cuts, comparing a key with each is faster than searching
-
-
-ctypedef fused key_t:
-    int32_t
-    int64_t
-    uint64_t
-    float
-    double
 
 
 cdef inline bint _less(key_t a, key_t b, bint nan_first) noexcept nogil:

@@ -30,7 +30,7 @@ import numpy as np
 from ..dtypes import exact
 from ..errors import CorruptDataError, WorkerLostError
 from ..lineage import Node, OneToOne, per_partition
-from .codec import CODECS, FILTERS, _check_clevel, _choice
+from .frame import check_codec
 
 FORMAT_NAME = "rdarray"
 FORMAT_VERSION = 2
@@ -54,9 +54,7 @@ def version_dir(array_id: str) -> str:
 
 def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", overwrite: bool = False) -> None:
     """Write ``x`` to the directory ``path`` (see the module docstring)."""
-    _choice("codec", codec, CODECS)
-    _choice("filter", filter, FILTERS)
-    _check_clevel(clevel)
+    check_codec(codec, filter, clevel)
     path = os.path.abspath(os.fspath(path))
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"save: {path!r} is a file, not a saved array directory")
@@ -313,9 +311,7 @@ def read_meta(path: str) -> dict:
         codec = meta["codec"]
         if not isinstance(codec, dict):
             raise ValueError(f"bad codec settings {codec!r}")
-        _choice("codec", codec.get("name"), CODECS)
-        _choice("filter", codec.get("filter"), FILTERS)
-        _check_clevel(codec.get("clevel"))
+        check_codec(codec.get("name"), codec.get("filter"), codec.get("clevel"))
         dtype = np.lib.format.descr_to_dtype(_tuples(meta["dtype"]))
         shape = meta["shape"]
         lengths = meta["partition_lengths"]

@@ -21,15 +21,35 @@ import numpy as np
 
 import rdarray._core.frame as _k
 from rdarray.errors import CorruptDataError
-from rdarray.storage.codec import CODECS, FILTERS, _check_clevel, _choice, _no_objects
 
 MAGIC: bytes = _k.MAGIC
 VERSION: int = _k.VERSION
 MAX_CHUNK_BYTES: int = _k.MAX_CHUNK_BYTES
-checksum = _k.checksum
+#: codec and shuffle filter names -> their Blosc2 ids
+CODECS: dict[str, int] = _k.CODECS
+FILTERS: dict[str, int] = _k.FILTERS
 
 _CODEC_NAMES = {v: k for k, v in CODECS.items()}
 _FILTER_NAMES = {v: k for k, v in FILTERS.items()}
+
+
+def check_codec(codec: Any, filter: Any, clevel: Any) -> tuple[int, int, int]:
+    """The Blosc2 ids of ``codec`` and ``filter`` (names, any case) and ``clevel`` (0..9) as an
+    int; an unknown name or a bad level raises ValueError naming it."""
+    return _choice("codec", codec, CODECS), _choice("filter", filter, FILTERS), _check_clevel(clevel)
+
+
+def _choice(kind: str, value: Any, table: dict[str, int]) -> int:
+    key = value.lower() if isinstance(value, str) else value
+    if key not in table:
+        raise ValueError(f"unknown {kind} {value!r}; choose one of: {', '.join(table)}")
+    return table[key]
+
+
+def _check_clevel(clevel: Any) -> int:
+    if isinstance(clevel, bool) or not isinstance(clevel, (int, np.integer)) or not 0 <= clevel <= 9:
+        raise ValueError(f"clevel must be an integer in 0..9, got {clevel!r}")
+    return int(clevel)
 
 
 @dataclass(frozen=True)
@@ -65,8 +85,7 @@ def encode(array: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuff
     ``owner``: ``(array_id, partition)`` of a saved array's partition (a 16-byte id, not all
     zero), written in the header so that a frame moved to another array or index is refused.
     """
-    code, filt, level = (_choice("codec", codec, CODECS), _choice("filter", filter, FILTERS),
-                         _check_clevel(clevel))
+    code, filt, level = check_codec(codec, filter, clevel)
     if chunk_bytes is None:
         chunk_bytes = MAX_CHUNK_BYTES
     if (isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, (int, np.integer))
@@ -78,7 +97,8 @@ def encode(array: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuff
                               or not isinstance(partition, int) or not 0 <= partition < 2**63):
         raise ValueError(f"owner must be (16-byte array id, not all zero; partition index >= 0), got {owner!r}")
     a = np.asarray(array)
-    _no_objects(a.dtype)
+    if a.dtype.hasobject:
+        raise TypeError(f"cannot compress dtype {a.dtype}: it holds Python object pointers, not data")
     if not (a.flags.c_contiguous or a.flags.f_contiguous):
         a = np.ascontiguousarray(a)
     return _k.encode(a, code, level, filt, int(chunk_bytes), array_id, partition)
