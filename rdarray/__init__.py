@@ -10,15 +10,15 @@ from .array.creation import arange, full, linspace, ones, zeros
 from .array.dask_io import from_dask_array, from_dask_dataframe
 from .array.lazy import Lazy
 from .array.merge import merge
+from .array.npy_io import from_npy
 from .array.pandas_io import from_pandas
-from .compute import compute
+from .array.saved import load
 from .config import config
-from .context import Context, get_context
+from .engine.progress import progress
 from .errors import CorruptDataError, WorkerLostError
-from .execution.progress import progress
+from .session.compute import compute
+from .session.context import Context, get_context
 from .shuffle.partitioners import HashPartitioner, RangePartitioner
-from .storage.dataset import load
-from .storage.npy import from_npy
 
 __all__ = [
     "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner", "WorkerLostError",

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..dtypes import is_nan, nullable, take
-from ..lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
+from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
 from ..storage.buckets import Buckets

@@ -15,9 +15,10 @@ import numpy as np
 
 from ..dtypes import empty_block, is_nan
 from ..errors import check_callable
-from ..lineage import Node, per_partition
+from ..graph.lineage import Node, per_partition
+from ..graph.partials import EMPTY
 from .elementwise import map_blocks
-from .lazy import EMPTY, Lazy
+from .lazy import Lazy
 
 
 def _axes(x, axis) -> tuple[int, ...]:
@@ -56,7 +57,7 @@ def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=Fa
     node = shared.get(share)
     if node is None:
         func = (lambda b: EMPTY if len(b) == 0 else partial(b)) if skip_empty else partial
-        node = per_partition(op, func, x._node, detail=detail or "partial", merge=combine if by_rows else None)
+        node = per_partition(op, func, x._node, detail=detail or "partial", combine=combine if by_rows else None)
         if share is not None:
             shared[share] = node
     return Lazy.reduced(label or op, f"{label or op} of {x!r}", node, combine, finalize, meta)

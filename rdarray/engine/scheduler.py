@@ -15,11 +15,11 @@ import functools
 from typing import Any
 
 from ..errors import WorkerLostError
-from ..lineage import ShuffleDependency, labels
+from ..graph.lineage import ShuffleDependency, labels
 from ..plan.planner import Plan, build_plan
 from ..storage.blocks import BlockStore
-from .base import BlocksLost
-from .task import StageRunner
+from .executor import BlocksLost
+from .runner import StageRunner
 
 #: repairs of one stage before its lost blocks are given up (``WorkerLostError``)
 MAX_REPAIRS = 3

@@ -31,12 +31,12 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..config import config
+from ..engine.executor import Executor
+from ..engine.runner import StageRunner
 from ..errors import WorkerLostError
-from ..lineage import Node
+from ..graph.lineage import Node
 from ..storage.frame import Encoded, decoded, travelling
-from .base import Executor
 from .shipping import pickle_stage, task_reads
-from .task import StageRunner
 
 log = logging.getLogger("rdarray")
 

@@ -12,11 +12,11 @@ import threading
 import weakref
 from typing import Any
 
-from .errors import check_callable
-from .execution.base import Executor
-from .execution.sync import SyncExecutor
-from .execution.threads import ThreadsExecutor
-from .storage.blocks import BlockStore
+from ..backends.sync import SyncExecutor
+from ..backends.threads import ThreadsExecutor
+from ..engine.executor import Executor
+from ..errors import check_callable
+from ..storage.blocks import BlockStore
 
 BACKENDS = ("threads", "sync", "processes", "dask")
 _OPTIONS = {"dask": ("client", "address")}  # options a backend takes beyond the common ones
@@ -42,19 +42,19 @@ class Context:
             raise NotADirectoryError(f"Context: spill_dir {str(spill_dir)!r} is a file, not a directory")
         self.spill_dir = spill_dir
         if progress:
-            from .execution.progress import _require_tqdm
+            from ..engine.progress import _require_tqdm
 
             _require_tqdm()
         self.progress = bool(progress)
         self.executor: Executor
         self.store: Any  # BlockStore, or the backend's view of its workers' stores
         if backend == "processes":
-            from .execution.processes import ProcessesExecutor
+            from ..backends.processes.driver import ProcessesExecutor
 
             self.executor = ProcessesExecutor(workers, self.memory_limit, spill_dir)
             self.store = self.executor.store
         elif backend == "dask":
-            from .execution.cluster import DaskExecutor
+            from ..backends.dask import DaskExecutor
 
             self.executor = DaskExecutor(**options)
             self.store = self.executor.store

@@ -12,7 +12,7 @@ import queue
 import threading
 from concurrent.futures import Future
 
-from .base import Executor, run_into
+from ..engine.executor import Executor, run_into
 
 
 class _Batch:

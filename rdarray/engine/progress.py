@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from ..lineage import ShuffleDependency
+from ..graph.lineage import ShuffleDependency
 
 #: seconds a computation runs before its bar appears
 DELAY = 0.5

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..array.lazy import merge_partials
 from ..dtypes import exact
 from ..errors import add_task_note
-from ..lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
+from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
+from ..graph.partials import combine_partials
 from ..plan.planner import Stage
 from ..storage.blocks import value_bytes
 
@@ -39,7 +39,7 @@ _COMPUTE = object()  # what :meth:`StageRunner._read` returns for a partition to
 class StageRunner:
     """Runs the tasks of one stage. ``inputs`` holds the partitions of earlier stages' outputs;
     ``store`` the block store holding persisted partitions; ``progress`` (a
-    :class:`~rdarray.execution.progress.StageProgress`, or None) hears of every task run here.
+    :class:`~rdarray.engine.progress.StageProgress`, or None) hears of every task run here.
     Outputs in ``keep`` go to the block store too (stage outputs later stages read, under a memory
     limit)."""
 
@@ -145,17 +145,17 @@ class StageRunner:
     def _run_sliced(self, p: int, leaves: list, rows: int) -> tuple:
         outputs, slots = self.stage.outputs, self._out_slots
         pieces: list[list] = [[] for _ in outputs]
-        merged: list = [None] * len(outputs)
+        combined: list = [None] * len(outputs)
         whole = [w for _, w in self._leaves]
         for start in range(0, len(leaves[self._first_row_leaf]), rows):
             values = self._execute(p, [b if w else b[start:start + rows] for b, w in zip(leaves, whole)])
             for k, (out, slot) in enumerate(zip(outputs, slots)):
-                if out.merge is None:
+                if out.combine is None:
                     pieces[k].append(values[slot])
                 else:
-                    merged[k] = (values[slot] if merged[k] is None
-                                 else merge_partials(out.merge, merged[k], values[slot]))
-        return tuple(np.concatenate(pieces[k]) if out.merge is None else merged[k]
+                    combined[k] = (values[slot] if combined[k] is None
+                                 else combine_partials(out.combine, combined[k], values[slot]))
+        return tuple(np.concatenate(pieces[k]) if out.combine is None else combined[k]
                      for k, out in enumerate(outputs))
 
     def _evaluate(self, node: Node, p: int, memo: dict | None):
@@ -193,7 +193,7 @@ class StageRunner:
         return _COMPUTE if value is None else value
 
     def _compute(self, node: Node, p: int, memo: dict):
-        args = [dep.gather(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
+        args = [dep.read(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
             return exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype)
         except Exception as exc:
@@ -253,11 +253,11 @@ def _reusable(arrays: dict, dying: tuple, node: Node):
 
 
 def _slice_rows(stage: Stage, leaves: list[tuple[Node, bool]]) -> int:
-    """Rows per slice when the stage may run slice by slice, else 0: every node is row-local,
-    except outputs whose slice results merge (reduction partials), and a leaf is read by rows."""
+    """Rows per slice when the stage may run slice by slice, else 0: every node is sliceable,
+    except outputs whose slice results combine (reduction partials), and a leaf is read by rows."""
     outputs = {o.id for o in stage.outputs}
     rows = [n for n, whole in leaves if not whole]
-    if not rows or not all(n.row_local or (n.id in outputs and n.merge is not None) for n in stage.nodes):
+    if not rows or not all(n.sliceable or (n.id in outputs and n.combine is not None) for n in stage.nodes):
         return 0
     widest = max(int(np.prod(n.trailing)) for n in stage.nodes + rows if n.dtype != VALUE)
     return max(1, SLICE_ELEMENTS // max(widest, 1))

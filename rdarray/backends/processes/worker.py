@@ -31,10 +31,10 @@ from itertools import count
 
 import zmq
 
-from ..storage.blocks import BlockStore
-from ..storage.frame import Encoded, decoded
+from ...engine.runner import StageRunner
+from ...storage.blocks import BlockStore
+from ...storage.frame import Encoded, decoded
 from . import wire
-from .task import StageRunner
 
 log = logging.getLogger("rdarray")
 
@@ -313,7 +313,7 @@ class Worker:
 
 
 def main(config: dict | None = None) -> None:
-    """The entry point of a worker process (``python -m rdarray.execution``), given its
+    """The entry point of a worker process (``python -m rdarray.backends.processes``), given its
     configuration by the driver on standard input."""
     if config is None:
         config = json.loads(sys.stdin.read())
