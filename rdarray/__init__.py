@@ -15,13 +15,14 @@ from .array.pandas_io import from_pandas
 from .array.saved import load
 from .config import config
 from .engine.progress import progress
-from .errors import CorruptDataError, WorkerLostError
+from .errors import ClosedError, CorruptDataError, WorkerLostError
 from .session.compute import compute
 from .session.context import Context, get_context
 from .shuffle.partitioners import HashPartitioner, RangePartitioner
 
 __all__ = [
-    "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner", "WorkerLostError",
+    "ClosedError", "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner",
+    "WorkerLostError",
     "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array",
     "from_dask_dataframe", "from_npy", "from_numpy", "from_pandas", "from_partitions", "full", "get_context",
     "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "wait", "where", "zeros",

@@ -9,6 +9,13 @@ class WorkerLostError(RuntimeError):
     """Work lost with a worker could not be recomputed."""
 
 
+class ClosedError(RuntimeError):
+    """The context, or its block store, is closed: it runs and keeps nothing more."""
+
+    def __init__(self, message: str = "this Context is closed"):
+        super().__init__(message)
+
+
 def add_task_note(exc: BaseException, where: str) -> None:
     """Name the stage and partition an exception came from, once."""
     notes = getattr(exc, "__notes__", ())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, Shuffle
 from ..graph.partials import combine_partials
 from ..plan.planner import Stage
 from ..storage.blocks import value_bytes
+from ..storage.store import LimitedStore, TaskStore
 
 #: elements of the widest array a sliced task handles at once
 SLICE_ELEMENTS = 1 << 17
@@ -43,13 +44,14 @@ class StageRunner:
     Outputs in ``keep`` go to the block store too (stage outputs later stages read, under a memory
     limit)."""
 
-    def __init__(self, stage: Stage, inputs: dict[int, Any], store, progress=None, keep: frozenset = frozenset()):
+    def __init__(self, stage: Stage, inputs: dict[int, Any], store: TaskStore, progress=None,
+                 keep: frozenset = frozenset()):
         self.stage = stage
         self.inputs = inputs
         self.store = store
         self.progress = progress
         self.keep = keep
-        self._reserve = getattr(store, "reserve", None) if getattr(store, "memory_limit", None) else None
+        self._limited = cast(LimitedStore, store) if store.memory_limit else None  # reserves working memory
         self.npartitions = stage.npartitions
         self._in_stage = {n.id for n in stage.nodes}
         self._program = _compile(stage, self._in_stage)
@@ -61,7 +63,7 @@ class StageRunner:
     def run(self, p: int) -> tuple:
         """Partition ``p`` of every output; a persisted or kept output goes to the block store
         instead (None in its place), so that a memory limit holds while the stage runs."""
-        with self._reserve(WORK_FACTOR * self._input_bytes(p)) if self._reserve else contextlib.nullcontext():
+        with self._limited.reserve(WORK_FACTOR * self._input_bytes(p)) if self._limited else contextlib.nullcontext():
             if self._program is None:
                 memo: dict[tuple[int, int], object] = {}
                 outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
@@ -97,7 +99,8 @@ class StageRunner:
     def _read_bytes(self, node: Node, j: int, bucket: int | None) -> int:
         """The size of partition ``j`` of a node read by this stage (of its bucket ``bucket``, for
         a map output), as far as it is known."""
-        stored = self.store.block_bytes(node.id, j)
+        assert self._limited is not None, "sizes are read under a memory limit"
+        stored = self._limited.block_bytes(node.id, j)
         if stored is not None:
             return stored if bucket is None else stored // self.npartitions  # about one bucket's share
         if node.id in self.inputs:

@@ -10,13 +10,13 @@ import os
 import re
 import threading
 import weakref
-from typing import Any
 
 from ..backends.sync import SyncExecutor
 from ..backends.threads import ThreadsExecutor
 from ..engine.executor import Executor
-from ..errors import check_callable
+from ..errors import ClosedError, check_callable
 from ..storage.blocks import BlockStore
+from ..storage.store import Store
 
 BACKENDS = ("threads", "sync", "processes", "dask")
 _OPTIONS = {"dask": ("client", "address")}  # options a backend takes beyond the common ones
@@ -47,7 +47,7 @@ class Context:
             _require_tqdm()
         self.progress = bool(progress)
         self.executor: Executor
-        self.store: Any  # BlockStore, or the backend's view of its workers' stores
+        self.store: Store  # BlockStore, or the backend's view of its workers' stores
         if backend == "processes":
             from ..backends.processes.driver import ProcessesExecutor
 
@@ -88,7 +88,7 @@ class Context:
             return
         self.closed = True
         self.executor.close()
-        getattr(self.store, "close", self.store.clear)()  # a BlockStore refuses late blocks
+        self.store.close()  # a BlockStore refuses late blocks
 
     @contextlib.contextmanager
     def as_default(self):
@@ -101,7 +101,7 @@ class Context:
 
     def _check_open(self) -> None:
         if self.closed:
-            raise RuntimeError("this Context is closed")
+            raise ClosedError()
 
     def __enter__(self) -> Context:
         self._tokens.append(_current.set(_current.get() + (self,)))

@@ -50,7 +50,7 @@ import zmq
 
 from ...config import config
 from ...engine.executor import BlocksLost, Executor
-from ...errors import WorkerLostError
+from ...errors import ClosedError, WorkerLostError
 from ...storage.frame import decoded
 from ..shipping import pickle_stage, task_reads
 from . import wire
@@ -139,8 +139,8 @@ class _Call:
 
 
 class RemoteStore:
-    """The driver's view of the workers' block stores: which worker holds each persisted partition.
-    Blocks are fetched from their worker when the driver itself needs them."""
+    """The driver's view of the workers' block stores (a ``Store``): which worker holds each
+    persisted partition. Blocks are fetched from their worker when the driver itself needs them."""
 
     def __init__(self, executor: ProcessesExecutor, memory_limit: int | None):
         self._executor = executor
@@ -212,6 +212,10 @@ class RemoteStore:
             self._where.clear()
             self._bytes.clear()
 
+    def close(self) -> None:
+        """Forget every block: the context is closing (its workers, and their blocks, are gone)."""
+        self.clear()
+
 
 class ProcessesExecutor(Executor):
     backend = "processes"
@@ -264,7 +268,7 @@ class ProcessesExecutor(Executor):
             if self._closing:
                 if command[0] == "drop":
                     return  # a node garbage collected after close: its blocks are gone already
-                raise RuntimeError("this Context is closed")
+                raise ClosedError()
             self._commands.put(command)
             os.write(self._wake_write, b"!")
 
@@ -690,7 +694,7 @@ class ProcessesExecutor(Executor):
         self._fetches.clear()
 
     def _stop(self) -> None:
-        self._fail_all(RuntimeError("this Context is closed"))
+        self._fail_all(ClosedError())
         for worker in self._workers.values():
             self._send(worker, "stop")
         self._router.close(linger=1000)

@@ -43,7 +43,8 @@ PARENT_CHECK = 0.5
 
 
 class _Recorder:
-    """The worker's block store, noting what one task stores so the driver learns where it is."""
+    """The worker's block store, noting what one task stores so the driver learns where it is (a
+    ``TaskStore``, a ``LimitedStore`` under a memory limit)."""
 
     def __init__(self, store: BlockStore):
         self.store = store
