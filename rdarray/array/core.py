@@ -9,7 +9,7 @@ import numpy as np
 
 from ..config import config
 from ..dtypes import check_dtype, empty_block, exact
-from ..errors import check_callable
+from ..errors import check_callable, check_integer
 from ..graph.lineage import Node, RangeDependency, realign
 from . import elementwise
 from .lazy import Lazy
@@ -301,9 +301,7 @@ def select_partitions(x: PartitionedArray, groups: Sequence, op: str = "select",
 
 
 def _check_count(n, what: str, minimum: int = 0) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{what}: expected an integer >= {minimum}, got {n!r}")
-    return int(n)
+    return check_integer(n, minimum, f"{what}: expected an integer >= {minimum}, got {n!r}")
 
 
 # -- making arrays from memory ---------------------------------------------------------------------
@@ -338,9 +336,7 @@ def split_lengths(nrows: int, npartitions: int) -> list[int]:
 
 
 def check_npartitions(npartitions, what: str) -> int:
-    if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
-        raise ValueError(f"{what}: npartitions must be a positive integer, got {npartitions!r}")
-    return int(npartitions)
+    return check_integer(npartitions, 1, f"{what}: npartitions must be a positive integer, got {npartitions!r}")
 
 
 def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
@@ -361,10 +357,8 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
         if npartitions is not None and partition_size is not None:
             raise ValueError("from_numpy: give npartitions or partition_size, not both")
         if partition_size is not None:
-            if (isinstance(partition_size, bool) or not isinstance(partition_size, (int, np.integer))
-                    or partition_size < 1):
-                raise ValueError(
-                    f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
+            check_integer(partition_size, 1,
+                          f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
             npartitions = max(1, min(len(a), math.ceil(len(a) * row_bytes / partition_size)))
         elif npartitions is None:
             npartitions = default_npartitions(len(a), row_bytes)

@@ -15,6 +15,7 @@ import sys
 import threading
 from typing import Any
 
+from ..errors import ArgumentTypeError
 from ..graph.lineage import ShuffleDependency
 
 #: seconds a computation runs before its bar appears
@@ -39,7 +40,9 @@ def progress(file=None, delay: float = DELAY):
     _require_tqdm()
     if file is not None and not callable(getattr(file, "write", None)):
         raise TypeError(f"progress: file must have a write method, got {type(file).__name__}")
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise ArgumentTypeError(f"progress: delay must be a number of seconds >= 0, got {delay!r}")
+    if not delay >= 0:
         raise ValueError(f"progress: delay must be a number of seconds >= 0, got {delay!r}")
     settings = {"file": file, "delay": float(delay)}
     with _lock:

@@ -14,7 +14,7 @@ import weakref
 from ..backends.sync import SyncExecutor
 from ..backends.threads import ThreadsExecutor
 from ..engine.executor import Executor
-from ..errors import ClosedError, check_callable
+from ..errors import ClosedError, check_callable, check_integer
 from ..storage.blocks import BlockStore
 from ..storage.store import Store
 
@@ -34,8 +34,7 @@ class Context:
             raise TypeError(f"Context: unexpected option(s) for the {backend!r} backend: {', '.join(unknown)}")
         if workers is None:
             workers = os.cpu_count() or 1
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"Context: workers must be a positive integer, got {workers!r}")
+        workers = check_integer(workers, 1, f"Context: workers must be a positive integer, got {workers!r}")
         self.backend = backend
         self.memory_limit = parse_bytes(memory_limit) if memory_limit is not None else None
         if spill_dir is not None and os.path.exists(spill_dir) and not os.path.isdir(spill_dir):
