@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .array.core import generated
-from .array.creation import _shape
+from .array.creation import check_shape
 from .errors import check_integer
 
 
@@ -23,7 +23,7 @@ def _seed(seed) -> int:
 
 
 def _draw(op, size, seed, npartitions, dtype, draw):
-    shape = _shape(size, op)
+    shape = check_shape(size, op)
     seed = _seed(seed)
     return generated(op, shape[0], shape[1:], dtype, npartitions,
                      lambda p, lo, hi: draw(_rng(seed, p), (hi - lo,) + shape[1:]), f"seed={seed}")

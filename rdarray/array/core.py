@@ -444,10 +444,10 @@ def where(cond, a, b) -> PartitionedArray:
     """``np.where(cond, a, b)`` row by row; at least one argument is partitioned."""
     if not any(isinstance(o, PartitionedArray) for o in (cond, a, b)):
         raise TypeError("where: at least one argument must be a PartitionedArray")
-    return elementwise.elementwise(np.where, [_operand(o) for o in (cond, a, b)], "where")
+    return elementwise.elementwise(np.where, [operand(o) for o in (cond, a, b)], "where")
 
 
-def _operand(o):
+def operand(o):
     """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays."""
     if isinstance(o, (PartitionedArray, Lazy, np.ndarray, int, float, complex, bool, np.generic)):
         return o

@@ -15,7 +15,7 @@ from ..errors import check_integer
 from .core import generated
 
 
-def _shape(shape, what: str) -> tuple[int, ...]:
+def check_shape(shape, what: str) -> tuple[int, ...]:
     shape = tuple(shape) if np.iterable(shape) else (shape,)
     message = f"{what}: shape must be non-negative integers with at least one axis, got {shape!r}"
     if not shape:
@@ -24,7 +24,7 @@ def _shape(shape, what: str) -> tuple[int, ...]:
 
 
 def full(shape, fill_value, dtype=None, npartitions=None):
-    shape = _shape(shape, "full")
+    shape = check_shape(shape, "full")
     dtype = check_dtype(np.array(fill_value).dtype if dtype is None else dtype, "full")
     return generated("full", shape[0], shape[1:], dtype, npartitions,
                      lambda p, lo, hi: np.full((hi - lo,) + shape[1:], fill_value, dtype=dtype),
@@ -33,7 +33,7 @@ def full(shape, fill_value, dtype=None, npartitions=None):
 
 def _filled(fn, shape, dtype, npartitions):
     """``fn(shape, dtype)`` (``np.zeros``, ``np.ones``), each partition its own rows."""
-    shape = _shape(shape, fn.__name__)
+    shape = check_shape(shape, fn.__name__)
     dtype = check_dtype(dtype, fn.__name__)
     return generated(fn.__name__, shape[0], shape[1:], dtype, npartitions,
                      lambda p, lo, hi: fn((hi - lo,) + shape[1:], dtype=dtype))

@@ -41,9 +41,9 @@ class Context:
             raise NotADirectoryError(f"Context: spill_dir {str(spill_dir)!r} is a file, not a directory")
         self.spill_dir = spill_dir
         if progress:
-            from ..engine.progress import _require_tqdm
+            from ..engine.progress import require_tqdm
 
-            _require_tqdm()
+            require_tqdm()
         self.progress = bool(progress)
         self.executor: Executor
         self.store: Store  # BlockStore, or the backend's view of its workers' stores
