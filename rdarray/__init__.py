@@ -10,18 +10,19 @@ from .array.creation import arange, full, linspace, ones, zeros
 from .array.dask_io import from_dask_array, from_dask_dataframe
 from .array.lazy import Lazy
 from .array.merge import merge
+from .array.npy_io import from_npy
 from .array.pandas_io import from_pandas
-from .compute import compute
+from .array.saved import load
 from .config import config
-from .context import Context, get_context
-from .errors import CorruptDataError, WorkerLostError
-from .execution.progress import progress
+from .engine.progress import progress
+from .errors import ClosedError, CorruptDataError, WorkerLostError
+from .session.compute import compute
+from .session.context import Context, get_context
 from .shuffle.partitioners import HashPartitioner, RangePartitioner
-from .storage.dataset import load
-from .storage.npy import from_npy
 
 __all__ = [
-    "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner", "WorkerLostError",
+    "ClosedError", "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner",
+    "WorkerLostError",
     "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array",
     "from_dask_dataframe", "from_npy", "from_numpy", "from_pandas", "from_partitions", "full", "get_context",
     "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "wait", "where", "zeros",

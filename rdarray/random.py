@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .array.core import generated
-from .array.creation import _shape
+from .array.creation import check_shape
+from .errors import check_integer
 
 
 def _rng(seed: int, p: int) -> np.random.Generator:
@@ -18,13 +19,11 @@ def _seed(seed) -> int:
         entropy = np.random.SeedSequence().entropy  # fixed now, so recomputation repeats it
         assert isinstance(entropy, int)
         return entropy
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"random: seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
+    return check_integer(seed, 0, f"random: seed must be a non-negative integer or None, got {seed!r}")
 
 
 def _draw(op, size, seed, npartitions, dtype, draw):
-    shape = _shape(size, op)
+    shape = check_shape(size, op)
     seed = _seed(seed)
     return generated(op, shape[0], shape[1:], dtype, npartitions,
                      lambda p, lo, hi: draw(_rng(seed, p), (hi - lo,) + shape[1:]), f"seed={seed}")

@@ -11,6 +11,7 @@ import pytest
 
 import rdarray as rd
 from _helpers import assert_close, partitioned
+from rdarray.storage.blocks import BlockStore
 
 TIMEOUT = 30  # seconds; a deadlock fails the test instead of hanging the run
 
@@ -269,3 +270,19 @@ def test_concurrent_callers_share_a_context():
             t.join(TIMEOUT)
     for k in range(6):
         assert_close(results[k], (a * k).sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["threads", "sync", "processes"])
+def test_a_closed_context_and_its_store_raise_closed_error(backend):
+    """One exception for everything closed: rd.ClosedError, a RuntimeError saying so."""
+    ctx = rd.Context(backend=backend, workers=2)
+    x = rd.from_numpy(np.arange(10.0), npartitions=2)
+    store = ctx.store
+    ctx.close()
+    for attempt in (lambda: ctx.submit(abs, -1), lambda: ctx.compute(x.sum())):
+        with pytest.raises(rd.ClosedError, match="this Context is closed") as caught:
+            attempt()
+        assert isinstance(caught.value, RuntimeError)
+    if isinstance(store, BlockStore):
+        with pytest.raises(rd.ClosedError, match="closed"):
+            store.put(x.lineage, 0, np.arange(5.0))

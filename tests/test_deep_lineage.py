@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-from rdarray.lineage import labels
+from rdarray.graph.lineage import labels
 
 DEPTH = 10_000
 

@@ -240,3 +240,35 @@ def test_config_takes_numpy_integers_and_zero_broadcast(monkeypatch):
     monkeypatch.setattr(rd.config, "partition_bytes", np.int64(1 << 20))
     monkeypatch.setattr(rd.config, "broadcast_bytes", 0)  # never broadcast
     assert type(rd.config.partition_bytes) is int and rd.config.partition_bytes == 1 << 20
+
+
+WRONG_TYPES = [
+    ("from_numpy npartitions", lambda: rd.from_numpy(np.arange(4.0), npartitions="2"), "npartitions"),
+    ("from_numpy partition_size", lambda: rd.from_numpy(np.arange(4.0), partition_size=1.5), "partition_size"),
+    ("zeros shape", lambda: rd.zeros(2.5), "shape"),
+    ("linspace num", lambda: rd.linspace(0, 1, 2.0), "num"),
+    ("random seed", lambda: rd.random.random(4, seed="1"), "seed"),
+    ("Context workers", lambda: rd.Context(workers=1.5), "workers"),
+    ("head n", lambda: rd.arange(4).head(1.5), "head"),
+    ("sum axis", lambda: rd.arange(4).sum(axis=0.0), "axis"),
+    ("histogram bins", lambda: rd.arange(4).histogram(bins=2.5), "bins"),
+    ("progress delay", lambda: rd.progress(delay="1").__enter__(), "delay"),
+]
+
+
+@pytest.mark.parametrize("call, word", [c[1:] for c in WRONG_TYPES], ids=[c[0] for c in WRONG_TYPES])
+def test_an_argument_of_the_wrong_type_is_a_type_error(call, word):
+    """Wrong type -> TypeError (also a ValueError, as these raised before the rule applied to them)."""
+    if word == "delay":
+        pytest.importorskip("tqdm")
+    with pytest.raises(TypeError, match=word) as caught:
+        call()
+    assert isinstance(caught.value, ValueError)
+
+
+def test_an_argument_of_the_right_type_and_a_wrong_value_is_a_value_error_only():
+    for call in (lambda: rd.from_numpy(np.arange(4.0), npartitions=0), lambda: rd.zeros(-1),
+                 lambda: rd.arange(4).sum(axis=1), lambda: rd.Context(workers=0)):
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert not isinstance(caught.value, TypeError)

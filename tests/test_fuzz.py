@@ -29,8 +29,8 @@ from hypothesis.extra import numpy as hnp
 import rdarray as rd
 from _helpers import saved_files
 from fuzz._common import resign  # the harnesses' own: tests/fuzz
+from rdarray.backends.processes import wire
 from rdarray.errors import CorruptDataError
-from rdarray.execution import wire
 from rdarray.storage import frame
 
 # -- frames -----------------------------------------------------------------------------------------

@@ -497,7 +497,7 @@ def test_a_collection_during_the_block_stores_scan_does_not_break_it(tmp_path):
 def test_a_collection_inside_the_remote_stores_lock_does_not_deadlock():
     """The processes backend's record of block locations: a node's finalizer run by a collection
     while the same thread holds the lock used to wait on that lock forever."""
-    from rdarray.execution.processes import RemoteStore
+    from rdarray.backends.processes.driver import RemoteStore
 
     trigger, commands = [], []
 

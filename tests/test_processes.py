@@ -273,7 +273,7 @@ def test_a_task_holding_the_gil_past_the_timeout_is_not_taken_for_hung():
 def test_a_burst_of_deaths_keeps_the_pool_at_its_size(tmp_path, monkeypatch):
     """15 workers killed one after another, while every other replacement fails to start: the
     pool comes back to its size each time, and computations are right."""
-    from rdarray.execution import processes
+    from rdarray.backends.processes import driver as processes
 
     flaky = tmp_path / "flaky.py"
     flaky.write_text("import os, sys\n"
@@ -281,7 +281,7 @@ def test_a_burst_of_deaths_keeps_the_pool_at_its_size(tmp_path, monkeypatch):
                      f"open(os.path.join({str(tmp_path / 'starts')!r}, str(n)), 'w').close()\n"
                      "if n % 2:\n"
                      "    sys.exit('flaky worker: refusing to start')\n"
-                     "from rdarray.execution.worker import main\n"
+                     "from rdarray.backends.processes.worker import main\n"
                      "main()\n")
     (tmp_path / "starts").mkdir()
     a = np.arange(20_000.0)
@@ -302,7 +302,7 @@ def test_a_burst_of_deaths_keeps_the_pool_at_its_size(tmp_path, monkeypatch):
 
 
 def test_workers_that_cannot_start_fail_with_worker_lost_error_saying_why(tmp_path, monkeypatch):
-    from rdarray.execution import processes
+    from rdarray.backends.processes import driver as processes
 
     broken = tmp_path / "broken.py"
     broken.write_text("import sys\nsys.exit('cannot start: no such module rdarray_missing')\n")
@@ -311,7 +311,7 @@ def test_workers_that_cannot_start_fail_with_worker_lost_error_saying_why(tmp_pa
     with pytest.raises(rd.WorkerLostError, match="(?s)failed to start 5 times.*exited with code 1.*rdarray_missing"):
         rd.Context(backend="processes", workers=2)
     # and when they stop starting later: everything waiting, and asked later, fails saying why
-    monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, "-m", "rdarray.execution"])
+    monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, "-m", "rdarray.backends.processes"])
     with rd.Context(backend="processes", workers=2) as ctx:
         monkeypatch.setattr(processes, "WORKER_COMMAND", [sys.executable, str(broken)])
         for pid in ctx.executor.worker_pids().values():
@@ -403,7 +403,7 @@ def test_rogue_messages_are_dropped_unread(pctx, tmp_path, caplog):
 def test_a_replayed_fetch_is_not_answered(pctx, monkeypatch):
     """A real signed fetch, captured as the driver sends it, then sent again to the worker from
     foreign sockets: no block comes back, and the worker works on."""
-    from rdarray.execution import wire
+    from rdarray.backends.processes import wire
 
     a = np.arange(2 * 23_260.0)
     x = rd.from_numpy(a, npartitions=2).map_partitions(lambda b: b + 1, dtype=np.float64).persist()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import rdarray as rd
-import rdarray.execution.task as task
+import rdarray.engine.runner as task
 
 A = np.random.default_rng(0).normal(size=(1000, 3))
 

@@ -36,7 +36,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..dtypes import is_nan, nullable, take
-from ..lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
+from ..errors import ArgumentTypeError
+from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
 from ..storage.buckets import Buckets
@@ -185,7 +186,7 @@ def _spec(ldtype, rdtype, on, by, direction, tolerance, exact, suffixes) -> Spec
     if direction not in DIRECTIONS:
         raise ValueError(f"merge_asof: direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
     if not isinstance(exact, (bool, np.bool_)):
-        raise ValueError(f"merge_asof: allow_exact_matches must be True or False, got {exact!r}")
+        raise ArgumentTypeError(f"merge_asof: allow_exact_matches must be True or False, got {exact!r}")
     tolerance = None if tolerance is None else _tolerance(tolerance, key)
     left_fields, right_fields, dtype = _layout(ldtype, rdtype, on, by, suffixes)
     return Spec(on, by, direction, tolerance, bool(exact), left_fields, right_fields, dtype)
@@ -198,7 +199,7 @@ def _tolerance(tolerance, key: np.dtype):
         if hasattr(tolerance, "to_timedelta64"):  # pandas.Timedelta
             tolerance = tolerance.to_timedelta64()
         if not isinstance(tolerance, (np.timedelta64, datetime.timedelta)):
-            raise ValueError(f"merge_asof: tolerance for a {key} key must be a timedelta, got {tolerance!r}")
+            raise ArgumentTypeError(f"merge_asof: tolerance for a {key} key must be a timedelta, got {tolerance!r}")
         tolerance = np.timedelta64(tolerance)
         if np.isnat(tolerance) or tolerance < np.timedelta64(0):
             raise ValueError(f"merge_asof: tolerance must be a non-negative timedelta, got {tolerance!r}")

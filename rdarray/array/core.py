@@ -9,8 +9,8 @@ import numpy as np
 
 from ..config import config
 from ..dtypes import check_dtype, empty_block, exact
-from ..errors import check_callable
-from ..lineage import Node, RangeDependency, realign
+from ..errors import check_callable, check_integer
+from ..graph.lineage import Node, RangeDependency, realign
 from . import elementwise
 from .lazy import Lazy
 
@@ -74,18 +74,31 @@ class PartitionedArray:
 
     def explain(self) -> str:
         """The physical plan computing this array, as text."""
-        from ..compute import explain
+        from ..session.compute import explain
 
         return explain(self)
 
     # -- actions ----------------------------------------------------------------------------------
     def compute(self) -> np.ndarray:
         """Evaluate to one NumPy array."""
-        from ..compute import compute
+        from ..session.compute import compute
 
         return compute(self)[0]
 
     to_numpy = compute
+
+    def __rd_nodes__(self) -> list[Node]:
+        """The compute protocol (``session/compute.py``): the node to compute."""
+        return [self._node]
+
+    def __rd_finish__(self, partitions: dict[int, list]) -> np.ndarray:
+        """The compute protocol: the computed partitions as one array the caller owns."""
+        from ..session.compute import owned
+
+        blocks = partitions[self._node.id]
+        if len(blocks) == 1:
+            return owned(blocks[0], self._node)
+        return exact(np.concatenate(blocks), self.dtype)
 
     def __array__(self, dtype=None, copy=None):
         out = self.compute()
@@ -93,9 +106,9 @@ class PartitionedArray:
 
     def partitions(self) -> list[np.ndarray]:
         """The computed partitions, in order."""
-        from ..compute import compute_partitions
+        from ..session.compute import compute_partitions
 
-        return compute_partitions(self)
+        return compute_partitions(self._node)
 
     def count(self) -> int:
         """The number of rows (computes the partitions when their lengths are unknown)."""
@@ -103,7 +116,7 @@ class PartitionedArray:
 
     def head(self, n: int = 5) -> np.ndarray:
         """The first ``n`` rows, computing only the partitions they come from."""
-        from ..compute import compute_partitions
+        from ..session.compute import compute_partitions
 
         n = _check_count(n, "head")
         lengths = self._node.partition_lengths
@@ -113,7 +126,7 @@ class PartitionedArray:
         rows, start, batch = 0, 0, 1
         while rows < n and start < self.npartitions:
             picked = select_partitions(self, range(start, min(start + batch, self.npartitions)))
-            for block in compute_partitions(picked):
+            for block in compute_partitions(picked._node):
                 got.append(block)
                 rows += len(block)
             start, batch = start + batch, batch * 2
@@ -134,7 +147,7 @@ class PartitionedArray:
 
     def unpersist(self) -> PartitionedArray:
         """Forget the kept partitions."""
-        from ..context import get_context
+        from ..session.context import get_context
 
         self._node.persist_level = None
         get_context().store.drop(self._node.id)
@@ -144,14 +157,14 @@ class PartitionedArray:
              overwrite: bool = False) -> None:
         """Write to the directory ``path`` (``_meta.json`` and a version of one frame file per
         partition, replaced atomically with ``overwrite=True``; docs/FORMAT.md)."""
-        from ..storage.dataset import save
+        from .saved import save
 
         save(self, path, codec=codec, clevel=clevel, filter=filter, overwrite=overwrite)
 
     def checkpoint(self, path=None) -> PartitionedArray:
         """Materialize and cut the lineage: to ``path`` in the save format, or to the block store
         at level ``"disk"`` (for long iterative loops)."""
-        from ..storage.dataset import checkpoint
+        from .saved import checkpoint
 
         return checkpoint(self, path)
 
@@ -266,7 +279,7 @@ class PartitionedArray:
 def ensure_lengths(node: Node) -> tuple[int, ...]:
     """The node's partition lengths, computing its partitions if they are not known yet."""
     if node.partition_lengths is None:
-        from ..compute import compute_lengths
+        from ..session.compute import compute_lengths
 
         node.learn_lengths(compute_lengths(node))
     assert node.partition_lengths is not None
@@ -288,9 +301,7 @@ def select_partitions(x: PartitionedArray, groups: Sequence, op: str = "select",
 
 
 def _check_count(n, what: str, minimum: int = 0) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{what}: expected an integer >= {minimum}, got {n!r}")
-    return int(n)
+    return check_integer(n, minimum, f"{what}: expected an integer >= {minimum}, got {n!r}")
 
 
 # -- making arrays from memory ---------------------------------------------------------------------
@@ -304,7 +315,7 @@ def default_npartitions(nrows: int, row_bytes: int) -> int:
     Under a memory limit, at most ``1 / LIMIT_PARTS`` of each worker's share of it (and no less
     than ``config.min_split_bytes``): a task's working memory is a few times the partitions it
     reads, and the tasks running at once must fit in the limit beside the blocks it keeps."""
-    from ..context import get_context
+    from ..session.context import get_context
 
     ctx = get_context()
     workers = ctx.workers
@@ -325,9 +336,7 @@ def split_lengths(nrows: int, npartitions: int) -> list[int]:
 
 
 def check_npartitions(npartitions, what: str) -> int:
-    if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
-        raise ValueError(f"{what}: npartitions must be a positive integer, got {npartitions!r}")
-    return int(npartitions)
+    return check_integer(npartitions, 1, f"{what}: npartitions must be a positive integer, got {npartitions!r}")
 
 
 def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
@@ -348,10 +357,8 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
         if npartitions is not None and partition_size is not None:
             raise ValueError("from_numpy: give npartitions or partition_size, not both")
         if partition_size is not None:
-            if (isinstance(partition_size, bool) or not isinstance(partition_size, (int, np.integer))
-                    or partition_size < 1):
-                raise ValueError(
-                    f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
+            check_integer(partition_size, 1,
+                          f"from_numpy: partition_size must be a positive number of bytes, got {partition_size!r}")
             npartitions = max(1, min(len(a), math.ceil(len(a) * row_bytes / partition_size)))
         elif npartitions is None:
             npartitions = default_npartitions(len(a), row_bytes)
@@ -359,7 +366,7 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
     bounds = np.concatenate([[0], np.cumsum(partition_lengths)]).tolist()
     return PartitionedArray(Node(
         "from_numpy", lambda p: a[bounds[p]:bounds[p + 1]], [], len(partition_lengths),
-        a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True, local=True,
+        a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True, in_process=True,
         detail=f"{_dtype_name(a.dtype)}{list(a.shape)}",
     ))
 
@@ -385,7 +392,7 @@ def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
                 f"from_partitions: partition {k} is 0-dimensional")
     return PartitionedArray(Node(
         "from_partitions", lambda p: blocks[p], [], len(blocks), first.dtype, first.shape[1:],
-        [len(b) for b in blocks], pass_index=True, cheap=True, local=True,
+        [len(b) for b in blocks], pass_index=True, cheap=True, in_process=True,
     ))
 
 
@@ -437,10 +444,10 @@ def where(cond, a, b) -> PartitionedArray:
     """``np.where(cond, a, b)`` row by row; at least one argument is partitioned."""
     if not any(isinstance(o, PartitionedArray) for o in (cond, a, b)):
         raise TypeError("where: at least one argument must be a PartitionedArray")
-    return elementwise.elementwise(np.where, [_operand(o) for o in (cond, a, b)], "where")
+    return elementwise.elementwise(np.where, [operand(o) for o in (cond, a, b)], "where")
 
 
-def _operand(o):
+def operand(o):
     """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays."""
     if isinstance(o, (PartitionedArray, Lazy, np.ndarray, int, float, complex, bool, np.generic)):
         return o

@@ -11,18 +11,20 @@ import math
 import numpy as np
 
 from ..dtypes import check_dtype
+from ..errors import check_integer
 from .core import generated
 
 
-def _shape(shape, what: str) -> tuple[int, ...]:
+def check_shape(shape, what: str) -> tuple[int, ...]:
     shape = tuple(shape) if np.iterable(shape) else (shape,)
-    if not shape or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 for n in shape):
-        raise ValueError(f"{what}: shape must be non-negative integers with at least one axis, got {shape!r}")
-    return tuple(int(n) for n in shape)
+    message = f"{what}: shape must be non-negative integers with at least one axis, got {shape!r}"
+    if not shape:
+        raise ValueError(message)
+    return tuple(check_integer(n, 0, message) for n in shape)
 
 
 def full(shape, fill_value, dtype=None, npartitions=None):
-    shape = _shape(shape, "full")
+    shape = check_shape(shape, "full")
     dtype = check_dtype(np.array(fill_value).dtype if dtype is None else dtype, "full")
     return generated("full", shape[0], shape[1:], dtype, npartitions,
                      lambda p, lo, hi: np.full((hi - lo,) + shape[1:], fill_value, dtype=dtype),
@@ -31,7 +33,7 @@ def full(shape, fill_value, dtype=None, npartitions=None):
 
 def _filled(fn, shape, dtype, npartitions):
     """``fn(shape, dtype)`` (``np.zeros``, ``np.ones``), each partition its own rows."""
-    shape = _shape(shape, fn.__name__)
+    shape = check_shape(shape, fn.__name__)
     dtype = check_dtype(dtype, fn.__name__)
     return generated(fn.__name__, shape[0], shape[1:], dtype, npartitions,
                      lambda p, lo, hi: fn((hi - lo,) + shape[1:], dtype=dtype))
@@ -77,9 +79,7 @@ def arange(start, stop=None, step=1, dtype=None, npartitions=None):
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, npartitions=None):
     """``np.linspace`` (1-D, scalar endpoints)."""
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 0:
-        raise ValueError(f"linspace: num must be a non-negative integer, got {num!r}")
-    num = int(num)
+    num = check_integer(num, 0, f"linspace: num must be a non-negative integer, got {num!r}")
     div = (num - 1) if endpoint else num
     work = np.result_type(start, stop, 1.0)  # NumPy's promotion, Python scalars weak; inexact
     out_dtype = check_dtype(work if dtype is None else dtype, "linspace")

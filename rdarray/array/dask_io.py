@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..dtypes import check_dtype
-from ..lineage import Node
+from ..graph.lineage import Node
 from .pandas_io import frame, table
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import check_dtype, empty_block
-from ..lineage import Broadcast, Node, OneToOne, realign
+from ..graph.lineage import Broadcast, Node, OneToOne, realign
 from .lazy import Lazy
 from .operands import bind
 
@@ -36,7 +36,7 @@ def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, sa
     return PartitionedArray(Node(
         op, func, [OneToOne(node)], node.npartitions, dtype, trailing,
         node.partition_lengths if same_rows else None,
-        align_key=node.align_key if same_rows else None, detail=detail, row_local=same_rows,
+        align_key=node.align_key if same_rows else None, detail=detail, sliceable=same_rows,
     ))
 
 
@@ -85,7 +85,7 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
     return PartitionedArray(Node(op, apply, deps, node.npartitions, dtype, trailing,
                                  node.partition_lengths if same_rows else None,
                                  align_key=node.align_key if same_rows else None, detail=detail,
-                                 row_local=True, accepts_out=accepts_out and same_rows))
+                                 sliceable=True, accepts_out=accepts_out and same_rows))
 
 
 def _shape_for_broadcast(operand, row_ndim: int) -> tuple:

@@ -17,11 +17,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..dtypes import is_nan, missing_value, take
-from ..lineage import Node, OneToOne
+from ..graph.lineage import Node, OneToOne
+from ..session.compute import value_of
 from ..shuffle import hashing
-from ..shuffle.exchange import coalesced, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from .elementwise import map_blocks
+from .wide import coalesced, shuffled
 
 AGGREGATIONS = ("sum", "mean", "count", "size", "min", "max", "var", "std", "first", "last", "nunique")
 _NUMERIC = ("sum", "mean", "var", "std")
@@ -205,11 +206,11 @@ class GroupBy:
         partitioner: RangePartitioner | HashPartitioner
         if self._sort:  # boundaries from keys read in place when the frame is, else from what is shuffled
             sampled = frame._node if frame._node.cheap else source._node
-            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False)
+            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False, evaluate=value_of)
         else:
             partitioner = HashPartitioner(n, key)
-        return shuffle(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),
-                       detail=detail, dtype=dtype, trailing=trailing)
+        return shuffled(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),
+                        detail=detail, dtype=dtype, trailing=trailing)
 
 
 def _frame(x, by):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-from ..lineage import Node, RangeDependency
+from ..graph.lineage import Node, RangeDependency
 from .core import PartitionedArray, ensure_lengths, from_numpy, select_partitions
 from .elementwise import elementwise, map_blocks
 

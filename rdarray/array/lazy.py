@@ -6,41 +6,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..lineage import VALUE, AllToOne, Broadcast, Node
+from ..graph.lineage import VALUE, AllToOne, Broadcast, Node
+from ..graph.partials import tree_combine
 from .operands import bind
-
-
-class _Empty:
-    """The partial result of an empty partition; one object, in every process."""
-
-    def __repr__(self) -> str:
-        return "EMPTY"
-
-    def __reduce__(self) -> str:
-        return "EMPTY"  # unpickled as this module's EMPTY, so ``is EMPTY`` holds on workers too
-
-
-EMPTY = _Empty()
-
-
-def merge_partials(combine: Callable, a, b):
-    """``combine(a, b)``, where an EMPTY partial (from no rows) leaves the other as it is."""
-    if a is EMPTY:
-        return b
-    return a if b is EMPTY else combine(a, b)
-
-
-def tree_combine(values: list, combine: Callable):
-    """Merge partial results pairwise in a balanced tree (skipping EMPTY ones)."""
-    values = [v for v in values if v is not EMPTY]
-    if not values:
-        return EMPTY
-    while len(values) > 1:
-        merged = [combine(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
-        if len(values) % 2:
-            merged.append(values[-1])
-        values = merged
-    return values[0]
 
 
 class Lazy:
@@ -64,12 +32,12 @@ class Lazy:
 
     @classmethod
     def reduced(cls, op: str, label: str, partials: Node, combine: Callable, finalize=None, meta=None) -> Lazy:
-        """The value merging the partial results of ``partials`` and finishing with ``finalize``."""
-        def merge(parts):
-            merged = tree_combine(parts, combine)
-            return finalize(merged) if finalize else merged
+        """The value combining the partial results of ``partials`` and finishing with ``finalize``."""
+        def combined(parts):
+            value = tree_combine(parts, combine)
+            return finalize(value) if finalize else value
 
-        node = Node(op, merge, [AllToOne(partials)], 1, VALUE, (), None, detail="merge")
+        node = Node(op, combined, [AllToOne(partials)], 1, VALUE, (), None, detail="merge")
         return cls(label, node=node, meta=meta)
 
     @classmethod
@@ -89,13 +57,28 @@ class Lazy:
                 meta = None
         return cls(label, node=node, meta=meta)
 
+    def __rd_nodes__(self) -> list[Node]:
+        """The compute protocol (``session/compute.py``): the value node, or the nodes of the
+        arguments of a value that needs a first computation."""
+        if self.node is not None:
+            return [self.node]
+        return [node for a in self.then[1] if hasattr(a, "__rd_nodes__") for node in a.__rd_nodes__()]
+
+    def __rd_finish__(self, partitions: dict[int, list]):
+        """The compute protocol: the value, or the function of the computed arguments (which the
+        session computes in turn when it is an array or a lazy value)."""
+        if self.node is not None:
+            return partitions[self.node.id][0]
+        fn, args = self.then
+        return fn(*[a.__rd_finish__(partitions) if hasattr(a, "__rd_finish__") else a for a in args])
+
     def compute(self):
-        from ..compute import compute
+        from ..session.compute import compute
 
         return compute(self)[0]
 
     def explain(self) -> str:
-        from ..compute import explain
+        from ..session.compute import explain
 
         return explain(self)
 

@@ -17,10 +17,10 @@ import numpy as np
 
 from ..config import config
 from ..dtypes import nullable, take
-from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 from ..shuffle import hashing
-from ..shuffle.exchange import coalesced
 from ..shuffle.partitioners import HashPartitioner
+from .wide import coalesced
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
 

@@ -6,7 +6,7 @@ import numpy as np
 
 
 def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-    from .core import PartitionedArray, _operand
+    from .core import PartitionedArray, operand
     from .elementwise import elementwise
     from .lazy import Lazy
 
@@ -22,7 +22,7 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return NotImplemented
     if ufunc is np.matmul and not kwargs and not isinstance(inputs[1], PartitionedArray):
         return inputs[0] @ inputs[1]  # rows times a matrix: its axes are not rows to line up
-    operands = [_operand(o) for o in inputs]
+    operands = [operand(o) for o in inputs]
     for o in operands:
         if not isinstance(o, (PartitionedArray, Lazy, np.ndarray, np.generic, int, float, complex, bool)):
             return NotImplemented

@@ -14,10 +14,11 @@ import weakref
 import numpy as np
 
 from ..dtypes import empty_block, is_nan
-from ..errors import check_callable
-from ..lineage import Node, per_partition
+from ..errors import ArgumentTypeError, check_callable, check_integer
+from ..graph.lineage import Node, per_partition
+from ..graph.partials import EMPTY
 from .elementwise import map_blocks
-from .lazy import EMPTY, Lazy
+from .lazy import Lazy
 
 
 def _axes(x, axis) -> tuple[int, ...]:
@@ -26,8 +27,9 @@ def _axes(x, axis) -> tuple[int, ...]:
     axes = axis if isinstance(axis, tuple) else (axis,)
     out = []
     for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -x.ndim <= a < x.ndim:
-            raise ValueError(f"axis {a!r} is out of bounds for an array of dimension {x.ndim}")
+        message = f"axis {a!r} is out of bounds for an array of dimension {x.ndim}"
+        if check_integer(a, -x.ndim, message) >= x.ndim:
+            raise ValueError(message)
         out.append(int(a) % x.ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
@@ -56,7 +58,7 @@ def partial_reduction(x, op: str, partial, combine, finalize=None, skip_empty=Fa
     node = shared.get(share)
     if node is None:
         func = (lambda b: EMPTY if len(b) == 0 else partial(b)) if skip_empty else partial
-        node = per_partition(op, func, x._node, detail=detail or "partial", merge=combine if by_rows else None)
+        node = per_partition(op, func, x._node, detail=detail or "partial", combine=combine if by_rows else None)
         if share is not None:
             shared[share] = node
     return Lazy.reduced(label or op, f"{label or op} of {x!r}", node, combine, finalize, meta)
@@ -336,9 +338,9 @@ def histogram(self, bins=10, range=None, density=None):
     if self.dtype.kind not in "biuf":
         raise TypeError(f"histogram is not supported for dtype {self.dtype}")
     if isinstance(bins, str):
-        raise ValueError("histogram: bins must be a number of bins or an array of edges")
-    if np.ndim(bins) == 0 and (isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1):
-        raise ValueError(f"histogram: bins must be a positive integer or an array of edges, got {bins!r}")
+        raise ArgumentTypeError("histogram: bins must be a number of bins or an array of edges")
+    if np.ndim(bins) == 0:
+        check_integer(bins, 1, f"histogram: bins must be a positive integer or an array of edges, got {bins!r}")
 
     def counted(rng):
         counts = partial_reduction(self, "histogram", lambda b: np.histogram(b, bins=bins, range=rng)[0], np.add)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..dtypes import is_nan
-from ..shuffle.exchange import coalesced, shuffle
+from ..session.compute import value_of
+from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, sort_order
 
 
@@ -26,10 +29,37 @@ def check_key(x, key, what: str):
     return keys[0] if len(keys) == 1 else keys
 
 
+def coalesced(x, targets: int | None = None):
+    """``x`` with neighbouring partitions joined (no data moves) into as many as its size calls for
+    (as ``from_numpy`` splits an array) or ``KEEP_PARTITIONS``, whichever is more, when that is
+    fewer than it has; fewer still when each is to write ``targets`` buckets.
+
+    A shuffle costs a task per map output and a bucket per map output and target, so a small array
+    in many partitions would shuffle in time (and bucket tables) quadratic in their number. Lengths
+    unknown are computed first when the partitions are very many, else ``x`` is shuffled as it is.
+    """
+    from .core import default_npartitions, ensure_lengths
+
+    node = x._node
+    if node.partition_lengths is None and x.npartitions <= LEARN_LENGTHS_ABOVE:
+        return x
+    rows = sum(ensure_lengths(node))
+    keep = KEEP_PARTITIONS if targets is None else min(KEEP_PARTITIONS, max(1, KEEP_PARTITIONS ** 2 // targets))
+    n = max(default_npartitions(rows, x.dtype.itemsize * math.prod(node.trailing)), keep)
+    return x.coalesce(n) if n < x.npartitions else x
+
+
+def shuffled(x, partitioner, op: str, reduce=None, **options):
+    """``x``'s rows moved by ``partitioner`` (``shuffle.exchange.shuffle``), as an array."""
+    from .core import PartitionedArray
+
+    return PartitionedArray(shuffle(x._node, partitioner, op, reduce, **options))
+
+
 def partition_by(self, key=None, npartitions=None):
     """Rows hash-partitioned by ``key`` (a field, fields, or the values of a 1-D array) into
     ``npartitions``, by default as many as the array has (fewer for a small array in very many,
-    see :func:`~rdarray.shuffle.exchange.coalesced`). An array already partitioned that way (with
+    see :func:`coalesced`). An array already partitioned that way (with
     the partition count asked for, or its own) is returned as it is: no data moves."""
     from .core import check_npartitions
 
@@ -40,7 +70,7 @@ def partition_by(self, key=None, npartitions=None):
         return self
     source = coalesced(self, npartitions)
     n = npartitions or source.npartitions
-    return shuffle(source, HashPartitioner(n, key), "partition_by", detail=f"{key or 'values'}, {n}")
+    return shuffled(source, HashPartitioner(n, key), "partition_by", detail=f"{key or 'values'}, {n}")
 
 
 def sort(self, order=None, descending=False, na_position: str = "last"):
@@ -62,7 +92,8 @@ def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: b
     """``x`` range-partitioned on ``key`` and sorted within each partition (stably); ``local``
     then maps each sorted partition (without ``split_ties``, it sees every row of its keys)."""
     x = coalesced(x)
-    partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, na_first, split_ties)
+    partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, na_first, split_ties,
+                                           evaluate=value_of)
     down = partitioner.descending
 
     def local_sort(pieces):
@@ -74,7 +105,7 @@ def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: b
         return ordered if local is None else local(ordered)
 
     detail = f"{key or 'values'}{_directions_detail(down, na_first)}"
-    return shuffle(x, partitioner, "sort", local_sort, detail=detail)
+    return shuffled(x, partitioner, "sort", local_sort, detail=detail)
 
 
 def _directions_detail(down: tuple, na_first: bool) -> str:
@@ -150,7 +181,7 @@ def value_counts(self, dropna: bool = True):
         merged = self.map_partitions(count, dtype=counted)  # each value is in one partition: counts are whole
     else:
         partial = coalesced(self).map_partitions(count, dtype=counted)
-        merged = shuffle(partial, HashPartitioner(partial.npartitions, "value"), "value_counts", merge)
+        merged = shuffled(partial, HashPartitioner(partial.npartitions, "value"), "value_counts", merge)
     result = np.dtype([("value", self.dtype), ("count", np.int64)])
     return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..lineage import Node
+from ..graph.lineage import Node
 from .planner import Plan, Stage
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..lineage import Dependency, Node, OneToOne
+from ..graph.lineage import Dependency, Node, OneToOne
 
 
 @dataclass(eq=False)

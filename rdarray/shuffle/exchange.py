@@ -10,12 +10,11 @@ plan needing the same shuffle reads them instead of running the map stage again.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
-from ..lineage import VALUE, Node, ShuffleDependency
+from ..graph.lineage import VALUE, Node, ShuffleDependency
 from ..storage.buckets import Buckets
 
 #: a small array in more partitions than this is shuffled from (and sorted or grouped into) this
@@ -23,26 +22,6 @@ from ..storage.buckets import Buckets
 KEEP_PARTITIONS = 16
 #: partition lengths are computed first, when unknown, for a shuffle of more partitions than this
 LEARN_LENGTHS_ABOVE = 1024
-
-
-def coalesced(x, targets: int | None = None):
-    """``x`` with neighbouring partitions joined (no data moves) into as many as its size calls for
-    (as ``from_numpy`` splits an array) or ``KEEP_PARTITIONS``, whichever is more, when that is
-    fewer than it has; fewer still when each is to write ``targets`` buckets.
-
-    A shuffle costs a task per map output and a bucket per map output and target, so a small array
-    in many partitions would shuffle in time (and bucket tables) quadratic in their number. Lengths
-    unknown are computed first when the partitions are very many, else ``x`` is shuffled as it is.
-    """
-    from ..array.core import default_npartitions, ensure_lengths
-
-    node = x._node
-    if node.partition_lengths is None and x.npartitions <= LEARN_LENGTHS_ABOVE:
-        return x
-    rows = sum(ensure_lengths(node))
-    keep = KEEP_PARTITIONS if targets is None else min(KEEP_PARTITIONS, max(1, KEEP_PARTITIONS ** 2 // targets))
-    n = max(default_npartitions(rows, x.dtype.itemsize * math.prod(node.trailing)), keep)
-    return x.coalesce(n) if n < x.npartitions else x
 
 
 def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> Buckets:
@@ -66,16 +45,31 @@ def map_side(parent: Node, partitioner, op: str) -> Node:
     return node
 
 
-def shuffle(x, partitioner, op: str, reduce: Callable[[list[np.ndarray]], np.ndarray] | None = None,
-            detail: str = "", dtype=None, trailing=None):
-    """``x``'s rows moved to the partitions ``partitioner.assign`` names; each output partition is
-    ``reduce(buckets)`` (by default the buckets concatenated in map-partition order), of ``dtype``
-    and ``trailing`` shape (by default ``x``'s)."""
-    from ..array.core import PartitionedArray
+def shuffle(node: Node, partitioner, op: str, reduce: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+            detail: str = "", dtype=None, trailing=None) -> Node:
+    """The reduce side of a shuffle: ``node``'s rows moved to the partitions ``partitioner.assign``
+    names.
 
-    node = x._node
+    Parameters
+    ----------
+    node : Node
+        The rows to move (the map side reads it one-to-one).
+    partitioner : HashPartitioner or RangePartitioner
+        Gives the map side its dependencies and each row its target partition.
+    op, detail : str
+        The label of the nodes in plans.
+    reduce : callable, optional
+        ``reduce(buckets) -> ndarray``: one output partition from its bucket of every map output
+        (by default the buckets concatenated in map-partition order).
+    dtype, trailing : optional
+        Of the output partitions (by default ``node``'s).
+
+    Returns
+    -------
+    Node
+        Partition ``q`` is ``reduce`` of bucket ``q`` of every map output; nothing is computed.
+    """
     read = reduce or (lambda pieces: np.concatenate(pieces))
-    return PartitionedArray(Node(op, read, [ShuffleDependency(map_side(node, partitioner, op))],
-                                 partitioner.npartitions, node.dtype if dtype is None else np.dtype(dtype),
-                                 node.trailing if trailing is None else tuple(trailing), None,
-                                 partitioner=partitioner, detail=detail))
+    return Node(op, read, [ShuffleDependency(map_side(node, partitioner, op))], partitioner.npartitions,
+                node.dtype if dtype is None else np.dtype(dtype),
+                node.trailing if trailing is None else tuple(trailing), None, partitioner=partitioner, detail=detail)

@@ -9,6 +9,7 @@ target partition of every row of partition ``p``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
 from ..dtypes import is_nan
-from ..lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 
 #: rows sampled from each partition to choose range boundaries
 SAMPLE_ROWS = 256
@@ -59,13 +60,18 @@ class RangePartitioner:
         self.na_first = bool(na_first)
         self._cuts: Any = (np.asarray(list(boundaries)), None)  # (keys, positions), or None until sampled
         self._chooser: Node | None = None
+        self._evaluate: Callable[[Node], Any] | None = None
         self._npartitions = len(self._cuts[0]) + 1
         self.split_ties = False  # True when rows of one key may be in two partitions
 
     @classmethod
     def sampled(cls, parent: Node, key, npartitions: int, descending=False, na_first: bool = False,
-                split_ties: bool = True) -> RangePartitioner:
+                split_ties: bool = True, evaluate: Callable[[Node], Any] | None = None) -> RangePartitioner:
+        """Boundaries sampled from ``parent``'s partitions by a node of the plan that shuffles it;
+        ``evaluate(node)`` computes the value of that node when ``cuts`` are asked before (the
+        session's ``value_of``, handed in by the array layer: the shuffle never computes)."""
         self = cls((), key, descending, na_first)
+        self._evaluate = evaluate
         self._npartitions = npartitions
         self.split_ties = split_ties
         sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
@@ -91,12 +97,9 @@ class RangePartitioner:
     def cuts(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(keys, positions or None)`` of the boundaries."""
         if self._cuts is None:
-            from ..compute import run_nodes
-            from ..context import get_context
-
             chooser = self._chooser
-            assert chooser is not None, "a sampled partitioner has a boundaries node"
-            return run_nodes(get_context(), [chooser])[chooser.id][0]
+            assert chooser is not None and self._evaluate is not None, "a sampled partitioner can compute its cuts"
+            return self._evaluate(chooser)
         return self._cuts
 
     def dependencies(self, parent: Node) -> list:

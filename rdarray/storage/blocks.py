@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ClosedError
 from .buckets import Buckets, SpilledBuckets, write_buckets
 
 PERSIST_LEVELS = ("memory", "compressed", "disk")
@@ -321,7 +322,7 @@ class BlockStore:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this Context is closed")
+            raise ClosedError()
 
     def clear(self) -> None:
         """Forget everything and remove the spill directory."""

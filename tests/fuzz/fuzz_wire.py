@@ -1,4 +1,4 @@
-"""atheris harness: the processes backend's wire parser (``rdarray.execution.wire.Endpoint.unpack``).
+"""atheris harness: the processes backend's wire parser (``rdarray.backends.processes.wire.Endpoint.unpack``).
 
 Property: frames not signed with the key are dropped and counted, and never unpickled (the
 messages carry a canary whose unpickling is recorded); a signed message whose header is anything
@@ -16,7 +16,7 @@ import zmq
 from _common import run
 
 with atheris.instrument_imports(include=["rdarray"]):
-    from rdarray.execution import wire
+    from rdarray.backends.processes import wire
 
 KEY = b"k" * 32
 DRIVER, WORKER = wire.Endpoint(KEY, wire.DRIVER), wire.Endpoint(KEY, "w0")

@@ -10,13 +10,13 @@ import os
 import re
 import threading
 import weakref
-from typing import Any
 
-from .errors import check_callable
-from .execution.base import Executor
-from .execution.sync import SyncExecutor
-from .execution.threads import ThreadsExecutor
-from .storage.blocks import BlockStore
+from ..backends.sync import SyncExecutor
+from ..backends.threads import ThreadsExecutor
+from ..engine.executor import Executor
+from ..errors import ClosedError, check_callable, check_integer
+from ..storage.blocks import BlockStore
+from ..storage.store import Store
 
 BACKENDS = ("threads", "sync", "processes", "dask")
 _OPTIONS = {"dask": ("client", "address")}  # options a backend takes beyond the common ones
@@ -34,27 +34,26 @@ class Context:
             raise TypeError(f"Context: unexpected option(s) for the {backend!r} backend: {', '.join(unknown)}")
         if workers is None:
             workers = os.cpu_count() or 1
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"Context: workers must be a positive integer, got {workers!r}")
+        workers = check_integer(workers, 1, f"Context: workers must be a positive integer, got {workers!r}")
         self.backend = backend
         self.memory_limit = parse_bytes(memory_limit) if memory_limit is not None else None
         if spill_dir is not None and os.path.exists(spill_dir) and not os.path.isdir(spill_dir):
             raise NotADirectoryError(f"Context: spill_dir {str(spill_dir)!r} is a file, not a directory")
         self.spill_dir = spill_dir
         if progress:
-            from .execution.progress import _require_tqdm
+            from ..engine.progress import require_tqdm
 
-            _require_tqdm()
+            require_tqdm()
         self.progress = bool(progress)
         self.executor: Executor
-        self.store: Any  # BlockStore, or the backend's view of its workers' stores
+        self.store: Store  # BlockStore, or the backend's view of its workers' stores
         if backend == "processes":
-            from .execution.processes import ProcessesExecutor
+            from ..backends.processes.driver import ProcessesExecutor
 
             self.executor = ProcessesExecutor(workers, self.memory_limit, spill_dir)
             self.store = self.executor.store
         elif backend == "dask":
-            from .execution.cluster import DaskExecutor
+            from ..backends.dask import DaskExecutor
 
             self.executor = DaskExecutor(**options)
             self.store = self.executor.store
@@ -88,7 +87,7 @@ class Context:
             return
         self.closed = True
         self.executor.close()
-        getattr(self.store, "close", self.store.clear)()  # a BlockStore refuses late blocks
+        self.store.close()  # a BlockStore refuses late blocks
 
     @contextlib.contextmanager
     def as_default(self):
@@ -101,7 +100,7 @@ class Context:
 
     def _check_open(self) -> None:
         if self.closed:
-            raise RuntimeError("this Context is closed")
+            raise ClosedError()
 
     def __enter__(self) -> Context:
         self._tokens.append(_current.set(_current.get() + (self,)))

@@ -12,7 +12,8 @@ import queue
 import threading
 from concurrent.futures import Future
 
-from .base import Executor, run_into
+from ..engine.executor import Executor, run_into
+from ..errors import ClosedError
 
 
 class _Batch:
@@ -128,7 +129,7 @@ class ThreadsExecutor(Executor):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this Context is closed")
+            raise ClosedError()
 
     def close(self):
         """Stop: running stages start no more tasks and raise ``RuntimeError`` in their caller."""
@@ -137,7 +138,7 @@ class ThreadsExecutor(Executor):
                 return
             self._closed = True
             for batch in self._batches:
-                batch.stop(RuntimeError("this Context is closed"))
+                batch.stop(ClosedError())
         for _ in self._threads:
             self._jobs.put(None)
         current = threading.current_thread()

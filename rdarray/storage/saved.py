@@ -1,4 +1,7 @@
-"""Saved arrays: ``x.save(path)``, ``rd.load(path)`` and ``x.checkpoint()``.
+"""Saved arrays on disk: writing a version and committing it, reading and checking one.
+
+``x.save(path)``, ``rd.load(path)`` and ``x.checkpoint(path)`` (``array/saved.py``) are made of
+these; the computation that writes the frames is run by the session and handed in (``run``).
 
 A saved array is a directory (docs/FORMAT.md): ``_meta.json`` (format version, array id, dtype,
 shape, partition lengths, partitioner, codec) and the version it names, ``v-<id>/``, one partition
@@ -24,12 +27,13 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 
 from ..dtypes import exact
-from ..errors import CorruptDataError, WorkerLostError
-from ..lineage import Node, OneToOne, per_partition
+from ..errors import CorruptDataError
+from ..graph.lineage import Node, per_partition
 from .frame import check_codec
 
 FORMAT_NAME = "rdarray"
@@ -52,8 +56,22 @@ def version_dir(array_id: str) -> str:
     return f"v-{array_id}"
 
 
-def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", overwrite: bool = False) -> None:
-    """Write ``x`` to the directory ``path`` (see the module docstring)."""
+def save(node: Node, path, run: Callable[[Node], list], codec: str = "lz4", clevel: int = 5,
+         filter: str = "shuffle", overwrite: bool = False) -> None:
+    """Write the partitions of ``node`` to the directory ``path`` (see the module docstring).
+
+    Parameters
+    ----------
+    node : Node
+        What to save.
+    path : str or os.PathLike
+        The saved array's directory; its parent must exist.
+    run : callable
+        ``run(writer)``: the partitions of the node ``writer`` (one per partition of ``node``:
+        the rows written there), computed by the caller's session.
+    codec, clevel, filter, overwrite
+        As ``PartitionedArray.save``.
+    """
     check_codec(codec, filter, clevel)
     path = os.path.abspath(os.fspath(path))
     if os.path.exists(path) and not os.path.isdir(path):
@@ -75,19 +93,18 @@ def save(x, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle", 
     try:
         if not created and not overwrite and _occupied(path):
             raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it")
-        _write_version(x, path, codec, clevel, filter, overwrite)
+        _write_version(node, path, run, codec, clevel, filter, overwrite)
     finally:
         _release(lock, path, created)
 
 
-def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite: bool) -> None:
+def _write_version(node: Node, path: str, run: Callable[[Node], list], codec: str, clevel: int, filter: str,
+                   overwrite: bool) -> None:
     """Write a new version of the array at ``path`` and commit it (the caller holds the lock)."""
-    from ..compute import run_nodes
-    from ..context import get_context
     from .frame import encode
 
     array_id = uuid.uuid4().hex
-    dtype = x.dtype
+    dtype = node.dtype
     data = os.path.join(path, version_dir(array_id))
     owner = bytes.fromhex(array_id)
     committed = False
@@ -102,9 +119,8 @@ def _write_version(x, path: str, codec: str, clevel: int, filter: str, overwrite
             _write_file(file, memoryview(encode(block, codec, clevel, filter, owner=(owner, p))))
             return len(block)
 
-        node = x._node
         writer = per_partition("save", write, node, pass_index=True, detail=os.path.basename(path))
-        lengths = run_nodes(get_context(), [writer])[writer.id]
+        lengths = run(writer)
         node.learn_lengths(lengths)
         meta = {
             "format": FORMAT_NAME, "version": FORMAT_VERSION, "id": array_id,
@@ -413,13 +429,12 @@ class _Version:
             return True
 
 
-def load(path):
-    """A saved array; each partition is read and decoded by the task that needs it.
+def load(path) -> Node:
+    """The source node reading the saved array at ``path``; each partition is read and decoded by
+    the task that needs it.
 
     Every frame's header is checked here; a version overwritten while it is being loaded is
     loaded again, the new one."""
-    from ..array.core import PartitionedArray
-
     path = os.path.abspath(os.fspath(path))
     if os.path.isdir(path):
         _clean(path)
@@ -432,30 +447,5 @@ def load(path):
             if attempt == 2 or not version.replaced():
                 raise
     meta = version.meta
-    return PartitionedArray(Node("load", version.read, [], len(meta["lengths"]), meta["dtype"], meta["trailing"],
-                                 meta["lengths"], pass_index=True, detail=os.path.basename(path)))
-
-
-def checkpoint(x, path=None):
-    """``x`` materialized, as a new array whose lineage starts here: saved to ``path``, or kept in
-    the block store at level ``"disk"`` when no path is given."""
-    if path is not None:
-        save(x, path, overwrite=True)
-        return load(path)
-    from ..array.core import PartitionedArray
-    from ..compute import run_nodes
-    from ..context import get_context
-
-    node = x._node
-    cut = Node("checkpoint", lambda block: block, [OneToOne(node)], node.npartitions, node.dtype, node.trailing,
-               node.partition_lengths)
-    cut.persist_level = "disk"
-    lengths = per_partition("len", len, cut)
-    cut.learn_lengths(run_nodes(get_context(), [lengths])[lengths.id])
-    cut.func, cut.dependencies, cut.pass_index = _checkpoint_gone, (), True  # the lineage ends here
-    return PartitionedArray(cut)
-
-
-def _checkpoint_gone(p: int):
-    raise WorkerLostError("checkpoint: the checkpointed partitions are gone (their worker died or their "
-                          "context was closed); they cannot be recomputed")
+    return Node("load", version.read, [], len(meta["lengths"]), meta["dtype"], meta["trailing"], meta["lengths"],
+                pass_index=True, detail=os.path.basename(path))

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from ..array.lazy import merge_partials
 from ..dtypes import exact
 from ..errors import add_task_note
-from ..lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
+from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
+from ..graph.partials import combine_partials
 from ..plan.planner import Stage
 from ..storage.blocks import value_bytes
+from ..storage.store import LimitedStore, TaskStore
 
 #: elements of the widest array a sliced task handles at once
 SLICE_ELEMENTS = 1 << 17
@@ -39,17 +40,18 @@ _COMPUTE = object()  # what :meth:`StageRunner._read` returns for a partition to
 class StageRunner:
     """Runs the tasks of one stage. ``inputs`` holds the partitions of earlier stages' outputs;
     ``store`` the block store holding persisted partitions; ``progress`` (a
-    :class:`~rdarray.execution.progress.StageProgress`, or None) hears of every task run here.
+    :class:`~rdarray.engine.progress.StageProgress`, or None) hears of every task run here.
     Outputs in ``keep`` go to the block store too (stage outputs later stages read, under a memory
     limit)."""
 
-    def __init__(self, stage: Stage, inputs: dict[int, Any], store, progress=None, keep: frozenset = frozenset()):
+    def __init__(self, stage: Stage, inputs: dict[int, Any], store: TaskStore, progress=None,
+                 keep: frozenset = frozenset()):
         self.stage = stage
         self.inputs = inputs
         self.store = store
         self.progress = progress
         self.keep = keep
-        self._reserve = getattr(store, "reserve", None) if getattr(store, "memory_limit", None) else None
+        self._limited = cast(LimitedStore, store) if store.memory_limit else None  # reserves working memory
         self.npartitions = stage.npartitions
         self._in_stage = {n.id for n in stage.nodes}
         self._program = _compile(stage, self._in_stage)
@@ -61,7 +63,7 @@ class StageRunner:
     def run(self, p: int) -> tuple:
         """Partition ``p`` of every output; a persisted or kept output goes to the block store
         instead (None in its place), so that a memory limit holds while the stage runs."""
-        with self._reserve(WORK_FACTOR * self._input_bytes(p)) if self._reserve else contextlib.nullcontext():
+        with self._limited.reserve(WORK_FACTOR * self._input_bytes(p)) if self._limited else contextlib.nullcontext():
             if self._program is None:
                 memo: dict[tuple[int, int], object] = {}
                 outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
@@ -97,7 +99,8 @@ class StageRunner:
     def _read_bytes(self, node: Node, j: int, bucket: int | None) -> int:
         """The size of partition ``j`` of a node read by this stage (of its bucket ``bucket``, for
         a map output), as far as it is known."""
-        stored = self.store.block_bytes(node.id, j)
+        assert self._limited is not None, "sizes are read under a memory limit"
+        stored = self._limited.block_bytes(node.id, j)
         if stored is not None:
             return stored if bucket is None else stored // self.npartitions  # about one bucket's share
         if node.id in self.inputs:
@@ -145,17 +148,17 @@ class StageRunner:
     def _run_sliced(self, p: int, leaves: list, rows: int) -> tuple:
         outputs, slots = self.stage.outputs, self._out_slots
         pieces: list[list] = [[] for _ in outputs]
-        merged: list = [None] * len(outputs)
+        combined: list = [None] * len(outputs)
         whole = [w for _, w in self._leaves]
         for start in range(0, len(leaves[self._first_row_leaf]), rows):
             values = self._execute(p, [b if w else b[start:start + rows] for b, w in zip(leaves, whole)])
             for k, (out, slot) in enumerate(zip(outputs, slots)):
-                if out.merge is None:
+                if out.combine is None:
                     pieces[k].append(values[slot])
                 else:
-                    merged[k] = (values[slot] if merged[k] is None
-                                 else merge_partials(out.merge, merged[k], values[slot]))
-        return tuple(np.concatenate(pieces[k]) if out.merge is None else merged[k]
+                    combined[k] = (values[slot] if combined[k] is None
+                                 else combine_partials(out.combine, combined[k], values[slot]))
+        return tuple(np.concatenate(pieces[k]) if out.combine is None else combined[k]
                      for k, out in enumerate(outputs))
 
     def _evaluate(self, node: Node, p: int, memo: dict | None):
@@ -193,7 +196,7 @@ class StageRunner:
         return _COMPUTE if value is None else value
 
     def _compute(self, node: Node, p: int, memo: dict):
-        args = [dep.gather(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
+        args = [dep.read(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
             return exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype)
         except Exception as exc:
@@ -253,11 +256,11 @@ def _reusable(arrays: dict, dying: tuple, node: Node):
 
 
 def _slice_rows(stage: Stage, leaves: list[tuple[Node, bool]]) -> int:
-    """Rows per slice when the stage may run slice by slice, else 0: every node is row-local,
-    except outputs whose slice results merge (reduction partials), and a leaf is read by rows."""
+    """Rows per slice when the stage may run slice by slice, else 0: every node is sliceable,
+    except outputs whose slice results combine (reduction partials), and a leaf is read by rows."""
     outputs = {o.id for o in stage.outputs}
     rows = [n for n, whole in leaves if not whole]
-    if not rows or not all(n.row_local or (n.id in outputs and n.merge is not None) for n in stage.nodes):
+    if not rows or not all(n.sliceable or (n.id in outputs and n.combine is not None) for n in stage.nodes):
         return 0
     widest = max(int(np.prod(n.trailing)) for n in stage.nodes + rows if n.dtype != VALUE)
     return max(1, SLICE_ELEMENTS // max(widest, 1))

@@ -1,6 +1,6 @@
 """The ``processes`` backend: the tasks of each stage run on local worker processes over ZeroMQ.
 
-The driver starts ``workers`` fresh interpreters (``python -m rdarray.execution``; the
+The driver starts ``workers`` fresh interpreters (``python -m rdarray.backends.processes``; the
 signing key reaches them on a private pipe, never on a command line) and talks to them through
 one ROUTER socket owned by an I/O thread, which also does all the scheduling: the user's thread
 hands it a stage (a *job*) or a call and waits on a future.
@@ -48,12 +48,12 @@ from typing import Any
 import cloudpickle
 import zmq
 
-from ..config import config
-from ..errors import WorkerLostError
-from ..storage.frame import decoded
+from ...config import config
+from ...engine.executor import BlocksLost, Executor
+from ...errors import ClosedError, WorkerLostError
+from ...storage.frame import decoded
+from ..shipping import pickle_stage, task_reads
 from . import wire
-from .base import BlocksLost, Executor
-from .shipping import pickle_stage, task_reads
 
 log = logging.getLogger("rdarray")
 
@@ -67,7 +67,7 @@ TICK = 0.1  # seconds between two checks that the workers are alive
 BUSY = 0.01  # share of a CPU a silent worker uses that says it is computing (a stopped one uses none)
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: how a worker process is started; it reads its settings (key included) on its standard input
-WORKER_COMMAND = [sys.executable, "-m", "rdarray.execution"]
+WORKER_COMMAND = [sys.executable, "-m", "rdarray.backends.processes"]
 
 
 class _Worker:
@@ -139,8 +139,8 @@ class _Call:
 
 
 class RemoteStore:
-    """The driver's view of the workers' block stores: which worker holds each persisted partition.
-    Blocks are fetched from their worker when the driver itself needs them."""
+    """The driver's view of the workers' block stores (a ``Store``): which worker holds each
+    persisted partition. Blocks are fetched from their worker when the driver itself needs them."""
 
     def __init__(self, executor: ProcessesExecutor, memory_limit: int | None):
         self._executor = executor
@@ -212,6 +212,10 @@ class RemoteStore:
             self._where.clear()
             self._bytes.clear()
 
+    def close(self) -> None:
+        """Forget every block: the context is closing (its workers, and their blocks, are gone)."""
+        self.clear()
+
 
 class ProcessesExecutor(Executor):
     backend = "processes"
@@ -264,7 +268,7 @@ class ProcessesExecutor(Executor):
             if self._closing:
                 if command[0] == "drop":
                     return  # a node garbage collected after close: its blocks are gone already
-                raise RuntimeError("this Context is closed")
+                raise ClosedError()
             self._commands.put(command)
             os.write(self._wake_write, b"!")
 
@@ -690,7 +694,7 @@ class ProcessesExecutor(Executor):
         self._fetches.clear()
 
     def _stop(self) -> None:
-        self._fail_all(RuntimeError("this Context is closed"))
+        self._fail_all(ClosedError())
         for worker in self._workers.values():
             self._send(worker, "stop")
         self._router.close(linger=1000)

@@ -2,8 +2,10 @@
 
 A :class:`Node` holds the properties that define a partitioned dataset, as Spark's RDD does:
 its partitions (``npartitions``, ``partition_lengths``), the function computing one partition
-(``func``), its dependencies on parent nodes, and its partitioner. Nodes are immutable once made,
-except that unknown partition lengths are filled in when a computation learns them.
+(``func``), its dependencies on parent nodes, and its partitioner. What a node computes is fixed
+when it is made; three things change later: unknown partition lengths are filled in when a
+computation learns them, ``persist_level`` is set by ``persist``/``unpersist``, and a checkpoint
+cuts the lineage (its ``func`` and dependencies are replaced once its partitions are kept).
 
 Each dependency says, for output partition ``p``, which parent partitions it reads:
 
@@ -12,7 +14,7 @@ Each dependency says, for output partition ``p``, which parent partitions it rea
   coalescing, concatenation). It is *fusable* when no parent partition feeds two output partitions;
   then the parent is computed inside the child's task. Otherwise the parent is materialized first.
 - :class:`AllToOne`: every parent partition, into the one partition of a *value node* (the tree
-  merge of a reduction's partial results);
+  combining of a reduction's partial results, ``graph/partials.py``);
 - :class:`Broadcast`: the one partition of a value node, read by every output partition
   (``x - x.mean()``);
 - :class:`ShuffleDependency`: bucket ``q`` of every partition of a shuffle's map side; it always
@@ -43,7 +45,7 @@ class Dependency:
     def parent_partitions(self, p: int) -> Sequence[int]:
         raise NotImplementedError
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -59,7 +61,7 @@ class OneToOne(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return (p,)
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         return get(p)
 
 
@@ -78,7 +80,7 @@ class RangeDependency(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return [j for j, _ in self.pieces[p]]
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         pieces = self.pieces[p]
         if len(pieces) == 1:
             j, rows = pieces[0]
@@ -98,7 +100,7 @@ class AllToOne(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return range(self.parent.npartitions)
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         return [get(j) for j in range(self.parent.npartitions)]
 
 
@@ -110,7 +112,7 @@ class Broadcast(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return (0,)
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         return get(0)
 
 
@@ -123,7 +125,7 @@ class ShuffleDependency(Dependency):
     def parent_partitions(self, p: int) -> Sequence[int]:
         return range(self.parent.npartitions)
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         return [get(j)[p] for j in range(self.parent.npartitions)]
 
 
@@ -135,7 +137,7 @@ class OneBucket(ShuffleDependency):
         super().__init__(parent)
         self.bucket = bucket
 
-    def gather(self, p: int, get: Callable[[int], Any]):
+    def read(self, p: int, get: Callable[[int], Any]):
         return [get(j)[self.bucket] for j in range(self.parent.npartitions)]
 
 
@@ -166,15 +168,15 @@ class Node:
     """One dataset in the lineage graph.
 
     ``func(*inputs)`` (or ``func(p, *inputs)`` when ``pass_index``) computes partition ``p`` from
-    what each dependency gathers. ``cheap`` nodes (views of data already in memory) are recomputed
-    wherever needed instead of being materialized; a ``local`` one reads this process's memory, so
+    what each dependency reads. ``cheap`` nodes (views of data already in memory) are recomputed
+    wherever needed instead of being materialized; an ``in_process`` one reads this process's memory, so
     other processes are sent its partitions, not its function. ``align_key`` is shared by nodes whose partitions
     have equal lengths by construction, so they combine one-to-one even while lengths are unknown.
-    ``row_local`` nodes compute the output for a slice of rows from that slice alone (the output of
+    ``sliceable`` nodes compute the output for a slice of rows from that slice alone (the output of
     a partition is the concatenation of its slices' outputs), so a task may run them slice by slice;
-    a ``merge`` function says the node's results for two row slices (partials of a reduction) merge
-    into the result for both. ``accepts_out`` nodes take ``func(*inputs, out=array)`` and write
-    their result (same shape and dtype as ``array``) into it.
+    a ``combine`` function says the node's results for two row slices (partials of a reduction)
+    combine into the result for both (``graph/partials.py``). ``accepts_out`` nodes take
+    ``func(*inputs, out=array)`` and write their result (same shape and dtype as ``array``) into it.
     """
 
     def __init__(
@@ -189,12 +191,12 @@ class Node:
         *,
         pass_index: bool = False,
         cheap: bool = False,
-        local: bool = False,
+        in_process: bool = False,
         align_key: int | None = None,
         partitioner=None,
         detail: str = "",
-        row_local: bool = False,
-        merge: Callable | None = None,
+        sliceable: bool = False,
+        combine: Callable | None = None,
         accepts_out: bool = False,
     ):
         self.id = next(_node_ids)
@@ -208,11 +210,11 @@ class Node:
         self.partition_lengths = None if partition_lengths is None else tuple(int(n) for n in partition_lengths)
         self.pass_index = pass_index
         self.cheap = cheap
-        self.local = local
+        self.in_process = in_process
         self.align_key = self.id if align_key is None else align_key
         self.partitioner = partitioner
-        self.row_local = row_local
-        self.merge = merge
+        self.sliceable = sliceable
+        self.combine = combine
         self.accepts_out = accepts_out
         self.persist_level: str | None = None
 

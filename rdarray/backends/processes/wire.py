@@ -34,7 +34,7 @@ from itertools import count
 import cloudpickle
 import zmq
 
-from ..storage.frame import exact_reduction
+from ...storage.frame import exact_reduction
 
 log = logging.getLogger("rdarray")
 

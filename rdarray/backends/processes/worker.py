@@ -31,10 +31,10 @@ from itertools import count
 
 import zmq
 
-from ..storage.blocks import BlockStore
-from ..storage.frame import Encoded, decoded
+from ...engine.runner import StageRunner
+from ...storage.blocks import BlockStore
+from ...storage.frame import Encoded, decoded
 from . import wire
-from .task import StageRunner
 
 log = logging.getLogger("rdarray")
 
@@ -43,7 +43,8 @@ PARENT_CHECK = 0.5
 
 
 class _Recorder:
-    """The worker's block store, noting what one task stores so the driver learns where it is."""
+    """The worker's block store, noting what one task stores so the driver learns where it is (a
+    ``TaskStore``, a ``LimitedStore`` under a memory limit)."""
 
     def __init__(self, store: BlockStore):
         self.store = store
@@ -313,7 +314,7 @@ class Worker:
 
 
 def main(config: dict | None = None) -> None:
-    """The entry point of a worker process (``python -m rdarray.execution``), given its
+    """The entry point of a worker process (``python -m rdarray.backends.processes``), given its
     configuration by the driver on standard input."""
     if config is None:
         config = json.loads(sys.stdin.read())

@@ -15,17 +15,18 @@ import functools
 from typing import Any
 
 from ..errors import WorkerLostError
-from ..lineage import ShuffleDependency, labels
+from ..graph.lineage import ShuffleDependency, labels
 from ..plan.planner import Plan, build_plan
 from ..storage.blocks import BlockStore
-from .base import BlocksLost
-from .task import StageRunner
+from ..storage.store import Store
+from .executor import BlocksLost, Executor
+from .runner import StageRunner
 
 #: repairs of one stage before its lost blocks are given up (``WorkerLostError``)
 MAX_REPAIRS = 3
 
 
-def execute(plan: Plan, executor, store, collect: bool = True, progress=None) -> dict[int, list]:
+def execute(plan: Plan, executor: Executor, store: Store, collect: bool = True, progress=None) -> dict[int, list]:
     """Run ``plan``; returns the partitions of every target node, by node id (nothing unless
     ``collect``). Finished tasks are reported to ``progress`` (a :class:`Progress`), if given.
 

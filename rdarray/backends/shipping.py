@@ -18,9 +18,9 @@ from __future__ import annotations
 import io
 import pickle
 
-from ..lineage import Node, OneBucket, ShuffleDependency, labels
+from ..graph.lineage import Node, OneBucket, ShuffleDependency, labels
 from ..plan.planner import Stage
-from .wire import CloudPickler
+from .processes.wire import CloudPickler
 
 #: the attributes a stub keeps: enough for a task to read the node's partitions and know their shape
 _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "partition_lengths",
@@ -29,8 +29,8 @@ _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "parti
 
 def _stub_state(node: Node) -> dict:
     state = {name: getattr(node, name) for name in _STUB_FIELDS}
-    state.update(func=None, dependencies=(), pass_index=False, cheap=False, local=False,
-                 partitioner=None, row_local=False, merge=None, accepts_out=False)
+    state.update(func=None, dependencies=(), pass_index=False, cheap=False, in_process=False,
+                 partitioner=None, sliceable=False, combine=None, accepts_out=False)
     return state
 
 
@@ -106,7 +106,7 @@ def _picklable(state: dict) -> bool:
 def _state(node: Node, whole: set[int]) -> dict:
     """What is pickled of ``node``: all of it for the stage's nodes and for sources any process
     can compute, else a stub."""
-    if node.id in whole or (node.cheap and not node.local):
+    if node.id in whole or (node.cheap and not node.in_process):
         return dict(node.__dict__, partitioner=None)  # partitioners reach back into the lineage
     return _stub_state(node)
 
@@ -124,7 +124,7 @@ def _load_stage(table: bytes) -> Stage:
 def task_reads(stage: Stage, p: int) -> dict[tuple, Node]:
     """Every partition task ``p`` reads from outside its stage: ``(node id, partition, bucket)`` ->
     node, where ``bucket`` is the shuffle bucket read from a map output (else None). Sources that
-    any process can compute (``cheap`` and not ``local``) are left out."""
+    any process can compute (``cheap`` and not ``in_process``) are left out."""
     in_stage = {n.id for n in stage.nodes}
     reads: dict[tuple, Node] = {}
     seen: set[tuple[int, int]] = set()
@@ -140,6 +140,6 @@ def task_reads(stage: Stage, p: int) -> dict[tuple, Node]:
             for j in dep.parent_partitions(q):
                 if parent.id in in_stage:
                     stack.append((parent, j))
-                elif not parent.cheap or parent.local:
+                elif not parent.cheap or parent.in_process:
                     reads[(parent.id, j, bucket)] = parent
     return reads

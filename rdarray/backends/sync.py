@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from .base import Executor, run_into
+from ..engine.executor import Executor, run_into
 
 
 class SyncExecutor(Executor):

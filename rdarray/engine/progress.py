@@ -15,7 +15,8 @@ import sys
 import threading
 from typing import Any
 
-from ..lineage import ShuffleDependency
+from ..errors import ArgumentTypeError
+from ..graph.lineage import ShuffleDependency
 
 #: seconds a computation runs before its bar appears
 DELAY = 0.5
@@ -24,7 +25,7 @@ _lock = threading.Lock()
 _asked: list[dict] = []  # the settings of the ``with rd.progress()`` blocks now open, innermost last
 
 
-def _require_tqdm():
+def require_tqdm():
     try:
         import tqdm
     except ImportError:
@@ -36,10 +37,12 @@ def _require_tqdm():
 def progress(file=None, delay: float = DELAY):
     """Show a progress bar for every computation inside the block that runs longer than ``delay``
     seconds. The bar goes to ``file``; by default to stderr, and only when stderr is a terminal."""
-    _require_tqdm()
+    require_tqdm()
     if file is not None and not callable(getattr(file, "write", None)):
         raise TypeError(f"progress: file must have a write method, got {type(file).__name__}")
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise ArgumentTypeError(f"progress: delay must be a number of seconds >= 0, got {delay!r}")
+    if not delay >= 0:
         raise ValueError(f"progress: delay must be a number of seconds >= 0, got {delay!r}")
     settings = {"file": file, "delay": float(delay)}
     with _lock:
@@ -103,7 +106,7 @@ class Progress:
                 self._draw()
 
     def _show(self) -> None:
-        tqdm = _require_tqdm()
+        tqdm = require_tqdm()
         with self._lock:
             if not self._closed:
                 self._bar = tqdm.tqdm(total=sum(self.totals), initial=sum(self.done), desc=self._stage_text(),

@@ -31,12 +31,12 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..config import config
+from ..engine.executor import Executor
+from ..engine.runner import StageRunner
 from ..errors import WorkerLostError
-from ..lineage import Node
+from ..graph.lineage import Node
 from ..storage.frame import Encoded, decoded, travelling
-from .base import Executor
 from .shipping import pickle_stage, task_reads
-from .task import StageRunner
 
 log = logging.getLogger("rdarray")
 
@@ -47,7 +47,10 @@ _STAGES_LOCK = threading.Lock()
 
 
 class _Capture:
-    """A task's block store on a dask worker: keeps what the stage persists, to return it."""
+    """A task's block store on a dask worker (a ``TaskStore``): keeps what the stage persists, to
+    return it."""
+
+    memory_limit: int | None = None  # the dask workers account for their own memory
 
     def __init__(self):
         self.blocks: dict[tuple[int, int], object] = {}
@@ -122,10 +125,10 @@ def _source(block):
 
 
 class DaskStore:
-    """The context's store on the dask backend: the futures of persisted partitions, of their
-    shuffle buckets, and of this process's source partitions sent to the cluster."""
+    """The context's store on the dask backend (a ``Store``): the futures of persisted partitions,
+    of their shuffle buckets, and of this process's source partitions sent to the cluster."""
 
-    memory_limit = None
+    memory_limit: int | None = None
 
     def __init__(self, executor: DaskExecutor):
         self._executor = executor
@@ -215,6 +218,10 @@ class DaskStore:
             self._derived.clear()
             self._counts.clear()
             self._watched.clear()
+
+    def close(self) -> None:
+        """Release every future: the context is closing."""
+        self.clear()
 
 
 class DaskExecutor(Executor):

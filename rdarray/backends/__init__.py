@@ -1,0 +1,1 @@
+"""Backends: one module or package per ``backend=`` string (threads, sync, processes, dask)."""

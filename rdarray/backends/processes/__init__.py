@@ -1,0 +1,1 @@
+"""The processes backend: the driver, its workers, and the messages between them."""

@@ -1,1 +1,0 @@
-"""Executors (one module per backend) and the scheduler that drives them."""

@@ -1,0 +1,1 @@
+"""The graph: lineage nodes, the dependencies between them, and the combining of reduction partials."""

@@ -1,0 +1,1 @@
+"""The session: contexts (which backend runs the work) and compute (nodes in, partitions out)."""
