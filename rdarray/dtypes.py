@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .table import Table, is_table
+
 _OBJECT_MESSAGE = (
     "{what}: object dtype is not supported: partitions must be plain NumPy memory so that "
     "kernels run without the GIL and data is stored and shipped without pickling; "
@@ -24,9 +26,10 @@ def is_numeric(dtype: np.dtype) -> bool:
     return dtype.kind in "biufc"
 
 
-def empty_block(dtype: np.dtype, trailing: tuple) -> np.ndarray:
+def empty_block(dtype: np.dtype, trailing: tuple):
     """A zero-row partition: used to infer the dtype and shape an operation produces."""
-    return np.empty((0,) + tuple(trailing), dtype=dtype)
+    block = np.empty((0,) + tuple(trailing), dtype=dtype)
+    return Table.from_records(block) if is_table(block.dtype, tuple(trailing)) else block
 
 
 def is_nan(values: np.ndarray) -> np.ndarray:
@@ -42,9 +45,15 @@ def is_nan(values: np.ndarray) -> np.ndarray:
 def exact(block, dtype: np.dtype):
     """``block`` in exactly ``dtype`` where the two differ only in byte order or field layout
     (NumPy's concatenation, sorts and ufuncs hand back native byte order, so a partition of a
-    ``>f8`` array may come back ``<f8``); anything else as it is."""
-    if isinstance(block, np.ndarray) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
-        return block.astype(dtype)
+    ``>f8`` array may come back ``<f8``), and a 1-D structured partition as a ``Table``; anything
+    else as it is."""
+    if isinstance(block, np.ndarray):
+        if block.dtype.names is not None and block.ndim == 1 and dtype.names is not None:
+            block = Table.from_records(block)
+        elif block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
+            return block.astype(dtype)
+    if isinstance(block, Table) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
+        return block.with_dtype(dtype)
     return block
 
 
@@ -69,9 +78,10 @@ def take(values: np.ndarray, rows: np.ndarray, dtype=None) -> np.ndarray:
     """``values[rows]`` as ``dtype`` (default: values' own), missing where a row is -1."""
     dtype = values.dtype if dtype is None else np.dtype(dtype)
     if not len(values):
-        out = np.zeros(len(rows), dtype)
+        out = np.zeros((len(rows),) + values.shape[1:], dtype.base)
     else:
-        out = values.take(np.maximum(rows, 0) if len(rows) and rows.min() < 0 else rows).astype(dtype, copy=False)
+        out = values.take(np.maximum(rows, 0) if len(rows) and rows.min() < 0 else rows, axis=0)
+        out = out.astype(dtype.base, copy=False)
     missing = rows < 0
     if missing.any():
         out[missing] = missing_value(dtype)

@@ -11,6 +11,7 @@ from ..config import config
 from ..dtypes import check_dtype, empty_block, exact
 from ..errors import check_callable, check_integer
 from ..graph.lineage import Node, RangeDependency, realign
+from ..table import Table, assemble, is_table, records
 from . import elementwise
 from .lazy import Lazy
 
@@ -96,6 +97,8 @@ class PartitionedArray:
         from ..session.compute import owned
 
         blocks = partitions[self._node.id]
+        if is_table(self.dtype, self._node.trailing):
+            return assemble(blocks, self.dtype)
         if len(blocks) == 1:
             return owned(blocks[0], self._node)
         return exact(np.concatenate(blocks), self.dtype)
@@ -130,8 +133,11 @@ class PartitionedArray:
                 got.append(block)
                 rows += len(block)
             start, batch = start + batch, batch * 2
-        out = exact(np.concatenate(got), self.dtype) if got else empty_block(self.dtype, self._node.trailing)
-        return out[:n].copy()
+        if not got:
+            return records(empty_block(self.dtype, self._node.trailing))
+        if is_table(self.dtype, self._node.trailing):
+            return assemble(got, self.dtype)[:n].copy()
+        return exact(np.concatenate(got), self.dtype)[:n].copy()
 
     def persist(self, level: str = "memory") -> PartitionedArray:
         """Keep the partitions the first time a plan computes them; later plans reuse them.
@@ -175,7 +181,7 @@ class PartitionedArray:
         name = getattr(fn, "__name__", type(fn).__name__)
         declared = None if dtype is None else check_dtype(dtype, "map_partitions")
         try:
-            empty = empty_block(self.dtype, self._node.trailing)
+            empty = records(empty_block(self.dtype, self._node.trailing))
             out_dtype, trailing = elementwise.infer(fn, [empty], "map_partitions")
         except Exception as exc:  # fn may fail on zero rows in any way; a declared dtype is enough
             if declared is None:
@@ -185,7 +191,7 @@ class PartitionedArray:
         out_dtype = declared or out_dtype
 
         def run(block):
-            out = np.asarray(fn(block))
+            out = np.asarray(fn(records(block)))
             if out.ndim == 0 or out.shape[1:] != trailing:
                 raise ValueError(f"map_partitions: {name} returned shape {out.shape}; expected (rows,) + {trailing}")
             return out.astype(out_dtype, copy=False)
@@ -198,7 +204,7 @@ class PartitionedArray:
         name = getattr(fn, "__name__", type(fn).__name__)
 
         def run(block):
-            mask = np.asarray(fn(block))
+            mask = np.asarray(fn(records(block)))
             if mask.dtype != bool or mask.shape != (len(block),):
                 raise ValueError(f"filter: {name} must return a boolean mask of shape ({len(block)},), "
                                  f"got {mask.dtype} {mask.shape}")
@@ -259,6 +265,7 @@ class PartitionedArray:
 
     # -- the NumPy protocol and reductions live in their own modules -------------------------------
     # isort: off
+    from .columns import assign, drop, rename  # type: ignore[misc]  # noqa: E402
     from .dask_io import to_dask_array, to_dask_dataframe  # type: ignore[misc]  # noqa: E402
     from .numpy_api import __array_function__, __array_ufunc__  # type: ignore[misc]  # noqa: E402
     from .operators import (  # type: ignore[misc]  # noqa: E402
@@ -341,12 +348,13 @@ def check_npartitions(npartitions, what: str) -> int:
 
 def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
                *, partition_lengths: Sequence[int] | None = None) -> PartitionedArray:
-    """Split ``a`` along axis 0; the partitions are views of ``a`` (no copy)."""
+    """Split ``a`` along axis 0; the partitions are views of ``a`` (no copy), except that a 1-D
+    structured array is split into its fields once (partitions of tables are held field by field)."""
     if type(a).__module__.split(".")[0] == "pandas" and type(a).__name__ == "DataFrame":
         raise TypeError("from_numpy: got a pandas DataFrame; use rd.from_pandas, which keeps the columns "
                         "as fields")
     try:
-        a = np.asarray(a)
+        a = a if isinstance(a, Table) else np.asarray(a)
     except ValueError as exc:  # ragged nested sequences
         raise ValueError(f"from_numpy: cannot make an array of the input: {exc}") from None
     check_dtype(a.dtype, "from_numpy")
@@ -364,6 +372,8 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
             npartitions = default_npartitions(len(a), row_bytes)
         partition_lengths = split_lengths(len(a), check_npartitions(npartitions, "from_numpy"))
     bounds = np.concatenate([[0], np.cumsum(partition_lengths)]).tolist()
+    if is_table(a.dtype, a.shape[1:]) and not isinstance(a, Table):
+        a = Table.from_records(a)
     return PartitionedArray(Node(
         "from_numpy", lambda p: a[bounds[p]:bounds[p + 1]], [], len(partition_lengths),
         a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True, in_process=True,
@@ -375,11 +385,11 @@ def _dtype_name(dtype: np.dtype) -> str:
     return f"struct of {len(dtype.names)} fields" if dtype.names else str(dtype)
 
 
-def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
+def from_partitions(blocks: Sequence) -> PartitionedArray:
     """An array whose partitions are the given arrays (same dtype and trailing shape)."""
     if isinstance(blocks, np.ndarray) or not isinstance(blocks, Sequence):
         raise TypeError(f"from_partitions: expected a list of arrays, got {type(blocks).__name__}")
-    blocks = [np.asarray(b) for b in blocks]
+    blocks = [b if isinstance(b, Table) else np.asarray(b) for b in blocks]  # type: ignore[misc]
     if not blocks:
         raise ValueError("from_partitions: at least one partition is needed")
     first = blocks[0]
@@ -390,6 +400,8 @@ def from_partitions(blocks: Sequence[np.ndarray]) -> PartitionedArray:
                 f"from_partitions: partition {k} has dtype {b.dtype} and shape {b.shape}; partition 0 "
                 f"has {first.dtype} and rows of shape {first.shape[1:]}" if b.ndim else
                 f"from_partitions: partition {k} is 0-dimensional")
+    blocks = [Table.from_records(b) if isinstance(b, np.ndarray) and is_table(b.dtype, b.shape[1:]) else b
+              for b in blocks]
     return PartitionedArray(Node(
         "from_partitions", lambda p: blocks[p], [], len(blocks), first.dtype, first.shape[1:],
         [len(b) for b in blocks], pass_index=True, cheap=True, in_process=True,

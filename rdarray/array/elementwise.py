@@ -78,7 +78,7 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
 
     inputs, apply = bind(func, resolved, lambda o: isinstance(o, (PartitionedArray, Lazy)))
     deps = [Broadcast(o.node) if isinstance(o, Lazy)  # type: ignore[arg-type]  # operands hold value nodes
-            else _align(lead._node, o._node, op) for o in inputs]
+            else align(lead._node, o._node, op) for o in inputs]
     samples = [o.meta if isinstance(o, Lazy) else empty_block(o.dtype, o._node.trailing) for o in inputs]
     dtype, trailing = infer(apply, samples, op)
     node = lead._node
@@ -98,7 +98,7 @@ def _shape_for_broadcast(operand, row_ndim: int) -> tuple:
     return (1,) + shape[1:] if len(shape) >= row_ndim else shape
 
 
-def _align(lead: Node, other: Node, op: str):
+def align(lead: Node, other: Node, op: str):
     """A one-to-one dependency when partitions line up, else a realigning range dependency."""
     if lead.aligned_with(other):
         return OneToOne(other)

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
 from ..graph.lineage import Node, RangeDependency
+from ..table import Table
 from .core import PartitionedArray, ensure_lengths, from_numpy, select_partitions
 from .elementwise import elementwise, map_blocks
 
@@ -101,7 +102,8 @@ def _fields(x: PartitionedArray, key: str | list[str]) -> PartitionedArray:
             have = ", ".join(fields) if fields else "none (the dtype is not structured)"
             raise KeyError(f"field {name!r} not found; the fields are: {have}")
     if isinstance(key, list):  # packed: NumPy's multi-field view keeps the other fields as padding
-        return map_blocks(x, lambda b: repack_fields(b[key]), "field", ",".join(names))
+        return map_blocks(x, lambda b: b.select(key) if isinstance(b, Table) else repack_fields(b[key]),
+                          "field", ",".join(names))
     return map_blocks(x, lambda b: b[key], "field", ",".join(names))
 
 

@@ -20,6 +20,7 @@ from ..dtypes import nullable, take
 from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner
+from ..table import Table
 from .wide import coalesced
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
@@ -197,7 +198,7 @@ class Join:
         """``side``'s key columns of ``block``, in the dtypes both sides are compared in."""
         return [block[k].astype(c, copy=False) for k, c in zip(self.keys[side], self.common)]
 
-    def __call__(self, lb: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    def __call__(self, lb, rb):
         columns = [np.concatenate([a, b]) for a, b in zip(self.columns(lb, "left"), self.columns(rb, "right"))]
         ids, ngroups, _ = hashing.factorize(columns)
         del columns  # each temporary goes before the next is made: a task's working memory counts under a limit
@@ -215,7 +216,7 @@ class Join:
         start, order = hashing.group_rows(index.ids, index.ngroups)
         return rows, index, (np.append(start, start[-1]), order)
 
-    def probe_left(self, lb: np.ndarray, built) -> np.ndarray:
+    def probe_left(self, lb, built):
         rb, index, groups = built
         lid = index.lookup(self.columns(lb, "left"))
         lid[lid < 0] = index.ngroups
@@ -223,7 +224,7 @@ class Join:
             return self.filter(lb, lid < index.ngroups)
         return self.assemble(lb, rb, *hashing.join_pairs(lid, None, index.ngroups + 1, self.how, groups))
 
-    def probe_right(self, built, rb: np.ndarray) -> np.ndarray:
+    def probe_right(self, built, rb) -> Table:
         lb, index, _ = built
         rid = index.lookup(self.columns(rb, "right"))
         rid[rid < 0] = index.ngroups
@@ -234,17 +235,17 @@ class Join:
         kept = lb[matched if self.how == "semi" else ~matched]
         return kept.astype(self.out_dtype, copy=False)  # the keys may have been cast to hash alike
 
-    def assemble(self, lb, rb, lrows, rrows) -> np.ndarray:
-        """The output rows of (left row, right row) pairs, -1 for a missing side."""
-        out = np.empty(len(lrows), self.out_dtype)
+    def assemble(self, lb, rb, lrows, rrows) -> Table:
+        """The output rows of (left row, right row) pairs, -1 for a missing side, field by field."""
+        columns = {}
         for f in self.fields:
             if f.side == "key":
                 lvals = take(lb[f.source[0]], lrows, f.dtype)
                 missing = lrows < 0
                 if missing.any():
                     lvals[missing] = rb[f.source[1]][rrows[missing]]
-                out[f.name] = lvals
+                columns[f.name] = lvals
             else:
                 block, rows = (lb, lrows) if f.side == "left" else (rb, rrows)
-                out[f.name] = take(block[f.source], rows, f.dtype)
-        return out
+                columns[f.name] = take(block[f.source], rows, f.dtype)
+        return Table(self.out_dtype, columns)

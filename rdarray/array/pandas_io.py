@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import check_dtype
+from ..table import Table, concat, is_table
 
 
 def _column(series) -> np.ndarray:
@@ -36,23 +37,22 @@ def _column(series) -> np.ndarray:
                     "object dtype is not supported")
 
 
-def table(df, dtype=None) -> np.ndarray:
-    """A DataFrame as a structured array, one field per column (of ``dtype`` when given)."""
+def table(df, dtype=None) -> Table:
+    """A DataFrame as a table, one field per column (of ``dtype`` when given); the columns are
+    taken as they are where their dtype is the field's (no row-major copy)."""
     columns = [_column(df[c]) for c in df.columns]
     if dtype is None:
         dtype = check_dtype([(str(c), col.dtype) for c, col in zip(df.columns, columns)], "from_pandas")
-    out = np.empty(len(df), dtype=dtype)
-    for name, col in zip(dtype.names, columns):
-        out[name] = col
-    return out
+    return Table(dtype, {name: np.ascontiguousarray(col, dtype.fields[name][0])
+                         for name, col in zip(dtype.names, columns)})
 
 
-def frame(values: np.ndarray):
-    """A structured array as a DataFrame (one column per field), a 1-D one as a Series."""
+def frame(values):
+    """A structured array or table as a DataFrame (one column per field), a 1-D array as a Series."""
     import pandas as pd
 
     if values.dtype.names:
-        return pd.DataFrame({name: values[name] for name in values.dtype.names})
+        return pd.DataFrame({name: values[name] for name in values.dtype.names}, copy=False)
     if values.ndim == 1:
         return pd.Series(values)
     return pd.DataFrame(values)
@@ -72,4 +72,13 @@ def from_pandas(df, npartitions=None):
 
 def to_pandas(self):
     """A DataFrame (structured dtype: one column per field) or a Series (1-D)."""
-    return frame(self.compute())
+    node = self._node
+    if not is_table(node.dtype, node.trailing):
+        return frame(self.compute())
+    from ..session.compute import compute_partitions
+
+    blocks = compute_partitions(node, as_tables=True)
+    out = concat(blocks).with_dtype(node.dtype)
+    if len(blocks) == 1 and (node.cheap or node.persist_level is not None):
+        out = out.copy()  # its fields are the source's or the block store's
+    return frame(out)

@@ -27,6 +27,7 @@ from ..graph.partials import combine_partials
 from ..plan.planner import Stage
 from ..storage.blocks import value_bytes
 from ..storage.store import LimitedStore, TaskStore
+from ..table import Table
 
 #: elements of the widest array a sliced task handles at once
 SLICE_ELEMENTS = 1 << 17
@@ -69,6 +70,8 @@ class StageRunner:
                 outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
             else:
                 outputs = [exact(v, node.dtype) for node, v in zip(self.stage.outputs, self._run_program(p))]
+            # a table leaving the stage has its pending row selection applied: it is kept or sent
+            outputs = [v.materialized() if isinstance(v, Table) else v for v in outputs]
             stored = [node.id in self.keep or (node.persist_level is not None and self._program is not None)
                       for node in self.stage.outputs]  # the memo path stores persisted nodes as it goes
             for node, value, store in zip(self.stage.outputs, outputs, stored):

@@ -20,6 +20,7 @@ from ..engine.scheduler import execute
 from ..graph.lineage import VALUE, Node, per_partition
 from ..plan.explain import format_plan
 from ..plan.planner import build_plan
+from ..table import Table
 from .context import Context, get_context
 
 
@@ -74,9 +75,11 @@ def value_of(node: Node):
     return run_nodes(get_context(), [node])[node.id][0]
 
 
-def compute_partitions(node: Node) -> list[np.ndarray]:
-    """The computed partitions of ``node``, in order, each the caller's to modify."""
-    return [owned(b, node) for b in run_nodes(get_context(), [node])[node.id]]
+def compute_partitions(node: Node, as_tables: bool = False) -> list:
+    """The computed partitions of ``node``, in order, each the caller's to modify (tables as
+    records, or as ``Table`` with ``as_tables``, then not to be modified)."""
+    blocks = run_nodes(get_context(), [node])[node.id]
+    return blocks if as_tables else [owned(b, node) for b in blocks]
 
 
 def compute_lengths(node: Node) -> tuple[int, ...]:
@@ -92,7 +95,10 @@ def explain(*items) -> str:
 
 
 def owned(block: np.ndarray, node: Node) -> np.ndarray:
-    """A block the caller may modify: copied when it belongs to a source or the block store."""
+    """A block the caller may modify: copied when it belongs to a source or the block store; a
+    table's records (assembled anew)."""
+    if isinstance(block, Table):
+        return block.records()
     if node.cheap or node.persist_level is not None or not block.flags.owndata:
         return block.copy()
     return block

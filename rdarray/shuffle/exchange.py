@@ -16,6 +16,7 @@ import numpy as np
 
 from ..graph.lineage import VALUE, Node, ShuffleDependency
 from ..storage.buckets import Buckets
+from ..table import Table
 
 #: a small array in more partitions than this is shuffled from (and sorted or grouped into) this
 #: many; its map outputs times the targets of a shuffle stay under this number squared
@@ -25,9 +26,13 @@ LEARN_LENGTHS_ABOVE = 1024
 
 
 def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> Buckets:
-    """The rows of ``block`` grouped by target partition, keeping their order within a bucket."""
-    from .hashing import scatter
+    """The rows of ``block`` grouped by target partition, keeping their order within a bucket
+    (a table's fields gathered one by one)."""
+    from .hashing import group_rows, scatter
 
+    if isinstance(block, Table):
+        start, order = group_rows(targets, npartitions)
+        return Buckets(block.take(order).materialized(), start)
     return Buckets(*scatter(block, targets, npartitions))
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ClosedError
+from ..table import Table
 from .buckets import Buckets, SpilledBuckets, write_buckets
 
 PERSIST_LEVELS = ("memory", "compressed", "disk")
@@ -63,7 +64,7 @@ class _Block:
         values, and arrays of Python objects, stay put)."""
         array = self.array
         return (self.frame is not None or isinstance(array, Buckets)
-                or (isinstance(array, np.ndarray) and not array.dtype.hasobject))
+                or (isinstance(array, (np.ndarray, Table)) and not array.dtype.hasobject))
 
 
 def value_bytes(value) -> int:
@@ -112,12 +113,12 @@ class BlockStore:
             array, frame, path = block.array, block.frame, block.path
         if array is not None or (frame is None and path is None):
             return array
-        from .frame import decode, read_file
+        from .frame import as_block, decode_block, read_file
 
         if frame is not None:
-            return decode(frame)
+            return decode_block(frame)
         assert path is not None  # neither in memory nor in a file: a None value, returned above
-        return SpilledBuckets(path, block.bounds) if block.bounds is not None else read_file(path)
+        return SpilledBuckets(path, block.bounds) if block.bounds is not None else as_block(read_file(path))
 
     def get_encoded(self, node_id: int, p: int, bucket: int | None = None):
         """The frame of a block (or of one of its buckets) kept compressed, in memory or in a file,

@@ -45,14 +45,14 @@ class SpilledBuckets:
         self.bounds = bounds
 
     def __getitem__(self, q: int) -> np.ndarray:
-        from .frame import decode
+        from .frame import decode_block
 
         start, stop = self.bounds[q], self.bounds[q + 1]
         with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             # released explicitly: a traceback holding the view would otherwise make closing the
             # map fail, and a BufferError would replace the real error (CorruptDataError, Ctrl-C)
             with memoryview(mapped)[start:stop] as view:
-                return decode(view)
+                return decode_block(view)
 
     def frame(self, q: int) -> bytes:
         """Bucket ``q``'s frame as stored (compressed)."""

@@ -21,6 +21,7 @@ import numpy as np
 
 import rdarray._core.frame as _k
 from rdarray.errors import CorruptDataError
+from rdarray.table import Table
 
 MAGIC: bytes = _k.MAGIC
 VERSION: int = _k.VERSION
@@ -108,6 +109,18 @@ def decode(buffer: Any) -> np.ndarray:
     """The array in ``buffer`` (bytes, bytearray, memoryview, mmap, uint8 array, ...),
     which must hold exactly one frame; a bad frame raises ``CorruptDataError``."""
     return _k.decode(buffer)
+
+
+def decode_block(buffer: Any):
+    """``decode(buffer)`` as a partition: a 1-D structured array split into a ``Table``."""
+    return as_block(_k.decode(buffer))
+
+
+def as_block(array):
+    """A 1-D structured ndarray as a ``Table`` (how the engine holds tables); anything else as it is."""
+    if isinstance(array, np.ndarray) and array.dtype.names is not None and array.ndim == 1:
+        return Table.from_records(array)
+    return array
 
 
 def open_file(path: str, dir_fd: int | None = None, name: str | None = None) -> int:
@@ -230,5 +243,5 @@ def decoded(block):
     wrapped, having not travelled at all)."""
     if isinstance(block, Exact):
         return block.block
-    return decode(block.frame) if isinstance(block, Encoded) else block
+    return decode_block(block.frame) if isinstance(block, Encoded) else block
 

@@ -1,0 +1,184 @@
+"""Tables held field by field (contract 3.6): computed fields, renaming, dropping, projection and
+masks, against pandas (and NumPy's structured arrays) on every backend, with tables of 1, 2 and
+16 fields mixing ints, floats, bools, datetimes, fixed-width text and a sub-array field."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rdarray as rd
+from _helpers import partitioned
+from rdarray.table import Table
+
+
+def wide_table(n: int, nfields: int = 16, seed: int = 0) -> np.ndarray:
+    """``n`` rows of ``nfields`` fields cycling through the dtype families (a sub-array among them)."""
+    rng = np.random.default_rng(seed)
+    kinds = [("i8", lambda: rng.integers(-50, 50, n)),
+             ("f8", lambda: np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n))),
+             ("?", lambda: rng.random(n) < 0.5),
+             ("M8[s]", lambda: np.datetime64("2020-01-01", "s") + rng.integers(0, 10**7, n)),
+             ("U4", lambda: rng.choice(["a", "bb", "ccc", "dddd", ""], n)),
+             ("i4", lambda: rng.integers(0, 5, n)),
+             ("S3", lambda: rng.choice([b"x", b"yy", b"zzz"], n)),
+             (("f4", (3,)), lambda: rng.normal(size=(n, 3)))]
+    fields = [(f"f{i}",) + ((kinds[i % len(kinds)][0],) if isinstance(kinds[i % len(kinds)][0], str)
+                            else kinds[i % len(kinds)][0]) for i in range(nfields)]
+    out = np.empty(n, np.dtype(fields))
+    for i in range(nfields):
+        out[f"f{i}"] = kinds[i % len(kinds)][1]()
+    return out
+
+
+def frame_of(a: np.ndarray) -> pd.DataFrame:
+    """``a``'s scalar fields as a DataFrame (sub-array fields are left out: pandas has no such column)."""
+    return pd.DataFrame({f: a[f] for f in a.dtype.names if a.dtype[f].shape == ()})
+
+
+def assert_table(got: np.ndarray, expected: pd.DataFrame | np.ndarray) -> None:
+    """Same fields, dtypes and values (NaN equal to NaN) as the records or DataFrame ``expected``."""
+    if isinstance(expected, np.ndarray):
+        assert isinstance(got, np.ndarray) and got.dtype == expected.dtype, (got.dtype, expected.dtype)
+        assert got.shape == expected.shape
+        for name in expected.dtype.names:
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+        return
+    assert list(got.dtype.names) == list(expected.columns)
+    pd.testing.assert_frame_equal(pd.DataFrame({f: got[f] for f in got.dtype.names}), expected.reset_index(drop=True),
+                                  check_dtype=True)
+
+
+LAYOUTS = [[7], [3, 0, 4], [1, 1, 1, 1, 1, 1, 1], [0, 7, 0]]
+
+
+@pytest.mark.parametrize("nfields", [1, 2, 16])
+@pytest.mark.parametrize("lengths", LAYOUTS)
+def test_masks_and_projections_against_numpy(ctx, nfields, lengths):
+    a = wide_table(sum(lengths), nfields)
+    x = partitioned(a, lengths)
+    assert_table(x.compute(), a)
+    first = "f0"
+    for mask in (a[first] > 0, np.zeros(len(a), bool), np.ones(len(a), bool)):
+        got = x[rd.from_numpy(mask, partition_lengths=lengths)]
+        assert_table(got.compute(), a[mask])
+    names = list(a.dtype.names)[::-3] or [first]
+    projected = x[names]
+    expected = np.empty(len(a), [(f, a.dtype[f]) for f in names])
+    for f in names:
+        expected[f] = a[f]
+    assert_table(projected.compute(), expected)
+    assert_table(projected[x[first] > 0].compute(), expected[a[first] > 0])
+    np.testing.assert_array_equal(x[first][x[first] > 0].compute(), a[first][a[first] > 0])
+    assert_table(x.head(3), a[:3])
+    assert_table(x[2:6].compute(), a[2:6])
+    for got, want in zip(x.partitions(), np.split(a, np.cumsum(lengths)[:-1])):
+        assert_table(got, want)
+
+
+def test_assign_rename_drop_against_pandas(ctx):
+    a = wide_table(40, 16)
+    df = frame_of(a)
+    x = partitioned(a, [10, 0, 25, 5])
+    got = x.assign(rev=x["f1"] * (1 - x["f0"]), one=1, f5=x["f5"] * 2, twice=lambda t: t["rev"] * 2)
+    want = df.assign(rev=df["f1"] * (1 - df["f0"]), one=1, f5=df["f5"] * 2, twice=lambda t: t["rev"] * 2)
+    out = got.compute()
+    assert out.dtype.names == tuple(a.dtype.names) + ("rev", "one", "twice")
+    np.testing.assert_array_equal(out["f7"], a["f7"])  # the sub-array field rides along
+    assert_table(got.drop(columns=["f7", "f15"]).compute(), want)
+    renamed = got.rename(columns={"f0": "zero", "rev": "revenue"}).drop(columns=["f7", "f15"])
+    assert_table(renamed.compute(), want.rename(columns={"f0": "zero", "rev": "revenue"}))
+    masked = x[x["f0"] > 0].assign(rev=lambda t: t["f1"] * 2).drop("f7").drop(["f15"])
+    dm = df[df["f0"] > 0]
+    assert_table(masked.compute(), dm.assign(rev=dm["f1"] * 2))
+
+
+def test_assign_values_of_every_kind(ctx):
+    a = wide_table(12, 2)
+    x = partitioned(a, [5, 0, 7])
+    values = np.arange(12.0)
+    out = x.assign(arr=values, t=np.datetime64("2021-02-03", "D"), s="abc",
+                   sub=rd.from_numpy(np.ones((12, 2)), npartitions=4)).compute()
+    np.testing.assert_array_equal(out["arr"], values)
+    assert out.dtype["t"] == np.dtype("M8[D]") and (out["t"] == np.datetime64("2021-02-03")).all()
+    assert out.dtype["s"] == np.dtype("U3") and (out["s"] == "abc").all()
+    assert out.dtype["sub"].shape == (2,) and (out["sub"] == 1).all()
+    empty = partitioned(a[:0], [0, 0]).assign(z=1.5).compute()
+    assert empty.dtype.names == ("f0", "f1", "z") and len(empty) == 0
+
+
+def test_assign_keeps_the_partitioner_unless_a_key_changes(ctx):
+    a = wide_table(30, 6)
+    x = rd.from_numpy(a, npartitions=3).partition_by("f5")
+    assert x.assign(new=x["f1"] * 2).partitioner == x.partitioner
+    assert x.assign(f5=x["f5"] + 1).partitioner is None
+    assert x.rename(columns={"f1": "g"}).partitioner == x.partitioner
+    assert x.rename(columns={"f5": "g"}).partitioner is None
+    assert x.drop("f1").partitioner == x.partitioner
+    assert x.drop("f5").partitioner is None
+    counts = x.assign(new=x["f1"] * 2).groupby("f5").size().compute()
+    want = pd.Series(a["f5"]).value_counts().sort_index()
+    np.testing.assert_array_equal(counts["size"], want.to_numpy())
+
+
+def test_bad_input_gets_clear_errors():
+    a = wide_table(10, 3)
+    x = rd.from_numpy(a, npartitions=2)
+    with pytest.raises(ValueError, match="has 4 rows; the table has 10"):
+        x.assign(z=np.arange(4))
+    with pytest.raises(ValueError, match="has 5 rows; the table has 10"):
+        x.assign(z=rd.from_numpy(np.arange(5)))
+    with pytest.raises(KeyError, match="no field named 'nope'; the fields are: f0, f1, f2"):
+        x.rename(columns={"nope": "a"})
+    with pytest.raises(KeyError, match="no field named 'nope'"):
+        x.drop(columns=["f0", "nope"])
+    with pytest.raises(ValueError, match="clash"):
+        x.rename(columns={"f0": "f1"})
+    with pytest.raises(ValueError, match="every field"):
+        x.drop(list(a.dtype.names))
+    with pytest.raises(TypeError, match="needs a table"):
+        rd.from_numpy(np.arange(3)).assign(z=1)
+    with pytest.raises(TypeError, match="assign one field"):
+        x.assign(z=x)
+    assert_table(x.compute(), a)  # nothing changed
+
+
+def test_persisted_and_saved_tables_are_untouched(tmp_path):
+    a = wide_table(20, 4)
+    x = rd.from_numpy(a, npartitions=3).persist()
+    x.save(tmp_path / "t")
+    y = x.assign(f1=x["f1"] * 0, extra=1).rename(columns={"f0": "g"})
+    y.compute()
+    assert_table(x.compute(), a)
+    assert_table(rd.load(tmp_path / "t").compute(), a)
+
+
+def test_a_mask_gathers_only_the_fields_read_afterwards():
+    a = wide_table(100, 16)
+    t = Table.from_records(a)
+    kept = t[a["f0"] > 0]
+    assert kept.pending() == 16
+    total = kept["f1"].sum()
+    assert kept.pending() == 15  # only "f1" was gathered
+    np.testing.assert_allclose(total, a["f1"][a["f0"] > 0].sum())
+    projected = t[["f1", "f2"]][a["f0"] > 0]
+    assert projected.pending() == 2
+    np.testing.assert_array_equal(projected.records()["f2"], a["f2"][a["f0"] > 0])
+    assert projected.pending() == 0
+
+
+def test_table_block_behaves_as_its_records():
+    a = wide_table(9, 8)
+    t = Table.from_records(a)
+    assert_table(np.asarray(t), a)
+    assert_table(t[[0, -1, 3]].records(), a[[0, -1, 3]])
+    assert_table(t[::-2].records(), a[::-2])
+    assert_table(np.array([t[4]], a.dtype), a[4:5])
+    assert_table(np.concatenate([t, t[:2]]).records(), np.concatenate([a, a[:2]]))
+    assert_table(pickle.loads(pickle.dumps(t[a["f0"] > 0])).records(), a[a["f0"] > 0])
+    big = Table.from_records(a.astype(a.dtype.newbyteorder(">")))
+    back = pickle.loads(pickle.dumps(big))
+    assert back.dtype == big.dtype and back.column("f1").dtype == np.dtype(">f8")
+    with pytest.raises(IndexError):
+        t.take([9])
