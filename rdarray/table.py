@@ -257,6 +257,14 @@ def _records_in(value):
     return value
 
 
+def with_fields(block, dtype: np.dtype, sources: Mapping[str, str], new: Mapping[str, np.ndarray]) -> Table:
+    """``Table.with_fields`` of a Table, or of a structured ndarray (its kept fields copied once)."""
+    if isinstance(block, Table):
+        return block.with_fields(dtype, sources, new)
+    return Table(dtype, {name: new[name] if name in new else np.ascontiguousarray(block[sources[name]])
+                         for name in names_of(dtype)})
+
+
 def records(block):
     """``block`` as a plain ndarray: a Table's records, anything else as it is."""
     return block.records() if isinstance(block, Table) else block

@@ -41,6 +41,7 @@ from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOn
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
 from ..storage.buckets import Buckets
+from ..table import Table, with_fields
 
 DIRECTIONS = ("backward", "forward", "nearest")
 
@@ -360,17 +361,14 @@ def _candidates(pieces: list, i: int, j: int, carries: Carries) -> np.ndarray:
 
 
 # -- the join of one partition ----------------------------------------------------------------------
-def _join(block: np.ndarray, right: np.ndarray, spec: Spec) -> np.ndarray:
-    """Left rows ``block`` with their matches among ``right`` (sorted by the key)."""
-    out = np.empty(len(block), spec.dtype)
-    for f, name in spec.left_fields:
-        out[name] = block[f]
+def _join(block, right, spec: Spec) -> Table:
+    """Left rows ``block`` with their matches among ``right`` (sorted by the key): left's fields
+    shared, right's gathered."""
     if not len(block):
-        return out
+        return Table.from_records(np.empty(0, spec.dtype))
     match = _match(block, right, spec)
-    for f, name in spec.right_fields:
-        out[name] = take(right[f], match, spec.dtype[name])
-    return out
+    new = {name: take(right[f], match, spec.dtype[name]) for f, name in spec.right_fields}
+    return with_fields(block, spec.dtype, {name: f for f, name in spec.left_fields}, new)
 
 
 def _match(left: np.ndarray, right: np.ndarray, spec: Spec) -> np.ndarray:

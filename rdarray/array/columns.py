@@ -13,7 +13,7 @@ import numpy as np
 
 from ..dtypes import check_dtype
 from ..graph.lineage import Node, OneToOne
-from ..table import Table, is_table, names_of
+from ..table import is_table, names_of, with_fields
 
 
 def _check_table(x, what: str) -> tuple[str, ...]:
@@ -40,19 +40,11 @@ def _shared(x, dtype: np.dtype, sources: dict[str, str], op: str, detail: str, c
     node = x._node
 
     def pick(block):
-        if isinstance(block, Table):
-            return block.with_fields(dtype, sources, {})
-        return _records(block, dtype, sources, {})
+        return with_fields(block, dtype, sources, {})
 
     return PartitionedArray(Node(op, pick, [OneToOne(node)], node.npartitions, dtype, (), node.partition_lengths,
                                  align_key=node.align_key, partitioner=_kept(node.partitioner, changed),
                                  detail=detail, sliceable=True))
-
-
-def _records(block: np.ndarray, dtype: np.dtype, sources: Mapping[str, str], new: Mapping) -> Table:
-    """The same as ``Table.with_fields`` for a partition held as records."""
-    return Table(dtype, {name: new[name] if name in new else np.ascontiguousarray(block[sources[name]])
-                         for name in names_of(dtype)})
 
 
 def assign(self, **values):
@@ -120,10 +112,7 @@ def _assigned(x, dtype: np.dtype, sources: dict[str, str], name: str, value):
     base = dtype[name].base
 
     def put(block, column):
-        new = {name: np.asarray(column).astype(base, copy=False)}
-        if isinstance(block, Table):
-            return block.with_fields(dtype, sources, new)
-        return _records(block, dtype, sources, new)
+        return with_fields(block, dtype, sources, {name: np.asarray(column).astype(base, copy=False)})
 
     if isinstance(value, PartitionedArray):
         deps = [OneToOne(node), align(node, value._node, "assign")]

@@ -21,6 +21,7 @@ from ..graph.lineage import Node, OneToOne
 from ..session.compute import value_of
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
+from ..table import records
 from .elementwise import map_blocks
 from .wide import coalesced, shuffled
 
@@ -120,6 +121,7 @@ class GroupBy:
             raise ValueError("groupby.apply: the function must return an array of rows, not a scalar")
 
         def run(rows):
+            rows = records(rows)  # the user's function gets structured ndarrays
             rows = _drop_nan_keys(rows, keys) if dropna else rows
             ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
             order = np.argsort(ids, kind="stable")

@@ -17,6 +17,7 @@ from ..dtypes import empty_block, is_nan
 from ..errors import ArgumentTypeError, check_callable, check_integer
 from ..graph.lineage import Node, per_partition
 from ..graph.partials import EMPTY
+from ..table import records
 from .elementwise import map_blocks
 from .lazy import Lazy
 
@@ -375,7 +376,7 @@ def reduce(self, fn, combine=None):
     if combine is not None:
         check_callable(combine, "reduce", "combine")
     merge = combine or (lambda a, b: fn(np.stack([a, b])))
-    return partial_reduction(self, "reduce", fn, merge, _no_identity("reduce"), skip_empty=True,
+    return partial_reduction(self, "reduce", lambda b: fn(records(b)), merge, _no_identity("reduce"), skip_empty=True,
                              detail=getattr(fn, "__name__", ""), by_rows=False)
 
 
@@ -383,6 +384,6 @@ def aggregate(self, zero, seq_op, comb_op):
     """Spark's aggregate: ``seq_op(copy of zero, partition)`` per partition, merged by ``comb_op``."""
     check_callable(seq_op, "aggregate", "seq_op")
     check_callable(comb_op, "aggregate", "comb_op")
-    return partial_reduction(self, "aggregate", lambda b: seq_op(copy.deepcopy(zero), b), comb_op,
+    return partial_reduction(self, "aggregate", lambda b: seq_op(copy.deepcopy(zero), records(b)), comb_op,
                              detail=getattr(seq_op, "__name__", ""), by_rows=False)
 

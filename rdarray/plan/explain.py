@@ -17,7 +17,7 @@ def format_plan(plan: Plan) -> str:
             source = next(s.id for s in plan.stages if node in s.outputs)
             if "shuffle" in kinds:  # the map side's partitions are buckets of its parent's rows
                 lines.append(f"  shuffle: reads the buckets of {_name(node)} from stage {source}, "
-                             f"moving about {_bytes(node.parents[0])}")
+                             f"moving about {_bytes(node.parents[0])}{_fields(node.parents[0], '; ')}")
             else:
                 lines.append(f"  reads: {_name(node)} from stage {source} ({', '.join(kinds)}, "
                              f"{_bytes(node)})")
@@ -28,7 +28,7 @@ def format_plan(plan: Plan) -> str:
             else:
                 lines.append(f"  cache: {_name(node)} persisted ({node.persist_level}), "
                              f"{node.npartitions} partition(s) read from the block store")
-        outs = ", ".join(f"{_name(n)} [{n.npartitions} partition(s)]" for n in stage.outputs)
+        outs = ", ".join(f"{_name(n)} [{n.npartitions} partition(s){_fields(n, '; ')}]" for n in stage.outputs)
         lines.append(f"  outputs: {outs}")
     if not plan.stages:
         for node in plan.targets:
@@ -55,6 +55,12 @@ def _read_from_cache(stage: Stage, cached: set[int]) -> list[Node]:
 
 def _name(node: Node) -> str:
     return f"{node.label}#{node.id}"
+
+
+def _fields(node: Node, before: str = "") -> str:
+    """The fields a table node carries, for the reader to see what a stage keeps or moves."""
+    names = None if node.trailing else node.dtype.names
+    return f"{before}fields: {', '.join(names)}" if names else ""
 
 
 def _bytes(node: Node) -> str:
