@@ -18,6 +18,7 @@ class Case:
     agree: Callable[[object, object], bool]
     unit_bytes: int = 0  # bytes processed, for a throughput column
     per_task: int = 0  # tasks run, for a time-per-task column
+    read_bytes: int = 0  # bytes of the input fields the case reads, for a peak RSS / read column
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> tuple[float, object, int | None]:
@@ -71,5 +72,8 @@ def run_case(case: Case, repeat: int) -> list[dict]:
             row["gbps"] = case.unit_bytes / seconds / 1e9
         if case.per_task:
             row["us_per_task"] = seconds / case.per_task * 1e6
+        if case.read_bytes:
+            row["read_bytes"] = case.read_bytes
+            row["peak_per_read"] = None if peak_rss is None else peak_rss / case.read_bytes
         rows.append(row)
     return rows
