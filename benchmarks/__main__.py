@@ -21,6 +21,8 @@ from .harness import run_case
 from .workloads import WORKLOADS
 
 QUICK_SCALE = 0.002
+#: workloads whose cases are variations of one task, summarized by geometric means over the cases
+SUMMARIZED = ("W13",)
 
 
 def main(argv=None) -> int:
@@ -93,7 +95,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
                      f"{peak} | {_fmt(r, 'peak_per_read', '.2f')} | {'yes' if r.get('agrees', True) else 'NO'} |")
     means = geometric_means(rows)
     if means:
-        lines += ["", "Geometric means over a workload's cases (workloads of several cases against the same peer):", "",
+        lines += ["", "Geometric means over a workload's cases:", "",
                   "| workload | peer | cases | rdarray / peer | rdarray's largest peak / read |",
                   "| --- | --- | ---: | ---: | ---: |"]
         for m in means:
@@ -103,11 +105,11 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 
 def geometric_means(rows: list[dict]) -> list[dict]:
-    """Per (workload, peer) met in two or more cases: the geometric mean of rdarray's time over the
+    """Per (workload of ``SUMMARIZED``, peer) met in two or more cases: the geometric mean of rdarray's time over the
     peer's, with rdarray's largest peak RSS over the bytes its case reads where cases give them (W13)."""
     ratios: dict[tuple, list[float]] = {}
     for r in rows:
-        if r.get("ratio"):
+        if r.get("ratio") and r["workload"] in SUMMARIZED:
             ratios.setdefault((r["workload"], r["impl"]), []).append(r["ratio"])
     peaks: dict[str, list[float]] = {}
     for r in rows:
