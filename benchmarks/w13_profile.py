@@ -1,8 +1,9 @@
-"""``python -m benchmarks.w13_profile [--rows N] [--only P1,P3] [--top 15] [--sort tottime] [--dump DIR]``
+"""``python -m benchmarks.w13_profile [--rows N] [--only P1,P3] [--top 15] [--callers 3] [--dump DIR]``
 
 Where rdarray's time goes in W13's pipelines (``tables.py``): each pipeline is timed on the threads
 backend (all workers), then run once more on the sync backend under cProfile, so that every task
-runs on the profiled thread, and the functions that took the most time are printed. ``--dump DIR``
+runs on the profiled thread, and the functions that took the most time are printed, with the
+callers of the first few (NumPy's ``astype`` says little without them). ``--dump DIR``
 also writes each profile as ``DIR/P1.prof`` (for ``snakeviz`` or ``pstats``).
 """
 
@@ -28,6 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=15, help="functions listed per pipeline")
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"],
                         help="order of the listing (own time, or time including callees)")
+    parser.add_argument("--callers", type=int, default=3, help="list the callers of this many top functions")
     parser.add_argument("--dump", default="", help="directory for the .prof files")
     args = parser.parse_args(argv)
     wanted = [p.strip().upper() for p in args.only.split(",") if p.strip()] or list(T.RDARRAY)
@@ -61,16 +63,22 @@ def main(argv=None) -> int:
             print(f"\n== {T.title(data, p)}: {wall:.3f} s on {threads.workers} threads, "
                   f"{one:.3f} s on one thread under cProfile; read {T.read_bytes(data, p) / 1e6:.0f} MB")
             print(_listing(out.getvalue()))
+            if args.callers:
+                out = io.StringIO()
+                stats.stream = out  # type: ignore[attr-defined]
+                stats.print_callers(args.callers)
+                print("callers of the first functions:")
+                print(_listing(out.getvalue(), "Function"))
             if args.dump:
                 os.makedirs(args.dump, exist_ok=True)
                 stats.dump_stats(os.path.join(args.dump, f"{p}.prof"))
     return 0
 
 
-def _listing(text: str) -> str:
+def _listing(text: str, header: str = "ncalls") -> str:
     """pstats' table without its preamble (the header line onward)."""
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith(header)), 0)
     return "\n".join(line for line in lines[start:] if line.strip())
 
 
