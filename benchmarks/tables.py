@@ -227,6 +227,16 @@ def rd_p5(x: dict):
                                                avg_disc=("discount", "mean"), orders=("revenue", "count")).compute()
 
 
+#: the mask of the narrow case: three fields kept of sixteen, against the same on a 3-field table
+NARROW = ["order_date", "quantity", "price"]
+
+
+def rd_mask_kept(t):
+    """``t[mask][NARROW]``: a mask on two fields, three fields kept (W13's narrow case)."""
+    kept = t[(t["order_date"] >= _day("1995-01-01")) & (t["quantity"] > 25)][NARROW]
+    return kept.compute()
+
+
 RDARRAY = {"P1": rd_p1, "P2": rd_p2, "P3": rd_p3, "P4": rd_p4, "P5": rd_p5}
 
 

@@ -94,3 +94,13 @@ def test_read_bytes_count_only_the_fields_read(data):
     n = len(data["sales"])
     assert T.read_bytes(data, "P3") == n * (8 + 8 + 1 + 8 + 8 + 8)  # dates, ship_mode S8, bool, id, 2 floats
     assert len(data["sales"].dtype.names) == 16
+
+
+def test_mask_keeping_three_fields(ctx, data):
+    s = data["sales"]
+    keep = (s["order_date"] >= np.datetime64("1995-01-01")) & (s["quantity"] > 25)
+    got = T.rd_mask_kept(_uneven(s))
+    want = s[keep][T.NARROW]
+    assert got.dtype.names == tuple(T.NARROW) and len(got) == keep.sum()
+    for f in T.NARROW:
+        assert np.array_equal(got[f], want[f])
