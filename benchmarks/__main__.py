@@ -111,9 +111,11 @@ def geometric_means(rows: list[dict]) -> list[dict]:
     for r in rows:
         if r.get("ratio") and r["workload"] in SUMMARIZED:
             ratios.setdefault((r["workload"], r["impl"]), []).append(r["ratio"])
+    summarized = {(r["workload"], r["case"]) for r in rows
+                  if r.get("ratio") and len(ratios.get((r["workload"], r["impl"]), ())) > 1}
     peaks: dict[str, list[float]] = {}
     for r in rows:
-        if r["impl"] == "rdarray" and r.get("peak_per_read") is not None:
+        if r["impl"] == "rdarray" and r.get("peak_per_read") is not None and (r["workload"], r["case"]) in summarized:
             peaks.setdefault(r["workload"], []).append(r["peak_per_read"])
     out = []
     for (workload, impl), values in ratios.items():
