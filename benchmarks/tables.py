@@ -16,14 +16,11 @@ The SQL of each pipeline (DuckDB's text below) says what it computes:
 - P5, date range + multi-key groupby: orders of 1994–1997 of medium quantity joined with the
   products dimension, grouped by (category, year), margin as a computed field.
 
-rdarray adds computed fields with :func:`assign` (``map_partitions`` today); each pipeline's
-computed-field line becomes ``t = t.assign(name=FN, ...)`` once tables have ``assign`` (the
-callables below take a table and work on a PartitionedArray as well as on a partition).
+rdarray adds computed fields with ``t.assign(name=FN, ...)``: the callables below take the table
+and return an expression of its fields.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
@@ -131,24 +128,6 @@ def read_bytes(tables: dict[str, np.ndarray], pipeline: str) -> int:
 
 # -- rdarray ------------------------------------------------------------------------------------
 
-def assign(t, **fields: Callable):
-    """A table with computed fields appended: ``fields`` maps a name to a callable taking the
-    table (a partition here). Today's spelling of ``t.assign(**fields)``, through
-    ``map_partitions``, which builds each partition anew as a structured array."""
-    def add(block: np.ndarray) -> np.ndarray:
-        cols = {name: np.asarray(fn(block)) for name, fn in fields.items()}
-        names = [n for n in block.dtype.names if n not in cols]
-        out = np.empty(len(block), dtype=[(n, block.dtype[n]) for n in names]
-                       + [(n, c.dtype) for n, c in cols.items()])
-        for n in names:
-            out[n] = block[n]
-        for n, c in cols.items():
-            out[n] = c
-        return out
-
-    return t.map_partitions(add)
-
-
 def REVENUE(t):
     return t["price"] * (1 - t["discount"])
 
@@ -173,7 +152,7 @@ def rd_p1(x: dict):
     s = x["sales"]
     t = s[["ship_date", "quantity", "discount", "price", "tax", "ship_mode", "is_returned"]]
     t = t[(t["ship_date"] <= _day("1998-09-02")) & (t["quantity"] >= 5) & (t["discount"] <= 0.08)]
-    t = assign(t, revenue=REVENUE, charge=CHARGE)  # future: t = t.assign(revenue=REVENUE, charge=CHARGE)
+    t = t.assign(revenue=REVENUE, charge=CHARGE)
     return t.groupby(["ship_mode", "is_returned"]).agg(
         qty=("quantity", "sum"), revenue=("revenue", "sum"), charge=("charge", "sum"),
         avg_disc=("discount", "mean"), orders=("quantity", "count")).compute()
@@ -185,7 +164,7 @@ def rd_p2(x: dict):
     s, c = x["sales"], x["customers"]
     t = s[["order_date", "is_promo", "customer_id", "price", "discount", "quantity"]]
     t = t[(t["order_date"] >= _day("1995-01-01")) & (t["order_date"] < _day("1996-01-01")) & t["is_promo"]]
-    t = assign(t, revenue=REVENUE)  # future: t = t.assign(revenue=REVENUE)
+    t = t.assign(revenue=REVENUE)
     d = c[["customer_id", "segment", "nation"]]
     d = d[d["segment"] == b"BUILDING"][["customer_id", "nation"]]
     j = rd.merge(t[["customer_id", "revenue", "quantity", "price"]], d, on="customer_id")
@@ -199,7 +178,7 @@ def rd_p3(x: dict):
     mode = t["ship_mode"]
     t = t[(t["order_date"] >= _day("1996-10-01")) & (t["order_date"] < _day("1997-01-01"))
           & ((mode == b"AIR") | (mode == b"REG AIR")) & ~t["is_returned"]]
-    t = assign(t, revenue=REVENUE)  # future: t = t.assign(revenue=REVENUE)
+    t = t.assign(revenue=REVENUE)
     g = t.groupby("customer_id").agg(revenue=("revenue", "sum"), orders=("revenue", "count"))
     return g.sort(["revenue", "customer_id"], descending=[True, False]).head(20)
 
@@ -220,7 +199,7 @@ def rd_p5(x: dict):
     t = s[["order_date", "quantity", "product_id", "price", "discount", "unit_cost"]]
     t = t[(t["order_date"] >= _day("1994-01-01")) & (t["order_date"] < _day("1998-01-01"))
           & (t["quantity"] >= 10) & (t["quantity"] <= 40)]
-    t = assign(t, revenue=REVENUE, margin=MARGIN, year=YEAR)  # future: t = t.assign(revenue=..., margin=..., year=...)
+    t = t.assign(revenue=REVENUE, margin=MARGIN, year=YEAR)
     j = rd.merge(t[["product_id", "year", "revenue", "margin", "discount"]], p[["product_id", "category"]],
                  on="product_id")
     return j.groupby(["category", "year"]).agg(revenue=("revenue", "sum"), margin=("margin", "sum"),

@@ -85,7 +85,7 @@ def test_odd_tables(case):
 
 def test_assign_appends_fields_and_keeps_the_others(data):
     s = data["sales"][:50]
-    got = T.assign(rd.from_numpy(s, npartitions=3), revenue=T.REVENUE, year=T.YEAR).compute()
+    got = rd.from_numpy(s, npartitions=3).assign(revenue=T.REVENUE, year=T.YEAR).compute()
     assert got.dtype.names == s.dtype.names + ("revenue", "year")
     for f in s.dtype.names:
         assert np.array_equal(got[f], s[f])
