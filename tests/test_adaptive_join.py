@@ -208,6 +208,33 @@ def test_known_small_side_is_broadcast_at_once(threshold):
     assert_merge(got, oracle(a, small, "inner", on="k"))
 
 
+@pytest.mark.parametrize("unknown_side", ["left", "right"])
+def test_inner_join_of_a_small_known_side_and_a_smaller_unknown_one(ctx, unknown_side):
+    """Both sides of an inner join may be broadcast, and the fact table fits under the threshold
+    (the default): the groupby side, of unknown size, is measured, and the smaller is broadcast
+    (the fact table used to be, as the only side of known size)."""
+    a = big_table(seed=15)
+    assert a.nbytes <= rd.config.broadcast_bytes
+    x = rd.from_numpy(a, npartitions=3)
+    small, expected_small = small_side(x, 650), grouped(a, 650)
+    pair = (x, small, a, expected_small) if unknown_side == "right" else (small, x, expected_small, a)
+    got = rd.merge(pair[0], pair[1], on="k")
+    assert f"measures {unknown_side} (" in got.explain()
+    assert_merge(got, oracle(pair[2], pair[3], "inner", on="k"))
+    assert f"broadcast {unknown_side} (measured {unknown_side} {len(expected_small)} rows" in got.explain()
+    # an unknown side that measures larger than the known one: the known one is broadcast
+    few = rd.from_numpy(expected_small, npartitions=2)
+    many = x[x["w"] > -40]
+    got = rd.merge(many, few, on="k") if unknown_side == "left" else rd.merge(few, many, on="k")
+    known_side = "right" if unknown_side == "left" else "left"
+    assert f"else broadcast {known_side}" in got.explain()
+    rows = a[a["w"] > -40]
+    expected = oracle(rows, expected_small, "inner", on="k") if unknown_side == "left" \
+        else oracle(expected_small, rows, "inner", on="k")
+    assert_merge(got, expected)
+    assert f"broadcast {known_side} (measured {unknown_side} {len(rows)} rows" in got.explain()
+
+
 def test_known_large_side_against_an_unknown_one(threshold):
     """Left of a left join is never broadcast: nothing to decide when right's size is known."""
     a = big_table(seed=9)

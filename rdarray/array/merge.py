@@ -36,6 +36,9 @@ from ..shuffle.partitioners import HashPartitioner
 from .wide import coalesced
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
+#: whether a side of unknown size is measured and broadcast if small (off, as before adaptive
+#: joins: never broadcast; ``python -m benchmarks.adaptive_join`` times both)
+ADAPTIVE = True
 
 
 class Field(NamedTuple):
@@ -67,12 +70,21 @@ def merge(left, right, on=None, left_on=None, right_on=None, how: str = "inner",
 
 # -- planning -----------------------------------------------------------------------------------
 def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
-    """The merge node. A side that may be broadcast (right for inner, left, semi and anti joins;
-    left for inner and right joins) and is known to be under ``rd.config.broadcast_bytes`` is
-    broadcast (the smaller, when both are); sides already hash-partitioned alike are joined
-    partition by partition; when a side that may be broadcast has a size unknown until computed,
-    the node's plan is a :class:`Decision`, made once that side is measured; otherwise both sides
-    are shuffled."""
+    """The merge node. A side may be broadcast (right for inner, left, semi and anti joins; left
+    for inner and right joins) when it is at most ``rd.config.broadcast_bytes``:
+
+    - a side known to be that small is broadcast (the smaller, when both are), at once, unless the
+      other side of an inner join has a size unknown until computed: then it is measured, and
+      the smaller of the two is broadcast;
+    - otherwise, sides already hash-partitioned alike are joined partition by partition;
+    - otherwise, when a side that may be broadcast has a size unknown until computed, it is
+      measured, and broadcast if small enough, else both sides are shuffled;
+    - otherwise both sides are shuffled.
+
+    A plan decided by measuring is the node's :class:`Decision`: every alternative is built here
+    and makes the same number of partitions (the probe side of a broadcast gets empty partitions
+    after its own when it has fewer), so what later operations see of the node does not change.
+    """
     from .core import PartitionedArray
 
     small = config.broadcast_bytes
@@ -80,13 +92,29 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
                                   ("left", how in ("inner", "right"))) if can]
     sides = {"left": left, "right": right}
     known = [name for name in may if sides[name].nbytes is not None and sides[name].nbytes <= small]
+    unknown = [name for name in may if sides[name].nbytes is None] if small and ADAPTIVE else []
     if known:
         side = min(known, key=lambda name: sides[name].nbytes)  # right first on a tie
-        n = (left if side == "right" else right).npartitions
-        chosen = _broadcast(left, right, side, join, n, how)
-        return PartitionedArray(Node("merge", chosen.func, chosen.dependencies, n, out_dtype, (), None,
-                                     partitioner=left.partitioner if how in ("semi", "anti") else None,
-                                     detail=chosen.detail))
+        if not unknown:
+            n = (left if side == "right" else right).npartitions
+            chosen = _broadcast(left, right, side, join, n, how)
+            return PartitionedArray(Node("merge", chosen.func, chosen.dependencies, n, out_dtype, (), None,
+                                         partitioner=left.partitioner if how in ("semi", "anti") else None,
+                                         detail=chosen.detail))
+        # an inner join whose other side may prove smaller still: measure it, broadcast the smaller
+        other, known_bytes = unknown[0], sides[side].nbytes
+        n = max(left.npartitions, right.npartitions)
+        choices = {f"broadcast {name}": _broadcast(left, right, name, join, n, how) for name in (side, other)}
+
+        def smaller(sizes: dict) -> str:
+            measured = sizes[other][1]
+            wins = measured < known_bytes or (measured == known_bytes and other == "right")
+            return f"broadcast {other if wins else side}"
+
+        question = f"broadcast {other} if smaller than {side} ({size_text(known_bytes)}), else broadcast {side}"
+        decision = Decision({other: sides[other]._node}, smaller, choices, question)
+        return PartitionedArray(Node("merge", _undecided, [Undecided(left._node), Undecided(right._node)], n,
+                                     out_dtype, (), None, detail=f"{how}, adaptive", decision=decision))
     lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)
     n = max(left.npartitions, right.npartitions)
     if (left.partitioner == HashPartitioner(n, lkey) and right.partitioner == HashPartitioner(n, rkey)
@@ -97,7 +125,6 @@ def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
                                      detail=f"{how}, co-partitioned, no shuffle"))
     if left.partitioner != HashPartitioner(n, lkey) and right.partitioner != HashPartitioner(n, rkey):
         n = max(coalesced(left).npartitions, coalesced(right).npartitions)  # as their sizes call for
-    unknown = [name for name in may if sides[name].nbytes is None] if small else []
     if unknown:  # each alternative makes as many partitions as the largest of them needs
         n = max([n] + [(left if name == "right" else right).npartitions for name in unknown])
     shuffle, recast = _shuffle(left, right, left_keys, right_keys, common, n, how, join)
