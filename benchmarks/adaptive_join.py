@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     a = fact_table(args.rows, keys)
     # a threshold keeping a few dozen keys: mean + 3 standard deviations of a key's total
     per_key = args.rows / keys
-    above = int(per_key * 25 + 3 * np.sqrt(per_key * (49 ** 2 - 1) / 12))
+    above = int(per_key * 25 + 3 * np.sqrt(per_key * ((49 ** 2 - 1) / 12 + 25 ** 2)))  # rows per key vary too
     default = rd.config.broadcast_bytes
     print(f"fact table: {args.rows:,} rows, {a.nbytes / 1e6:.1f} MB; {keys:,} keys; "
           f"backend {args.backend}; median of {args.repeat} runs")

@@ -3,9 +3,11 @@
 A :class:`Node` holds the properties that define a partitioned dataset, as Spark's RDD does:
 its partitions (``npartitions``, ``partition_lengths``), the function computing one partition
 (``func``), its dependencies on parent nodes, and its partitioner. What a node computes is fixed
-when it is made; three things change later: unknown partition lengths are filled in when a
-computation learns them, ``persist_level`` is set by ``persist``/``unpersist``, and a checkpoint
-cuts the lineage (its ``func`` and dependencies are replaced once its partitions are kept).
+when it is made; four things change later: unknown partition lengths are filled in when a
+computation learns them, ``persist_level`` is set by ``persist``/``unpersist``, a checkpoint
+cuts the lineage (its ``func`` and dependencies are replaced once its partitions are kept), and a
+:class:`Decision` fixes the plan of a node made with one (its ``func``, dependencies and
+``detail``; never its partition count, dtype or partitioner).
 
 Each dependency says, for output partition ``p``, which parent partitions it reads:
 
