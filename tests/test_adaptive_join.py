@@ -281,6 +281,47 @@ def test_the_measured_side_asked_for_too(ctx, threshold):
     assert_merge(joined, expected)  # computed again: the decision holds
 
 
+def test_progress_counts_the_stages_planned_after_the_decision(threshold):
+    import io
+
+    pytest.importorskip("tqdm")
+    a = big_table(seed=16)
+    threshold(a.nbytes // 2)
+    x = rd.from_numpy(a, npartitions=3)
+    got = rd.merge(x, small_side(x, 650), on="k")
+    out = io.StringIO()
+    with rd.progress(file=out, delay=0):
+        n = got.count()
+    assert n == len(oracle(a, grouped(a, 650), "inner", on="k"))
+    bar = [part for part in re.split(r"[\r\n]", out.getvalue()) if part.strip()][-1]
+    stages, done, total = re.search(r"stage (\d+)/(\d+).*?(\d+)/(\d+) ", bar).group(1, 3, 4)
+    assert done == total, bar
+
+
+def test_head_len_and_threads_asking_at_once(threshold):
+    """``len`` and ``head`` decide as ``compute`` does; two threads computing one undecided join
+    decide it once."""
+    import concurrent.futures
+    import contextvars
+
+    a = big_table(seed=17)
+    threshold(a.nbytes // 2)
+    x = rd.from_numpy(a, npartitions=3)
+    expected = oracle(a, grouped(a, 650), "left", on="k")
+    got = rd.merge(x, small_side(x, 650), on="k", how="left")
+    assert len(got) == len(expected)
+    assert "broadcast right (measured" in got.explain()
+    first = rd.merge(x, small_side(x, 650), on="k", how="left").head(7)
+    assert len(first) == 7 and set(first["k"]) <= set(expected["k"])
+    again = rd.merge(x, small_side(x, 650), on="k", how="left")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = [pool.submit(contextvars.copy_context().run, again.compute) for _ in range(4)]
+        results = [r.result() for r in runs]
+    for r in results:
+        assert r.shape == expected.shape
+    assert "broadcast right (measured" in again.explain()
+
+
 def test_under_a_memory_limit(threshold):
     """The measured side waits for the rest of the plan in the block store, under the limit."""
     a = big_table(20000, seed=13)

@@ -31,12 +31,14 @@ plan's function and dependencies replace them for good.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 _node_ids = itertools.count()
+_deciding = threading.Lock()  # two computations of one node may both measure it: the first decides
 VALUE = np.dtype(object)  # the dtype of nodes whose partitions are values, not arrays
 
 
@@ -194,8 +196,14 @@ class Decision:
 
     def decide(self, node: Node, measures: dict[str, Sequence[tuple[int, int]]]) -> None:
         """Fix ``node``'s plan from the measures of every measured node (one (rows, bytes) per
-        partition); the measured nodes learn their partition lengths."""
-        assert self.choose is not None, "a decision is made once"
+        partition); the measured nodes learn their partition lengths. A decision is made once:
+        a computation that measured it too (in another thread) keeps the first one."""
+        with _deciding:
+            if self.choose is not None:
+                self._decide(node, measures)
+
+    def _decide(self, node: Node, measures: dict[str, Sequence[tuple[int, int]]]) -> None:
+        assert self.choose is not None
         totals = {}
         for name, parts in measures.items():
             self.measured[name].learn_lengths([rows for rows, _ in parts])
@@ -205,7 +213,7 @@ class Decision:
         node.func, node.dependencies = chosen.func, tuple(chosen.dependencies)
         node.detail = f"{chosen.detail} (measured {sizes})"
         self.made = node.detail
-        self.choose, self.choices, self.measures = None, {}, {}  # the plans not chosen can go
+        self.choose, self.choices = None, {}  # the plans not chosen can go
 
 
 def decision_of(node: Node) -> Decision:
