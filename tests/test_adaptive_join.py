@@ -264,6 +264,27 @@ def test_decisions_in_order(ctx, threshold):
     assert "merge(inner, broadcast" in inner.explain()
 
 
+@pytest.mark.parametrize("ctx", [{"backend": "threads", "workers": 2}, {"backend": "sync"}],
+                         ids=["threads", "sync"], indirect=True)
+def test_a_table_both_grouped_and_joined_is_computed_once(ctx, threshold):
+    """The small side is a groupby of the table it is joined with: the table, computed by the plan
+    that measures the small side, is kept for the join, not computed again (as one plan would)."""
+    a = big_table(seed=18)
+    threshold(a.nbytes // 2)
+    calls = []
+
+    def counted(block):
+        calls.append(len(block))
+        return block
+
+    x = rd.from_numpy(a, npartitions=4).map_partitions(counted)
+    got = rd.merge(x, small_side(x, 650), on="k", how="left")
+    calls.clear()
+    assert_merge(got, oracle(a, grouped(a, 650), "left", on="k"))
+    assert len(calls) == 4 and sum(calls) == len(a), calls
+    assert "broadcast right (measured" in got.explain()
+
+
 def test_the_measured_side_asked_for_too(ctx, threshold):
     """``rd.compute`` of the small side and of the join in one plan."""
     a = big_table(seed=12)

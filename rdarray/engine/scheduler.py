@@ -55,7 +55,7 @@ def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, 
             _decide(plan, executor, results)
             plan = build_plan(plan.targets, store.has_all, frozenset(results))
             first = progress.add(plan) if progress is not None else 0
-            wanted = {t.id for t in plan.targets} | {t.id for t in plan.measured} | {
+            wanted = {t.id for t in plan.targets} | {t.id for t in plan.kept} | {
                 n.id for s in plan.stages for n in s.inputs}
             for node_id in [k for k in results if k not in wanted]:
                 _release(results.pop(node_id))
@@ -71,16 +71,16 @@ def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, 
 def _run(plan: Plan, executor, store, progress, results: dict, first: int) -> None:
     """Run the stages of ``plan``; ``results`` holds the partitions of earlier plans' outputs it
     reads, and gets those of its outputs, each kept until the last stage reading it has run (the
-    targets, and a partial plan's measured nodes, are kept). ``first``: the index of its first
+    targets, and what a partial plan keeps for the next, are kept). ``first``: the index of its first
     stage in ``progress``."""
     target_ids = {t.id for t in plan.targets}
-    kept = target_ids | {t.id for t in plan.measured}
+    kept = target_ids | {t.id for t in plan.kept}
     readers: dict[int, int] = {}
     for stage in plan.stages:
         for node in stage.inputs:
             readers[node.id] = readers.get(node.id, 0) + 1
     measures = {m.id for node in plan.decisions for m in decision_of(node).measures.values()}
-    waiting = [n for s in plan.stages for n in s.inputs] + [m for m in plan.measured if m.id not in measures]
+    waiting = [n for s in plan.stages for n in s.inputs] + [m for m in plan.kept if m.id not in measures]
     held = frozenset(n.id for n in waiting if n.persist_level is None and n.id not in target_ids) \
         if _holds_outputs(store) else frozenset()
     for index, stage in enumerate(plan.stages):

@@ -49,8 +49,9 @@ class Plan:
     cached: list[Node]  # persisted nodes read from the block store instead of recomputed
     #: a partial plan: nodes whose decisions are made once it has run (the rest is planned then)
     decisions: list[Node] = field(default_factory=list)
-    #: a partial plan's own targets: the measured nodes and their measures, read by the next plan
-    measured: list[Node] = field(default_factory=list)
+    #: a partial plan's own targets, kept for the next plan: the measured nodes, their measures,
+    #: and what else it computes that the next plan reads
+    kept: list[Node] = field(default_factory=list)
 
     @property
     def ntasks(self) -> int:
@@ -67,12 +68,14 @@ def build_plan(targets: list[Node], is_cached=lambda node: False, done: frozense
     needed, cached = _collect(targets, is_cached, done)
     undecided = [n for n in needed if n.undecided and n.id not in cached and n.id not in done]
     if undecided:
-        return _measuring(targets, undecided, is_cached, done)
+        return _measuring(targets, needed, undecided, is_cached, done)
     return _stages(targets, needed, cached, done)
 
 
-def _measuring(targets: list[Node], undecided: list[Node], is_cached, done: frozenset) -> Plan:
-    """The partial plan computing what the ready decisions measure, before anything else."""
+def _measuring(targets: list[Node], needed: list[Node], undecided: list[Node], is_cached, done: frozenset) -> Plan:
+    """The partial plan computing what the ready decisions measure, before anything else. It keeps
+    what it computes that the rest will read too (a filtered table both joined and grouped), so
+    the rest reads it instead of computing it again."""
     waiting = {n.id for n in undecided}
     ready = []
     for node in undecided:
@@ -86,10 +89,15 @@ def _measuring(targets: list[Node], undecided: list[Node], is_cached, done: froz
             first.setdefault(m.id, m)
             size = decision_of(node).measures[name]
             first.setdefault(size.id, size)
-    measured = [first[k] for k in sorted(first)]
-    needed, cached = _collect(measured, is_cached, done)
-    plan = _stages(measured, needed, cached, done)
-    return Plan(list(targets), plan.stages, plan.cached, ready, measured)
+    inside, cached = _collect(list(first.values()), is_cached, done)
+    ids = {n.id for n in inside}
+    rest = [n for n in needed if n.id not in ids]
+    for n in [p for r in rest for p in r.parents] + list(targets):
+        if n.id in ids and not n.cheap and n.id not in cached:
+            first.setdefault(n.id, n)
+    keep = [first[k] for k in sorted(first)]
+    plan = _stages(keep, inside, cached, done)
+    return Plan(list(targets), plan.stages, plan.cached, ready, keep)
 
 
 def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: frozenset) -> Plan:
