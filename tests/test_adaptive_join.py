@@ -167,7 +167,7 @@ def test_empty_unknown_side(ctx, how, threshold):
 
 
 @pytest.mark.parametrize("how", JOINS)
-def test_unknown_sides_with_empty_and_one_row_partitions(how, threshold):
+def test_unknown_sides_with_empty_and_one_row_partitions(ctx, how, threshold):
     """Sides cut into empty, one-row and uneven partitions, filtered (so of unknown size), with
     NaN keys on both sides (they match each other, as in pandas) and duplicate keys."""
     rng = np.random.default_rng(6)
