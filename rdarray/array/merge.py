@@ -6,7 +6,9 @@ row) pairs, and the output fields are gathered from the pairs field by field. Wh
 meet is the plan: a small side (under ``rd.config.broadcast_bytes``) is broadcast whole to every
 partition of the other, which does not move; sides already hash-partitioned on their keys with
 one partition count are joined partition by partition; otherwise both are hash-partitioned on
-their keys (a side already placed so is not shuffled again).
+their keys (a side already placed so is not shuffled again). A side that could be broadcast but
+whose size is unknown until computed (after a filter or a groupby) leaves the choice to the run:
+it is measured once its stage has run, and broadcast if small (adaptive planning, as Spark's).
 """
 
 from __future__ import annotations
@@ -17,13 +19,27 @@ import numpy as np
 
 from ..config import config
 from ..dtypes import nullable, take
-from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+from ..graph.lineage import (
+    VALUE,
+    AllToOne,
+    Broadcast,
+    Choice,
+    Decision,
+    Node,
+    OneToOne,
+    RangeDependency,
+    Undecided,
+    size_text,
+)
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner
 from ..table import Table
 from .wide import coalesced
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
+#: whether a side of unknown size is measured and broadcast if small (off, as before adaptive
+#: joins: never broadcast; ``python -m benchmarks.adaptive_join`` times both)
+ADAPTIVE = True
 
 
 class Field(NamedTuple):
@@ -55,50 +71,120 @@ def merge(left, right, on=None, left_on=None, right_on=None, how: str = "inner",
 
 # -- planning -----------------------------------------------------------------------------------
 def _plan(left, right, left_keys, right_keys, common, how, join, out_dtype):
+    """The merge node. A side may be broadcast (right for inner, left, semi and anti joins; left
+    for inner and right joins) when it is at most ``rd.config.broadcast_bytes``:
+
+    - a side known to be that small is broadcast (the smaller, when both are), at once, unless the
+      other side of an inner join has a size unknown until computed: then it is measured, and
+      the smaller of the two is broadcast;
+    - otherwise, sides already hash-partitioned alike are joined partition by partition;
+    - otherwise, when a side that may be broadcast has a size unknown until computed, it is
+      measured, and broadcast if small enough, else both sides are shuffled;
+    - otherwise both sides are shuffled.
+
+    A plan decided by measuring is the node's :class:`Decision`: every alternative is built here
+    and makes the same number of partitions (the probe side of a broadcast gets empty partitions
+    after its own when it has fewer), so what later operations see of the node does not change.
+    """
     from .core import PartitionedArray
 
-    lnode, rnode = left._node, right._node
     small = config.broadcast_bytes
-    recast = False
-
-    def fits(x) -> bool:
-        return x.nbytes is not None and x.nbytes <= small
-
-    broadcast_right = how in ("inner", "left", "semi", "anti") and fits(right)
-    broadcast_left = how in ("inner", "right") and fits(left)
-    if broadcast_right and broadcast_left:
-        broadcast_right = right.nbytes <= left.nbytes
-        broadcast_left = not broadcast_right
-    func = join
-    if broadcast_right:
-        deps = [OneToOne(lnode), Broadcast(_collect(rnode, join, "right"))]
-        n, plan, func = lnode.npartitions, "broadcast right", join.probe_left
-    elif broadcast_left:
-        deps = [Broadcast(_collect(lnode, join, "left")), OneToOne(rnode)]
-        n, plan, func = rnode.npartitions, "broadcast left", join.probe_right
-    else:
+    may = [name for name, can in (("right", how in ("inner", "left", "semi", "anti")),
+                                  ("left", how in ("inner", "right"))) if can]
+    sides = {"left": left, "right": right}
+    known = [name for name in may if sides[name].nbytes is not None and sides[name].nbytes <= small]
+    unknown = [name for name in may if sides[name].nbytes is None] if small and ADAPTIVE else []
+    if known:
+        side = min(known, key=lambda name: sides[name].nbytes)  # right first on a tie
+        if not unknown:
+            n = (left if side == "right" else right).npartitions
+            chosen = _broadcast(left, right, side, join, n, how)
+            return PartitionedArray(Node("merge", chosen.func, chosen.dependencies, n, out_dtype, (), None,
+                                         partitioner=left.partitioner if how in ("semi", "anti") else None,
+                                         detail=chosen.detail))
+        # an inner join whose other side may prove smaller still: measure it, broadcast the smaller
+        other, known_bytes = unknown[0], sides[side].nbytes
         n = max(left.npartitions, right.npartitions)
-        lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)
-        placed = (left.partitioner == HashPartitioner(n, lkey) and right.partitioner == HashPartitioner(n, rkey)
-                  and all(_hash_alike(left.dtype[a], right.dtype[b]) for a, b in zip(left_keys, right_keys)))
-        if placed:
-            plan = "co-partitioned, no shuffle"
-        else:
-            if left.partitioner != HashPartitioner(n, lkey) and right.partitioner != HashPartitioner(n, rkey):
-                n = max(coalesced(left).npartitions, coalesced(right).npartitions)  # as their sizes call for
-            cast = _hashable(left, left_keys, right, right_keys, common)
-            recast = cast is not left  # rows placed by the cast key's hash: no partitioner to claim
-            left = cast
-            right = _hashable(right, right_keys, left, left_keys, common)
-            moved = [name for name, x, key in (("left", left, lkey), ("right", right, rkey))
-                     if x.partitioner != HashPartitioner(n, key)]
-            left, right = left.partition_by(lkey, n), right.partition_by(rkey, n)
-            plan = f"shuffle {' and '.join(moved)}"
+        choices = {f"broadcast {name}": _broadcast(left, right, name, join, n, how) for name in (side, other)}
+
+        def smaller(sizes: dict) -> str:
+            measured = sizes[other][1]
+            wins = measured < known_bytes or (measured == known_bytes and other == "right")
+            return f"broadcast {other if wins else side}"
+
+        question = f"broadcast {other} if smaller than {side} ({size_text(known_bytes)}), else broadcast {side}"
+        decision = Decision({other: sides[other]._node}, smaller, choices, question)
+        return PartitionedArray(Node("merge", _undecided, [Undecided(left._node), Undecided(right._node)], n,
+                                     out_dtype, (), None, detail=f"{how}, adaptive", decision=decision))
+    lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)
+    n = max(left.npartitions, right.npartitions)
+    if (left.partitioner == HashPartitioner(n, lkey) and right.partitioner == HashPartitioner(n, rkey)
+            and all(_hash_alike(left.dtype[a], right.dtype[b]) for a, b in zip(left_keys, right_keys))):
         deps = [OneToOne(left._node), OneToOne(right._node)]
-    keeps_left = how in ("semi", "anti") and plan != "broadcast left" and not recast
-    partitioner = left.partitioner if keeps_left else None
-    return PartitionedArray(Node("merge", func, deps, n, out_dtype, (), None, partitioner=partitioner,
-                                 detail=f"{how}, {plan}"))
+        partitioner = left.partitioner if how in ("semi", "anti") else None
+        return PartitionedArray(Node("merge", join, deps, n, out_dtype, (), None, partitioner=partitioner,
+                                     detail=f"{how}, co-partitioned, no shuffle"))
+    if left.partitioner != HashPartitioner(n, lkey) and right.partitioner != HashPartitioner(n, rkey):
+        n = max(coalesced(left).npartitions, coalesced(right).npartitions)  # as their sizes call for
+    if unknown:  # each alternative makes as many partitions as the largest of them needs
+        n = max([n] + [(left if name == "right" else right).npartitions for name in unknown])
+    shuffle, recast = _shuffle(left, right, left_keys, right_keys, common, n, how, join)
+    keeps_left = how in ("semi", "anti") and not recast
+    if not unknown:
+        partitioner = shuffle.dependencies[0].parent.partitioner if keeps_left else None
+        return PartitionedArray(Node("merge", shuffle.func, shuffle.dependencies, n, out_dtype, (), None,
+                                     partitioner=partitioner, detail=shuffle.detail))
+    # adaptive: every alternative keeps left's partitioner only when left is placed on its keys already
+    partitioner = left.partitioner if keeps_left and left.partitioner == HashPartitioner(n, lkey) \
+        and left.npartitions == n else None
+    choices = {"shuffle": shuffle} | {f"broadcast {name}": _broadcast(left, right, name, join, n, how)
+                                      for name in unknown}
+
+    def choose(sizes: dict) -> str:
+        fit = [name for name in unknown if sizes[name][1] <= small]
+        return f"broadcast {min(fit, key=lambda name: sizes[name][1])}" if fit else "shuffle"
+
+    what = " or ".join(unknown) if len(unknown) == 1 else "the smaller of left and right"
+    question = f"broadcast {what} if at most {size_text(small)}, else {shuffle.detail.split(', ', 1)[1]}"
+    decision = Decision({name: sides[name]._node for name in unknown}, choose, choices, question)
+    deps = [Undecided(left._node), Undecided(right._node)]
+    return PartitionedArray(Node("merge", _undecided, deps, n, out_dtype, (), None, partitioner=partitioner,
+                                 detail=f"{how}, adaptive", decision=decision))
+
+
+def _undecided(*blocks):
+    raise RuntimeError("merge: a join computed before its plan was decided")
+
+
+def _broadcast(left, right, side: str, join: Join, n: int, how: str) -> Choice:
+    """``side`` collected into a hash index and broadcast to every partition of the other side,
+    whose partitions stay as they are (with empty ones after them, to make ``n``)."""
+    if side == "right":
+        deps = [_spread(left._node, n), Broadcast(_collect(right._node, join, "right"))]
+        return Choice(join.probe_left, deps, f"{how}, broadcast right")
+    deps = [Broadcast(_collect(left._node, join, "left")), _spread(right._node, n)]
+    return Choice(join.probe_right, deps, f"{how}, broadcast left")
+
+
+def _spread(node: Node, n: int):
+    """``node``'s partitions one to one, then empty ones up to ``n``."""
+    if n == node.npartitions:
+        return OneToOne(node)
+    return RangeDependency(node, [[(p, None)] for p in range(node.npartitions)] + [[]] * (n - node.npartitions))
+
+
+def _shuffle(left, right, left_keys, right_keys, common, n: int, how: str, join: Join) -> tuple[Choice, bool]:
+    """Both sides hash-partitioned on their keys into ``n`` (a side placed so already does not
+    move), and whether left's keys were cast to hash alike with right's."""
+    lkey, rkey = _key_spec(left_keys), _key_spec(right_keys)
+    cast = _hashable(left, left_keys, right, right_keys, common)
+    recast = cast is not left  # rows placed by the cast key's hash: no partitioner to claim
+    left, right = cast, _hashable(right, right_keys, left, left_keys, common)
+    moved = [name for name, x, key in (("left", left, lkey), ("right", right, rkey))
+             if x.partitioner != HashPartitioner(n, key)]
+    left, right = left.partition_by(lkey, n), right.partition_by(rkey, n)
+    deps = [OneToOne(left._node), OneToOne(right._node)]
+    return Choice(join, deps, f"{how}, shuffle {' and '.join(moved)}"), recast
 
 
 def _collect(node: Node, join: Join, side: str) -> Node:

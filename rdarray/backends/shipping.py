@@ -30,7 +30,7 @@ _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "parti
 def _stub_state(node: Node) -> dict:
     state = {name: getattr(node, name) for name in _STUB_FIELDS}
     state.update(func=None, dependencies=(), pass_index=False, cheap=False, in_process=False,
-                 partitioner=None, sliceable=False, combine=None, accepts_out=False)
+                 partitioner=None, sliceable=False, combine=None, accepts_out=False, decision=None)
     return state
 
 
@@ -107,7 +107,7 @@ def _state(node: Node, whole: set[int]) -> dict:
     """What is pickled of ``node``: all of it for the stage's nodes and for sources any process
     can compute, else a stub."""
     if node.id in whole or (node.cheap and not node.in_process):
-        return dict(node.__dict__, partitioner=None)  # partitioners reach back into the lineage
+        return dict(node.__dict__, partitioner=None, decision=None)  # both reach back into the lineage
     return _stub_state(node)
 
 

@@ -97,6 +97,20 @@ class Progress:
     def stage(self, index: int) -> StageProgress:
         return StageProgress(self, index)
 
+    def add(self, plan) -> int:
+        """Count the stages of the next plan of the same computation (planned once a decision
+        was made); returns the index of its first stage."""
+        with self._lock:
+            first = len(self.totals)
+            self.totals += [stage.npartitions for stage in plan.stages]
+            self.done += [0] * len(plan.stages)
+            self.shuffle_ids |= {dep.parent.id for stage in plan.stages for node in stage.nodes
+                                 for dep in node.dependencies if isinstance(dep, ShuffleDependency)}
+            if self._bar is not None:
+                self._bar.total = sum(self.totals)
+                self._draw()
+            return first
+
     def _task_done(self, index: int, shuffled: int) -> None:
         with self._lock:
             if self.done[index] < self.totals[index]:  # a stage run again after a repair counts once

@@ -7,6 +7,11 @@ so only lost work is recomputed from lineage), then the stage runs again.
 Under a memory limit, a stage output that later stages read waits for them in the block store
 (where tasks run in this process: threads and sync), so it counts against the limit and spills
 like a persisted partition instead of being held on the side.
+
+A partial plan (one that ends at decisions, ``Plan.decisions``: a join side whose size was unknown)
+is run, then each decision is made from the measures of the nodes it measured (gathered here: a
+rows and bytes pair per partition), and the rest is planned again with the decisions fixed and
+what has been computed so far read as inputs, until a plan ends with the targets.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import functools
 from typing import Any
 
 from ..errors import WorkerLostError
-from ..graph.lineage import ShuffleDependency, labels
+from ..graph.lineage import ShuffleDependency, decision_of, labels
 from ..plan.planner import Plan, build_plan
 from ..storage.blocks import BlockStore
 from ..storage.store import Store
@@ -40,36 +45,66 @@ def execute(plan: Plan, executor: Executor, store: Store, collect: bool = True, 
 
 
 def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, list]:
-    target_ids = {t.id for t in plan.targets}
-    readers: dict[int, int] = {}
-    for stage in plan.stages:
-        for node in stage.inputs:
-            readers[node.id] = readers.get(node.id, 0) + 1
-    held = frozenset(n.id for s in plan.stages for n in s.inputs
-                     if n.persist_level is None and n.id not in target_ids) if _holds_outputs(store) else frozenset()
     results: dict[int, Any] = {}
     try:
-        for index, stage in enumerate(plan.stages):
-            reporter = progress.stage(index) if progress is not None else None
-            runner = functools.partial(StageRunner, stage, results, store, reporter, held)  # a new one for each try
-            rows = _repairing(lambda: executor.run_stage(runner()), executor, store)  # noqa: B023  (run at once)
-            for k, node in enumerate(stage.outputs):
-                if node.id in held:
-                    results[node.id] = _Held(store, node)
-                elif node.persist_level is None:  # persisted outputs are read from the block store
-                    results[node.id] = [row[k] for row in rows]
-            for node in stage.inputs:
-                readers[node.id] -= 1
-                if readers[node.id] == 0 and node.id not in target_ids:
-                    _release(results.pop(node.id, None))
+        first = 0
+        while True:
+            _run(plan, executor, store, progress, results, first)
+            if not plan.decisions:
+                break
+            _decide(plan, executor, results)
+            plan = build_plan(plan.targets, store.has_all, frozenset(results))
+            first = progress.add(plan) if progress is not None else 0
+            wanted = {t.id for t in plan.targets} | {t.id for t in plan.kept} | {
+                n.id for s in plan.stages for n in s.inputs}
+            for node_id in [k for k in results if k not in wanted]:
+                _release(results.pop(node_id))
     finally:
         for value in results.values():
             _release(value)
-    _release_shuffles(plan, store)
     if not collect:
         return {}
     return {t.id: executor.gather(results[t.id]) if t.id in results
             else _repairing(functools.partial(_read_in_place, t, store), executor, store) for t in plan.targets}
+
+
+def _run(plan: Plan, executor, store, progress, results: dict, first: int) -> None:
+    """Run the stages of ``plan``; ``results`` holds the partitions of earlier plans' outputs it
+    reads, and gets those of its outputs, each kept until the last stage reading it has run (the
+    targets, and what a partial plan keeps for the next, are kept). ``first``: the index of its first
+    stage in ``progress``."""
+    target_ids = {t.id for t in plan.targets}
+    kept = target_ids | {t.id for t in plan.kept}
+    readers: dict[int, int] = {}
+    for stage in plan.stages:
+        for node in stage.inputs:
+            readers[node.id] = readers.get(node.id, 0) + 1
+    measures = {m.id for node in plan.decisions for m in decision_of(node).measures.values()}
+    waiting = [n for s in plan.stages for n in s.inputs] + [m for m in plan.kept if m.id not in measures]
+    held = frozenset(n.id for n in waiting if n.persist_level is None and n.id not in target_ids) \
+        if _holds_outputs(store) else frozenset()
+    for index, stage in enumerate(plan.stages):
+        reporter = progress.stage(first + index) if progress is not None else None
+        runner = functools.partial(StageRunner, stage, results, store, reporter, held)  # a new one for each try
+        rows = _repairing(lambda: executor.run_stage(runner()), executor, store)  # noqa: B023  (run at once)
+        for k, node in enumerate(stage.outputs):
+            if node.id in held:
+                results[node.id] = _Held(store, node)
+            elif node.persist_level is None:  # persisted outputs are read from the block store
+                results[node.id] = [row[k] for row in rows]
+        for node in stage.inputs:
+            readers[node.id] -= 1
+            if readers[node.id] == 0 and node.id not in kept:
+                _release(results.pop(node.id, None))
+    _release_shuffles(plan, store)
+
+
+def _decide(plan: Plan, executor, results: dict) -> None:
+    """Make the decisions a partial plan ends at, from the measures it computed."""
+    for node in plan.decisions:
+        decision = decision_of(node)
+        measures = {name: executor.gather(results.pop(size.id)) for name, size in decision.measures.items()}
+        decision.decide(node, measures)
 
 
 def _holds_outputs(store) -> bool:

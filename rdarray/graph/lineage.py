@@ -3,9 +3,11 @@
 A :class:`Node` holds the properties that define a partitioned dataset, as Spark's RDD does:
 its partitions (``npartitions``, ``partition_lengths``), the function computing one partition
 (``func``), its dependencies on parent nodes, and its partitioner. What a node computes is fixed
-when it is made; three things change later: unknown partition lengths are filled in when a
-computation learns them, ``persist_level`` is set by ``persist``/``unpersist``, and a checkpoint
-cuts the lineage (its ``func`` and dependencies are replaced once its partitions are kept).
+when it is made; four things change later: unknown partition lengths are filled in when a
+computation learns them, ``persist_level`` is set by ``persist``/``unpersist``, a checkpoint
+cuts the lineage (its ``func`` and dependencies are replaced once its partitions are kept), and a
+:class:`Decision` fixes the plan of a node made with one (its ``func``, dependencies and
+``detail``; never its partition count, dtype or partitioner).
 
 Each dependency says, for output partition ``p``, which parent partitions it reads:
 
@@ -19,17 +21,24 @@ Each dependency says, for output partition ``p``, which parent partitions it rea
   (``x - x.mean()``);
 - :class:`ShuffleDependency`: bucket ``q`` of every partition of a shuffle's map side; it always
   cuts a stage. :class:`OneBucket` reads one fixed bucket of every map output into a value node.
+
+A node may also leave its plan open until sizes unknown when it is made are measured (adaptive
+planning, as Spark's): its :class:`Decision` names the nodes to measure and the plans to choose
+from; until the decision is made its dependencies are :class:`Undecided`, and once made the chosen
+plan's function and dependencies replace them for good.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 _node_ids = itertools.count()
+_deciding = threading.Lock()  # two computations of one node may both measure it: the first decides
 VALUE = np.dtype(object)  # the dtype of nodes whose partitions are values, not arrays
 
 
@@ -141,6 +150,87 @@ class OneBucket(ShuffleDependency):
         return [get(j)[self.bucket] for j in range(self.parent.npartitions)]
 
 
+class Undecided(Dependency):
+    """A dependency of a node whose :class:`Decision` is not made yet: it names a parent, for the
+    walks over the lineage, but is never read (the planner plans nothing through it)."""
+
+    kind = "undecided"
+
+    def parent_partitions(self, p: int) -> Sequence[int]:
+        return range(self.parent.npartitions)
+
+    def read(self, p: int, get: Callable[[int], Any]):
+        raise RuntimeError(f"{self.parent.label} is read through a decision that was never made")
+
+
+class Choice(NamedTuple):
+    """One plan a :class:`Decision` may pick: the node's function, dependencies and detail."""
+
+    func: Callable
+    dependencies: Sequence[Dependency]
+    detail: str
+
+
+def measure(block) -> tuple[int, int]:
+    """The rows and bytes of one partition: what a :class:`Decision` measures."""
+    return len(block), int(block.nbytes)
+
+
+class Decision:
+    """A node's plan, chosen once the sizes of ``measured`` nodes (by name, e.g. ``"right"``) are known.
+
+    Each measured node gets a *measure* node (its partitions' rows and bytes); the planner plans the
+    measured nodes and their measure nodes first, the scheduler runs them, and :meth:`decide` calls
+    ``choose({name: (rows, bytes)})``, which names one of ``choices``. ``question`` says, for
+    ``explain()``, what will be decided and how. Once made, ``made`` says what was chosen and why.
+    """
+
+    def __init__(self, measured: dict[str, Node], choose: Callable[[dict], str], choices: dict[str, Choice],
+                 question: str):
+        self.measured = dict(measured)
+        self.measures = {name: per_partition("measure", measure, node) for name, node in measured.items()}
+        self.choose: Callable[[dict], str] | None = choose
+        self.choices = dict(choices)
+        self.question = question
+        self.made: str | None = None
+
+    def decide(self, node: Node, measures: dict[str, Sequence[tuple[int, int]]]) -> None:
+        """Fix ``node``'s plan from the measures of every measured node (one (rows, bytes) per
+        partition); the measured nodes learn their partition lengths. A decision is made once:
+        a computation that measured it too (in another thread) keeps the first one."""
+        with _deciding:
+            if self.choose is not None:
+                self._decide(node, measures)
+
+    def _decide(self, node: Node, measures: dict[str, Sequence[tuple[int, int]]]) -> None:
+        assert self.choose is not None
+        totals = {}
+        for name, parts in measures.items():
+            self.measured[name].learn_lengths([rows for rows, _ in parts])
+            totals[name] = (sum(rows for rows, _ in parts), sum(nbytes for _, nbytes in parts))
+        chosen = self.choices[self.choose(totals)]
+        sizes = ", ".join(f"{name} {rows} rows, {size_text(nbytes)}" for name, (rows, nbytes) in totals.items())
+        node.func, node.dependencies = chosen.func, tuple(chosen.dependencies)
+        node.detail = f"{chosen.detail} (measured {sizes})"
+        self.made = node.detail
+        self.choose, self.choices = None, {}  # the plans not chosen can go
+
+
+def decision_of(node: Node) -> Decision:
+    """The decision of a node planned through one (see :class:`Decision`)."""
+    assert node.decision is not None, f"{node.label} has no decision"
+    return node.decision
+
+
+def size_text(nbytes: float) -> str:
+    """Bytes for people: ``848 B``, ``16.4 MB``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1000 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+    return ""
+
+
 def realign(parent: Node, lengths: Sequence[int]) -> RangeDependency:
     """A dependency giving ``parent``'s rows regrouped into partitions of the given lengths."""
     assert parent.partition_lengths is not None, "realign needs the parent's partition lengths"
@@ -177,6 +267,7 @@ class Node:
     a ``combine`` function says the node's results for two row slices (partials of a reduction)
     combine into the result for both (``graph/partials.py``). ``accepts_out`` nodes take
     ``func(*inputs, out=array)`` and write their result (same shape and dtype as ``array``) into it.
+    A node with a ``decision`` not made yet is planned once the decision is made (:class:`Decision`).
     """
 
     def __init__(
@@ -198,6 +289,7 @@ class Node:
         sliceable: bool = False,
         combine: Callable | None = None,
         accepts_out: bool = False,
+        decision: Decision | None = None,
     ):
         self.id = next(_node_ids)
         self.op = op
@@ -217,6 +309,7 @@ class Node:
         self.combine = combine
         self.accepts_out = accepts_out
         self.persist_level: str | None = None
+        self.decision = decision
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -225,6 +318,11 @@ class Node:
     @property
     def dependency_kinds(self) -> tuple[str, ...]:
         return tuple(dep.kind for dep in self.dependencies)
+
+    @property
+    def undecided(self) -> bool:
+        """Whether the node's plan waits for a decision (:class:`Decision`) not made yet."""
+        return self.decision is not None and self.decision.made is None
 
     @property
     def label(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..graph.lineage import Node
+from ..graph.lineage import Node, decision_of, size_text
 from .planner import Plan, Stage
 
 
@@ -14,12 +14,12 @@ def format_plan(plan: Plan) -> str:
         lines.append("  fused: " + _chain(stage))
         for node in stage.inputs:
             kinds = sorted({d.kind for n in stage.nodes for d in n.dependencies if d.parent is node})
-            source = next(s.id for s in plan.stages if node in s.outputs)
+            source = next((f"stage {s.id}" for s in plan.stages if node in s.outputs), "an earlier plan")
             if "shuffle" in kinds:  # the map side's partitions are buckets of its parent's rows
-                lines.append(f"  shuffle: reads the buckets of {_name(node)} from stage {source}, "
+                lines.append(f"  shuffle: reads the buckets of {_name(node)} from {source}, "
                              f"moving about {_bytes(node.parents[0])}{_fields(node.parents[0], '; ')}")
             else:
-                lines.append(f"  reads: {_name(node)} from stage {source} ({', '.join(kinds)}, "
+                lines.append(f"  reads: {_name(node)} from {source} ({', '.join(kinds)}, "
                              f"{_bytes(node)})")
         for node in _read_from_cache(stage, cached):
             if any(d.kind == "shuffle" for n in stage.nodes for d in n.dependencies if d.parent is node):
@@ -30,11 +30,23 @@ def format_plan(plan: Plan) -> str:
                              f"{node.npartitions} partition(s) read from the block store")
         outs = ", ".join(f"{_name(n)} [{n.npartitions} partition(s){_fields(n, '; ')}]" for n in stage.outputs)
         lines.append(f"  outputs: {outs}")
+    for node in plan.decisions:
+        decision = decision_of(node)
+        where = ", ".join(f"{name} ({_name(m)}, {_source(plan, m)})" for name, m in decision.measured.items())
+        lines.append(f"Decision: {_name(node)} measures {where} once computed: {decision.question}")
+    if plan.decisions:
+        lines.append("  the stages after the decision are planned once it is made")
     if not plan.stages:
         for node in plan.targets:
             where = "the block store" if node.id in cached else "memory, in place"
             lines.append(f"  {_name(node)}: read from {where}")
     return "\n".join(lines)
+
+
+def _source(plan: Plan, node: Node) -> str:
+    """Where a partial plan computes (or reads) a node it measures."""
+    stage = next((s for s in plan.stages if node in s.outputs), None)
+    return f"stage {stage.id}" if stage is not None else "in the block store"
 
 
 def _chain(stage: Stage) -> str:
@@ -69,8 +81,4 @@ def _bytes(node: Node) -> str:
     n: float = sum(node.partition_lengths) * node.dtype.itemsize
     for t in node.trailing:
         n *= t
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return ""
+    return size_text(n)

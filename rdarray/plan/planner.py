@@ -11,7 +11,13 @@ partitions kept until the stages reading them are done) only when it has to be:
 
 Everything else is fused into the one stage that consumes it, so every node is computed at most
 once per plan. Cheap nodes (views of in-memory data) and persisted nodes whose partitions are all
-cached are read wherever they are needed and are never part of a stage.
+cached are read wherever they are needed and are never part of a stage, and so are nodes an
+earlier plan of the same computation has computed (``done``).
+
+A node whose plan waits for a decision (``Node.decision``: a join side of unknown size) cannot be
+planned yet. Then the plan is *partial*: it computes the nodes the ready decisions measure (those
+whose measured nodes need no other open decision), in topological order, and lists the decisions;
+the scheduler runs it, makes the decisions and plans the rest again with those nodes ``done``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..graph.lineage import Dependency, Node, OneToOne
+from ..graph.lineage import Dependency, Node, OneToOne, decision_of
 
 
 @dataclass(eq=False)
@@ -41,22 +47,64 @@ class Plan:
     targets: list[Node]
     stages: list[Stage]
     cached: list[Node]  # persisted nodes read from the block store instead of recomputed
+    #: a partial plan: nodes whose decisions are made once it has run (the rest is planned then)
+    decisions: list[Node] = field(default_factory=list)
+    #: a partial plan's own targets, kept for the next plan: the measured nodes, their measures,
+    #: and what else it computes that the next plan reads
+    kept: list[Node] = field(default_factory=list)
 
     @property
     def ntasks(self) -> int:
         return sum(s.npartitions for s in self.stages)
 
 
-def build_plan(targets: list[Node], is_cached=lambda node: False) -> Plan:
+def build_plan(targets: list[Node], is_cached=lambda node: False, done: frozenset = frozenset()) -> Plan:
     """Compile ``targets`` (nodes whose partitions are wanted) into a :class:`Plan`.
 
-    ``is_cached(node)`` tells whether a persisted node has every partition in the block store.
+    ``is_cached(node)`` tells whether a persisted node has every partition in the block store;
+    ``done`` holds the ids of nodes already computed, read by the plan as its inputs. Where a
+    needed node waits for a decision, the plan is partial (see the module's docstring).
     """
+    needed, cached = _collect(targets, is_cached, done)
+    undecided = [n for n in needed if n.undecided and n.id not in cached and n.id not in done]
+    if undecided:
+        return _measuring(targets, needed, undecided, is_cached, done)
+    return _stages(targets, needed, cached, done)
+
+
+def _measuring(targets: list[Node], needed: list[Node], undecided: list[Node], is_cached, done: frozenset) -> Plan:
+    """The partial plan computing what the ready decisions measure, before anything else. It keeps
+    what it computes that the rest will read too (a filtered table both joined and grouped), so
+    the rest reads it instead of computing it again."""
+    waiting = {n.id for n in undecided}
+    ready = []
+    for node in undecided:
+        measured = list(decision_of(node).measured.values())
+        needs, _ = _collect(measured, is_cached, done)
+        if not any(n.id in waiting for n in needs):
+            ready.append(node)
+    first: dict[int, Node] = {}
+    for node in ready:
+        for name, m in decision_of(node).measured.items():
+            first.setdefault(m.id, m)
+            size = decision_of(node).measures[name]
+            first.setdefault(size.id, size)
+    inside, cached = _collect(list(first.values()), is_cached, done)
+    ids = {n.id for n in inside}
+    rest = [n for n in needed if n.id not in ids]
+    for n in [p for r in rest for p in r.parents] + list(targets):
+        if n.id in ids and not n.cheap and n.id not in cached:
+            first.setdefault(n.id, n)
+    keep = [first[k] for k in sorted(first)]
+    plan = _stages(keep, inside, cached, done)
+    return Plan(list(targets), plan.stages, plan.cached, ready, keep)
+
+
+def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: frozenset) -> Plan:
     target_ids = {t.id for t in targets}
-    needed, cached = _collect(targets, is_cached)
     consumers: dict[int, list[tuple[Node, Dependency]]] = {n.id: [] for n in needed}
     for node in needed:
-        if node.id in cached or node.cheap:
+        if node.id in cached or node.id in done or node.cheap:
             continue
         for dep in node.dependencies:
             consumers[dep.parent.id].append((node, dep))
@@ -71,7 +119,7 @@ def build_plan(targets: list[Node], is_cached=lambda node: False) -> Plan:
         return stage
 
     for node in reversed(needed):
-        if node.id in cached or node.cheap:
+        if node.id in cached or node.id in done or node.cheap:
             continue
         cons = consumers[node.id]
         cons_stages = {stage_of[c.id].id for c, _ in cons}
@@ -103,17 +151,18 @@ def build_plan(targets: list[Node], is_cached=lambda node: False) -> Plan:
         stage.nodes.reverse()
         stage.outputs.sort(key=lambda n: n.id)
         inputs = {p.id: p for n in stage.nodes for p in n.parents
-                  if p.id in stage_of and stage_of[p.id] is not stage}
+                  if (p.id in stage_of and stage_of[p.id] is not stage) or p.id in done}
         stage.inputs = [inputs[k] for k in sorted(inputs)]
-        stage.parents = list({stage_of[k].id: stage_of[k] for k in sorted(inputs)}.values())
+        stage.parents = list({stage_of[k].id: stage_of[k] for k in sorted(inputs) if k in stage_of}.values())
     ordered = _topological(stages)
     for i, stage in enumerate(ordered):
         stage.id = i
     return Plan(list(targets), ordered, [n for n in needed if n.id in cached])
 
 
-def _collect(targets: list[Node], is_cached) -> tuple[list[Node], set[int]]:
-    """Nodes the targets need, in topological order; the walk stops at fully cached nodes."""
+def _collect(targets: list[Node], is_cached, done: frozenset = frozenset()) -> tuple[list[Node], set[int]]:
+    """Nodes the targets need, in topological order; the walk stops at fully cached nodes and at
+    nodes already computed (``done``)."""
     seen: dict[int, Node] = {}
     cached: set[int] = set()
     stack = list(targets)
@@ -122,6 +171,8 @@ def _collect(targets: list[Node], is_cached) -> tuple[list[Node], set[int]]:
         if node.id in seen:
             continue
         seen[node.id] = node
+        if node.id in done:
+            continue
         if node.persist_level is not None and is_cached(node):
             cached.add(node.id)
             continue
