@@ -81,17 +81,27 @@ class StageRunner:
 
     def _input_bytes(self, p: int) -> int:
         """About how many bytes task ``p`` reads from outside its stage: the partitions of earlier
-        stages' outputs, of sources and of cached nodes, and its bucket of every map output."""
+        stages' outputs, of sources and of cached nodes, and its bucket of every map output. The
+        stage is walked from its outputs (as the backends' ``task_reads`` walks it), so a node that reads
+        several partitions of its parent (a coalesce) counts those, not partition ``p``."""
         seen: set[tuple[int, int]] = set()
+        visited: set[tuple[int, int]] = set()
+        stack = [(node, p) for node in self.stage.outputs]
         total = 0
-        for node in self.stage.nodes:
+        while stack:
+            node, q = stack.pop()
+            if (node.id, q) in visited:
+                continue
+            visited.add((node.id, q))
             for dep in node.dependencies:
-                parent = dep.parent
-                if parent.id in self._in_stage or isinstance(dep, (Broadcast, OneBucket)):
+                if isinstance(dep, (Broadcast, OneBucket)):
                     continue  # a broadcast value is held once for every task; a summary bucket is small
-                bucket = p if isinstance(dep, ShuffleDependency) else None
-                for j in dep.parent_partitions(p):
-                    if (parent.id, j) not in seen:
+                parent = dep.parent
+                bucket = q if isinstance(dep, ShuffleDependency) else None
+                for j in dep.parent_partitions(q):
+                    if parent.id in self._in_stage:
+                        stack.append((parent, j))
+                    elif (parent.id, j) not in seen:
                         seen.add((parent.id, j))
                         total += self._read_bytes(parent, j, bucket)
         return total
@@ -103,8 +113,9 @@ class StageRunner:
         stored = self._limited.block_bytes(node.id, j)
         if stored is not None:
             return stored if bucket is None else stored // self.npartitions  # about one bucket's share
-        if node.id in self.inputs:
-            value = self.inputs[node.id][j]
+        held = self.inputs.get(node.id)  # a list of partitions, or (on a worker) those it was sent
+        value = held.get(j) if isinstance(held, dict) else held[j] if held is not None else None
+        if value is not None:
             return value_bytes(value.get(bucket) if isinstance(value, dict) else value)  # a worker's fetched bucket
         if node.partition_lengths is not None and node.dtype != VALUE:
             return node.partition_lengths[j] * node.dtype.itemsize * int(np.prod(node.trailing))
