@@ -19,6 +19,7 @@ import numpy as np
 from ..dtypes import is_nan, missing_value, take
 from ..graph.lineage import Node, OneToOne
 from ..session.compute import value_of
+from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from .elementwise import map_blocks
@@ -206,7 +207,8 @@ class GroupBy:
         partitioner: RangePartitioner | HashPartitioner
         if self._sort:  # boundaries from keys read in place when the frame is, else from what is shuffled
             sampled = frame._node if frame._node.cheap else source._node
-            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False, evaluate=value_of)
+            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False, evaluate=value_of,
+                                                   context=current_context())
         else:
             partitioner = HashPartitioner(n, key)
         return shuffled(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),

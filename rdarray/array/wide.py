@@ -8,6 +8,7 @@ import numpy as np
 
 from ..dtypes import is_nan
 from ..session.compute import value_of
+from ..session.context import current_context
 from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, sort_order
 
@@ -93,7 +94,7 @@ def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: b
     then maps each sorted partition (without ``split_ties``, it sees every row of its keys)."""
     x = coalesced(x)
     partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, na_first, split_ties,
-                                           evaluate=value_of)
+                                           evaluate=value_of, context=current_context())
     down = partitioner.descending
 
     def local_sort(pieces):

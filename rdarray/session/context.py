@@ -139,6 +139,15 @@ def get_context() -> Context:
         return _default[0]
 
 
+def current_context() -> Context | None:
+    """The context :func:`get_context` would return, without making the default one: None when
+    it is not made yet (or closed)."""
+    for ctx in reversed(_current.get()):
+        if not ctx.closed:
+            return ctx
+    return _default[0] if _default and not _default[0].closed else None
+
+
 @atexit.register
 def _close_all() -> None:
     for ctx in list(_live):

@@ -9,6 +9,7 @@ target partition of every row of partition ``p``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,18 +61,24 @@ class RangePartitioner:
         self.na_first = bool(na_first)
         self._cuts: Any = (np.asarray(list(boundaries)), None)  # (keys, positions), or None until sampled
         self._chooser: Node | None = None
-        self._evaluate: Callable[[Node], Any] | None = None
+        self._evaluate: Callable[[Node, Any], Any] | None = None
+        self._context: weakref.ref | None = None  # the context to compute sampled cuts on
         self._npartitions = len(self._cuts[0]) + 1
         self.split_ties = False  # True when rows of one key may be in two partitions
 
     @classmethod
     def sampled(cls, parent: Node, key, npartitions: int, descending=False, na_first: bool = False,
-                split_ties: bool = True, evaluate: Callable[[Node], Any] | None = None) -> RangePartitioner:
-        """Boundaries sampled from ``parent``'s partitions by a node of the plan that shuffles it;
-        ``evaluate(node)`` computes the value of that node when ``cuts`` are asked before (the
-        session's ``value_of``, handed in by the array layer: the shuffle never computes)."""
+                split_ties: bool = True, evaluate: Callable[[Node, Any], Any] | None = None,
+                context=None) -> RangePartitioner:
+        """Boundaries sampled from ``parent``'s partitions by a node of the plan that shuffles it.
+
+        ``evaluate(node, context)`` computes the value of that node when ``cuts`` are asked for
+        outside a plan: the session's ``value_of``, handed in by the array layer with the context
+        that was current when the sort was built (the shuffle never computes). The context is
+        held by weakref and is not pickled; ``evaluate`` gets None once it is gone."""
         self = cls((), key, descending, na_first)
         self._evaluate = evaluate
+        self._context = None if context is None else weakref.ref(context)
         self._npartitions = npartitions
         self.split_ties = split_ties
         sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
@@ -99,7 +106,7 @@ class RangePartitioner:
         if self._cuts is None:
             chooser = self._chooser
             assert chooser is not None and self._evaluate is not None, "a sampled partitioner can compute its cuts"
-            return self._evaluate(chooser)
+            return self._evaluate(chooser, None if self._context is None else self._context())
         return self._cuts
 
     def dependencies(self, parent: Node) -> list:
@@ -127,6 +134,10 @@ class RangePartitioner:
         return self.npartitions == other.npartitions and np.array_equal(self._cuts[0], other._cuts[0])
 
     __hash__ = None  # type: ignore[assignment]  # equal partitioners may differ in identity
+
+    def __getstate__(self) -> dict:
+        """Pickled (inside a shipped stage) without the context: a weakref does not travel."""
+        return dict(self.__dict__, _context=None)
 
     def __repr__(self) -> str:
         shown = "sampled" if self._cuts is None else list(self.boundaries)
