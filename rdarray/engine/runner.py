@@ -22,7 +22,7 @@ import numpy as np
 
 from ..dtypes import exact
 from ..errors import add_task_note
-from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
+from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne
 from ..graph.partials import combine_partials
 from ..plan.planner import Stage
 from ..storage.blocks import value_bytes
@@ -81,29 +81,15 @@ class StageRunner:
 
     def _input_bytes(self, p: int) -> int:
         """About how many bytes task ``p`` reads from outside its stage: the partitions of earlier
-        stages' outputs, of sources and of cached nodes, and its bucket of every map output. The
-        stage is walked from its outputs (as the backends' ``task_reads`` walks it), so a node that reads
-        several partitions of its parent (a coalesce) counts those, not partition ``p``."""
+        stages' outputs, of sources and of cached nodes, and its bucket of every map output (those
+        it reads, as ``Stage.reads`` walks them: several of a parent under a coalesce)."""
         seen: set[tuple[int, int]] = set()
-        visited: set[tuple[int, int]] = set()
-        stack = [(node, p) for node in self.stage.outputs]
         total = 0
-        while stack:
-            node, q = stack.pop()
-            if (node.id, q) in visited:
-                continue
-            visited.add((node.id, q))
-            for dep in node.dependencies:
-                if isinstance(dep, (Broadcast, OneBucket)):
-                    continue  # a broadcast value is held once for every task; a summary bucket is small
-                parent = dep.parent
-                bucket = q if isinstance(dep, ShuffleDependency) else None
-                for j in dep.parent_partitions(q):
-                    if parent.id in self._in_stage:
-                        stack.append((parent, j))
-                    elif (parent.id, j) not in seen:
-                        seen.add((parent.id, j))
-                        total += self._read_bytes(parent, j, bucket)
+        for dep, parent, j, bucket in self.stage.reads(p):
+            if isinstance(dep, (Broadcast, OneBucket)) or (parent.id, j) in seen:
+                continue  # a broadcast value is held once for every task; a summary bucket is small
+            seen.add((parent.id, j))
+            total += self._read_bytes(parent, j, bucket)
         return total
 
     def _read_bytes(self, node: Node, j: int, bucket: int | None) -> int:
