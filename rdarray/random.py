@@ -30,11 +30,42 @@ def _draw(op, size, seed, npartitions, dtype, draw):
 
 
 def random(size, seed=None, npartitions=None):
-    """Uniform floats in [0, 1)."""
+    """Uniform floats in [0, 1).
+
+    Parameters
+    ----------
+    size : int or tuple of int
+    seed : int, optional
+        Partition ``p`` is drawn from a generator seeded by ``(seed, p)``; by default a seed drawn
+        now, so that a recomputed partition repeats its numbers.
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     return _draw("random", size, seed, npartitions, np.float64, lambda g, s: g.random(s))
 
 
 def normal(loc=0.0, scale=1.0, size=None, seed=None, npartitions=None):
+    """Normally distributed floats.
+
+    Parameters
+    ----------
+    loc : float, default 0.0
+    scale : float, default 1.0
+        The standard deviation, non-negative.
+    size : int or tuple of int
+    seed : int, optional
+        As for :func:`random`.
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     if size is None:
         raise ValueError("normal: size is required")
     if scale < 0:
@@ -43,6 +74,27 @@ def normal(loc=0.0, scale=1.0, size=None, seed=None, npartitions=None):
 
 
 def integers(low, high=None, size=None, seed=None, npartitions=None, dtype=np.int64):
+    """Uniform integers in ``[low, high)``.
+
+    Parameters
+    ----------
+    low, high : int
+        ``integers(high)`` draws from ``[0, high)``.
+    size : int or tuple of int
+    seed : int, optional
+        As for :func:`random`.
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+    dtype : numpy.dtype, default int64
+
+    Returns
+    -------
+    PartitionedArray
+
+    Examples
+    --------
+    >>> keys = rd.random.integers(0, 100, size=1_000_000, seed=1)
+    """
     if size is None:
         raise ValueError("integers: size is required")
     if high is None:

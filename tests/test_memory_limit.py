@@ -145,6 +145,24 @@ def test_processes_backend_gives_exact_answers_under_a_limit(tmp_path, monkeypat
             op(x, right, a, b)
 
 
+@pytest.mark.parametrize("backend", ["processes", "threads", "sync"])
+def test_coalesced_reads_of_in_process_arrays_under_a_limit(backend):
+    """A task that joins several partitions of an array of this process (a shuffle's coalesce)
+    sizes its reservation by the partitions it reads; on processes it used to look for partition
+    ``p`` among those sent and fail with a KeyError."""
+    rng = np.random.default_rng(4)
+    a = np.rec.fromarrays([rng.integers(0, 50, 40_000), rng.normal(size=40_000)], names="k,v")
+    a[::7] = a[3]  # duplicates
+    with rd.Context(backend=backend, workers=2, memory_limit="100KB"):
+        x = rd.from_numpy(a, npartitions=40)
+        v = x["v"] * 2
+        np.testing.assert_array_equal(v.sort().compute(), np.sort(a["v"] * 2))
+        got = x.groupby("k").sum().compute()
+        want = pd.DataFrame(a).groupby("k")["v"].sum()
+        np.testing.assert_array_equal(got["k"], want.index.to_numpy())
+        np.testing.assert_allclose(got["v"], want.to_numpy(), rtol=1e-12)
+
+
 def test_held_values_that_cannot_be_framed_stay_in_memory(tmp_path):
     """Partial results a user function makes (here object arrays) wait for the stage merging them
     in the block store too; they are never picked to spill, as no frame can hold them."""

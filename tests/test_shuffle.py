@@ -354,6 +354,36 @@ def test_sort_is_lazy_and_its_shuffle_is_reused_by_later_plans():
     assert y.partitioner.boundaries == tuple(np.sort(y.partitions()[k])[-1] for k in range(3))
 
 
+def test_sampled_boundaries_are_computed_on_the_context_that_built_the_sort():
+    """Boundaries asked for outside a plan are computed on the context current when the sort (or
+    the sorted groupby) was built, not on the one current when they are asked for; once that one
+    is closed, on the current one. A pickled partitioner leaves the context behind."""
+    import cloudpickle
+
+    a = np.random.default_rng(21).permutation(np.repeat(np.arange(300.0), 3))  # duplicates
+    t = np.rec.fromarrays([a.astype(np.int64) % 40, a], names="k,v")
+    built = rd.Context("sync")
+    with built.as_default():
+        y = rd.from_numpy(a, npartitions=6).sort()
+        g = rd.from_numpy(t, npartitions=6).groupby("k").sum()
+    want = tuple(np.sort(a)[(k + 1) * len(a) // 6 - 1] for k in range(5))  # all rows sampled: exact
+    with rd.Context("threads", workers=2) as other:
+        for partitioner in (y.partitioner, g.partitioner):
+            chooser = partitioner._chooser
+            assert not built.store.has(chooser.id, 0)
+            assert len(partitioner.boundaries) == partitioner.npartitions - 1
+            assert built.store.has(chooser.id, 0) and not other.store.has(chooser.id, 0)
+        assert y.partitioner.boundaries == want
+        assert set(g.partitioner.boundaries) <= set(range(40))
+    assert other.closed and y.partitioner.boundaries == want  # a closed other context does not matter
+    built.close()
+    assert y.partitioner.boundaries == want  # computed again, on the current context
+    copy = cloudpickle.loads(cloudpickle.dumps(y.partitioner))
+    assert copy._context is None and copy.boundaries == want
+    with rd.Context("processes", workers=2):  # shipped stages carry the partitioner
+        np.testing.assert_array_equal(y.compute(), np.sort(a))
+
+
 def test_shuffle_larger_than_the_memory_limit_spills(tmp_path):
     a = np.random.default_rng(13).random(200_000)
     with rd.Context("threads", workers=2, memory_limit=400_000, spill_dir=str(tmp_path)) as ctx:

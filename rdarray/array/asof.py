@@ -103,12 +103,33 @@ class Carries(NamedTuple):
 
 def merge_asof(left, right, on, by=None, direction="backward", tolerance=None, allow_exact_matches=True,
                suffixes=("_x", "_y")):
-    """Each row of ``left`` with the right row nearest by ``on`` (among rows of its ``by`` group):
-    the last with ``right.on <= left.on`` (``"backward"``), the first with ``>=`` (``"forward"``),
-    or the closer of those (``"nearest"``, the backward one on a tie); within ``tolerance`` when
-    given, and strictly before or after when not ``allow_exact_matches``. Both sides must be
-    sorted by ``on``. The result has left's rows and partitions, left's fields then right's other
-    fields (int and bool ones as float64, so that a missing match can be NaN)."""
+    """Each row of ``left`` with the right row nearest by ``on``, as ``pandas.merge_asof``.
+
+    The result has left's rows and partitions, left's fields then right's other fields (int and
+    bool ones as float64, so that a missing match can be NaN).
+
+    Parameters
+    ----------
+    left, right : PartitionedArray
+        1-D structured arrays, both sorted by ``on``.
+    on : str
+        The ordered key field.
+    by : str or list of str, optional
+        Match only within groups of equal ``by`` fields.
+    direction : {"backward", "forward", "nearest"}
+        The last right row with ``right.on <= left.on``, the first with ``>=``, or the closer of
+        those (the backward one on a tie).
+    tolerance : number or timedelta, optional
+        The largest gap allowed between the keys.
+    allow_exact_matches : bool, default True
+        Else a match must be strictly before (or after).
+    suffixes : (str, str), default ("_x", "_y")
+        Appended to the non-key fields both sides have.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     from .core import PartitionedArray
 
     left, right = _table(left, "left"), _table(right, "right")

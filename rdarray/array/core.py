@@ -17,7 +17,16 @@ from .lazy import Lazy
 
 
 class PartitionedArray:
-    """An immutable, lazily evaluated NumPy array split along axis 0 into partitions."""
+    """An immutable, lazily evaluated NumPy array split along axis 0 into partitions.
+
+    Arrays are made by ``rd.from_numpy``, ``rd.from_npy``, ``rd.load`` and the other readers, or by
+    operations on arrays; ``compute()`` runs the plan on the current context.
+
+    Parameters
+    ----------
+    node : Node
+        The lineage node whose partitions are this array's (internal: use the readers).
+    """
 
     __slots__ = ("_node", "__weakref__")
     __array_priority__ = 20
@@ -118,7 +127,17 @@ class PartitionedArray:
         return len(self)
 
     def head(self, n: int = 5) -> np.ndarray:
-        """The first ``n`` rows, computing only the partitions they come from."""
+        """The first ``n`` rows, computing only the partitions they come from.
+
+        Parameters
+        ----------
+        n : int, default 5
+            How many rows (fewer when the array is shorter).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         from ..session.compute import compute_partitions
 
         n = _check_count(n, "head")
@@ -142,8 +161,16 @@ class PartitionedArray:
     def persist(self, level: str = "memory") -> PartitionedArray:
         """Keep the partitions the first time a plan computes them; later plans reuse them.
 
-        ``level``: ``"memory"`` (as they are), ``"compressed"`` (Blosc frames in memory) or
-        ``"disk"`` (frame files in the context's spill directory)."""
+        Parameters
+        ----------
+        level : {"memory", "compressed", "disk"}
+            As they are, as Blosc frames in memory, or as frame files in the context's spill directory.
+
+        Returns
+        -------
+        PartitionedArray
+            This array (persisting is recorded on its node).
+        """
         from ..storage.blocks import PERSIST_LEVELS
 
         if level not in PERSIST_LEVELS:
@@ -161,22 +188,67 @@ class PartitionedArray:
 
     def save(self, path, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle",
              overwrite: bool = False) -> None:
-        """Write to the directory ``path`` (``_meta.json`` and a version of one frame file per
-        partition, replaced atomically with ``overwrite=True``; docs/FORMAT.md)."""
+        """Write to the directory ``path`` (``_meta.json`` and one frame file per partition; docs/FORMAT.md).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The directory.
+        codec : {"lz4", "lz4hc", "blosclz", "zlib", "zstd"}
+            The Blosc codec of the frames.
+        clevel : int, default 5
+            The compression level, 0 to 9.
+        filter : {"shuffle", "bitshuffle", "none"}
+            The Blosc filter before compressing.
+        overwrite : bool, default False
+            Replace an array saved there, atomically (a reader sees the old or the new one).
+
+        Examples
+        --------
+        >>> x.save("/data/x")
+        >>> rd.load("/data/x")
+        """
         from .saved import save
 
         save(self, path, codec=codec, clevel=clevel, filter=filter, overwrite=overwrite)
 
     def checkpoint(self, path=None) -> PartitionedArray:
-        """Materialize and cut the lineage: to ``path`` in the save format, or to the block store
-        at level ``"disk"`` (for long iterative loops)."""
+        """Materialize and cut the lineage, for long iterative loops.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Save there (the ``save`` format) and read back; without it, the partitions go to the block
+            store at level ``"disk"``.
+
+        Returns
+        -------
+        PartitionedArray
+            The same rows, with a lineage of one node.
+        """
         from .saved import checkpoint
 
         return checkpoint(self, path)
 
     # -- narrow transformations -------------------------------------------------------------------
     def map_partitions(self, fn: Callable[[np.ndarray], np.ndarray], dtype=None) -> PartitionedArray:
-        """``fn(partition) -> ndarray`` on every partition; it may change the number of rows."""
+        """``fn(partition) -> ndarray`` on every partition; it may change the number of rows.
+
+        Parameters
+        ----------
+        fn : callable
+            Takes a partition, returns an array of the result's dtype and trailing shape.
+        dtype : numpy.dtype, optional
+            The result's dtype; by default found by calling ``fn`` on an empty partition.
+
+        Returns
+        -------
+        PartitionedArray
+
+        Examples
+        --------
+        >>> x.map_partitions(lambda b: b[b > 0])
+        """
         check_callable(fn, "map_partitions")
         name = getattr(fn, "__name__", type(fn).__name__)
         declared = None if dtype is None else check_dtype(dtype, "map_partitions")
@@ -199,7 +271,17 @@ class PartitionedArray:
         return elementwise.map_blocks(self, run, "map_partitions", name, out_dtype, trailing, same_rows=False)
 
     def filter(self, fn: Callable[[np.ndarray], np.ndarray]) -> PartitionedArray:
-        """The rows where ``fn(partition)`` (a boolean mask per partition) is True."""
+        """The rows where ``fn(partition)`` (a boolean mask per partition) is True.
+
+        Parameters
+        ----------
+        fn : callable
+            Takes a partition, returns one bool per row.
+
+        Returns
+        -------
+        PartitionedArray
+        """
         check_callable(fn, "filter")
         name = getattr(fn, "__name__", type(fn).__name__)
 
@@ -213,12 +295,32 @@ class PartitionedArray:
         return elementwise.map_blocks(self, run, "filter", name, self.dtype, self._node.trailing, same_rows=False)
 
     def astype(self, dtype) -> PartitionedArray:
+        """The values cast to ``dtype``, as ``ndarray.astype``.
+
+        Parameters
+        ----------
+        dtype : numpy.dtype or str
+
+        Returns
+        -------
+        PartitionedArray
+        """
         dtype = check_dtype(dtype, "astype")
         return elementwise.map_blocks(self, lambda b: b.astype(dtype), "astype", str(dtype), dtype,
                                       self._node.trailing)
 
     def coalesce(self, n: int) -> PartitionedArray:
-        """Join neighbouring partitions into ``n`` (no shuffle)."""
+        """Join neighbouring partitions into ``n`` (no shuffle); cheaper tasks when partitions are small.
+
+        Parameters
+        ----------
+        n : int
+            The partition count, at most the current one.
+
+        Returns
+        -------
+        PartitionedArray
+        """
         n = _check_count(n, "coalesce", minimum=1)
         if n >= self.npartitions:
             return self
@@ -237,6 +339,15 @@ class PartitionedArray:
 
         The rows stay where they are: each new partition reads row ranges of the old ones (a range
         dependency), so no data is hashed or shuffled.
+
+        Parameters
+        ----------
+        n : int
+            The partition count.
+
+        Returns
+        -------
+        PartitionedArray
         """
         n = check_npartitions(n, "repartition")
         lengths = split_lengths(sum(ensure_lengths(self._node)), n)
@@ -246,7 +357,25 @@ class PartitionedArray:
 
     # -- indexing ---------------------------------------------------------------------------------
     def groupby(self, by, sort: bool = True, dropna: bool = True):
-        """Rows grouped by key fields (or aligned 1-D arrays) for pandas-style aggregation."""
+        """Rows grouped by key fields (or aligned 1-D arrays) for pandas-style aggregation.
+
+        Parameters
+        ----------
+        by : str, list of str, PartitionedArray or list of them
+            Key fields of a structured array, or 1-D arrays aligned with this one.
+        sort : bool, default True
+            Results in key order (a range shuffle); else in hash order.
+        dropna : bool, default True
+            Leave out the rows whose key is NaN or NaT.
+
+        Returns
+        -------
+        GroupBy
+
+        Examples
+        --------
+        >>> t.groupby("k").agg(total=("v", "sum"), n=("v", "count"))
+        """
         from .groupby import GroupBy
 
         return GroupBy(self, by, sort=sort, dropna=dropna)
@@ -349,7 +478,27 @@ def check_npartitions(npartitions, what: str) -> int:
 def from_numpy(a, npartitions: int | None = None, partition_size: int | None = None,
                *, partition_lengths: Sequence[int] | None = None) -> PartitionedArray:
     """Split ``a`` along axis 0; the partitions are views of ``a`` (no copy), except that a 1-D
-    structured array is split into its fields once (partitions of tables are held field by field)."""
+    structured array (a table) is split into its fields once: tables are held field by field.
+
+    Parameters
+    ----------
+    a : array_like
+        The data (a structured array for a table).
+    npartitions : int, optional
+        How many partitions; by default about ``rd.config.partition_bytes`` each.
+    partition_size : int, optional
+        Bytes per partition instead of a count.
+    partition_lengths : sequence of int, optional
+        The row count of every partition, exactly.
+
+    Returns
+    -------
+    PartitionedArray
+
+    Examples
+    --------
+    >>> x = rd.from_numpy(np.arange(1_000_000.0), npartitions=8)
+    """
     if type(a).__module__.split(".")[0] == "pandas" and type(a).__name__ == "DataFrame":
         raise TypeError("from_numpy: got a pandas DataFrame; use rd.from_pandas, which keeps the columns "
                         "as fields")
@@ -386,7 +535,17 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 
 def from_partitions(blocks: Sequence) -> PartitionedArray:
-    """An array whose partitions are the given arrays (same dtype and trailing shape)."""
+    """An array whose partitions are the given arrays.
+
+    Parameters
+    ----------
+    blocks : sequence of numpy.ndarray
+        The partitions, in order, of one dtype and trailing shape.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     if isinstance(blocks, np.ndarray) or not isinstance(blocks, Sequence):
         raise TypeError(f"from_partitions: expected a list of arrays, got {type(blocks).__name__}")
     blocks = [b if isinstance(b, Table) else np.asarray(b) for b in blocks]  # type: ignore[misc]
@@ -421,7 +580,19 @@ def generated(op: str, nrows: int, trailing: tuple, dtype, npartitions, make, de
 
 
 def concatenate(arrays: Sequence, axis: int = 0) -> PartitionedArray:
-    """The arrays one after the other along axis 0; their partitions are kept as they are."""
+    """The arrays one after the other along axis 0; their partitions are kept as they are.
+
+    Parameters
+    ----------
+    arrays : sequence of PartitionedArray or array_like
+        Of one dtype and trailing shape.
+    axis : int, default 0
+        Only 0.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     arrays = [a if isinstance(a, PartitionedArray) else from_numpy(np.asarray(a)) for a in arrays]
     if not arrays:
         raise ValueError("concatenate: need at least one array")
@@ -453,7 +624,17 @@ def concatenate(arrays: Sequence, axis: int = 0) -> PartitionedArray:
 
 
 def where(cond, a, b) -> PartitionedArray:
-    """``np.where(cond, a, b)`` row by row; at least one argument is partitioned."""
+    """``np.where(cond, a, b)`` row by row.
+
+    Parameters
+    ----------
+    cond, a, b : PartitionedArray, array_like or scalar
+        At least one is partitioned; partitioned ones are aligned by row.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     if not any(isinstance(o, PartitionedArray) for o in (cond, a, b)):
         raise TypeError("where: at least one argument must be a PartitionedArray")
     return elementwise.elementwise(np.where, [operand(o) for o in (cond, a, b)], "where")

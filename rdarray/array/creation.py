@@ -24,6 +24,21 @@ def check_shape(shape, what: str) -> tuple[int, ...]:
 
 
 def full(shape, fill_value, dtype=None, npartitions=None):
+    """``np.full``: every row computed by the task of its partition (nothing is held in memory).
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    fill_value : scalar
+    dtype : numpy.dtype, optional
+        By default ``fill_value``'s.
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     shape = check_shape(shape, "full")
     dtype = check_dtype(np.array(fill_value).dtype if dtype is None else dtype, "full")
     return generated("full", shape[0], shape[1:], dtype, npartitions,
@@ -40,15 +55,58 @@ def _filled(fn, shape, dtype, npartitions):
 
 
 def zeros(shape, dtype=float, npartitions=None):
+    """``np.zeros``, each partition made by its own task.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    dtype : numpy.dtype, default float
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     return _filled(np.zeros, shape, dtype, npartitions)
 
 
 def ones(shape, dtype=float, npartitions=None):
+    """``np.ones``, each partition made by its own task.
+
+    Parameters
+    ----------
+    shape, dtype, npartitions
+        As for :func:`zeros`.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     return _filled(np.ones, shape, dtype, npartitions)
 
 
 def arange(start, stop=None, step=1, dtype=None, npartitions=None):
-    """``np.arange``: the values NumPy gives, row ``i`` computed as its fill loop computes it."""
+    """``np.arange``: the values NumPy gives, row ``i`` computed as its fill loop computes it.
+
+    Parameters
+    ----------
+    start, stop, step : int or float
+        As NumPy's: ``arange(stop)`` counts from 0.
+    dtype : numpy.dtype, optional
+        By default NumPy's (at least intp).
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+
+    Examples
+    --------
+    >>> rd.arange(10, npartitions=3).compute()
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
     if stop is None:
         start, stop = 0, start
     for name, value in (("start", start), ("stop", stop), ("step", step)):
@@ -78,7 +136,22 @@ def arange(start, stop=None, step=1, dtype=None, npartitions=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, npartitions=None):
-    """``np.linspace`` (1-D, scalar endpoints)."""
+    """``np.linspace`` (1-D, scalar endpoints).
+
+    Parameters
+    ----------
+    start, stop : float
+    num : int, default 50
+    endpoint : bool, default True
+        Whether ``stop`` is the last value.
+    dtype : numpy.dtype, optional
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     num = check_integer(num, 0, f"linspace: num must be a non-negative integer, got {num!r}")
     div = (num - 1) if endpoint else num
     work = np.result_type(start, stop, 1.0)  # NumPy's promotion, Python scalars weak; inexact

@@ -52,7 +52,17 @@ def to_dask_dataframe(self):
 
 
 def from_dask_array(a):
-    """``a``'s chunks along axis 0 as partitions; each is computed by the task that reads it."""
+    """``a``'s chunks along axis 0 as partitions; each is computed by the task that reads it.
+
+    Parameters
+    ----------
+    a : dask.array.Array
+        At least 1-D; chunks along other axes are joined.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     import dask.array as da
 
     from .core import PartitionedArray
@@ -73,8 +83,19 @@ def from_dask_array(a):
 
 
 def from_dask_dataframe(df):
-    """``df``'s partitions as partitions of a structured array (one field per column). The width of
-    text columns is found by one dask computation; nothing else is computed until needed."""
+    """``df``'s partitions as partitions of a structured array (one field per column).
+
+    The width of text columns is found by one dask computation; nothing else is computed until
+    needed.
+
+    Parameters
+    ----------
+    df : dask.dataframe.DataFrame
+
+    Returns
+    -------
+    PartitionedArray
+    """
     import dask
     import dask.dataframe as dd
 

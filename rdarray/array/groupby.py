@@ -19,6 +19,7 @@ import numpy as np
 from ..dtypes import is_nan, missing_value, take
 from ..graph.lineage import Node, OneToOne
 from ..session.compute import value_of
+from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from ..table import records
@@ -43,7 +44,16 @@ class Aggregate(NamedTuple):
 
 class GroupBy:
     """Rows of a structured array grouped by key fields; each method returns a structured
-    PartitionedArray with the key fields first, then one field per aggregate."""
+    PartitionedArray with the key fields first, then one field per aggregate.
+
+    Parameters
+    ----------
+    x : PartitionedArray
+        1-D, structured or not; with key arrays for ``by``, its fields (or its values, as ``value``)
+        are aggregated.
+    by, sort, dropna
+        As for ``PartitionedArray.groupby``, which makes these.
+    """
 
     def __init__(self, x, by, sort: bool = True, dropna: bool = True):
         self._frame, self._keys = _frame(x, by)
@@ -58,41 +68,91 @@ class GroupBy:
         return self._aggregate([Aggregate(f, f, func, ddof) for f in self._values])
 
     def sum(self):
+        """The sum of every value field per group."""
         return self._each("sum")
 
     def mean(self):
+        """The mean of every value field per group."""
         return self._each("mean")
 
     def count(self):
+        """The number of non-missing values of every value field per group."""
         return self._each("count")
 
     def size(self):
+        """The number of rows per group, as field ``size``."""
         return self._aggregate([Aggregate("size", None, "size")])
 
     def min(self):
+        """The minimum of every value field per group."""
         return self._each("min")
 
     def max(self):
+        """The maximum of every value field per group."""
         return self._each("max")
 
     def var(self, ddof: int = 1):
+        """The variance of every value field per group.
+
+        Parameters
+        ----------
+        ddof : int, default 1
+            Delta degrees of freedom (pandas' default): the divisor is ``n - ddof``.
+
+        Returns
+        -------
+        PartitionedArray
+        """
         return self._each("var", ddof)
 
     def std(self, ddof: int = 1):
+        """The standard deviation of every value field per group.
+
+        Parameters
+        ----------
+        ddof : int, default 1
+            Delta degrees of freedom (pandas' default).
+
+        Returns
+        -------
+        PartitionedArray
+        """
         return self._each("std", ddof)
 
     def first(self):
+        """The first value (in row order) of every value field per group."""
         return self._each("first")
 
     def last(self):
+        """The last value (in row order) of every value field per group."""
         return self._each("last")
 
     def nunique(self):
+        """The number of distinct values of every value field per group."""
         return self._each("nunique")
 
     def agg(self, spec=None, /, **named):
-        """``agg(out=(field, func), ...)`` (named aggregation) or ``agg({field: func or [funcs]})``
-        (one field ``field``, or ``field_func`` per function when a field has several)."""
+        """Several aggregates in one pass, as pandas' ``agg``.
+
+        Parameters
+        ----------
+        spec : dict, optional
+            ``{field: func or [funcs]}``: output field ``field``, or ``field_func`` per function when a
+            field has several.
+        **named
+            ``out=(field, func)``: named aggregation. Give ``spec`` or these, not both.
+
+        Functions are ``sum``, ``mean``, ``count``, ``size``, ``min``, ``max``, ``var``, ``std``,
+        ``first``, ``last`` and ``nunique``.
+
+        Returns
+        -------
+        PartitionedArray
+
+        Examples
+        --------
+        >>> t.groupby("k").agg(total=("v", "sum"), spread=("v", "std"))
+        """
         if (spec is None) == (not named):
             raise TypeError("agg: pass either a dict {field: func or [funcs]} or name=(field, func) keywords")
         if named:
@@ -113,8 +173,18 @@ class GroupBy:
         return self._aggregate(aggs)
 
     def apply(self, fn: Callable[[np.ndarray], np.ndarray]):
-        """``fn(group)`` for each whole group (a structured ndarray of its rows, in row order); the
-        rows it returns, concatenated (in key order with ``sort=True``)."""
+        """``fn(group)`` for each whole group; the rows it returns, concatenated.
+
+        Parameters
+        ----------
+        fn : callable
+            Takes a group (a structured ndarray of its rows, in row order), returns an array of rows.
+
+        Returns
+        -------
+        PartitionedArray
+            In key order with ``sort=True``.
+        """
         frame, keys, dropna = self._frame, self._keys, self._dropna
         sample = np.asarray(fn(np.zeros(1, frame.dtype)))
         if sample.ndim == 0:
@@ -208,7 +278,8 @@ class GroupBy:
         partitioner: RangePartitioner | HashPartitioner
         if self._sort:  # boundaries from keys read in place when the frame is, else from what is shuffled
             sampled = frame._node if frame._node.cheap else source._node
-            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False, evaluate=value_of)
+            partitioner = RangePartitioner.sampled(sampled, key, n, split_ties=False, evaluate=value_of,
+                                                   context=current_context())
         else:
             partitioner = HashPartitioner(n, key)
         return shuffled(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),

@@ -16,10 +16,20 @@ class Lazy:
 
     Most are a handle on a *value node*: a one-partition node in the lineage whose partition is the
     value (a reduction's partials merged in a tree, or a function of other values), so it is planned
-    with everything else and can be broadcast into array expressions (``x - x.mean()``). ``meta`` is
-    a zero-cost sample of the value (its dtype and shape) when known. A few values need a first
-    computation before they can even be planned (a histogram's range): those hold ``then``, a
-    function of other lazy values whose result is computed in a second plan.
+    with everything else and can be broadcast into array expressions (``x - x.mean()``). A few values
+    need a first computation before they can even be planned (a histogram's range): those hold
+    ``then``, a function of other lazy values whose result is computed in a second plan.
+
+    Parameters
+    ----------
+    label : str
+        What ``repr`` and ``explain`` call it.
+    node : Node, optional
+        The value node.
+    meta : numpy.ndarray, optional
+        A zero-cost sample of the value (its dtype and shape), when known.
+    then : (callable, tuple), optional
+        ``(fn, args)`` for a value computed from the values of other lazy ones, in a second plan.
     """
 
     __array_priority__ = 30
@@ -32,7 +42,27 @@ class Lazy:
 
     @classmethod
     def reduced(cls, op: str, label: str, partials: Node, combine: Callable, finalize=None, meta=None) -> Lazy:
-        """The value combining the partial results of ``partials`` and finishing with ``finalize``."""
+        """The value combining the partial results of ``partials`` and finishing with ``finalize``.
+
+        Parameters
+        ----------
+        op : str
+            The value node's label.
+        label : str
+            The value's label.
+        partials : Node
+            One partial result per partition.
+        combine : callable
+            ``combine(a, b)``: two partial results as one (applied in a tree).
+        finalize : callable, optional
+            The value from the combined partial result.
+        meta : numpy.ndarray, optional
+            A sample of the value.
+
+        Returns
+        -------
+        Lazy
+        """
         def combined(parts):
             value = tree_combine(parts, combine)
             return finalize(value) if finalize else value
@@ -42,7 +72,24 @@ class Lazy:
 
     @classmethod
     def apply(cls, label: str, fn: Callable, args: Sequence) -> Lazy:
-        """``fn(*args)`` where lazy arguments are replaced by their values."""
+        """``fn(*args)`` where lazy arguments are replaced by their values.
+
+        Parameters
+        ----------
+        label : str
+            The value's label.
+        fn : callable
+        args : sequence
+            Lazy values and plain ones.
+
+        Returns
+        -------
+        Lazy
+
+        Examples
+        --------
+        >>> spread = rd.Lazy.apply("spread", lambda lo, hi: hi - lo, [x.min(), x.max()])
+        """
         lazies = [a for a in args if isinstance(a, Lazy)]
         if any(a.node is None for a in lazies):
             return cls(label, then=(fn, tuple(args)))

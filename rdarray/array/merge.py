@@ -52,7 +52,29 @@ class Field(NamedTuple):
 
 
 def merge(left, right, on=None, left_on=None, right_on=None, how: str = "inner", suffixes=("_x", "_y")):
-    """Rows of ``left`` and ``right`` joined where their keys are equal, as ``pandas.merge``."""
+    """Rows of ``left`` and ``right`` joined where their keys are equal, as ``pandas.merge``.
+
+    Parameters
+    ----------
+    left, right : PartitionedArray
+        1-D structured arrays.
+    on : str or list of str, optional
+        Key fields of both sides; by default the fields they share.
+    left_on, right_on : str or list of str, optional
+        Key fields of each side, when their names differ.
+    how : {"inner", "left", "right", "outer", "semi", "anti"}
+        pandas' joins, and ``semi``/``anti``: the left rows with (without) a match, left's fields.
+    suffixes : (str, str), default ("_x", "_y")
+        Appended to the non-key fields both sides have.
+
+    Returns
+    -------
+    PartitionedArray
+
+    Examples
+    --------
+    >>> rd.merge(orders, customers, on="customer_id", how="left")
+    """
     from .core import PartitionedArray
 
     for name, side in (("left", left), ("right", right)):

@@ -13,8 +13,21 @@ from .core import PartitionedArray, check_npartitions, default_npartitions, spli
 
 
 def from_npy(path, npartitions: int | None = None, mmap: bool = True) -> PartitionedArray:
-    """A ``.npy`` file split along axis 0. With ``mmap`` (the default) partitions are views of a
-    memory map of the file; without, the file is read into memory first."""
+    """A ``.npy`` file split along axis 0.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+    mmap : bool, default True
+        Partitions are views of a memory map of the file (workers open it themselves); else the
+        file is read into memory first.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"from_npy: no such file: {path!r}")

@@ -59,6 +59,21 @@ def frame(values):
 
 
 def from_pandas(df, npartitions=None):
+    """A DataFrame as a structured array (one field per column), a Series as a 1-D array.
+
+    Text columns become fixed-width strings; columns NumPy cannot hold exactly (timezone-aware
+    datetimes, text or nullable booleans with missing values) are refused with a fix to apply.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or pandas.Series
+    npartitions : int, optional
+        By default about ``rd.config.partition_bytes`` each.
+
+    Returns
+    -------
+    PartitionedArray
+    """
     import pandas as pd
 
     from .core import from_numpy

@@ -9,6 +9,7 @@ stay accurate where sums of powers would cancel.
 from __future__ import annotations
 
 import copy
+import inspect
 import weakref
 
 import numpy as np
@@ -20,6 +21,27 @@ from ..graph.partials import EMPTY
 from ..table import records
 from .elementwise import map_blocks
 from .lazy import Lazy
+
+#: the Parameters entries the NumPy-style reductions share, filled in by :func:`_documented`
+_PARAMETERS = {
+    "axis": "axis : int or tuple of int, optional\n    The axes to reduce; by default all of them.",
+    "dtype": "dtype : numpy.dtype, optional\n    The accumulator's and the result's dtype; by default NumPy's.",
+    "ddof": "ddof : int or float, default 0\n    Delta degrees of freedom: the divisor is ``n - ddof``.",
+    "keepdims": "keepdims : bool, default False\n    Keep the reduced axes, of length one.",
+}
+_RETURNS = ("rd.Lazy or PartitionedArray\n    A lazy value when axis 0 is reduced (``compute()``, ``float()``); "
+            "else an array\n    of the same partitions.")
+
+
+def _documented(summary: str):
+    """Give a NumPy-style reduction its docstring: ``summary``, then its parameters and result
+    (as pandas' ``@doc`` templates do), so that the shared entries are written once."""
+    def document(fn):
+        names = [name for name in inspect.signature(fn).parameters if name != "self"]
+        fn.__doc__ = (f"{summary}\n\nParameters\n----------\n" + "\n".join(_PARAMETERS[n] for n in names)
+                      + f"\n\nReturns\n-------\n{_RETURNS}\n")
+        return fn
+    return document
 
 
 def _axes(x, axis) -> tuple[int, ...]:
@@ -88,31 +110,37 @@ def _simple(x, op: str, fn, combine, axis, keepdims: bool, skip_empty=False, **k
                              meta=meta)
 
 
+@_documented("Sum over ``axis``, with NumPy's result dtypes.")
 def sum(self, axis=None, dtype=None, keepdims=False):
-    """Sum over ``axis`` (all axes by default), with NumPy's result dtypes."""
     return _simple(self, "sum", np.add.reduce, np.add, axis, keepdims, dtype=dtype)
 
 
+@_documented("Product over ``axis``, with NumPy's result dtypes.")
 def prod(self, axis=None, dtype=None, keepdims=False):
     return _simple(self, "prod", np.multiply.reduce, np.multiply, axis, keepdims, dtype=dtype)
 
 
+@_documented("Minimum over ``axis``; NaN when any value is (as NumPy); an error for no rows.")
 def min(self, axis=None, keepdims=False):
     return _simple(self, "min", np.minimum.reduce, np.minimum, axis, keepdims, skip_empty=True)
 
 
+@_documented("Maximum over ``axis``; NaN when any value is (as NumPy); an error for no rows.")
 def max(self, axis=None, keepdims=False):
     return _simple(self, "max", np.maximum.reduce, np.maximum, axis, keepdims, skip_empty=True)
 
 
+@_documented("Whether any value over ``axis`` is true.")
 def any(self, axis=None, keepdims=False):
     return _simple(self, "any", np.logical_or.reduce, np.logical_or, axis, keepdims)
 
 
+@_documented("Whether every value over ``axis`` is true.")
 def all(self, axis=None, keepdims=False):
     return _simple(self, "all", np.logical_and.reduce, np.logical_and, axis, keepdims)
 
 
+@_documented("How many values over ``axis`` are not zero.")
 def count_nonzero(self, axis=None, keepdims=False):
     axes = _axes(self, axis)
     count = lambda b: np.count_nonzero(b, axis=None if axis is None else axes, keepdims=keepdims)  # noqa: E731
@@ -219,8 +247,8 @@ def _result_type(fn, dtype: np.dtype) -> np.dtype:
         raise TypeError(f"{fn.__name__} is not supported for dtype {dtype}: {exc}") from None
 
 
+@_documented("Arithmetic mean, accumulated in float64 (complex128 for complex input).")
 def mean(self, axis=None, dtype=None, keepdims=False):
-    """Arithmetic mean, accumulated in float64 (complex128 for complex input)."""
     out = np.dtype(dtype) if dtype is not None else _result_type(np.mean, self.dtype)
     return _moment_reduction(self, "mean", axis, 2, lambda m: _cast(m[1] if m[0] else m[1] * np.nan, out),
                              keepdims, out, dtype=dtype)
@@ -236,6 +264,7 @@ def _check_ddof(ddof, op: str) -> None:
         raise TypeError(f"{op}: ddof must be a number, got {ddof!r}")
 
 
+@_documented("Variance from merged partial moments (accurate where sums of squares would cancel).")
 def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
     _check_ddof(ddof, "var")
     out = np.dtype(dtype) if dtype is not None else _result_type(np.var, self.dtype)
@@ -243,6 +272,7 @@ def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
                              out, dtype=dtype, ddof=ddof)
 
 
+@_documented("Standard deviation: the square root of :func:`var`.")
 def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
     _check_ddof(ddof, "std")
     out = np.dtype(dtype) if dtype is not None else _result_type(np.std, self.dtype)
@@ -326,16 +356,53 @@ def _greater_or_nan(new, old):
 
 
 def argmin(self, axis=None):
-    """Index of the minimum: a global row index (a flat index when ``axis`` is None)."""
+    """Index of the minimum: a global row index (a flat index when ``axis`` is None).
+
+    Parameters
+    ----------
+    axis : int, optional
+        None (the flat index), 0 (per column: row indices) or another axis (per row).
+
+    Returns
+    -------
+    rd.Lazy or PartitionedArray
+        A lazy value when axis 0 is reduced, else an array of the same partitions.
+    """
     return _arg_reduction(self, "argmin", axis, _less_or_nan)
 
 
 def argmax(self, axis=None):
+    """Index of the maximum: a global row index (a flat index when ``axis`` is None).
+
+    Parameters
+    ----------
+    axis : int, optional
+        As for :func:`argmin`.
+
+    Returns
+    -------
+    rd.Lazy or PartitionedArray
+    """
     return _arg_reduction(self, "argmax", axis, _greater_or_nan)
 
 
 def histogram(self, bins=10, range=None, density=None):
-    """``(counts, edges)`` as ``np.histogram``; without ``range`` a first pass finds min and max."""
+    """``(counts, edges)`` as ``np.histogram``; without ``range`` a first pass finds min and max.
+
+    Parameters
+    ----------
+    bins : int or array_like, default 10
+        A number of equal bins, or the bin edges.
+    range : (float, float), optional
+        The lower and upper edge; by default the data's minimum and maximum.
+    density : bool, optional
+        Counts as a probability density.
+
+    Returns
+    -------
+    rd.Lazy
+        Its value is ``(counts, edges)``.
+    """
     if self.dtype.kind not in "biuf":
         raise TypeError(f"histogram is not supported for dtype {self.dtype}")
     if isinstance(bins, str):
@@ -370,8 +437,23 @@ def histogram(self, bins=10, range=None, density=None):
 
 
 def reduce(self, fn, combine=None):
-    """``fn(partition)`` on every non-empty partition, merged pairwise by ``combine(a, b)``
-    (by default ``fn`` of the two stacked)."""
+    """``fn(partition)`` on every non-empty partition, merged pairwise in a tree by ``combine``.
+
+    Parameters
+    ----------
+    fn : callable
+        A partition's partial result.
+    combine : callable, optional
+        ``combine(a, b)``: two partial results as one; by default ``fn`` of the two stacked.
+
+    Returns
+    -------
+    rd.Lazy
+
+    Examples
+    --------
+    >>> x.reduce(np.max).compute()
+    """
     check_callable(fn, "reduce")
     if combine is not None:
         check_callable(combine, "reduce", "combine")
@@ -381,7 +463,21 @@ def reduce(self, fn, combine=None):
 
 
 def aggregate(self, zero, seq_op, comb_op):
-    """Spark's aggregate: ``seq_op(copy of zero, partition)`` per partition, merged by ``comb_op``."""
+    """Spark's aggregate: ``seq_op(copy of zero, partition)`` per partition, merged by ``comb_op``.
+
+    Parameters
+    ----------
+    zero : object
+        The initial partial result, copied for every partition.
+    seq_op : callable
+        ``seq_op(acc, partition) -> acc``.
+    comb_op : callable
+        ``comb_op(a, b)``: two partial results as one.
+
+    Returns
+    -------
+    rd.Lazy
+    """
     check_callable(seq_op, "aggregate", "seq_op")
     check_callable(comb_op, "aggregate", "comb_op")
     return partial_reduction(self, "aggregate", lambda b: seq_op(copy.deepcopy(zero), records(b)), comb_op,

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..dtypes import is_nan
 from ..session.compute import value_of
+from ..session.context import current_context
 from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, sort_order
 
@@ -57,10 +58,23 @@ def shuffled(x, partitioner, op: str, reduce=None, **options):
 
 
 def partition_by(self, key=None, npartitions=None):
-    """Rows hash-partitioned by ``key`` (a field, fields, or the values of a 1-D array) into
-    ``npartitions``, by default as many as the array has (fewer for a small array in very many,
-    see :func:`coalesced`). An array already partitioned that way (with
-    the partition count asked for, or its own) is returned as it is: no data moves."""
+    """Rows hash-partitioned by ``key``, so equal keys share a partition.
+
+    An array already partitioned that way (with the partition count asked for, or its own) is
+    returned as it is: no data moves.
+
+    Parameters
+    ----------
+    key : str, list of str, optional
+        A field, fields, or None for the values of a 1-D array.
+    npartitions : int, optional
+        By default as many as the array has (fewer for a small array in very many, see
+        :func:`coalesced`).
+
+    Returns
+    -------
+    PartitionedArray
+    """
     from .core import check_npartitions
 
     key = check_key(self, key, "partition_by")
@@ -74,11 +88,28 @@ def partition_by(self, key=None, npartitions=None):
 
 
 def sort(self, order=None, descending=False, na_position: str = "last"):
-    """Globally sorted by ``order`` (fields of a structured array; the values of a 1-D array), each
-    key ascending or descending, missing values last or first, ties in input order (as pandas'
-    ``sort_values(kind="stable")``), in range partitions cut at boundaries sampled from every
-    partition; equal keys spanning a boundary are split by position, so a dominant key still
-    gives balanced partitions."""
+    """Globally sorted, stably (ties in input order, as pandas' ``sort_values(kind="stable")``).
+
+    Range partitions are cut at boundaries sampled from every partition; equal keys spanning a
+    boundary are split by position, so a dominant key still gives balanced partitions.
+
+    Parameters
+    ----------
+    order : str or list of str, optional
+        Key fields of a structured array; None sorts the values of a 1-D array.
+    descending : bool or list of bool, default False
+        One direction for every key, or one per key.
+    na_position : {"last", "first"}
+        Where missing values (NaN, NaT) go, in either direction.
+
+    Returns
+    -------
+    PartitionedArray
+
+    Examples
+    --------
+    >>> t.sort(["k", "v"], descending=[False, True]).head(3)
+    """
     key = check_key(self, order, "sort")
     down = directions(descending, 1 if key is None or isinstance(key, str) else len(key))
     if not isinstance(na_position, str):
@@ -93,7 +124,7 @@ def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: b
     then maps each sorted partition (without ``split_ties``, it sees every row of its keys)."""
     x = coalesced(x)
     partitioner = RangePartitioner.sampled(x._node, key, x.npartitions, descending, na_first, split_ties,
-                                           evaluate=value_of)
+                                           evaluate=value_of, context=current_context())
     down = partitioner.descending
 
     def local_sort(pieces):
@@ -153,11 +184,22 @@ def unique(self):
 
 
 def value_counts(self, dropna: bool = True):
-    """Each distinct value with its number of rows, most frequent first (ties: smaller value first),
-    as a structured array with fields ``value`` and ``count``; NaN is dropped unless ``dropna=False``.
+    """Each distinct value with its number of rows, most frequent first (ties: smaller value first).
+
     Counts are combined per partition before the shuffle (map-side combine), which an array
     already hash-partitioned by its values skips; ordering by count is a range shuffle of the
-    counts."""
+    counts.
+
+    Parameters
+    ----------
+    dropna : bool, default True
+        Leave NaN (and NaT) out; else they are counted as one value.
+
+    Returns
+    -------
+    PartitionedArray
+        A structured array with fields ``value`` and ``count``.
+    """
     if self.ndim != 1 or self.dtype.names:
         raise ValueError("value_counts: needs a 1-D array of values")
     counted = np.dtype([("value", self.dtype), ("count", np.int64), ("order", np.int64)])

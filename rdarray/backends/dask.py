@@ -26,7 +26,6 @@ import operator
 import pickle
 import threading
 import uuid
-import weakref
 from concurrent.futures import Future
 from typing import Any
 
@@ -36,6 +35,7 @@ from ..engine.runner import StageRunner
 from ..errors import WorkerLostError
 from ..graph.lineage import Node
 from ..storage.frame import Encoded, decoded, travelling
+from ..storage.store import Catalog
 from .shipping import pickle_stage, task_reads
 
 log = logging.getLogger("rdarray")
@@ -124,33 +124,23 @@ def _source(block):
     return travelling(block)
 
 
-class DaskStore:
-    """The context's store on the dask backend (a ``Store``): the futures of persisted partitions,
-    of their shuffle buckets, and of this process's source partitions sent to the cluster."""
-
-    memory_limit: int | None = None
+class DaskStore(Catalog):
+    """The context's store on the dask backend (a ``Store``): the futures of persisted partitions
+    (its entries), of their shuffle buckets, and of this process's source partitions sent to the
+    cluster."""
 
     def __init__(self, executor: DaskExecutor):
+        super().__init__()
         self._executor = executor
-        self._futures: dict[tuple[int, int], Any] = {}
         self._derived: dict[tuple, Any] = {}  # buckets and sources, by (node id, partition, bucket)
-        self._counts: collections.Counter = collections.Counter()
-        self._watched: set[int] = set()  # nodes whose garbage collection drops their futures
-        # re-entrant: submitting a future may collect garbage, and the finalizer of an array
-        # collected then drops its futures (``drop``) on this very thread
-        self._lock = threading.RLock()
 
     def put(self, node: Node, p: int, future) -> None:
-        with self._lock:
-            self._watch(node)
-            if (node.id, p) not in self._futures:
-                self._counts[node.id] += 1
-            self._futures[(node.id, p)] = future
+        self.keep(node, p, future)
 
     def future(self, node_id: int, p: int, bucket: int | None = None):
         """The future of a persisted partition, or of one of its buckets (made on first use)."""
         with self._lock:
-            future = self._futures.get((node_id, p))
+            future = self.entry(node_id, p)
             if future is None or bucket is None:
                 return future
             derived = self._derived.get((node_id, p, bucket))
@@ -163,40 +153,23 @@ class DaskStore:
         with self._lock:
             future = self._derived.get((node.id, j, "source"))
             if future is None:
-                self._watch(node)
+                self.watch(node)
                 future = self._derived[(node.id, j, "source")] = self._executor.task("source", _source,
                                                                                      travelling(node.func(j)))
             return future
 
-    def _watch(self, node: Node) -> None:
-        if node.id not in self._watched:
-            self._watched.add(node.id)
-            weakref.finalize(node, self._collected, node.id)
-
-    def _collected(self, node_id: int) -> None:
-        with self._lock:
-            self._watched.discard(node_id)
-            self.drop(node_id)
-
-    def has(self, node_id: int, p: int) -> bool:
-        return (node_id, p) in self._futures
-
     def forget_failed(self) -> None:
         """Drop the futures of partitions whose tasks failed (or were cancelled)."""
+        failed = ("error", "cancelled")
         with self._lock:  # over copies: a finalizer may drop entries while the loops run
-            for key, f in self._futures.copy().items():
-                if f.status in ("error", "cancelled") and self._futures.pop(key, None) is not None:
-                    self._counts[key[0]] -= 1
+            self.forget_where(lambda f: f.status in failed)
             for key, f in self._derived.copy().items():
-                if f.status in ("error", "cancelled"):
+                if f.status in failed:
                     self._derived.pop(key, None)
-
-    def has_all(self, node) -> bool:
-        return self._counts.get(node.id, 0) == node.npartitions
 
     def get(self, node_id: int, p: int):
         """The block, gathered to this process; None when it is not kept."""
-        future = self._futures.get((node_id, p))
+        future = self.entry(node_id, p)
         return None if future is None else self._executor.gather([future])[0]
 
     @property
@@ -206,22 +179,14 @@ class DaskStore:
     def drop(self, node_id: int) -> None:
         """Release every future of a node: the cluster frees what nothing else needs."""
         with self._lock:
-            for key in [k for k in self._futures.copy() if k[0] == node_id]:
-                self._futures.pop(key, None)
+            self.pop(node_id)
             for key in [k for k in self._derived.copy() if k[0] == node_id]:
                 self._derived.pop(key, None)
-            self._counts.pop(node_id, None)
 
     def clear(self) -> None:
         with self._lock:
-            self._futures.clear()
+            super().clear()
             self._derived.clear()
-            self._counts.clear()
-            self._watched.clear()
-
-    def close(self) -> None:
-        """Release every future: the context is closing."""
-        self.clear()
 
 
 class DaskExecutor(Executor):

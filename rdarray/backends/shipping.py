@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import pickle
 
-from ..graph.lineage import Node, OneBucket, ShuffleDependency, labels
+from ..graph.lineage import Node, labels
 from ..plan.planner import Stage
 from .processes.wire import CloudPickler
 
@@ -125,21 +125,8 @@ def task_reads(stage: Stage, p: int) -> dict[tuple, Node]:
     """Every partition task ``p`` reads from outside its stage: ``(node id, partition, bucket)`` ->
     node, where ``bucket`` is the shuffle bucket read from a map output (else None). Sources that
     any process can compute (``cheap`` and not ``in_process``) are left out."""
-    in_stage = {n.id for n in stage.nodes}
     reads: dict[tuple, Node] = {}
-    seen: set[tuple[int, int]] = set()
-    stack = [(node, p) for node in stage.outputs]
-    while stack:
-        node, q = stack.pop()
-        if (node.id, q) in seen:
-            continue
-        seen.add((node.id, q))
-        for dep in node.dependencies:
-            parent = dep.parent
-            bucket = dep.bucket if isinstance(dep, OneBucket) else q if isinstance(dep, ShuffleDependency) else None
-            for j in dep.parent_partitions(q):
-                if parent.id in in_stage:
-                    stack.append((parent, j))
-                elif not parent.cheap or parent.in_process:
-                    reads[(parent.id, j, bucket)] = parent
+    for _, parent, j, bucket in stage.reads(p):
+        if not parent.cheap or parent.in_process:
+            reads[(parent.id, j, bucket)] = parent
     return reads

@@ -35,8 +35,21 @@ def require_tqdm():
 
 @contextlib.contextmanager
 def progress(file=None, delay: float = DELAY):
-    """Show a progress bar for every computation inside the block that runs longer than ``delay``
-    seconds. The bar goes to ``file``; by default to stderr, and only when stderr is a terminal."""
+    """Show a progress bar for every computation inside the ``with`` block that runs longer than
+    ``delay`` seconds (needs tqdm).
+
+    Parameters
+    ----------
+    file : file-like, optional
+        Where the bar goes; by default stderr, and only when stderr is a terminal.
+    delay : float
+        Seconds a computation runs before its bar shows.
+
+    Examples
+    --------
+    >>> with rd.progress():
+    ...     x.sort().compute()
+    """
     require_tqdm()
     if file is not None and not callable(getattr(file, "write", None)):
         raise TypeError(f"progress: file must have a write method, got {type(file).__name__}")

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..dtypes import exact
 from ..errors import add_task_note
-from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency
+from ..graph.lineage import VALUE, Broadcast, Node, OneBucket, OneToOne
 from ..graph.partials import combine_partials
 from ..plan.planner import Stage
 from ..storage.blocks import value_bytes
@@ -84,19 +84,15 @@ class StageRunner:
 
     def _input_bytes(self, p: int) -> int:
         """About how many bytes task ``p`` reads from outside its stage: the partitions of earlier
-        stages' outputs, of sources and of cached nodes, and its bucket of every map output."""
+        stages' outputs, of sources and of cached nodes, and its bucket of every map output (those
+        it reads, as ``Stage.reads`` walks them: several of a parent under a coalesce)."""
         seen: set[tuple[int, int]] = set()
         total = 0
-        for node in self.stage.nodes:
-            for dep in node.dependencies:
-                parent = dep.parent
-                if parent.id in self._in_stage or isinstance(dep, (Broadcast, OneBucket)):
-                    continue  # a broadcast value is held once for every task; a summary bucket is small
-                bucket = p if isinstance(dep, ShuffleDependency) else None
-                for j in dep.parent_partitions(p):
-                    if (parent.id, j) not in seen:
-                        seen.add((parent.id, j))
-                        total += self._read_bytes(parent, j, bucket)
+        for dep, parent, j, bucket in self.stage.reads(p):
+            if isinstance(dep, (Broadcast, OneBucket)) or (parent.id, j) in seen:
+                continue  # a broadcast value is held once for every task; a summary bucket is small
+            seen.add((parent.id, j))
+            total += self._read_bytes(parent, j, bucket)
         return total
 
     def _read_bytes(self, node: Node, j: int, bucket: int | None) -> int:
@@ -106,8 +102,9 @@ class StageRunner:
         stored = self._limited.block_bytes(node.id, j)
         if stored is not None:
             return stored if bucket is None else stored // self.npartitions  # about one bucket's share
-        if node.id in self.inputs:
-            value = self.inputs[node.id][j]
+        held = self.inputs.get(node.id)  # a list of partitions, or (on a worker) those it was sent
+        value = held.get(j) if isinstance(held, dict) else held[j] if held is not None else None
+        if value is not None:
             return value_bytes(value.get(bucket) if isinstance(value, dict) else value)  # a worker's fetched bucket
         if node.partition_lengths is not None and node.dtype != VALUE:
             return node.partition_lengths[j] * node.dtype.itemsize * int(np.prod(node.trailing))

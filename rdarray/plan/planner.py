@@ -23,9 +23,10 @@ the scheduler runs it, makes the decisions and plans the rest again with those n
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..graph.lineage import Dependency, Node, OneToOne, decision_of
+from ..graph.lineage import Dependency, Node, OneBucket, OneToOne, ShuffleDependency, decision_of
 
 
 @dataclass(eq=False)
@@ -38,6 +39,28 @@ class Stage:
     nodes: list[Node] = field(default_factory=list)  # topological; the fused chain of each task
     inputs: list[Node] = field(default_factory=list)  # outputs of earlier stages read here
     parents: list[Stage] = field(default_factory=list)
+
+    def reads(self, p: int) -> Iterator[tuple[Dependency, Node, int, int | None]]:
+        """``(dependency, parent, partition, bucket)`` for every partition task ``p`` reads from
+        outside the stage, walked from its outputs through the partitions each node reads of its
+        parents (several for a coalesce); ``bucket`` is the shuffle bucket read from a map output,
+        else None. A partition read by several nodes comes once per dependency reading it."""
+        in_stage = {n.id for n in self.nodes}
+        seen: set[tuple[int, int]] = set()
+        stack = [(node, p) for node in self.outputs]
+        while stack:
+            node, q = stack.pop()
+            if (node.id, q) in seen:
+                continue
+            seen.add((node.id, q))
+            for dep in node.dependencies:
+                parent = dep.parent
+                bucket = dep.bucket if isinstance(dep, OneBucket) else q if isinstance(dep, ShuffleDependency) else None
+                for j in dep.parent_partitions(q):
+                    if parent.id in in_stage:
+                        stack.append((parent, j))
+                    else:
+                        yield dep, parent, j, bucket
 
 
 @dataclass

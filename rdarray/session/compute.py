@@ -70,9 +70,12 @@ def run_nodes(ctx: Context, nodes: list[Node]) -> dict[int, list]:
     return found
 
 
-def value_of(node: Node):
-    """The one partition of the value node ``node``, computed on the current context."""
-    return run_nodes(get_context(), [node])[node.id][0]
+def value_of(node: Node, ctx: Context | None = None):
+    """The one partition of the value node ``node``, computed on ``ctx`` while it is open, else
+    on the current context (``get_context()``)."""
+    if ctx is None or ctx.closed:
+        ctx = get_context()
+    return run_nodes(ctx, [node])[node.id][0]
 
 
 def compute_partitions(node: Node, as_tables: bool = False) -> list:

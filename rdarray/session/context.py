@@ -23,7 +23,30 @@ _OPTIONS = {"dask": ("client", "address")}  # options a backend takes beyond the
 
 
 class Context:
-    """Where computations run. ``with rd.Context(...) as ctx:`` makes it the default."""
+    """Where computations run. ``with rd.Context(...) as ctx:`` makes it the default (and closes it
+    after); ``ctx.as_default()`` does so without closing.
+
+    Parameters
+    ----------
+    backend : {"threads", "sync", "processes", "dask"}
+        Threads of this process, this thread alone, worker processes over ZeroMQ, or a dask cluster.
+    workers : int, optional
+        How many workers (by default the CPU count); a dask context uses its cluster's.
+    memory_limit : int or str, optional
+        Bytes (``"4GB"``, ``"512 MiB"``) that kept blocks and running tasks may use before blocks
+        spill to ``spill_dir``; threads, sync and processes backends.
+    spill_dir : str, optional
+        Where spilled blocks go: a temporary directory made inside it (by default, in the system's).
+    progress : bool, default False
+        Show a progress bar (needs tqdm).
+    **options
+        Backend options: ``client=`` or ``address=`` for dask.
+
+    Examples
+    --------
+    >>> with rd.Context("processes", workers=4, memory_limit="2GB"):
+    ...     total = x.sum().compute()
+    """
 
     def __init__(self, backend: str = "threads", workers: int | None = None, memory_limit=None,
                  spill_dir=None, progress: bool = False, **options):
@@ -66,17 +89,49 @@ class Context:
         _live.add(self)
 
     def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
-        """Run ``fn(*args, **kwargs)`` on a worker; returns a ``concurrent.futures.Future``."""
+        """Run ``fn(*args, **kwargs)`` on a worker.
+
+        Parameters
+        ----------
+        fn : callable
+        *args, **kwargs
+            Its arguments.
+
+        Returns
+        -------
+        concurrent.futures.Future
+        """
         self._check_open()
         check_callable(fn, "submit")
         return self.executor.submit(fn, *args, **kwargs)
 
     def map(self, fn, *iterables) -> list[concurrent.futures.Future]:
-        """One future per ``fn(*args)`` for ``args`` in ``zip(*iterables)``."""
+        """One future per ``fn(*args)`` for ``args`` in ``zip(*iterables)``.
+
+        Parameters
+        ----------
+        fn : callable
+        *iterables
+            The arguments, one iterable per parameter.
+
+        Returns
+        -------
+        list of concurrent.futures.Future
+        """
         return [self.submit(fn, *args) for args in zip(*iterables)]
 
     def compute(self, *items):
-        """Evaluate arrays and lazy results in one plan on this context."""
+        """Evaluate arrays and lazy results in one plan on this context.
+
+        Parameters
+        ----------
+        *items : PartitionedArray or rd.Lazy
+
+        Returns
+        -------
+        tuple
+            One result per item, as ``rd.compute`` returns them.
+        """
         from .compute import compute_on
 
         return compute_on(self, items)
@@ -137,6 +192,15 @@ def get_context() -> Context:
         if not _default or _default[0].closed:
             _default[:] = [Context()]
         return _default[0]
+
+
+def current_context() -> Context | None:
+    """The context :func:`get_context` would return, without making the default one: None when
+    it is not made yet (or closed)."""
+    for ctx in reversed(_current.get()):
+        if not ctx.closed:
+            return ctx
+    return _default[0] if _default and not _default[0].closed else None
 
 
 @atexit.register

@@ -9,6 +9,7 @@ target partition of every row of partition ``p``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,16 +28,46 @@ POSITION_BITS = 40
 
 @dataclass(frozen=True)
 class HashPartitioner:
-    """Rows go to ``partition_of(hash(key), npartitions)``; ``key`` is a field name, a tuple of field
-    names, or None for the values of a 1-D array."""
+    """Rows go to ``partition_of(hash(key), npartitions)``.
+
+    Parameters
+    ----------
+    npartitions : int
+    key : str, tuple of str or None
+        A field name, field names, or None for the values of a 1-D array.
+    """
 
     npartitions: int
     key: str | tuple[str, ...] | None = None
 
     def dependencies(self, parent: Node) -> list:
+        """The map side's dependencies on the array it shuffles.
+
+        Parameters
+        ----------
+        parent : Node
+
+        Returns
+        -------
+        list of Dependency
+        """
         return [OneToOne(parent)]
 
     def assign(self, p: int, block: np.ndarray) -> np.ndarray:
+        """The target partition of every row of a partition.
+
+        Parameters
+        ----------
+        p : int
+            The partition's index.
+        block : numpy.ndarray
+            Its rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            One target per row (intp).
+        """
         from .hashing import partition_keys
 
         return partition_keys(key_columns(block, self.key), self.npartitions)
@@ -52,6 +83,17 @@ class RangePartitioner:
     every partition weighted by its length (as Spark's RangePartitioner does). With
     ``split_ties`` the sample also records each row's position, and rows of a key spanning a
     boundary are split at that position, so partitions stay balanced when one key dominates.
+
+    Parameters
+    ----------
+    boundaries : sequence
+        The upper key of every partition but the last, in sort order.
+    key : str, tuple of str or None
+        A field name, field names, or None for the values of a 1-D array.
+    descending : bool or sequence of bool, default False
+        One direction for every key column, or one per column.
+    na_first : bool, default False
+        Missing values (NaN, NaT) before all others.
     """
 
     def __init__(self, boundaries, key=None, descending=False, na_first: bool = False):
@@ -60,18 +102,44 @@ class RangePartitioner:
         self.na_first = bool(na_first)
         self._cuts: Any = (np.asarray(list(boundaries)), None)  # (keys, positions), or None until sampled
         self._chooser: Node | None = None
-        self._evaluate: Callable[[Node], Any] | None = None
+        self._evaluate: Callable[[Node, Any], Any] | None = None
+        self._context: weakref.ref | None = None  # the context to compute sampled cuts on
         self._npartitions = len(self._cuts[0]) + 1
         self.split_ties = False  # True when rows of one key may be in two partitions
 
     @classmethod
     def sampled(cls, parent: Node, key, npartitions: int, descending=False, na_first: bool = False,
-                split_ties: bool = True, evaluate: Callable[[Node], Any] | None = None) -> RangePartitioner:
-        """Boundaries sampled from ``parent``'s partitions by a node of the plan that shuffles it;
-        ``evaluate(node)`` computes the value of that node when ``cuts`` are asked before (the
-        session's ``value_of``, handed in by the array layer: the shuffle never computes)."""
+                split_ties: bool = True, evaluate: Callable[[Node, Any], Any] | None = None,
+                context=None) -> RangePartitioner:
+        """Boundaries sampled from ``parent``'s partitions by a node of the plan that shuffles it.
+
+        ``evaluate(node, context)`` computes the value of that node when ``cuts`` are asked for
+        outside a plan: the session's ``value_of``, handed in by the array layer with the context
+        that was current when the sort was built (the shuffle never computes). The context is
+        held by weakref and is not pickled; ``evaluate`` gets None once it is gone.
+
+        Parameters
+        ----------
+        parent : Node
+            The node whose rows are shuffled (or whose keys are sampled).
+        key, descending, na_first
+            As for the constructor.
+        npartitions : int
+        split_ties : bool, default True
+            Split the rows of a key spanning a boundary by position (sort); else a key stays in one
+            partition (groupby, unique).
+        evaluate : callable, optional
+            ``evaluate(node, context) -> value``.
+        context : Context, optional
+            The context to compute the boundaries on.
+
+        Returns
+        -------
+        RangePartitioner
+        """
         self = cls((), key, descending, na_first)
         self._evaluate = evaluate
+        self._context = None if context is None else weakref.ref(context)
         self._npartitions = npartitions
         self.split_ties = split_ties
         sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
@@ -99,15 +167,39 @@ class RangePartitioner:
         if self._cuts is None:
             chooser = self._chooser
             assert chooser is not None and self._evaluate is not None, "a sampled partitioner can compute its cuts"
-            return self._evaluate(chooser)
+            return self._evaluate(chooser, None if self._context is None else self._context())
         return self._cuts
 
     def dependencies(self, parent: Node) -> list:
+        """The map side's dependencies, as ``HashPartitioner.dependencies``.
+
+        Parameters
+        ----------
+        parent : Node
+            Read one to one; the boundaries, when sampled, are broadcast to every map task.
+
+        Returns
+        -------
+        list of Dependency
+        """
         if self._chooser is None:
             return [OneToOne(parent)]
         return [OneToOne(parent), Broadcast(self._chooser)]
 
     def assign(self, p: int, block: np.ndarray, cuts=None) -> np.ndarray:
+        """The target partition of every row of a partition, as ``HashPartitioner.assign``.
+
+        Parameters
+        ----------
+        p, block
+            The partition's index (ties are split by row position) and its rows.
+        cuts : tuple, optional
+            ``(keys, positions or None)``: the sampled boundaries, as the map task receives them.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         cut_keys, cut_positions = self._cuts if cuts is None else cuts
         keys = sort_keys(block, self.key)
         cut_keys, keys = _comparable(cut_keys.astype(keys.dtype, copy=False), keys, self.key, self.descending,
@@ -127,6 +219,10 @@ class RangePartitioner:
         return self.npartitions == other.npartitions and np.array_equal(self._cuts[0], other._cuts[0])
 
     __hash__ = None  # type: ignore[assignment]  # equal partitioners may differ in identity
+
+    def __getstate__(self) -> dict:
+        """Pickled (inside a shipped stage) without the context: a weakref does not travel."""
+        return dict(self.__dict__, _context=None)
 
     def __repr__(self) -> str:
         shown = "sampled" if self._cuts is None else list(self.boundaries)

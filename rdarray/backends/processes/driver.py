@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from concurrent.futures import Future
 from itertools import count
 from typing import Any
@@ -52,6 +51,7 @@ from ...config import config
 from ...engine.executor import BlocksLost, Executor
 from ...errors import ClosedError, WorkerLostError
 from ...storage.frame import decoded
+from ...storage.store import Catalog
 from ..shipping import pickle_stage, task_reads
 from . import wire
 
@@ -138,36 +138,22 @@ class _Call:
         self.attempts = 0
 
 
-class RemoteStore:
+class RemoteStore(Catalog):
     """The driver's view of the workers' block stores (a ``Store``): which worker holds each
-    persisted partition. Blocks are fetched from their worker when the driver itself needs them."""
+    persisted partition, and its size (entries ``(worker id, bytes)``). Blocks are fetched from
+    their worker when the driver itself needs them."""
 
     def __init__(self, executor: ProcessesExecutor, memory_limit: int | None):
+        super().__init__()
         self._executor = executor
         self.memory_limit = memory_limit
-        self._where: dict[int, dict[int, int]] = {}
-        self._bytes: dict[tuple[int, int], int] = {}
-        # reentrant: a garbage collection inside a locked section may run a node's finalizer (drop)
-        self._lock = threading.RLock()
 
     def record(self, node, p: int, wid: int, nbytes: int) -> None:
-        with self._lock:
-            first = node.id not in self._where
-            self._where.setdefault(node.id, {})[p] = wid
-            self._bytes[(node.id, p)] = nbytes
-        if first:
-            weakref.finalize(node, self.drop, node.id)
+        self.keep(node, p, (wid, nbytes))
 
     def location(self, node_id: int, p: int) -> int | None:
-        with self._lock:
-            return self._where.get(node_id, {}).get(p)
-
-    def has(self, node_id: int, p: int) -> bool:
-        return self.location(node_id, p) is not None
-
-    def has_all(self, node) -> bool:
-        with self._lock:
-            return len(self._where.get(node.id, ())) == node.npartitions
+        entry = self.entry(node_id, p)
+        return None if entry is None else entry[0]
 
     def get(self, node_id: int, p: int):
         """The block, fetched from its worker; None when no worker holds it."""
@@ -183,38 +169,15 @@ class RemoteStore:
     @property
     def memory_bytes(self) -> int:
         with self._lock:
-            return sum(self._bytes.values())
-
-    def forget(self, node_id: int, p: int) -> None:
-        with self._lock:
-            self._where.get(node_id, {}).pop(p, None)
-            self._bytes.pop((node_id, p), None)
+            return sum(nbytes for places in self._entries.values() for _, nbytes in places.values())
 
     def forget_worker(self, wid: int) -> None:
-        with self._lock:
-            for node_id in list(self._where):  # a finalizer may drop nodes while this loop runs
-                places = self._where.get(node_id, {})
-                for p in [p for p, w in places.items() if w == wid]:
-                    del places[p]
-                    self._bytes.pop((node_id, p), None)
+        self.forget_where(lambda entry: entry[0] == wid)
 
     def drop(self, node_id: int) -> None:
         """Forget every block of a node, and tell the workers to free them."""
-        with self._lock:
-            places = self._where.pop(node_id, {})
-            for p in places:
-                self._bytes.pop((node_id, p), None)
-        if places:
+        if self.pop(node_id):
             self._executor.command("drop", [node_id])
-
-    def clear(self) -> None:
-        with self._lock:
-            self._where.clear()
-            self._bytes.clear()
-
-    def close(self) -> None:
-        """Forget every block: the context is closing (its workers, and their blocks, are gone)."""
-        self.clear()
 
 
 class ProcessesExecutor(Executor):
