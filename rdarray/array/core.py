@@ -402,7 +402,7 @@ class PartitionedArray:
         __lshift__, __lt__, __matmul__, __mod__, __mul__, __ne__, __neg__, __or__, __pos__, __pow__,
         __radd__, __rand__, __rdivmod__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
         __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__)
-    from .pandas_io import to_pandas  # type: ignore[misc]  # noqa: E402
+    from .pandas_io import to_dict, to_pandas  # type: ignore[misc]  # noqa: E402
     from .reductions import (  # type: ignore[misc]  # noqa: E402
         aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
         prod, reduce, std, sum, var)

@@ -51,8 +51,9 @@ def frame(values):
     """A structured array or table as a DataFrame (one column per field), a 1-D array as a Series."""
     import pandas as pd
 
-    if values.dtype.names:
-        return pd.DataFrame({name: values[name] for name in values.dtype.names}, copy=False)
+    if values.dtype.names:  # numbers are not copied; bytes become objects, as pandas makes them
+        return pd.DataFrame({name: values[name].astype(object) if values.dtype[name].kind == "S" else values[name]
+                             for name in values.dtype.names}, copy=False)
     if values.ndim == 1:
         return pd.Series(values)
     return pd.DataFrame(values)
@@ -85,15 +86,48 @@ def from_pandas(df, npartitions=None):
     return from_numpy(table(df), npartitions=npartitions)
 
 
-def to_pandas(self):
-    """A DataFrame (structured dtype: one column per field) or a Series (1-D)."""
-    node = self._node
-    if not is_table(node.dtype, node.trailing):
-        return frame(self.compute())
+def _columns(x) -> dict:
+    """The computed fields of the table ``x`` (name -> 1-D array), each assembled from the
+    partitions' fields once, the caller's to modify."""
     from ..session.compute import compute_partitions
 
+    node = x._node
     blocks = compute_partitions(node, as_tables=True)
     out = concat(blocks).with_dtype(node.dtype)
     if len(blocks) == 1 and (node.cheap or node.persist_level is not None):
         out = out.copy()  # its fields are the source's or the block store's
-    return frame(out)
+    return out.columns
+
+
+def to_pandas(self):
+    """The array as pandas data, built from the fields directly for a table.
+
+    Returns
+    -------
+    pandas.DataFrame or pandas.Series
+        A DataFrame with one column per field for a structured dtype, a Series for a 1-D array
+        (a DataFrame of its columns for 2-D).
+    """
+    if not is_table(self.dtype, self._node.trailing):
+        return frame(self.compute())
+    return frame(Table.from_columns(_columns(self)))
+
+
+def to_dict(self) -> dict:
+    """The fields of a table, computed.
+
+    Returns
+    -------
+    dict
+        ``{field name: 1-D ndarray}`` in field order (a sub-array field's array has its extra axes).
+
+    Examples
+    --------
+    >>> t = rd.from_numpy(np.array([(1, 2.0)], dtype=[("a", "i8"), ("b", "f8")]))
+    >>> t.to_dict()
+    {'a': array([1]), 'b': array([2.])}
+    """
+    if not is_table(self.dtype, self._node.trailing):
+        raise TypeError(f"to_dict: needs a table (a 1-D structured PartitionedArray), got {self.dtype} "
+                        f"with {self.ndim} dimension(s)")
+    return _columns(self)
