@@ -271,8 +271,9 @@ class GroupBy:
         frame = coalesced(frame)
         n = frame.npartitions
         if whole:
-            source = frame if not self._dropna else frame.map_partitions(
-                lambda b: _drop_nan_keys(b, keys), dtype=frame.dtype)
+            source = frame if not self._dropna else map_blocks(
+                frame, lambda b: _drop_nan_keys(b, keys), "groupby:dropna", dtype=frame.dtype, trailing=(),
+                same_rows=False)
         else:
             source = map_blocks(frame, partial, "groupby:combine", dtype=partial_dtype, trailing=(), same_rows=False)
         partitioner: RangePartitioner | HashPartitioner
