@@ -52,7 +52,8 @@ def exact(block, dtype: np.dtype):
             block = Table.from_records(block)
         elif block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
             return block.astype(dtype)
-    if isinstance(block, Table) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
+    if (isinstance(block, Table) and block.dtype != dtype and block.dtype.names == dtype.names
+            and np.can_cast(block.dtype, dtype, "equiv")):
         return block.with_dtype(dtype)
     return block
 

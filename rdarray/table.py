@@ -120,16 +120,21 @@ class Table:
         """This table with no pending row selection (every field gathered)."""
         return self if not self.pending() else Table(self.dtype, self.columns)
 
-    def select(self, names: Sequence[str]) -> Table:
-        """The fields ``names`` only, packed; nothing is copied or gathered."""
+    def select(self, names: Sequence[str], present: bool = False) -> Table:
+        """The fields ``names`` only, packed; nothing is copied or gathered. With ``present``,
+        those of them the table has (a table pruned of fields nothing reads)."""
+        if present:
+            names = [n for n in names if n in self._fields]
         dtype = np.dtype([(name, self.dtype[name]) for name in names])
         return Table._of(dtype, {name: self._fields[name] for name in names}, self._length)
 
     def with_fields(self, dtype: np.dtype, sources: Mapping[str, str], new: Mapping[str, np.ndarray]) -> Table:
-        """A table of ``dtype`` whose field ``name`` is ``new[name]`` (an array of this table's
-        length) or this table's field ``sources[name]``, shared as it is (pending or not)."""
-        fields = {name: (new[name], None) if name in new else self._fields[sources[name]] for name in names_of(dtype)}
-        return Table._of(np.dtype(dtype), fields, self._length)
+        """A table of ``dtype``'s fields whose field ``name`` is ``new[name]`` (an array of this
+        table's length) or this table's field ``sources[name]``, shared as it is (pending or not).
+        A field whose source this table lacks (pruned: nothing reads it) is left out."""
+        names = [n for n in names_of(dtype) if n in new or sources[n] in self._fields]
+        fields = {name: (new[name], None) if name in new else self._fields[sources[name]] for name in names}
+        return Table._of(np.dtype([(n, dtype[n]) for n in names]), fields, self._length)
 
     def with_dtype(self, dtype: np.dtype) -> Table:
         """The same fields under ``dtype`` (same names; field dtypes equal up to byte order)."""
@@ -258,11 +263,8 @@ def _records_in(value):
 
 
 def with_fields(block, dtype: np.dtype, sources: Mapping[str, str], new: Mapping[str, np.ndarray]) -> Table:
-    """``Table.with_fields`` of a Table, or of a structured ndarray (its kept fields copied once)."""
-    if isinstance(block, Table):
-        return block.with_fields(dtype, sources, new)
-    return Table(dtype, {name: new[name] if name in new else np.ascontiguousarray(block[sources[name]])
-                         for name in names_of(dtype)})
+    """``Table.with_fields`` of a Table, or of a structured ndarray (its fields split first)."""
+    return (block if isinstance(block, Table) else Table.from_records(block)).with_fields(dtype, sources, new)
 
 
 def records(block):
@@ -289,7 +291,7 @@ def assemble(blocks, dtype: np.dtype) -> np.ndarray:
     start = 0
     for block in blocks:
         stop = start + len(block)
-        for name, have in zip(names_of(dtype), names_of(block.dtype)):
-            out[name][start:stop] = block[have]
+        for name in names_of(dtype):
+            out[name][start:stop] = block[name]
         start = stop
     return out

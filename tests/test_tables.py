@@ -291,3 +291,40 @@ def test_to_pandas_and_to_dict_hand_out_copies():
         np.testing.assert_array_equal(x["f0"].compute(), a["f0"])
     with pytest.raises(TypeError, match="needs a table"):
         rd.from_numpy(np.arange(3)).to_dict()
+
+
+# -- column pruning: a plan computes, moves and keeps only the fields its results read --------------
+def test_a_shuffle_moves_only_the_fields_read_afterwards(ctx):
+    a = wide_table(400, 16, seed=9)
+    x = partitioned(a, [100, 0, 250, 50])
+    kept = a[a["f0"] > 0]
+    want = kept[np.argsort(kept["f5"], kind="stable")]
+    s = x[x["f0"] > 0].sort("f5")
+    one = s["f1"]
+    plan = one.explain()
+    assert "fields: f1, f5" in plan and "f2," not in plan  # the buckets carry the sort key and f1 only
+    np.testing.assert_array_equal(one.compute(), want["f1"])
+    assert_table(s.compute(), want)  # the same shuffle, every field: the pruned buckets were not reused
+    np.testing.assert_array_equal(s["f1"].compute(), want["f1"])  # now read from the kept, whole buckets
+    g = x[x["f0"] > 0].drop("f1").groupby("f4").agg(n=("f3", "count"), m=("f13", "nunique"))
+    assert "fields: f3, f4, f13" in g.explain()  # whole groups are shuffled: their rows, three fields
+    want_g = scalar_frame(kept).groupby("f4").agg(n=("f3", "count"), m=("f13", "nunique")).reset_index()
+    got = g.compute()
+    np.testing.assert_array_equal(got["n"], want_g["n"])
+    np.testing.assert_array_equal(got["m"], want_g["m"])
+
+
+def test_pruning_through_assign_rename_slices_and_persisted_tables(ctx):
+    a = wide_table(300, 16, seed=10)
+    x = partitioned(a, [120, 0, 180])
+    t = x.assign(rev=x["f1"] * 2).rename(columns={"f5": "key"})[10:290].repartition(2)
+    got = t.sort("key")[["rev", "key"]]
+    assert "fields: f1, f5" in got.explain() or "fields: key, rev" in got.explain()
+    part = a[10:290]
+    order = np.argsort(part["f5"], kind="stable")
+    out = got.compute()
+    np.testing.assert_array_equal(out["rev"], (part["f1"] * 2)[order])
+    p = x[x["f0"] > 0].persist()
+    kept = a[a["f0"] > 0]
+    np.testing.assert_array_equal(p.sort("f5")["f1"].compute(), kept[np.argsort(kept["f5"], kind="stable")]["f1"])
+    assert_table(p.compute(), kept)  # a persisted table keeps every field

@@ -42,9 +42,12 @@ def _shared(x, dtype: np.dtype, sources: dict[str, str], op: str, detail: str, c
     def pick(block):
         return with_fields(block, dtype, sources, {})
 
+    def uses(used):  # x's fields behind the ones read
+        return [None if used is None else frozenset(sources[f] for f in used if f in sources)]
+
     return PartitionedArray(Node(op, pick, [OneToOne(node)], node.npartitions, dtype, (), node.partition_lengths,
                                  align_key=node.align_key, partitioner=_kept(node.partitioner, changed),
-                                 detail=detail, sliceable=True))
+                                 detail=detail, sliceable=True, uses=uses))
 
 
 def assign(self, **values):
@@ -114,6 +117,10 @@ def _assigned(x, dtype: np.dtype, sources: dict[str, str], name: str, value):
     def put(block, column):
         return with_fields(block, dtype, sources, {name: np.asarray(column).astype(base, copy=False)})
 
+    def uses(used):  # x's other fields that are read; the value's array whole
+        kept = None if used is None else frozenset(f for f in used if f in sources)
+        return [kept, None]
+
     if isinstance(value, PartitionedArray):
         deps = [OneToOne(node), align(node, value._node, "assign")]
         func = put
@@ -126,7 +133,7 @@ def _assigned(x, dtype: np.dtype, sources: dict[str, str], name: str, value):
 
     return PartitionedArray(Node("assign", func, deps, node.npartitions, dtype, (), node.partition_lengths,
                                  align_key=node.align_key, partitioner=_kept(node.partitioner, {name}),
-                                 detail=name, sliceable=True))
+                                 detail=name, sliceable=True, uses=uses))
 
 
 def rename(self, columns: Mapping[str, str]):

@@ -353,7 +353,7 @@ class PartitionedArray:
         lengths = split_lengths(sum(ensure_lengths(self._node)), n)
         node = self._node
         return PartitionedArray(Node("repartition", lambda block: block, [realign(node, lengths)], n,
-                                     node.dtype, node.trailing, lengths, detail=str(n)))
+                                     node.dtype, node.trailing, lengths, detail=str(n), uses=same_fields))
 
     # -- indexing ---------------------------------------------------------------------------------
     def groupby(self, by, sort: bool = True, dropna: bool = True):
@@ -433,7 +433,12 @@ def select_partitions(x: PartitionedArray, groups: Sequence, op: str = "select",
     if not detail:
         detail = f"{len(groups)} of {node.npartitions}"
     return PartitionedArray(Node(op, lambda block: block, [dep], len(groups), node.dtype, node.trailing,
-                                 new_lengths, detail=detail))
+                                 new_lengths, detail=detail, uses=same_fields))
+
+
+def same_fields(used):
+    """``Node.uses`` of a node passing its one parent's rows through: it reads the fields read of it."""
+    return [used]
 
 
 def _check_count(n, what: str, minimum: int = 0) -> int:

@@ -25,9 +25,10 @@ def infer(func, samples: list, what: str):
     return check_dtype(out.dtype, what), out.shape[1:]
 
 
-def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, same_rows=True):
+def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, same_rows=True, uses=None):
     """``func`` applied to each partition of ``x``. With ``same_rows``, ``func`` maps each row to
-    one row (so it also runs on row slices) and the partition lengths are kept."""
+    one row (so it also runs on row slices) and the partition lengths are kept. ``uses``: which
+    fields of ``x`` it reads (``Node.uses``)."""
     from .core import PartitionedArray
 
     node = x._node
@@ -36,12 +37,12 @@ def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, sa
     return PartitionedArray(Node(
         op, func, [OneToOne(node)], node.npartitions, dtype, trailing,
         node.partition_lengths if same_rows else None,
-        align_key=node.align_key if same_rows else None, detail=detail, sliceable=same_rows,
+        align_key=node.align_key if same_rows else None, detail=detail, sliceable=same_rows, uses=uses,
     ))
 
 
 def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool = True,
-                accepts_out: bool = False):
+                accepts_out: bool = False, uses=None):
     """``func(*blocks)`` over aligned partitions of the operands; at least one is partitioned.
     ``func`` works row by row; without ``same_rows`` it may drop rows (a mask). ``accepts_out``:
     ``func(*blocks, out=array)`` writes its result into ``array`` (a ufunc).
@@ -85,7 +86,7 @@ def elementwise(func, operands: list, op: str, detail: str = "", same_rows: bool
     return PartitionedArray(Node(op, apply, deps, node.npartitions, dtype, trailing,
                                  node.partition_lengths if same_rows else None,
                                  align_key=node.align_key if same_rows else None, detail=detail,
-                                 sliceable=True, accepts_out=accepts_out and same_rows))
+                                 sliceable=True, accepts_out=accepts_out and same_rows, uses=uses))
 
 
 def _shape_for_broadcast(operand, row_ndim: int) -> tuple:

@@ -238,16 +238,20 @@ class GroupBy:
             values = _merge_states(states, parts, ids, ngroups)
             return _finish(aggs, values, parts[first], out_dtype, keys, self._sort)
 
+        reads = frozenset(keys) | {a.field for a in aggs if a.field}
         if whole:
-            return self._grouped(reduce_rows, reduce_rows, whole=True, dtype=out_dtype, op="agg")
+            return self._grouped(reduce_rows, reduce_rows, whole=True, dtype=out_dtype, op="agg", reads=reads)
         return self._grouped(reduce_rows, merge, whole=False, dtype=out_dtype, op="agg", partial=partial,
-                             partial_dtype=state_dtype)
+                             partial_dtype=state_dtype, reads=reads)
 
     def _grouped(self, whole_fn, reduce_fn, whole: bool, dtype, op: str, trailing=(), partial=None,
-                 partial_dtype=None):
+                 partial_dtype=None, reads: frozenset | None = None):
         """The plan: ``whole_fn`` per partition when the frame is already partitioned by the keys;
         otherwise ``partial`` (or the key-relevant rows) per partition, a shuffle by key, and
-        ``reduce_fn`` per output partition."""
+        ``reduce_fn`` per output partition. ``reads``: the frame's fields they read (None: all)."""
+
+        def reading(used):
+            return [reads]
         from .core import PartitionedArray
 
         frame, keys = self._frame, self._keys
@@ -262,7 +266,8 @@ class GroupBy:
         if by_hash or by_range:
             node = frame._node
             result = PartitionedArray(Node(label, whole_fn, [OneToOne(node)], n, dtype, trailing, None,
-                                           partitioner=placed, detail=f"{detail}, already partitioned by key"))
+                                           partitioner=placed, detail=f"{detail}, already partitioned by key",
+                                           uses=reading))
             if self._sort and isinstance(placed, HashPartitioner) and op != "apply":
                 from .wide import range_sorted
 
@@ -273,9 +278,10 @@ class GroupBy:
         if whole:
             source = frame if not self._dropna else map_blocks(
                 frame, lambda b: _drop_nan_keys(b, keys), "groupby:dropna", dtype=frame.dtype, trailing=(),
-                same_rows=False)
+                same_rows=False, uses=lambda used: [None if used is None else used | frozenset(keys)])
         else:
-            source = map_blocks(frame, partial, "groupby:combine", dtype=partial_dtype, trailing=(), same_rows=False)
+            source = map_blocks(frame, partial, "groupby:combine", dtype=partial_dtype, trailing=(), same_rows=False,
+                                uses=reading)
         partitioner: RangePartitioner | HashPartitioner
         if self._sort:  # boundaries from keys read in place when the frame is, else from what is shuffled
             sampled = frame._node if frame._node.cheap else source._node
@@ -284,7 +290,7 @@ class GroupBy:
         else:
             partitioner = HashPartitioner(n, key)
         return shuffled(source, partitioner, label, lambda pieces: reduce_fn(np.concatenate(pieces)),
-                        detail=detail, dtype=dtype, trailing=trailing)
+                        detail=detail, dtype=dtype, trailing=trailing, uses=reading if whole else None)
 
 
 def _frame(x, by):

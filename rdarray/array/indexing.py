@@ -9,7 +9,7 @@ from numpy.lib.recfunctions import repack_fields
 
 from ..graph.lineage import Node, RangeDependency
 from ..table import Table
-from .core import PartitionedArray, ensure_lengths, from_numpy, select_partitions
+from .core import PartitionedArray, ensure_lengths, from_numpy, same_fields, select_partitions
 from .elementwise import elementwise, map_blocks
 
 
@@ -90,7 +90,7 @@ def _row_slice(x: PartitionedArray, rows: slice) -> PartitionedArray:
         pieces, new_lengths = [[]], [0]
     node = x._node
     return PartitionedArray(Node("slice", lambda b: b, [RangeDependency(node, pieces)], len(pieces),
-                                 node.dtype, node.trailing, new_lengths,
+                                 node.dtype, node.trailing, new_lengths, uses=same_fields,
                                  detail=f"{rows.start}:{rows.stop}:{rows.step}".replace("None", "")))
 
 
@@ -101,10 +101,11 @@ def _fields(x: PartitionedArray, key: str | list[str]) -> PartitionedArray:
         if name not in fields:
             have = ", ".join(fields) if fields else "none (the dtype is not structured)"
             raise KeyError(f"field {name!r} not found; the fields are: {have}")
+    chosen = frozenset(names)
     if isinstance(key, list):  # packed: NumPy's multi-field view keeps the other fields as padding
-        return map_blocks(x, lambda b: b.select(key) if isinstance(b, Table) else repack_fields(b[key]),
-                          "field", ",".join(names))
-    return map_blocks(x, lambda b: b[key], "field", ",".join(names))
+        return map_blocks(x, lambda b: b.select(key, present=True) if isinstance(b, Table) else repack_fields(b[key]),
+                          "field", ",".join(names), uses=lambda used: [chosen if used is None else chosen & used])
+    return map_blocks(x, lambda b: b[key], "field", ",".join(names), uses=lambda used: [chosen])
 
 
 def _mask(x: PartitionedArray, mask) -> PartitionedArray:
@@ -121,4 +122,5 @@ def _mask(x: PartitionedArray, mask) -> PartitionedArray:
                         f"{mask.ndim} dimensions")
     if x.ndim > 1:  # a column, so that it lines its rows up with the rows of x
         mask = map_blocks(mask, lambda m: m.reshape((-1,) + (1,) * (x.ndim - 1)), "reshape")
-    return elementwise(lambda b, m: b[m.reshape(-1)], [x, mask], "mask", same_rows=False)
+    return elementwise(lambda b, m: b[m.reshape(-1)], [x, mask], "mask", same_rows=False,
+                       uses=lambda used: [used, None])

@@ -10,7 +10,7 @@ from ..dtypes import is_nan
 from ..session.compute import value_of
 from ..session.context import current_context
 from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
-from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, sort_order
+from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, key_fields, sort_order
 
 
 def check_key(x, key, what: str):
@@ -136,7 +136,12 @@ def range_sorted(x, key, descending=False, na_first: bool = False, split_ties: b
         return ordered if local is None else local(ordered)
 
     detail = f"{key or 'values'}{_directions_detail(down, na_first)}"
-    return shuffled(x, partitioner, "sort", local_sort, detail=detail)
+    keys = key_fields(key)
+
+    def uses(used):  # the rows' fields, and the key that orders them
+        return [None if used is None or local is not None else used | keys]
+
+    return shuffled(x, partitioner, "sort", local_sort, detail=detail, uses=uses)
 
 
 def _directions_detail(down: tuple, na_first: bool) -> str:

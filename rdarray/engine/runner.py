@@ -54,6 +54,7 @@ class StageRunner:
         self.keep = keep
         self._limited = cast(LimitedStore, store) if store.memory_limit else None  # reserves working memory
         self.npartitions = stage.npartitions
+        self._fields = stage.fields
         self._in_stage = {n.id for n in stage.nodes}
         self._program = _compile(stage, self._in_stage)
         if self._program is not None:
@@ -110,8 +111,13 @@ class StageRunner:
             return node.partition_lengths[j] * node.dtype.itemsize * int(np.prod(node.trailing))
         return 0
 
+    def _pruned(self, node: Node, value):
+        """``value`` with only the fields the plan reads of ``node`` (column pruning), when it is a table."""
+        names = self._fields.get(node.id)
+        return value.select(names) if names is not None and isinstance(value, Table) else value
+
     def _run_program(self, p: int) -> tuple:
-        leaves = [self._evaluate(leaf, 0 if whole else p, None) for leaf, whole in self._leaves]
+        leaves = [self._pruned(leaf, self._evaluate(leaf, 0 if whole else p, None)) for leaf, whole in self._leaves]
         rows = self._slice_rows
         if rows and len(leaves[self._first_row_leaf]) > rows:
             return self._run_sliced(p, leaves, rows)
@@ -132,7 +138,7 @@ class StageRunner:
                 if out is not None:
                     value = node.func(*inputs, out=out)
                 else:
-                    value = node.func(p, *inputs) if node.pass_index else node.func(*inputs)
+                    value = self._pruned(node, node.func(p, *inputs) if node.pass_index else node.func(*inputs))
                 if isinstance(value, np.ndarray):
                     arrays[len(values)] = value
                 values.append(value)
@@ -191,14 +197,14 @@ class StageRunner:
         if node.id not in self._in_stage and not node.cheap:
             return self.inputs[node.id][p] if node.id in self.inputs else self.store.get(node.id, p)
         if node.cheap and not node.dependencies:
-            return node.func(p)
+            return self._pruned(node, node.func(p))
         value = self.store.get(node.id, p) if node.persist_level is not None else None
         return _COMPUTE if value is None else value
 
     def _compute(self, node: Node, p: int, memo: dict):
         args = [dep.read(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
-            return exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype)
+            return self._pruned(node, exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype))
         except Exception as exc:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise

@@ -16,10 +16,11 @@ what has been computed so far read as inputs, until a plan ends with the targets
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
-from ..errors import WorkerLostError
+from ..errors import ClosedError, WorkerLostError
 from ..graph.lineage import ShuffleDependency, decision_of, labels
 from ..plan.planner import Plan, build_plan
 from ..storage.blocks import BlockStore
@@ -62,6 +63,9 @@ def _execute(plan: Plan, executor, store, collect: bool, progress) -> dict[int, 
     finally:
         for value in results.values():
             _release(value)
+        for node in plan.transient:  # map outputs of pruned rows: a later plan may need other fields
+            with contextlib.suppress(ClosedError):
+                store.drop(node.id)
     if not collect:
         return {}
     return {t.id: executor.gather(results[t.id]) if t.id in results

@@ -268,6 +268,9 @@ class Node:
     combine into the result for both (``graph/partials.py``). ``accepts_out`` nodes take
     ``func(*inputs, out=array)`` and write their result (same shape and dtype as ``array``) into it.
     A node with a ``decision`` not made yet is planned once the decision is made (:class:`Decision`).
+    ``uses(fields)`` says which fields of each parent (a frozenset, or None for all) the node reads
+    when only ``fields`` of its own output are read (None: all): the planner's column pruning
+    (``plan/planner.py``); without it a node reads every field of every parent.
     """
 
     def __init__(
@@ -290,6 +293,7 @@ class Node:
         combine: Callable | None = None,
         accepts_out: bool = False,
         decision: Decision | None = None,
+        uses: Callable[[frozenset | None], Sequence[frozenset | None]] | None = None,
     ):
         self.id = next(_node_ids)
         self.op = op
@@ -310,6 +314,7 @@ class Node:
         self.accepts_out = accepts_out
         self.persist_level: str | None = None
         self.decision = decision
+        self.uses = uses
 
     @property
     def parents(self) -> tuple[Node, ...]:

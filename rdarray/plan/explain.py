@@ -8,6 +8,13 @@ from .planner import Plan, Stage
 
 def format_plan(plan: Plan) -> str:
     lines = [f"Plan: {len(plan.stages)} stage(s), {plan.ntasks} task(s)"]
+    pruned = {k: names for stage in plan.stages for k, names in stage.fields.items()}
+
+    def _fields(node: Node, before: str = "") -> str:
+        """The fields a table node carries (only those read, with column pruning)."""
+        names = None if node.trailing else pruned.get(node.id, node.dtype.names)
+        return f"{before}fields: {', '.join(names)}" if names else ""
+
     cached = {n.id for n in plan.cached}
     for stage in plan.stages:
         lines.append(f"Stage {stage.id}: {stage.npartitions} task(s), one per partition")
@@ -67,12 +74,6 @@ def _read_from_cache(stage: Stage, cached: set[int]) -> list[Node]:
 
 def _name(node: Node) -> str:
     return f"{node.label}#{node.id}"
-
-
-def _fields(node: Node, before: str = "") -> str:
-    """The fields a table node carries, for the reader to see what a stage keeps or moves."""
-    names = None if node.trailing else node.dtype.names
-    return f"{before}fields: {', '.join(names)}" if names else ""
 
 
 def _bytes(node: Node) -> str:

@@ -14,6 +14,11 @@ once per plan. Cheap nodes (views of in-memory data) and persisted nodes whose p
 cached are read wherever they are needed and are never part of a stage, and so are nodes an
 earlier plan of the same computation has computed (``done``).
 
+Column pruning: a table node whose readers in the plan read only some of its fields (``Node.uses``)
+is computed with those fields only (``Stage.fields``; the task runner drops the others as soon as
+the node is computed or read). The map outputs of a shuffle whose rows were pruned so hold only
+those fields: they are not kept for later plans (``Plan.transient``), which may need others.
+
 A node whose plan waits for a decision (``Node.decision``: a join side of unknown size) cannot be
 planned yet. Then the plan is *partial*: it computes the nodes the ready decisions measure (those
 whose measured nodes need no other open decision), in topological order, and lists the decisions;
@@ -26,7 +31,7 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..graph.lineage import Dependency, Node, OneBucket, OneToOne, ShuffleDependency, decision_of
+from ..graph.lineage import VALUE, Dependency, Node, OneBucket, OneToOne, ShuffleDependency, decision_of
 
 
 @dataclass(eq=False)
@@ -39,6 +44,9 @@ class Stage:
     nodes: list[Node] = field(default_factory=list)  # topological; the fused chain of each task
     inputs: list[Node] = field(default_factory=list)  # outputs of earlier stages read here
     parents: list[Stage] = field(default_factory=list)
+    #: column pruning: node id -> the only fields of it that are computed (nodes of the stage and
+    #: the in-memory sources it reads)
+    fields: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def reads(self, p: int) -> Iterator[tuple[Dependency, Node, int, int | None]]:
         """``(dependency, parent, partition, bucket)`` for every partition task ``p`` reads from
@@ -75,6 +83,8 @@ class Plan:
     #: a partial plan's own targets, kept for the next plan: the measured nodes, their measures,
     #: and what else it computes that the next plan reads
     kept: list[Node] = field(default_factory=list)
+    #: map outputs this plan computes from pruned rows: dropped from the block store after it
+    transient: list[Node] = field(default_factory=list)
 
     @property
     def ntasks(self) -> int:
@@ -119,11 +129,11 @@ def _measuring(targets: list[Node], needed: list[Node], undecided: list[Node], i
         if n.id in ids and not n.cheap and n.id not in cached:
             first.setdefault(n.id, n)
     keep = [first[k] for k in sorted(first)]
-    plan = _stages(keep, inside, cached, done)
+    plan = _stages(keep, inside, cached, done, prune=False)
     return Plan(list(targets), plan.stages, plan.cached, ready, keep)
 
 
-def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: frozenset) -> Plan:
+def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: frozenset, prune: bool = True) -> Plan:
     target_ids = {t.id for t in targets}
     consumers: dict[int, list[tuple[Node, Dependency]]] = {n.id: [] for n in needed}
     for node in needed:
@@ -180,7 +190,42 @@ def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: fro
     ordered = _topological(stages)
     for i, stage in enumerate(ordered):
         stage.id = i
-    return Plan(list(targets), ordered, [n for n in needed if n.id in cached])
+    pruned = _pruned_fields(targets, needed, cached, done) if prune else {}
+    transient = []
+    for stage in stages:
+        ids = {n.id for n in stage.nodes} | {p.id for n in stage.nodes for p in n.parents if p.cheap}
+        stage.fields = {k: pruned[k] for k in sorted(ids) if k in pruned}
+        transient += [n for n in stage.nodes if n.persist_level is not None
+                      and any(d.parent.id in pruned for d in n.dependencies)]
+    return Plan(list(targets), ordered, [n for n in needed if n.id in cached], transient=transient)
+
+
+def _pruned_fields(targets: list[Node], needed: list[Node], cached: set[int], done: frozenset) -> dict:
+    """Column pruning: node id -> the fields (in the node's order) that the plan reads of each
+    table node computed or read in place whose readers read only some of its fields. What the
+    plan hands back, and what persisted nodes keep, keeps every field."""
+    used: dict[int, frozenset | None] = {t.id: None for t in targets}  # None: every field
+    for node in reversed(needed):  # readers before what they read
+        if node.id in cached or node.id in done:
+            continue
+        keeps_all = node.persist_level is not None and node.dtype != VALUE  # a map output is a value
+        mine = None if keeps_all else used.get(node.id)
+        reads = node.uses(mine) if node.uses is not None else [None] * len(node.dependencies)
+        for dep, fields in zip(node.dependencies, reads):
+            key = dep.parent.id
+            before = used.get(key, frozenset())
+            used[key] = None if fields is None or before is None else before | fields
+    out = {}
+    for node in needed:
+        fields = used.get(node.id)
+        names = node.dtype.names
+        if (fields is None or not names or node.trailing or node.persist_level is not None
+                or node.id in cached or node.id in done):
+            continue
+        kept = tuple(f for f in names if f in fields) or names[:1]  # a table keeps one field at least
+        if len(kept) < len(names):
+            out[node.id] = kept
+    return out
 
 
 def _collect(targets: list[Node], is_cached, done: frozenset = frozenset()) -> tuple[list[Node], set[int]]:

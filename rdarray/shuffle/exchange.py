@@ -17,6 +17,7 @@ import numpy as np
 from ..graph.lineage import VALUE, Node, ShuffleDependency
 from ..storage.buckets import Buckets
 from ..table import Table
+from .partitioners import key_fields
 
 #: a small array in more partitions than this is shuffled from (and sorted or grouped into) this
 #: many; its map outputs times the targets of a shuffle stay under this number squared
@@ -40,18 +41,23 @@ def map_side(parent: Node, partitioner, op: str) -> Node:
     """The node whose partition ``j`` is partition ``j`` of ``parent`` in buckets, kept in the
     block store."""
     n = partitioner.npartitions
+    deps = partitioner.dependencies(parent)
+    keys = key_fields(partitioner.key)
 
     def write(p, block, *values):
         return buckets(block, partitioner.assign(p, block, *values), n)
 
-    node = Node(f"{op}:write", write, partitioner.dependencies(parent), parent.npartitions, VALUE, (), None,
-                pass_index=True, detail=f"to {n} partitions")
+    def uses(used):  # the fields the buckets carry, and the key that places them
+        return [None if used is None else used | keys] + [None] * (len(deps) - 1)
+
+    node = Node(f"{op}:write", write, deps, parent.npartitions, VALUE, (), None,
+                pass_index=True, detail=f"to {n} partitions", uses=uses)
     node.persist_level = "memory"
     return node
 
 
 def shuffle(node: Node, partitioner, op: str, reduce: Callable[[list[np.ndarray]], np.ndarray] | None = None,
-            detail: str = "", dtype=None, trailing=None) -> Node:
+            detail: str = "", dtype=None, trailing=None, uses=None) -> Node:
     """The reduce side of a shuffle: ``node``'s rows moved to the partitions ``partitioner.assign``
     names.
 
@@ -68,6 +74,9 @@ def shuffle(node: Node, partitioner, op: str, reduce: Callable[[list[np.ndarray]
         (by default the buckets concatenated in map-partition order).
     dtype, trailing : optional
         Of the output partitions (by default ``node``'s).
+    uses : callable, optional
+        ``Node.uses`` of the reduce side: which fields of ``node`` it reads given the fields read
+        of its output (by default: those, when ``reduce`` is the concatenation; all otherwise).
 
     Returns
     -------
@@ -75,6 +84,10 @@ def shuffle(node: Node, partitioner, op: str, reduce: Callable[[list[np.ndarray]
         Partition ``q`` is ``reduce`` of bucket ``q`` of every map output; nothing is computed.
     """
     read = reduce or (lambda pieces: np.concatenate(pieces))
+    if uses is None and reduce is None:
+        def uses(used):
+            return [used]
     return Node(op, read, [ShuffleDependency(map_side(node, partitioner, op))], partitioner.npartitions,
                 node.dtype if dtype is None else np.dtype(dtype),
-                node.trailing if trailing is None else tuple(trailing), None, partitioner=partitioner, detail=detail)
+                node.trailing if trailing is None else tuple(trailing), None, partitioner=partitioner, detail=detail,
+                uses=uses)

@@ -26,6 +26,11 @@ SAMPLE_ROWS = 256
 POSITION_BITS = 40
 
 
+def key_fields(key) -> frozenset:
+    """The fields a partitioner's key names (none for the values of a 1-D array)."""
+    return frozenset([key] if isinstance(key, str) else key or ())
+
+
 @dataclass(frozen=True)
 class HashPartitioner:
     """Rows go to ``partition_of(hash(key), npartitions)``.
@@ -142,9 +147,10 @@ class RangePartitioner:
         self._context = None if context is None else weakref.ref(context)
         self._npartitions = npartitions
         self.split_ties = split_ties
+        keys = key_fields(key)
         sample = Node("sample", lambda p, block: _sample(p, sort_keys(block, key), split_ties),
                       [OneToOne(parent)], parent.npartitions, VALUE, (), None, pass_index=True,
-                      detail=f"{SAMPLE_ROWS} rows per partition")
+                      detail=f"{SAMPLE_ROWS} rows per partition", uses=lambda used: [keys])
         order = (key, self.descending, self.na_first)
         self._chooser = Node("boundaries", lambda samples: _choose(samples, npartitions, *order), [AllToOne(sample)],
                              1, VALUE, (), None, detail=f"{npartitions - 1} cuts")
