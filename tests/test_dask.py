@@ -229,6 +229,72 @@ def test_a_hung_worker_is_restarted_and_its_tasks_rerun(tmp_path):
     print(f"\n[dask hung worker] completed in {took:.1f} s with a 3 s heartbeat timeout")
 
 
+@pytest.fixture
+def watched_cluster():
+    """A LocalCluster of two worker processes with nannies and the scheduler's own worker-ttl off
+    (so only rdarray's watchdog can give up a hung worker), under a 2 s heartbeat timeout."""
+    import dask
+
+    saved = rd.config.heartbeat_timeout
+    rd.config.heartbeat_timeout = 2.0
+    try:
+        with dask.config.set({"distributed.scheduler.worker-ttl": None}), \
+                distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                         dashboard_address=None) as cluster, \
+                distributed.Client(cluster, set_as_default=False) as client, \
+                rd.Context(backend="dask", client=client) as ctx:
+            yield ctx, client
+    finally:
+        rd.config.heartbeat_timeout = saved
+
+
+def test_a_hung_worker_running_a_submitted_task_is_killed_and_the_task_rerun(watched_cluster, tmp_path):
+    """``ctx.submit`` work whose worker is stopped (SIGSTOP) while the user waits on the future:
+    the stopped worker (silent, and using no CPU) is killed through its nanny, the task runs again
+    elsewhere and the future gets its result. Without the watchdog it would wait for ever."""
+    ctx, client = watched_cluster
+    marker = str(tmp_path / "stopped")
+
+    def stopped_once(marker: str, value):
+        """``value`` and the pid; the first call SIGSTOPs its process first: it hangs, alive."""
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return value, os.getpid()
+    pids = set(client.run(os.getpid).values())
+    start = time.monotonic()
+    future = ctx.submit(stopped_once, marker, np.arange(5) * 2)
+    assert wait_until(lambda: os.path.exists(marker), timeout=30)
+    value, pid = future.result(timeout=120)  # a guard against a hang, not a timing
+    took = time.monotonic() - start
+    np.testing.assert_array_equal(value, np.arange(5) * 2)
+    assert pid in pids
+    assert wait_until(lambda: sum(alive(p) for p in pids) == 1, timeout=60)  # the stopped one is gone
+    assert ctx.submit(abs, -3).result(timeout=60) == 3  # the context goes on
+    print(f"\n[dask hung worker, submit] result in {took:.1f} s with a 2 s heartbeat timeout")
+
+
+@pytest.mark.slow
+def test_a_submitted_task_holding_the_gil_past_the_timeout_is_not_killed(watched_cluster):
+    """A submitted task inside one C call that holds the GIL for about three times the heartbeat
+    timeout: its worker sends no heartbeat, but its CPU time (read through the nanny) advances, so
+    it is computing, not hung, and is not killed."""
+    ctx, client = watched_cluster
+    pids = client.run(os.getpid)
+
+    def gil_holding_sum(n: int):
+        """One C call holding the GIL throughout: the worker's event loop is silent too."""
+        return sum(range(n)), os.getpid()
+    start = time.monotonic()
+    sum(range(10**7))
+    n = int(10**7 / (time.monotonic() - start) * 6)  # about 6 s here, 3 heartbeat timeouts
+    total, pid = ctx.submit(gil_holding_sum, n).result(timeout=120)
+    assert total == n * (n - 1) // 2
+    assert pid in pids.values()
+    assert client.run(os.getpid) == pids  # no worker was restarted
+    assert all(alive(p) for p in pids.values())
+
+
 def test_a_client_that_is_not_the_default_is_enough():
     """A client made with ``set_as_default=False``: rdarray waits on its own client, never on a
     default one (there is none here)."""
