@@ -295,6 +295,62 @@ def test_a_submitted_task_holding_the_gil_past_the_timeout_is_not_killed(watched
     assert all(alive(p) for p in pids.values())
 
 
+@pytest.mark.slow
+def test_a_scheduler_without_rdarray_still_has_hung_workers_killed(tmp_path):
+    """What the watchdog runs on the scheduler and the nannies travels by value: a scheduler (from
+    dask's command line, its worker-ttl off) where rdarray cannot be imported runs it, and a
+    worker stopped under a submitted task is killed; the task reruns and the future gets its
+    result."""
+    blocked = tmp_path / "blocked"
+    (blocked / "rdarray").mkdir(parents=True)
+    (blocked / "rdarray" / "__init__.py").write_text("raise ImportError('rdarray is not installed here')\n")
+    scheduler_file, marker = tmp_path / "scheduler.json", str(tmp_path / "stopped")
+    dask_cli = [sys.executable, "-m", "dask"]
+    env = dict(os.environ, PYTHONPATH=str(blocked), DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL="None")
+    started = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                 "--scheduler-file", str(scheduler_file)], env=env, cwd=blocked,
+                                stderr=subprocess.DEVNULL)]  # ``-m`` puts the working directory first
+    saved = rd.config.heartbeat_timeout
+    rd.config.heartbeat_timeout = 2.0
+    try:
+        assert wait_until(scheduler_file.exists, timeout=60)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):  # with a nanny each (the default), rdarray importable
+            started.append(subprocess.Popen([*dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
+                                             "--host", "127.0.0.1"], stderr=subprocess.DEVNULL))
+
+        def stopped_once(marker: str):
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return os.getpid()
+
+        def rdarray_importable():
+            try:
+                import rdarray  # noqa: F401
+            except ImportError:
+                return False
+            return True
+
+        with rd.Context(backend="dask", address=address) as ctx:
+            client = ctx.executor.client
+            client.wait_for_workers(2, timeout=60)
+            assert client.run_on_scheduler(rdarray_importable) is False
+            pids = set(client.run(os.getpid).values())
+            pid = ctx.submit(stopped_once, marker).result(timeout=120)  # a guard against a hang, not a timing
+            assert os.path.exists(marker) and pid in pids
+            assert wait_until(lambda: sum(alive(p) for p in pids) == 1, timeout=60)
+    finally:
+        rd.config.heartbeat_timeout = saved
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def test_a_client_that_is_not_the_default_is_enough():
     """A client made with ``set_as_default=False``: rdarray waits on its own client, never on a
     default one (there is none here)."""

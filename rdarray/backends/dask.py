@@ -18,8 +18,9 @@ worker silent for the whole timeout whose process used no CPU meanwhile (stopped
 killed by its nanny, which starts another; its tasks run elsewhere and its data is recomputed.
 One whose CPU time advanced is computing (a task holding the GIL also silences the event loop)
 and is spared, with a warning. A worker without a nanny gives no CPU figure: silence alone
-decides, and it is removed from the scheduler. A scheduler that cannot run rdarray's check
-(rdarray not installed there) is left to its own ``worker-ttl``, with a warning.
+decides, and it is removed from the scheduler. What runs on the scheduler and the nannies
+(``dask_remote.py``) travels by value, so they need not have rdarray installed; a scheduler that
+cannot run it all the same is left to its own ``worker-ttl``, with a warning.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import uuid
 from concurrent.futures import Future
 from typing import Any
 
+import cloudpickle
+
 from ..config import config
 from ..engine.executor import Executor
 from ..engine.runner import StageRunner
@@ -41,9 +44,14 @@ from ..errors import WorkerLostError
 from ..graph.lineage import Node
 from ..storage.frame import Encoded, decoded, travelling
 from ..storage.store import Catalog
+from . import dask_remote
+from .dask_remote import kill_worker, restart_workers, silent_workers, worker_cpu
 from .shipping import pickle_stage, task_reads
 
 log = logging.getLogger("rdarray")
+
+# the scheduler and the nannies run these without importing rdarray (it need not be installed there)
+cloudpickle.register_pickle_by_value(dask_remote)
 
 #: unpickled stages kept by each dask worker process, by token
 _STAGES: collections.OrderedDict[str, object] = collections.OrderedDict()
@@ -89,49 +97,6 @@ def _returned(stage) -> list[Node]:
 
 #: a silent worker whose process used at least this share of one CPU meanwhile is computing
 BUSY_CPU_SHARE = 0.01
-
-
-async def _silent_workers(after: float, dask_scheduler=None) -> dict[str, tuple[float, bool]]:
-    """On the scheduler: the workers that sent no heartbeat for ``after`` seconds, each with how
-    long it has been silent and whether it has a nanny."""
-    import time
-
-    now = time.time()
-    return {ws.address: (now - ws.last_seen, ws.nanny is not None) for ws in dask_scheduler.workers.values()
-            if now - ws.last_seen > after}
-
-
-async def _restart_workers(addresses: list, dask_scheduler=None) -> None:
-    """On the scheduler: restart these workers through their nannies (removing those without one),
-    as its ``worker-ttl`` check does."""
-    import time
-
-    await dask_scheduler.restart_workers(addresses, wait_for_workers=False, on_error="return",
-                                         stimulus_id=f"rdarray-heartbeat-timeout-{time.time()}")
-
-
-def _worker_cpu(dask_worker=None):
-    """On a nanny: the pid of its worker process and the CPU seconds it has used (None when it runs
-    none)."""
-    import psutil
-
-    pid = dask_worker.pid
-    if not pid:
-        return None
-    times = psutil.Process(pid).cpu_times()
-    return pid, times.user + times.system
-
-
-def _kill_worker(pid: int, dask_worker=None) -> bool:
-    """On a nanny: SIGKILL its worker process if it is still ``pid`` (a stopped process ignores
-    anything milder); the nanny tells the scheduler and starts another."""
-    import os
-    import signal
-
-    if dask_worker.pid != pid:
-        return False
-    os.kill(pid, signal.SIGKILL)
-    return True
 
 
 class _Watchdog:
@@ -193,13 +158,13 @@ class _Watchdog:
         """One look at the workers: sample the CPU time of those silent for half the timeout, and
         kill those silent for all of it without using CPU since their last sample."""
         timeout = self.timeout
-        silent = self.client.run_on_scheduler(_silent_workers, timeout / 2, callback_timeout=timeout)
+        silent = self.client.run_on_scheduler(silent_workers, timeout / 2, callback_timeout=timeout)
         for address in set(self._samples) - set(silent):
             self._samples.pop(address, None)
             self._spared.discard(address)
         nannied = [a for a, (_, nanny) in silent.items() if nanny]
         try:
-            cpus = self.client.sync(self.client._run, _worker_cpu, workers=nannied, nanny=True, on_error="return",
+            cpus = self.client.sync(self.client._run, worker_cpu, workers=nannied, nanny=True, on_error="return",
                                     callback_timeout=timeout) if nannied else {}
         except Exception as exc:  # a worker gone meanwhile, a nanny slow to answer: look again next time
             log.debug("rdarray: no CPU times from the dask nannies of %s: %r", nannied, exc)
@@ -232,14 +197,14 @@ class _Watchdog:
             log.warning("rdarray: dask worker %s (pid %d) sent no heartbeat for %.0f s and used no CPU; "
                         "killing it", address, pid, silence)
             self._samples.pop(address, None)
-            done = self.client.sync(self.client._run, _kill_worker, pid, workers=[address], nanny=True,
+            done = self.client.sync(self.client._run, kill_worker, pid, workers=[address], nanny=True,
                                     on_error="return", callback_timeout=timeout)
             if done.get(address) is not True and done.get(address) is not False:
                 restart.append(address)
         if restart:
             log.warning("rdarray: dask workers %s sent no heartbeat for %g s; restarting them",
                         ", ".join(restart), timeout)
-            self.client.run_on_scheduler(_restart_workers, restart, callback_timeout=timeout)
+            self.client.run_on_scheduler(restart_workers, restart, callback_timeout=timeout)
 
 
 def run_task(token: str, blob: bytes, p: int, keys: list, *values):
