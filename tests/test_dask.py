@@ -342,9 +342,8 @@ def test_a_scheduler_without_rdarray_still_has_hung_workers_killed(tmp_path):
             assert wait_until(lambda: sum(alive(p) for p in pids) == 1, timeout=60)
     finally:
         rd.config.heartbeat_timeout = saved
-        for process in started:
+        for process in started[::-1]:  # the workers first: they would wait for a scheduler gone
             process.terminate()
-        for process in started:
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
