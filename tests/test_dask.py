@@ -229,6 +229,127 @@ def test_a_hung_worker_is_restarted_and_its_tasks_rerun(tmp_path):
     print(f"\n[dask hung worker] completed in {took:.1f} s with a 3 s heartbeat timeout")
 
 
+@pytest.fixture
+def watched_cluster():
+    """A LocalCluster of two worker processes with nannies and the scheduler's own worker-ttl off
+    (so only rdarray's watchdog can give up a hung worker), under a 2 s heartbeat timeout."""
+    import dask
+
+    saved = rd.config.heartbeat_timeout
+    rd.config.heartbeat_timeout = 2.0
+    try:
+        with dask.config.set({"distributed.scheduler.worker-ttl": None}), \
+                distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                         dashboard_address=None) as cluster, \
+                distributed.Client(cluster, set_as_default=False) as client, \
+                rd.Context(backend="dask", client=client) as ctx:
+            yield ctx, client
+    finally:
+        rd.config.heartbeat_timeout = saved
+
+
+def test_a_hung_worker_running_a_submitted_task_is_killed_and_the_task_rerun(watched_cluster, tmp_path):
+    """``ctx.submit`` work whose worker is stopped (SIGSTOP) while the user waits on the future:
+    the stopped worker (silent, and using no CPU) is killed through its nanny, the task runs again
+    elsewhere and the future gets its result. Without the watchdog it would wait for ever."""
+    ctx, client = watched_cluster
+    marker = str(tmp_path / "stopped")
+
+    def stopped_once(marker: str, value):
+        """``value`` and the pid; the first call SIGSTOPs its process first: it hangs, alive."""
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return value, os.getpid()
+    pids = set(client.run(os.getpid).values())
+    start = time.monotonic()
+    future = ctx.submit(stopped_once, marker, np.arange(5) * 2)
+    assert wait_until(lambda: os.path.exists(marker), timeout=30)
+    value, pid = future.result(timeout=120)  # a guard against a hang, not a timing
+    took = time.monotonic() - start
+    np.testing.assert_array_equal(value, np.arange(5) * 2)
+    assert pid in pids
+    assert wait_until(lambda: sum(alive(p) for p in pids) == 1, timeout=60)  # the stopped one is gone
+    assert ctx.submit(abs, -3).result(timeout=60) == 3  # the context goes on
+    print(f"\n[dask hung worker, submit] result in {took:.1f} s with a 2 s heartbeat timeout")
+
+
+@pytest.mark.slow
+def test_a_submitted_task_holding_the_gil_past_the_timeout_is_not_killed(watched_cluster):
+    """A submitted task inside one C call that holds the GIL for about three times the heartbeat
+    timeout: its worker sends no heartbeat, but its CPU time (read through the nanny) advances, so
+    it is computing, not hung, and is not killed."""
+    ctx, client = watched_cluster
+    pids = client.run(os.getpid)
+
+    def gil_holding_sum(n: int):
+        """One C call holding the GIL throughout: the worker's event loop is silent too."""
+        return sum(range(n)), os.getpid()
+    start = time.monotonic()
+    sum(range(10**7))
+    n = int(10**7 / (time.monotonic() - start) * 6)  # about 6 s here, 3 heartbeat timeouts
+    total, pid = ctx.submit(gil_holding_sum, n).result(timeout=120)
+    assert total == n * (n - 1) // 2
+    assert pid in pids.values()
+    assert client.run(os.getpid) == pids  # no worker was restarted
+    assert all(alive(p) for p in pids.values())
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_rdarray_still_has_hung_workers_killed(tmp_path):
+    """What the watchdog runs on the scheduler and the nannies travels by value: a scheduler (from
+    dask's command line, its worker-ttl off) where rdarray cannot be imported runs it, and a
+    worker stopped under a submitted task is killed; the task reruns and the future gets its
+    result."""
+    blocked = tmp_path / "blocked"
+    (blocked / "rdarray").mkdir(parents=True)
+    (blocked / "rdarray" / "__init__.py").write_text("raise ImportError('rdarray is not installed here')\n")
+    scheduler_file, marker = tmp_path / "scheduler.json", str(tmp_path / "stopped")
+    dask_cli = [sys.executable, "-m", "dask"]
+    env = dict(os.environ, PYTHONPATH=str(blocked), DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL="None")
+    started = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                 "--scheduler-file", str(scheduler_file)], env=env, cwd=blocked,
+                                stderr=subprocess.DEVNULL)]  # ``-m`` puts the working directory first
+    saved = rd.config.heartbeat_timeout
+    rd.config.heartbeat_timeout = 2.0
+    try:
+        assert wait_until(scheduler_file.exists, timeout=60)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):  # with a nanny each (the default), rdarray importable
+            started.append(subprocess.Popen([*dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
+                                             "--host", "127.0.0.1"], stderr=subprocess.DEVNULL))
+
+        def stopped_once(marker: str):
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return os.getpid()
+
+        def rdarray_importable():
+            try:
+                import rdarray  # noqa: F401
+            except ImportError:
+                return False
+            return True
+
+        with rd.Context(backend="dask", address=address) as ctx:
+            client = ctx.executor.client
+            client.wait_for_workers(2, timeout=60)
+            assert client.run_on_scheduler(rdarray_importable) is False
+            pids = set(client.run(os.getpid).values())
+            pid = ctx.submit(stopped_once, marker).result(timeout=120)  # a guard against a hang, not a timing
+            assert os.path.exists(marker) and pid in pids
+            assert wait_until(lambda: sum(alive(p) for p in pids) == 1, timeout=60)
+    finally:
+        rd.config.heartbeat_timeout = saved
+        for process in started[::-1]:  # the workers first: they would wait for a scheduler gone
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def test_a_client_that_is_not_the_default_is_enough():
     """A client made with ``set_as_default=False``: rdarray waits on its own client, never on a
     default one (there is none here)."""

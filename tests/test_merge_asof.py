@@ -6,6 +6,8 @@ unmatched. Every right row carries a distinct ``v``, so the comparison names the
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 import rdarray as rd
 from _helpers import layouts, partitioned
+from rdarray.shuffle.exchange import KEEP_PARTITIONS
 
 DIRECTIONS = ("backward", "forward", "nearest")
 
@@ -191,6 +194,62 @@ def test_empty_sides_and_partitions(direction):
     run(left, right[:0], [17], [0, 0, 0], direction=direction)
     run(left[:0], right[:0], [0], [0], direction=direction)
     run(left, right, [0, 0, 17, 0], [0, 17, 0], direction=direction)
+
+
+# -- a small table in very many partitions ----------------------------------------------------------
+def sparse_lengths(rows: int, parts: int, seed: int) -> list:
+    """``rows`` cut at random into ``parts`` partitions, most of them empty."""
+    cuts = np.sort(np.random.default_rng(seed).integers(0, rows + 1, parts - 1))
+    return np.diff(np.concatenate([[0], cuts, [rows]])).tolist()
+
+
+def many(rows: int, seed: int, groups: int = 5, payload: str = "v"):
+    rng = np.random.default_rng(seed)
+    return struct({"t": np.sort(rng.integers(0, 3 * rows, rows)), "k": rng.integers(0, groups, rows).astype("i4"),
+                   payload: rng.permutation(rows) + 0.5})
+
+
+def join_tasks(x) -> list:
+    """The task count of each stage of ``x``'s plan but its last (the cut back into left's
+    partitions, one task a partition)."""
+    counts = [int(n) for n in re.findall(r"^Stage \d+: (\d+) task", x.explain(), re.M)]
+    return counts[:-1]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("by", [None, "k"])
+def test_a_small_table_in_thousands_of_mostly_empty_partitions(direction, by):
+    """1,000 rows in 2,000 partitions against 800 in 1,500: the join runs in as many partitions as
+    the data calls for (not 2,000 x 1,500 buckets), and the result has left's 2,000 partitions."""
+    left, right = many(1_000, 1, payload="w"), many(800, 2)
+    left_lengths, right_lengths = sparse_lengths(1_000, 2_000, 3), sparse_lengths(800, 1_500, 4)
+    x = rd.merge_asof(partitioned(left, left_lengths), partitioned(right, right_lengths), "t", by=by,
+                      direction=direction, tolerance=40)
+    assert x.npartitions == 2_000 and x.partition_lengths == tuple(left_lengths)
+    assert max(join_tasks(x)) <= KEEP_PARTITIONS, x.explain()
+    assert_like_pandas(x, left, right, "t", by=by, direction=direction, tolerance=40)
+    assert [len(p) for p in x.partitions()] == left_lengths
+
+
+def test_many_partitions_on_every_backend(ctx):
+    left, right = many(300, 5, groups=3, payload="w"), many(200, 6, groups=3)
+    left_lengths, right_lengths = sparse_lengths(300, 200, 7), sparse_lengths(200, 150, 8)
+    got = run(left, right, left_lengths, right_lengths, by="k", direction="nearest")
+    assert len(got) == 300
+
+
+def test_lengths_unknown_in_very_many_partitions_are_learned_and_kept():
+    """Left filtered (lengths unknown) in more partitions than are joined as they are: its lengths
+    are computed, the join coalesced, and the result cut back into them, aligned with left."""
+    left, right = many(2_000, 9, payload="w"), many(1_000, 10)
+    whole = rd.from_numpy(left, npartitions=1_500)
+    kept = whole[whole["w"] > 500]
+    assert kept.partition_lengths is None
+    x = rd.merge_asof(kept, rd.from_numpy(right, npartitions=1_200), "t", by="k")
+    assert x.npartitions == 1_500 and x.partition_lengths == kept.partition_lengths
+    assert max(join_tasks(x)) <= KEEP_PARTITIONS
+    assert_like_pandas(x, left[left["w"] > 500], right, "t", by="k")
+    np.testing.assert_array_equal((x["w"] - kept["w"]).compute(), np.zeros(len(kept)))  # aligned: one-to-one
 
 
 # -- key dtypes and tolerance units -----------------------------------------------------------------

@@ -20,6 +20,10 @@ The plan (five stages, right read once):
    direction, however many partitions away, in key order. The match is NumPy: keys numbered by one
    factorize over both sides, both sides ordered by (group, key), and ``searchsorted``.
 
+A small side in very many partitions (the plan costs right's partitions times left's buckets) is
+first joined into as many partitions as its size calls for (``wide.coalesced``, as before a
+shuffle), and the result cut back into left's partitions by a last node (a row-range realignment).
+
 Each right row moves at most once, so heavy ties on a partition boundary are not replicated.
 The carries hold about two rows per segment and group; each join task reads one per group.
 
@@ -37,11 +41,22 @@ import numpy as np
 
 from ..dtypes import is_nan, nullable, take
 from ..errors import ArgumentTypeError
-from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneBucket, OneToOne, ShuffleDependency, per_partition
+from ..graph.lineage import (
+    VALUE,
+    AllToOne,
+    Broadcast,
+    Node,
+    OneBucket,
+    OneToOne,
+    ShuffleDependency,
+    per_partition,
+    realign,
+)
 from ..shuffle import hashing
 from ..shuffle.exchange import buckets
 from ..storage.buckets import Buckets
 from ..table import Table, with_fields
+from .wide import coalesced
 
 DIRECTIONS = ("backward", "forward", "nearest")
 
@@ -134,6 +149,29 @@ def merge_asof(left, right, on, by=None, direction="backward", tolerance=None, a
 
     left, right = _table(left, "left"), _table(right, "right")
     spec = _spec(left.dtype, right.dtype, on, by, direction, tolerance, allow_exact_matches, suffixes)
+    # the plan costs (map outputs) x (left partitions) buckets: a small array in very many
+    # partitions is joined in as many as its size calls for, then cut back into left's
+    few = coalesced(left)
+    joined = _joined(few, coalesced(right, few.npartitions + 1), spec)
+    if few is left:
+        return joined
+    node, lengths = left._node, left._node.partition_lengths
+    assert lengths is not None  # coalescing needs (and learns) them
+    return PartitionedArray(Node(
+        "merge_asof", _same, [realign(joined._node, lengths)], node.npartitions, spec.dtype, (), lengths,
+        align_key=node.align_key, partitioner=joined.partitioner,
+        detail=f"cut back into {node.npartitions} partitions"))
+
+
+def _same(block: np.ndarray) -> np.ndarray:
+    return block
+
+
+def _joined(left, right, spec: Spec):
+    """The join itself, in left's partitions (the plan in the module's docstring)."""
+    from .core import PartitionedArray
+
+    on, direction = spec.on, spec.direction
     lnode, rnode = left._node, right._node
     m = lnode.npartitions
 

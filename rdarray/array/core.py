@@ -110,7 +110,9 @@ class PartitionedArray:
             return assemble(blocks, self.dtype)
         if len(blocks) == 1:
             return owned(blocks[0], self._node)
-        return exact(np.concatenate(blocks), self.dtype)
+        first = blocks[0].dtype  # given when all agree, NumPy skips promoting (structured) dtypes pair by pair
+        alike = all(b.dtype == first for b in blocks)
+        return exact(np.concatenate(blocks, dtype=first if alike else None), self.dtype)
 
     def __array__(self, dtype=None, copy=None):
         out = self.compute()

@@ -10,12 +10,17 @@ Lost work is dask's to recompute: every future has its task graph down to the so
 partitions of this process's arrays (``from_numpy``) travel inside the tasks that provide them.
 
 A hung worker (stopped, or stuck without its event loop) keeps its tasks until the scheduler's
-``worker-ttl`` (5 minutes by default) gives it up. While a computation's results are awaited,
-the executor asks the scheduler every sixth of ``rd.config.heartbeat_timeout`` for the workers
-that sent no heartbeat for that long, and has them restarted (through their nanny; a worker
-without one is removed), just as ``worker-ttl`` would: their tasks run elsewhere, their data is
-recomputed. A scheduler that cannot run rdarray's check (rdarray not installed there) is left to
-its own ``worker-ttl``, with a warning.
+``worker-ttl`` (5 minutes by default) gives it up. So while any future rdarray hands out or waits
+on is pending (a computation's results, and every ``ctx.submit`` future), a watchdog thread asks
+the scheduler every sixth of ``rd.config.heartbeat_timeout`` for the workers silent for half of
+it, and reads each one's CPU time through its nanny (``psutil``, in the nanny's process). A
+worker silent for the whole timeout whose process used no CPU meanwhile (stopped, or blocked) is
+killed by its nanny, which starts another; its tasks run elsewhere and its data is recomputed.
+One whose CPU time advanced is computing (a task holding the GIL also silences the event loop)
+and is spared, with a warning. A worker without a nanny gives no CPU figure: silence alone
+decides, and it is removed from the scheduler. What runs on the scheduler and the nannies
+(``dask_remote.py``) travels by value, so they need not have rdarray installed; a scheduler that
+cannot run it all the same is left to its own ``worker-ttl``, with a warning.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ import logging
 import operator
 import pickle
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from typing import Any
+
+import cloudpickle
 
 from ..config import config
 from ..engine.executor import Executor
@@ -36,9 +44,14 @@ from ..errors import WorkerLostError
 from ..graph.lineage import Node
 from ..storage.frame import Encoded, decoded, travelling
 from ..storage.store import Catalog
+from . import dask_remote
+from .dask_remote import kill_worker, restart_workers, silent_workers, worker_cpu
 from .shipping import pickle_stage, task_reads
 
 log = logging.getLogger("rdarray")
+
+# the scheduler and the nannies run these without importing rdarray (it need not be installed there)
+cloudpickle.register_pickle_by_value(dask_remote)
 
 #: unpickled stages kept by each dask worker process, by token
 _STAGES: collections.OrderedDict[str, object] = collections.OrderedDict()
@@ -82,17 +95,116 @@ def _returned(stage) -> list[Node]:
     return list(stage.outputs) + [n for n in stage.nodes if n.persist_level is not None and n.id not in outputs]
 
 
-async def _restart_silent_workers(timeout: float, dask_scheduler=None) -> list[str]:
-    """On the scheduler: restart the workers that sent no heartbeat for ``timeout`` seconds, as
-    its ``worker-ttl`` check does; their addresses."""
-    import time
+#: a silent worker whose process used at least this share of one CPU meanwhile is computing
+BUSY_CPU_SHARE = 0.01
 
-    now = time.time()
-    silent = [ws.address for ws in dask_scheduler.workers.values() if now - ws.last_seen > timeout]
-    if silent:
-        await dask_scheduler.restart_workers(silent, wait_for_workers=False, on_error="return",
-                                             stimulus_id=f"rdarray-heartbeat-timeout-{now}")
-    return silent
+
+class _Watchdog:
+    """Kills hung workers while futures are pending (see the module's docstring).
+
+    Futures are handed to :meth:`watch`; a daemon thread, started on first use, checks the workers
+    every sixth of the timeout while any of them is not done, and sleeps otherwise."""
+
+    def __init__(self, client, timeout: float):
+        self.client = client
+        self.timeout = timeout
+        self._pending: list = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._samples: dict[str, tuple[int, float, float]] = {}  # worker: (pid, monotonic, cpu seconds)
+        self._spared: set[str] = set()  # silent workers found computing (warned of once)
+
+    def watch(self, futures) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._pending.extend(f for f in futures if not f.done())
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="rdarray-dask-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._pending.clear()
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._pending = [f for f in self._pending if not f.done()]
+                if not self._pending and not self._closed:
+                    self._samples.clear()
+                    self._spared.clear()
+                    self._cond.wait()
+                    continue
+                if not self._closed:
+                    self._cond.wait(self.timeout / 6)
+                if self._closed:
+                    return
+            try:
+                self.check()
+            except Exception as exc:
+                if self._closed or self.client.status in ("closing", "closed"):
+                    return
+                log.warning("rdarray: the dask scheduler cannot check for hung workers (%r); its worker-ttl "
+                            "will", exc)
+                self.close()
+                return
+
+    def check(self) -> None:
+        """One look at the workers: sample the CPU time of those silent for half the timeout, and
+        kill those silent for all of it without using CPU since their last sample."""
+        timeout = self.timeout
+        silent = self.client.run_on_scheduler(silent_workers, timeout / 2, callback_timeout=timeout)
+        for address in set(self._samples) - set(silent):
+            self._samples.pop(address, None)
+            self._spared.discard(address)
+        nannied = [a for a, (_, nanny) in silent.items() if nanny]
+        try:
+            cpus = self.client.sync(self.client._run, worker_cpu, workers=nannied, nanny=True, on_error="return",
+                                    callback_timeout=timeout) if nannied else {}
+        except Exception as exc:  # a worker gone meanwhile, a nanny slow to answer: look again next time
+            log.debug("rdarray: no CPU times from the dask nannies of %s: %r", nannied, exc)
+            return
+        now = time.monotonic()
+        kill, restart = [], []
+        for address, (silence, _) in silent.items():
+            reading = cpus.get(address)
+            if not isinstance(reading, (tuple, list)):  # no nanny, or it could not say: silence decides
+                if silence > timeout:
+                    restart.append(address)
+                continue
+            pid, cpu = reading
+            before = self._samples.get(address)
+            if before is None or before[0] != pid:
+                self._samples[address] = (pid, now, cpu)
+                continue
+            _, then, used = before
+            if silence <= timeout or now - then < timeout / 2:
+                continue
+            if cpu - used >= BUSY_CPU_SHARE * (now - then):
+                if address not in self._spared:
+                    self._spared.add(address)
+                    log.warning("rdarray: dask worker %s sent no heartbeat for %.0f s but is computing (a task "
+                                "holding the GIL?); not restarting it", address, silence)
+                self._samples[address] = (pid, now, cpu)
+            else:
+                kill.append((address, pid, silence))
+        for address, pid, silence in kill:
+            log.warning("rdarray: dask worker %s (pid %d) sent no heartbeat for %.0f s and used no CPU; "
+                        "killing it", address, pid, silence)
+            self._samples.pop(address, None)
+            done = self.client.sync(self.client._run, kill_worker, pid, workers=[address], nanny=True,
+                                    on_error="return", callback_timeout=timeout)
+            if done.get(address) is not True and done.get(address) is not False:
+                restart.append(address)
+        if restart:
+            log.warning("rdarray: dask workers %s sent no heartbeat for %g s; restarting them",
+                        ", ".join(restart), timeout)
+            self.client.run_on_scheduler(restart_workers, restart, callback_timeout=timeout)
 
 
 def run_task(token: str, blob: bytes, p: int, keys: list, *values):
@@ -207,6 +319,8 @@ class DaskExecutor(Executor):
         #: buckets are compressed when workers talk over a network, not over loopback only
         self.remote = any(not address.startswith(("tcp://127.", "inproc://")) for address in workers)
         self.store = DaskStore(self)
+        self._watchdog: _Watchdog | None = None
+        self._watchdog_lock = threading.Lock()
 
     def run_stage(self, runner) -> list:
         """Submit the stage's tasks and return their futures at once: dask runs the stages of a
@@ -274,27 +388,23 @@ class DaskExecutor(Executor):
             raise
 
     def _wait(self, blocks: list) -> None:
-        """Wait until ``blocks`` are computed (or failed), restarting hung workers meanwhile."""
+        """Wait until ``blocks`` are computed (or failed), the watchdog restarting hung workers
+        meanwhile."""
         from distributed import futures_of
         from distributed.client import _wait
 
         futures = futures_of(blocks)
-        while self.heartbeat_timeout is not None:
-            try:  # distributed.wait itself would look for a default client, which a user may not have
-                self.client.sync(_wait, futures, timeout=self.heartbeat_timeout / 6)
-                return
-            except TimeoutError:
-                pass
-            try:
-                silent = self.client.run_on_scheduler(_restart_silent_workers, self.heartbeat_timeout)
-            except Exception as exc:
-                log.warning("rdarray: the dask scheduler cannot check for hung workers (%r); its worker-ttl "
-                            "will", exc)
-                self.heartbeat_timeout = None
-                return
-            if silent:
-                log.warning("rdarray: dask workers %s sent no heartbeat for %g s; restarting them",
-                            ", ".join(silent), self.heartbeat_timeout)
+        self._watch(futures)
+        # distributed.wait itself would look for a default client, which a user may not have
+        self.client.sync(_wait, futures)
+
+    def _watch(self, futures) -> None:
+        if self.heartbeat_timeout is None:
+            return
+        with self._watchdog_lock:
+            if self._watchdog is None:
+                self._watchdog = _Watchdog(self.client, self.heartbeat_timeout)
+        self._watchdog.watch(futures)
 
     def run_tasks(self, fn, n):
         futures = [self.client.submit(fn, i, pure=False) for i in range(n)]
@@ -313,9 +423,12 @@ class DaskExecutor(Executor):
                 future.set_exception(exc)
         remote.add_done_callback(settle)
         future._remote = remote  # type: ignore[attr-defined]  # keeps the dask future (and its result on the cluster) alive
+        self._watch([remote])  # whoever waits on it, a hung worker must not hold it for ever
         return future
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.close()
         self.store.clear()
         if self._own_client:
             self.client.close()

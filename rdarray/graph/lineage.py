@@ -98,7 +98,11 @@ class RangeDependency(Dependency):
         if not pieces:
             parent = self.parent
             return np.empty((0,) + parent.trailing, dtype=parent.dtype)
-        return np.concatenate([get(j) if rows is None else get(j)[rows] for j, rows in pieces])
+        blocks = [get(j) if rows is None else get(j)[rows] for j, rows in pieces]
+        dtype = self.parent.dtype
+        if all(type(b) is np.ndarray and b.dtype == dtype for b in blocks):
+            return np.concatenate(blocks, dtype=dtype)  # given, NumPy skips promoting dtypes pair by pair
+        return np.concatenate(blocks)
 
 
 class AllToOne(Dependency):
@@ -235,22 +239,22 @@ def realign(parent: Node, lengths: Sequence[int]) -> RangeDependency:
     """A dependency giving ``parent``'s rows regrouped into partitions of the given lengths."""
     assert parent.partition_lengths is not None, "realign needs the parent's partition lengths"
     parent_bounds = np.cumsum((0, *parent.partition_lengths))
+    edges = np.cumsum((0, *lengths))
+    # the parents of each output: from the last starting at or before its start, to the last
+    # starting before its stop (searches over every output at once; the loop below is plain ints)
+    firsts = (np.searchsorted(parent_bounds, edges[:-1], side="right") - 1).tolist()
+    lasts = (np.searchsorted(parent_bounds, edges[1:], side="left") - 1).tolist()
+    bounds = parent_bounds.tolist()
     pieces = []
-    start = 0
-    for length in lengths:
-        stop = start + length
-        first = int(np.searchsorted(parent_bounds, start, side="right")) - 1
+    for start, stop, first, last in zip(edges[:-1].tolist(), edges[1:].tolist(), firsts, lasts):
         ps = []
-        j = first
-        while j < parent.npartitions and parent_bounds[j] < stop:
-            lo = max(start, parent_bounds[j]) - parent_bounds[j]
-            hi = min(stop, parent_bounds[j + 1]) - parent_bounds[j]
+        for j in range(first, last + 1):
+            lo = max(start, bounds[j]) - bounds[j]
+            hi = min(stop, bounds[j + 1]) - bounds[j]
             if hi > lo:
-                whole = lo == 0 and hi == parent_bounds[j + 1] - parent_bounds[j]
-                ps.append((j, None if whole else slice(int(lo), int(hi))))
-            j += 1
+                whole = lo == 0 and hi == bounds[j + 1] - bounds[j]
+                ps.append((j, None if whole else slice(lo, hi)))
         pieces.append(ps)
-        start = stop
     return RangeDependency(parent, pieces)
 
 
