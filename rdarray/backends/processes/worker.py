@@ -42,6 +42,8 @@ log = logging.getLogger("rdarray")
 
 #: seconds between two checks that the driver process is alive
 PARENT_CHECK = 0.5
+#: seconds between two checks that frames being sent are gone (and count no more)
+SENDING_CHECK = 0.01
 
 
 class _Recorder:
@@ -136,7 +138,8 @@ class Worker:
         beat = time.monotonic()
         try:
             while os.getppid() == self.parent:
-                events = dict(poller.poll(int(min(PARENT_CHECK, self.heartbeat) * 1000)))
+                wait = SENDING_CHECK if self.sending else min(PARENT_CHECK, self.heartbeat)
+                events = dict(poller.poll(int(wait * 1000)))
                 if time.monotonic() - beat >= self.heartbeat:
                     self.wire.send(self.driver, wire.DRIVER, "alive")
                     beat = time.monotonic()
@@ -288,8 +291,10 @@ class Worker:
                 blocks = inputs.setdefault(node_id, _Fetched())
                 dict.setdefault(blocks, j, _Fetched())[bucket] = block
         del fetched
-        for node_id, j, _ in body["keep"]:
-            kept.setdefault(node_id, {})[j] = dict.get(inputs[node_id], j)
+        for node_id, j, _ in body["keep"]:  # read by every task of the job: decoded once
+            block = inputs[node_id][j]
+            dict.__setitem__(inputs[node_id], j, block)
+            kept.setdefault(node_id, {})[j] = block
         recorder.stored = []
         for node_id, j, level in body["store"]:  # persisted partitions of the driver's arrays
             recorder.put(_Persisted(node_id, level), j, inputs[node_id][j])
