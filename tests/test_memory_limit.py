@@ -177,3 +177,110 @@ def test_held_values_may_be_none(tmp_path):
     with rd.Context("threads", workers=2, memory_limit=1000, spill_dir=str(tmp_path)):
         x = rd.from_numpy(np.arange(1000), npartitions=4)
         assert x.reduce(lambda b: None, combine=lambda u, v: None).compute() is None
+
+
+def _skewed(n: int = 20_000) -> np.ndarray:
+    """Few keys, one of them most rows: hash buckets far from even."""
+    rng = np.random.default_rng(11)
+    rows = np.empty(n, [("key", "i8"), ("v", "f8")])
+    rows["key"] = np.where(rng.random(n) < 0.8, 7, rng.integers(0, 4, n))
+    rows["v"] = rng.random(n)
+    return rows
+
+
+@pytest.mark.parametrize("rows", [
+    np.empty(0, [("key", "i8"), ("v", "f8")]),  # every bucket empty
+    np.array([(3, 1.5)], [("key", "i8"), ("v", "f8")]),  # one row
+    np.array([(1, np.nan)] * 5 + [(2, 0.0)], [("key", "i8"), ("v", "f8")]),  # duplicates, NaN
+    _skewed(),
+], ids=["empty", "one-row", "duplicates", "skewed"])
+def test_bucket_sizes_are_the_decoded_sizes_in_memory_and_spilled(tmp_path, rows):
+    from rdarray.shuffle.exchange import buckets
+    from rdarray.storage.frame import decode
+
+    targets = (rows["key"] % 5).astype(np.int64)
+    made = buckets(rows, targets, 5)
+    assert made.sizes() == [made[q].nbytes for q in range(len(made))]
+    assert made.sizes() == [int((targets == q).sum()) * rows.itemsize for q in range(5)]
+
+    class Node:
+        persist_level = "memory"
+        id = 0
+
+    store, node = BlockStore(memory_limit=1, spill_dir=str(tmp_path)), Node()
+    store.put(node, 0, made)
+    store.put(node, 1, np.zeros((3, 4)))  # not buckets: its size, whatever the bucket asked
+    assert [store.block_bytes(0, 0, q) for q in range(5)] == made.sizes()
+    assert store.block_bytes(0, 1, 2) == store.block_bytes(0, 1) == 96 and store.bucket_sizes(0, 1) is None
+    if rows.size:
+        assert store.memory_bytes == 0 and store.spilled_bytes > 0  # spilled, sizes kept
+    spilled = store.get(0, 0)
+    assert [store.block_bytes(0, 0, q) for q in range(5)] == [spilled[q].nbytes for q in range(5)]
+    if rows.size:
+        assert [store.block_bytes(0, 0, q) for q in range(5)] == [decode(store.get_encoded(0, 0, q)).nbytes
+                                                                  for q in range(5)]
+    assert store.block_bytes(1, 0, 0) is None
+    store.close()
+
+
+def test_bucket_sizes_of_a_trailing_dimension_and_a_summary():
+    from rdarray.storage.buckets import Buckets
+
+    rows = np.arange(24, dtype=np.float32).reshape(6, 4)
+    made = Buckets(rows, np.array([0, 0, 5, 6]), (np.arange(3),))
+    assert made.sizes() == [0, 80, 16, 24] == [made[q].nbytes for q in range(4)]
+
+
+def test_a_task_reserves_its_exact_buckets_before_it_reads_them(tmp_path):
+    """The reduce task of the largest bucket reserves ``WORK_FACTOR`` times that bucket's decoded
+    size, not an average share; the reservation is taken (and blocks spill for it) before anything
+    is read, with the sizes of blocks held elsewhere given (as a worker's task is, before fetching)."""
+    from rdarray.engine.runner import WORK_FACTOR, StageRunner
+    from rdarray.graph.lineage import ShuffleDependency
+    from rdarray.plan.planner import build_plan
+
+    a = _skewed(40_000)
+    with rd.Context("sync", memory_limit=10_000_000, spill_dir=str(tmp_path)) as ctx:
+        x = rd.from_numpy(a, npartitions=6)
+        y = x.partition_by("key", 6)
+        np.testing.assert_array_equal(np.sort(y.compute(), order=["key", "v"]), np.sort(a, order=["key", "v"]))
+        (node,) = y.__rd_nodes__()
+        stage = next(s for s in build_plan([node], ctx.store.has_all).stages if s.outputs[0] is node)
+        (dep,) = [d for d in node.dependencies if isinstance(d, ShuffleDependency)]
+        maps = dep.parent
+        assert ctx.store.has_all(maps)
+        exact = [sum(ctx.store.get(maps.id, j)[q].nbytes for j in range(maps.npartitions)) for q in range(6)]
+        assert max(exact) > 2 * sum(exact) / 6  # uneven: an average would reserve under half
+        runner = StageRunner(stage, {}, ctx.store)
+        for q in range(6):
+            with runner.reservation(q):
+                assert ctx.store.reserved_bytes == WORK_FACTOR * exact[q]
+        big = int(np.argmax(exact))
+        with runner.reservation(big, {(maps.id, j, big): 1_000_000 for j in range(maps.npartitions)}):
+            held = WORK_FACTOR * 1_000_000 * maps.npartitions
+            assert ctx.store.reserved_bytes == held
+            assert ctx.store.memory_bytes == 0  # everything spilled before the task read a byte
+        assert ctx.store.reserved_bytes == 0
+        np.testing.assert_array_equal(runner.run(big)[0], y.partitions()[big])
+
+
+def test_processes_workers_report_exact_bucket_sizes(tmp_path, monkeypatch):
+    """The driver learns each map output's bucket sizes from its worker, and they are the decoded
+    sizes of the buckets its reduce tasks fetch (sent with each task, reserved before the fetch)."""
+    from rdarray.storage.frame import decoded
+
+    a = _skewed(60_000)
+    with rd.Context(backend="processes", workers=2, memory_limit=LIMIT, spill_dir=str(tmp_path)) as ctx:
+        x = rd.from_numpy(a, npartitions=8)
+        y = x.partition_by("key", 5)
+        got = y.compute()
+        np.testing.assert_array_equal(np.sort(got, order=["key", "v"]), np.sort(a, order=["key", "v"]))
+        store = ctx.store
+        maps = [(node_id, p) for node_id, places in store._entries.items()  # the map outputs the workers hold
+                for p, (_, _, sizes) in places.items() if sizes is not None]
+        assert len(maps) == 8
+        for node_id, p in maps:
+            sizes = [store.block_bytes(node_id, p, q) for q in range(5)]
+            fetched = ctx.executor.fetch(store.location(node_id, p), [(node_id, p, q) for q in range(5)])
+            assert sizes == [decoded(block).nbytes for ok, block in fetched if ok]
+        assert sum(store.block_bytes(n, p, q) for n, p in maps for q in range(5)) == a.nbytes

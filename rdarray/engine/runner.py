@@ -62,10 +62,21 @@ class StageRunner:
             self._slice_rows = _slice_rows(stage, self._leaves)
             self._first_row_leaf = next((i for i, (_, whole) in enumerate(self._leaves) if not whole), 0)
 
-    def run(self, p: int) -> tuple:
+    def reservation(self, p: int, sizes: dict | None = None) -> contextlib.AbstractContextManager:
+        """Room in the block store for task ``p``'s working memory, under a memory limit (else
+        nothing): ``WORK_FACTOR`` times the bytes it reads. ``sizes`` gives the decoded size of
+        blocks read from elsewhere, by ``(node id, partition, bucket)`` (a worker's task, before
+        it fetches them); the rest come from the store (a map output's buckets, exactly) or from
+        the inputs."""
+        if self._limited is None:
+            return contextlib.nullcontext()
+        return self._limited.reserve(WORK_FACTOR * self._input_bytes(p, sizes or {}))
+
+    def run(self, p: int, reserved: bool = False) -> tuple:
         """Partition ``p`` of every output; a persisted or kept output goes to the block store
-        instead (None in its place), so that a memory limit holds while the stage runs."""
-        with self._limited.reserve(WORK_FACTOR * self._input_bytes(p)) if self._limited else contextlib.nullcontext():
+        instead (None in its place), so that a memory limit holds while the stage runs. With
+        ``reserved``, the caller holds the task's :meth:`reservation` already."""
+        with contextlib.nullcontext() if reserved else self.reservation(p):
             if self._program is None:
                 memo: dict[tuple[int, int], object] = {}
                 outputs: Sequence = [self._evaluate(node, p, memo) for node in self.stage.outputs]
@@ -83,30 +94,34 @@ class StageRunner:
         return tuple(None if node.persist_level is not None or node.id in self.keep else value
                      for node, value in zip(self.stage.outputs, outputs))
 
-    def _input_bytes(self, p: int) -> int:
+    def _input_bytes(self, p: int, sizes: dict) -> int:
         """About how many bytes task ``p`` reads from outside its stage: the partitions of earlier
         stages' outputs, of sources and of cached nodes, and its bucket of every map output (those
-        it reads, as ``Stage.reads`` walks them: several of a parent under a coalesce)."""
-        seen: set[tuple[int, int]] = set()
+        it reads, as ``Stage.reads`` walks them: several of a parent under a coalesce; ``sizes``:
+        those known from elsewhere)."""
+        seen: set[tuple[int, int, int | None]] = set()
         total = 0
         for dep, parent, j, bucket in self.stage.reads(p):
-            if isinstance(dep, (Broadcast, OneBucket)) or (parent.id, j) in seen:
+            if isinstance(dep, (Broadcast, OneBucket)) or (parent.id, j, bucket) in seen:
                 continue  # a broadcast value is held once for every task; a summary bucket is small
-            seen.add((parent.id, j))
-            total += self._read_bytes(parent, j, bucket)
+            seen.add((parent.id, j, bucket))  # several buckets of one map output: each counts
+            total += self._read_bytes(parent, j, bucket, sizes)
         return total
 
-    def _read_bytes(self, node: Node, j: int, bucket: int | None) -> int:
-        """The size of partition ``j`` of a node read by this stage (of its bucket ``bucket``, for
-        a map output), as far as it is known."""
+    def _read_bytes(self, node: Node, j: int, bucket: int | None, sizes: dict) -> int:
+        """The decoded size of partition ``j`` of a node read by this stage (of its bucket
+        ``bucket``, for a map output), as far as it is known."""
         assert self._limited is not None, "sizes are read under a memory limit"
-        stored = self._limited.block_bytes(node.id, j)
+        known = sizes.get((node.id, j, bucket))
+        if known is not None:
+            return known
+        stored = self._limited.block_bytes(node.id, j, bucket)
         if stored is not None:
-            return stored if bucket is None else stored // self.npartitions  # about one bucket's share
+            return stored
         held = self.inputs.get(node.id)  # a list of partitions, or (on a worker) those it was sent
-        value = held.get(j) if isinstance(held, dict) else held[j] if held is not None else None
+        value = _peek(held, j) if held is not None else None
         if value is not None:
-            return value_bytes(value.get(bucket) if isinstance(value, dict) else value)  # a worker's fetched bucket
+            return value_bytes(value if bucket is None else _peek(value, bucket))  # a frame: its decoded size
         if node.partition_lengths is not None and node.dtype != VALUE:
             return node.partition_lengths[j] * node.dtype.itemsize * int(np.prod(node.trailing))
         return 0
@@ -215,6 +230,12 @@ class StageRunner:
         if parent.id in self.inputs:
             return self.inputs[parent.id].__getitem__
         return lambda j: memo[(parent.id, j)]
+
+
+def _peek(blocks, key):
+    """``blocks[key]`` as it is held: a worker's fetched blocks (a dict) decode when read, and
+    only their size is wanted here."""
+    return dict.get(blocks, key) if isinstance(blocks, dict) else blocks[key]
 
 
 def _compile(stage: Stage, in_stage: set[int]):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..graph.lineage import VALUE, Node, ShuffleDependency
+from ..storage.blocks import trim_heap
 from ..storage.buckets import Buckets
 from ..table import Table
 from .partitioners import key_fields
@@ -24,6 +25,21 @@ from .partitioners import key_fields
 KEEP_PARTITIONS = 16
 #: partition lengths are computed first, when unknown, for a shuffle of more partitions than this
 LEARN_LENGTHS_ABOVE = 1024
+
+
+#: a reduce's output of at least this many bytes gives the memory of its pieces back to the system
+TRIM_BYTES = 1 << 20
+
+
+def _concatenate(pieces: list[np.ndarray]) -> np.ndarray:
+    """The default reduce: a partition's buckets in map-partition order. The pieces go as soon as
+    they are copied (the list is the reduce's own), and the heap they lived in is trimmed, so that
+    a worker's memory falls back before its next task."""
+    out = np.concatenate(pieces)
+    pieces.clear()
+    if out.nbytes >= TRIM_BYTES:
+        trim_heap()
+    return out
 
 
 def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> Buckets:
@@ -83,7 +99,7 @@ def shuffle(node: Node, partitioner, op: str, reduce: Callable[[list[np.ndarray]
     Node
         Partition ``q`` is ``reduce`` of bucket ``q`` of every map output; nothing is computed.
     """
-    read = reduce or (lambda pieces: np.concatenate(pieces))
+    read = reduce or _concatenate
     if uses is None and reduce is None:
         def uses(used):
             return [used]

@@ -43,7 +43,7 @@ PERSIST_LEVELS = ("memory", "compressed", "disk")
 class _Block:
     """One stored partition: the array (or buckets), its frame (in memory), or the path of its
     frame file (``bounds``: the byte bounds of each bucket's frame in it); ``nbytes``: its size
-    decoded, wherever it is kept."""
+    decoded, wherever it is kept; ``sizes``: of buckets, each one's size decoded."""
 
     array: np.ndarray | Buckets | object | None = None
     frame: np.ndarray | None = None
@@ -51,6 +51,7 @@ class _Block:
     bounds: list[int] | None = None
     spilling: bool = False
     nbytes: int = 0
+    sizes: list[int] | None = None
 
     @property
     def memory_bytes(self) -> int:
@@ -147,10 +148,20 @@ class BlockStore:
         """Bytes of blocks held in memory (arrays and in-memory frames)."""
         return self._memory_bytes
 
-    def block_bytes(self, node_id: int, p: int) -> int | None:
-        """The decoded size of a stored block (held in memory or spilled), or None when it is not stored."""
+    def block_bytes(self, node_id: int, p: int, bucket: int | None = None) -> int | None:
+        """The decoded size of a stored block (held in memory or spilled), or of its bucket
+        ``bucket`` when it is a map output's buckets; None when it is not stored."""
         block = self._blocks.get((node_id, p))
-        return None if block is None else block.nbytes
+        if block is None:
+            return None
+        if bucket is not None and block.sizes is not None:
+            return block.sizes[bucket]
+        return block.nbytes
+
+    def bucket_sizes(self, node_id: int, p: int) -> list[int] | None:
+        """The decoded size of every bucket of a stored map output; None for other blocks."""
+        block = self._blocks.get((node_id, p))
+        return None if block is None else block.sizes
 
     # -- writing ----------------------------------------------------------------------------------
     def put(self, node, p: int, array: np.ndarray | Buckets) -> None:
@@ -165,6 +176,8 @@ class BlockStore:
         else:
             block = _Block(path=self._write(node.id, p, array)[0])
         block.nbytes = value_bytes(array)
+        if isinstance(array, Buckets):
+            block.sizes = array.sizes()
         with self._lock:
             self._check_open()
             key = (node.id, p)
@@ -184,21 +197,29 @@ class BlockStore:
         self._enforce_limit()
 
     @contextlib.contextmanager
-    def reserve(self, nbytes: int):
+    def reserve(self, nbytes: int, spill: bool = True):
         """Room for ``nbytes`` of a task's working memory while the ``with`` block runs: blocks spill
-        first, until the blocks in memory and every running task's reservation fit the limit."""
+        first, until the blocks in memory and every running task's reservation fit the limit.
+        With ``spill`` False the bytes only count (memory held already, such as frames being sent
+        by a thread that must not stop to write files): the next reservation or block spills for them."""
         if self.memory_limit is None or nbytes <= 0:
             yield
             return
         with self._lock:
             self._reserved += nbytes
         try:
-            self._enforce_limit()
+            if spill:
+                self._enforce_limit()
             yield
         finally:
             with self._lock:
                 self._reserved -= nbytes
-            _trim()
+            trim_heap()
+
+    @property
+    def reserved_bytes(self) -> int:
+        """The bytes reserved now (by running tasks, and frames being sent)."""
+        return self._reserved
 
     def _enforce_limit(self) -> None:
         """Spill the least recently used in-memory blocks until the memory limit holds (for them
@@ -347,7 +368,7 @@ def _load_trim():
 _malloc_trim = _load_trim()
 
 
-def _trim() -> None:
+def trim_heap() -> None:
     """Give the memory a task freed back to the system. glibc keeps freed blocks of up to 32 MiB
     in its per-thread heaps for reuse, so without this a process's resident memory stays at the
     most its tasks ever used at once, whatever the limit."""

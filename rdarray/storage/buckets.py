@@ -34,6 +34,13 @@ class Buckets:
     def nbytes(self) -> int:
         return self.rows.nbytes + self.offsets.nbytes + sum(e.nbytes for e in self.extra)
 
+    def sizes(self) -> list[int]:
+        """The decoded size in bytes of every bucket, as a reduce task reading it holds it: what
+        ``self[q].nbytes`` is, without making the views."""
+        row = self.rows.itemsize * int(np.prod(self.rows.shape[1:], dtype=np.int64))
+        counts = np.diff(np.asarray(self.offsets, dtype=np.int64))
+        return [int(n) * row for n in counts] + [int(getattr(e, "nbytes", 0)) for e in self.extra]
+
 
 class SpilledBuckets:
     """Buckets in a spill file: bucket ``q`` is the frame at bytes ``bounds[q]:bounds[q + 1]``."""

@@ -195,6 +195,11 @@ class Encoded:
     def __init__(self, frame):
         self.frame = frame
 
+    @property
+    def nbytes(self) -> int:
+        """The size of the block decoded (read from the frame's header)."""
+        return read_header(self.frame).nbytes
+
     @classmethod
     def if_smaller(cls, block: np.ndarray, min_bytes: int = 1 << 20, ratio: float = 0.8):
         """``block`` as an Encoded frame when it is large and compresses to under ``ratio`` of its

@@ -75,8 +75,9 @@ class LimitedStore(TaskStore, Protocol):
         """Room for a task's working memory, held while the context is entered."""
         ...
 
-    def block_bytes(self, node_id: int, p: int) -> int | None:
-        """The size of a kept block, or None when it is not kept."""
+    def block_bytes(self, node_id: int, p: int, bucket: int | None = None) -> int | None:
+        """The decoded size of a kept block (of its bucket ``bucket``, for a shuffle's map
+        output), or None when it is not kept."""
         ...
 
 

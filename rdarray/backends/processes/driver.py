@@ -140,20 +140,31 @@ class _Call:
 
 class RemoteStore(Catalog):
     """The driver's view of the workers' block stores (a ``Store``): which worker holds each
-    persisted partition, and its size (entries ``(worker id, bytes)``). Blocks are fetched from
-    their worker when the driver itself needs them."""
+    persisted partition, and its size (entries ``(worker id, bytes, bucket sizes or None)``).
+    Blocks are fetched from their worker when the driver itself needs them."""
 
     def __init__(self, executor: ProcessesExecutor, memory_limit: int | None):
         super().__init__()
         self._executor = executor
         self.memory_limit = memory_limit
 
-    def record(self, node, p: int, wid: int, nbytes: int) -> None:
-        self.keep(node, p, (wid, nbytes))
+    def record(self, node, p: int, wid: int, nbytes: int, sizes: list[int] | None = None) -> None:
+        """Partition ``p`` of ``node`` is kept by worker ``wid``: ``nbytes`` decoded, and, of a
+        shuffle's map output, ``sizes``: each bucket's decoded size."""
+        self.keep(node, p, (wid, nbytes, sizes))
 
     def location(self, node_id: int, p: int) -> int | None:
         entry = self.entry(node_id, p)
         return None if entry is None else entry[0]
+
+    def block_bytes(self, node_id: int, p: int, bucket: int | None = None) -> int | None:
+        """The decoded size of a kept block, as its worker said (of its bucket ``bucket``, for a
+        map output), or None when no worker holds it."""
+        entry = self.entry(node_id, p)
+        if entry is None:
+            return None
+        _, nbytes, sizes = entry
+        return sizes[bucket] if bucket is not None and sizes is not None else nbytes
 
     def get(self, node_id: int, p: int):
         """The block, fetched from its worker; None when no worker holds it."""
@@ -169,7 +180,7 @@ class RemoteStore(Catalog):
     @property
     def memory_bytes(self) -> int:
         with self._lock:
-            return sum(nbytes for places in self._entries.values() for _, nbytes in places.values())
+            return sum(nbytes for places in self._entries.values() for _, nbytes, _ in places.values())
 
     def forget_worker(self, wid: int) -> None:
         self.forget_where(lambda entry: entry[0] == wid)
@@ -433,7 +444,7 @@ class ProcessesExecutor(Executor):
                 outputs, stored = body
                 self._record(job, stored, worker)
                 if job.progress is not None:
-                    job.progress.task_done([(node_id, nbytes) for node_id, _, nbytes in stored])
+                    job.progress.task_done([(node_id, nbytes) for node_id, _, nbytes, _ in stored])
                 if not job.failed:
                     job.results[header["p"]] = outputs
             elif kind == "failed":
@@ -456,8 +467,8 @@ class ProcessesExecutor(Executor):
                 (future.set_exception if isinstance(body, Exception) else future.set_result)(body)
 
     def _record(self, job: _Job, stored: list, worker: _Worker) -> None:
-        for node_id, p, nbytes in stored:
-            self.store.record(job.nodes[node_id], p, worker.wid, nbytes)
+        for node_id, p, nbytes, sizes in stored:
+            self.store.record(job.nodes[node_id], p, worker.wid, nbytes, sizes)
 
     def _fail(self, job: _Job, exc: BaseException) -> None:
         if not job.failed:
@@ -527,7 +538,8 @@ class ProcessesExecutor(Executor):
             wid = self.store.location(node_id, j)
             if wid in self._workers:  # kept by a worker: shuffle outputs, persisted partitions
                 holder = self._workers[wid]
-                remote.append((node_id, j, bucket, None if holder is worker else (holder.peer, holder.name)))
+                remote.append((node_id, j, bucket, None if holder is worker else (holder.peer, holder.name),
+                               self.store.block_bytes(node_id, j, bucket)))  # the task reserves this first
             elif node_id in job.inputs or node.cheap:  # held by this process
                 block = job.inputs[node_id][j] if node_id in job.inputs else node.func(j)
                 if bucket is None:
@@ -630,7 +642,12 @@ class ProcessesExecutor(Executor):
         settings = {"wid": wid, "name": name, "key": self.key.hex(), "parent": os.getpid(), "driver": self._address,
                     "memory_limit": self._share, "spill_dir": self._spill_root, "path": sys.path,
                     "heartbeat": self.heartbeat_timeout / 6, "max_frame_bytes": self.max_frame_bytes}
-        env = {variable: "1" for variable in _ONE_THREAD} | dict(os.environ)  # one task at a time: no BLAS pools
+        env = {variable: "1" for variable in _ONE_THREAD}  # one task at a time: no BLAS pools
+        if self._share is not None:
+            # one malloc arena: freed memory of the task and I/O threads is one heap, which the
+            # worker gives back after each task (malloc_trim); per-thread arenas keep theirs
+            env["MALLOC_ARENA_MAX"] = "1"
+        env |= dict(os.environ)
         process = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         stdin = process.stdin
         assert stdin is not None and process.stderr is not None

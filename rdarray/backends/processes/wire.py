@@ -163,12 +163,18 @@ def dumps(obj, out_of_band_bytes: int | None = None, by_value: bool = False) -> 
     raise AssertionError("unreachable")
 
 
-def send_frames(socket: zmq.Socket, frames: list) -> None:
+def send_frames(socket: zmq.Socket, frames: list, track: bool = False) -> list:
     """Send a multipart message: large frames without a copy, small ones copied (a zero-copy frame
-    costs more than copying a few kilobytes)."""
+    costs more than copying a few kilobytes). With ``track``, the ``zmq.MessageTracker`` of each
+    frame sent without a copy: ZeroMQ holds on to its memory until the tracker is done."""
     last = len(frames) - 1
+    trackers = []
     for i, frame in enumerate(frames):
-        socket.send(frame, zmq.SNDMORE if i < last else 0, copy=memoryview(frame).nbytes < OUT_OF_BAND_BYTES)
+        copy = memoryview(frame).nbytes < OUT_OF_BAND_BYTES
+        tracker = socket.send(frame, zmq.SNDMORE if i < last else 0, copy=copy, track=track and not copy)
+        if tracker is not None:
+            trackers.append(tracker)
+    return trackers
 
 
 class Endpoint:
@@ -201,10 +207,15 @@ class Endpoint:
         return [_signature(self.key, frames)] + frames
 
     def send(self, socket: zmq.Socket, dst: str, kind: str, body=None, *, route: bytes | None = None,
-             **header) -> int:
-        """Send one signed message (through the peer ``route`` on a ROUTER socket); returns its size."""
+             trackers: list | None = None, **header) -> int:
+        """Send one signed message (through the peer ``route`` on a ROUTER socket); returns its size.
+        Given a list of ``trackers``, the trackers of the frames sent without a copy join it."""
         frames = self.pack(dst, kind, body, **header)
-        send_frames(socket, ([route] if route is not None else []) + frames)
+        frames_out = ([route] if route is not None else []) + frames
+        if trackers is None:
+            send_frames(socket, frames_out)
+        else:
+            trackers += send_frames(socket, frames_out, track=True)
         return sum(memoryview(f).nbytes for f in frames)
 
     def unpack(self, frames: list, source: str = "a peer"):

@@ -18,6 +18,7 @@ The worker exits when the driver says so, and by itself when the driver process 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +33,8 @@ from itertools import count
 import zmq
 
 from ...engine.runner import StageRunner
-from ...storage.blocks import BlockStore
+from ...storage.blocks import BlockStore, value_bytes
+from ...storage.buckets import Buckets
 from ...storage.frame import Encoded, decoded
 from . import wire
 
@@ -40,6 +42,8 @@ log = logging.getLogger("rdarray")
 
 #: seconds between two checks that the driver process is alive
 PARENT_CHECK = 0.5
+#: seconds between two checks that frames being sent are gone (and count no more)
+SENDING_CHECK = 0.01
 
 
 class _Recorder:
@@ -58,7 +62,8 @@ class _Recorder:
 
     def put(self, node, p: int, block) -> None:
         self.store.put(node, p, block)
-        self.stored.append((node.id, p, int(getattr(block, "nbytes", 0))))
+        self.stored.append((node.id, p, int(getattr(block, "nbytes", 0)),
+                            block.sizes() if isinstance(block, Buckets) else None))
 
     def __getattr__(self, name: str):  # the rest (memory_limit, reserve, block_bytes) is the store's
         return getattr(self.store, name)
@@ -70,6 +75,14 @@ class _Persisted:
     def __init__(self, node_id: int, level: str):
         self.id = node_id
         self.persist_level = level
+
+
+class _Fetched(dict):
+    """Blocks a task reads, by partition (or bucket): those that came as frames stay compressed
+    until the task reads them, and are decoded then (``dict.get`` gives them as they are held)."""
+
+    def __getitem__(self, key):
+        return decoded(super().__getitem__(key))
 
 
 class PeerLost(Exception):
@@ -113,6 +126,7 @@ class Worker:
         self.outbox.bind(f"inproc://outbox-{self.wid}")
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.dead_peers: set[str] = set()
+        self.sending: list = []  # (ZeroMQ trackers, reservation) of fetch answers being sent
 
     # -- I/O thread -------------------------------------------------------------------------------
     def serve(self) -> None:
@@ -124,11 +138,13 @@ class Worker:
         beat = time.monotonic()
         try:
             while os.getppid() == self.parent:
-                events = dict(poller.poll(int(min(PARENT_CHECK, self.heartbeat) * 1000)))
+                wait = SENDING_CHECK if self.sending else min(PARENT_CHECK, self.heartbeat)
+                events = dict(poller.poll(int(wait * 1000)))
                 if time.monotonic() - beat >= self.heartbeat:
                     self.wire.send(self.driver, wire.DRIVER, "alive")
                     beat = time.monotonic()
                 self.wire.drops.flush()
+                self.release_sent()
                 if self.outbox in events:
                     while True:
                         try:
@@ -173,10 +189,27 @@ class Worker:
             log.exception("rdarray: worker %d could not read blocks it was asked for", self.wid)
             blocks = [(False, None)] * len(body)
         reply = {"route": sender, "request": header["request"]}
+        trackers: list = []
         try:
-            self.wire.send(socket, header["src"], "blocks", blocks, **reply)
+            self.wire.send(socket, header["src"], "blocks", blocks, trackers=trackers, **reply)
         except wire.MessageTooLarge as exc:
             self.wire.send(socket, header["src"], "blocks", exc, **reply)
+            return
+        held = sum(len(block.frame) if isinstance(block, Encoded) else value_bytes(block) for _, block in blocks)
+        if trackers and held and self.store.memory_limit is not None:
+            # the frames count against the limit until ZeroMQ has sent them (read back from a spill
+            # file, they are memory of their own); the task thread's next reservation spills for them
+            sending = contextlib.ExitStack()
+            sending.enter_context(self.store.reserve(held, spill=False))
+            self.sending.append((trackers, sending))
+
+    def release_sent(self) -> None:
+        """Stop counting the frames ZeroMQ has sent."""
+        if self.sending:
+            done = [(t, s) for t, s in self.sending if all(tracker.done for tracker in t)]
+            for item in done:
+                self.sending.remove(item)
+                item[1].close()
 
     # -- task thread ------------------------------------------------------------------------------
     def run_tasks(self) -> None:
@@ -231,45 +264,60 @@ class Worker:
             self.runners[job] = StageRunner(pickle.loads(body["stage"]), {}, recorder)
             self.kept[job] = {}
         runner, kept = self.runners[job], self.kept[job]
-        inputs = {node_id: dict(blocks) for node_id, blocks in kept.items()}
+        inputs = {node_id: _Fetched(blocks) for node_id, blocks in kept.items()}
+        for node_id, blocks in body["inline"].items():
+            for j, block in blocks.items():
+                inputs.setdefault(node_id, _Fetched())[j] = _Fetched(block) if isinstance(block, dict) else block
+        runner.inputs = inputs
+        # the decoded size of what is fetched comes with the task: the room for it is reserved
+        # before it arrives, and blocks spill for it first
+        sizes = {(node_id, j, bucket): nbytes for node_id, j, bucket, _, nbytes in body["remote"] if nbytes is not None}
+        try:
+            with runner.reservation(p, sizes):
+                return self._run_reserved(job, p, body, runner, kept, inputs, recorder)
+        finally:
+            runner.inputs = {}
+
+    def _run_reserved(self, job: int, p: int, body, runner: StageRunner, kept: dict, inputs: dict,
+                      recorder: _Recorder) -> list:
         try:
             fetched = self.fetch(body["remote"])
         except PeerLost as lost:
             return self.wire.pack(wire.DRIVER, "lost", lost.missing, job=job, p=p)
-        for node_id, blocks in body["inline"].items():
-            inputs.setdefault(node_id, {}).update(blocks)
         for (node_id, j, bucket), block in fetched:
             if bucket is None:
-                inputs.setdefault(node_id, {})[j] = block
+                inputs.setdefault(node_id, _Fetched())[j] = block
             else:
-                inputs.setdefault(node_id, {}).setdefault(j, {})[bucket] = block
-        for node_id, j, _ in body["keep"]:
-            kept.setdefault(node_id, {})[j] = inputs[node_id][j]
+                blocks = inputs.setdefault(node_id, _Fetched())
+                dict.setdefault(blocks, j, _Fetched())[bucket] = block
+        del fetched
+        for node_id, j, _ in body["keep"]:  # read by every task of the job: decoded once
+            block = inputs[node_id][j]
+            dict.__setitem__(inputs[node_id], j, block)
+            kept.setdefault(node_id, {})[j] = block
         recorder.stored = []
         for node_id, j, level in body["store"]:  # persisted partitions of the driver's arrays
             recorder.put(_Persisted(node_id, level), j, inputs[node_id][j])
-        runner.inputs = inputs
         try:
-            outputs = runner.run(p)
+            outputs = runner.run(p, reserved=True)
             stored = {key[:2] for key in recorder.stored}
-            recorder.stored += [(o.id, p, 0) for o in runner.stage.outputs  # kept here by an earlier task
+            recorder.stored += [(o.id, p, 0, self.store.bucket_sizes(o.id, p))
+                                for o in runner.stage.outputs  # kept here by an earlier task
                                 if o.persist_level is not None and (o.id, p) not in stored and self.store.has(o.id, p)]
             return self.wire.pack(wire.DRIVER, "done", (outputs, recorder.stored), job=job, p=p)
         except BaseException as exc:
             return self.failure("failed", exc, job=job, p=p, stored=recorder.stored)
-        finally:
-            runner.inputs = {}
 
     def fetch(self, wanted: list) -> list:
-        """``[(key, block)]`` for every ``(node id, partition, bucket, peer)`` wanted: from this
-        worker's store (peer None) or by one request to each worker holding some (a peer is its
-        ``(address, name)``)."""
+        """``[(key, block)]`` for every ``(node id, partition, bucket, peer, decoded size)`` wanted:
+        from this worker's store (peer None) or by one request to each worker holding some (a peer
+        is its ``(address, name)``). Blocks kept compressed come as their frames (``Encoded``)."""
         found: list = []
         by_peer: dict[tuple, list] = {}
-        for node_id, j, bucket, peer in wanted:
+        for node_id, j, bucket, peer, *_ in wanted:
             key = (node_id, j, bucket)
             if peer is None:
-                ok, block = read_block(self.store, *key)
+                ok, block = read_block(self.store, *key, encoded=True)
                 if not ok:
                     raise PeerLost([key[:2]])
                 found.append((key, block))
@@ -302,7 +350,7 @@ class Worker:
                 missing = [key[:2] for key, (ok, _) in zip(keys, blocks) if not ok]
                 if missing:
                     raise PeerLost(missing)
-                found.extend((key, decoded(block)) for key, (_, block) in zip(keys, blocks))
+                found.extend((key, block) for key, (_, block) in zip(keys, blocks))  # decoded when read
                 del waiting[socket]
                 poller.unregister(socket)
             lost = [key[:2] for address, keys, _ in waiting.values() if address in self.dead_peers for key in keys]
