@@ -328,3 +328,29 @@ def test_pruning_through_assign_rename_slices_and_persisted_tables(ctx):
     kept = a[a["f0"] > 0]
     np.testing.assert_array_equal(p.sort("f5")["f1"].compute(), kept[np.argsort(kept["f5"], kind="stable")]["f1"])
     assert_table(p.compute(), kept)  # a persisted table keeps every field
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "outer", "semi", "anti"])
+def test_a_merge_reads_only_the_fields_its_result_uses(ctx, how):
+    a = wide_table(60, 16, seed=11)
+    b = np.zeros(20, [("f5", "i4"), ("w", "f8"), ("big", "U16")])
+    b["f5"], b["w"], b["big"] = np.arange(20) % 7, np.arange(20.0), "x" * 16
+    x, y = partitioned(a, [20, 0, 40]), partitioned(b, [8, 12])
+    for left, right in ((x[x["f0"] > 0], y), (x, y[y["w"] > 3])):  # sides of unknown size: decided when run
+        joined = rd.merge(left, right, on="f5", how=how)
+        field = "w" if how not in ("semi", "anti") else "f0"
+        got = joined[field].sum()
+        la = a[a["f0"] > 0] if left is not x else a
+        rb = b[b["w"] > 3] if right is not y else b
+        lf = scalar_frame(la)
+        rf = pd.DataFrame({f: rb[f] for f in rb.dtype.names})
+        if how in ("semi", "anti"):
+            inside = lf["f5"].isin(rf["f5"])
+            want = lf[inside if how == "semi" else ~inside][field].sum()
+        else:
+            want = pd.merge(lf, rf, on="f5", how=how)[field].sum()
+        assert float(got.compute()) == pytest.approx(float(want), nan_ok=True)
+        plan = joined[[field, "f5"]].sort("f5").explain()
+        assert "f12" not in plan and "big" not in plan, plan  # no unread field is shuffled or kept
+        whole = joined.compute()  # every field, after the pruned plans
+        assert whole.dtype == joined.dtype

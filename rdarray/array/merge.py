@@ -88,7 +88,38 @@ def merge(left, right, on=None, left_on=None, right_on=None, how: str = "inner",
     out_dtype = left.dtype if how in ("semi", "anti") else np.dtype([(f.name, f.dtype) for f in fields])
 
     join = Join(left_keys, right_keys, common, how, fields, out_dtype)
-    return _plan(left, right, left_keys, right_keys, common, how, join, out_dtype)
+    out = _plan(left, right, left_keys, right_keys, common, how, join, out_dtype)
+    out._node.uses = _uses(out._node, join, left._node, right._node)
+    return out
+
+
+def _uses(node: Node, join: Join, left: Node, right: Node):
+    """``Node.uses`` of the merge node: each dependency reads one side (through its collected,
+    shuffled or spread partitions), and of it the fields ``join.reads`` names. Found when asked,
+    as a decision changes the dependencies."""
+    def sides(parent: Node) -> set[str]:
+        found: set[str] = set()
+        stack, seen = [parent], set()
+        while stack:
+            n = stack.pop()
+            if n.id in seen:
+                continue
+            seen.add(n.id)
+            if n is left or n is right:
+                found |= {"left"} if n is left else set()
+                found |= {"right"} if n is right else set()
+                continue
+            stack.extend(n.parents)
+        return found
+
+    def uses(used):
+        out: list[frozenset | None] = []
+        for dep in node.dependencies:
+            reads = [join.reads(side, used) for side in sorted(sides(dep.parent))]
+            out.append(None if not reads or any(r is None for r in reads) else frozenset().union(*reads))
+        return out
+
+    return uses
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -213,7 +244,7 @@ def _collect(node: Node, join: Join, side: str) -> Node:
     """A value node holding all of ``node``'s rows and a hash index of their keys, built once and
     broadcast to every task of the join."""
     return Node("collect", lambda blocks: join.build(np.concatenate(blocks), side), [AllToOne(node)], 1, VALUE,
-                (), None, detail="hash index of the broadcast side")
+                (), None, detail="hash index of the broadcast side", uses=lambda used: [used])
 
 
 def _key_spec(keys: tuple):
@@ -302,6 +333,18 @@ class Join:
         self.keys = {"left": left_keys, "right": right_keys}
         self.common, self.how, self.fields, self.out_dtype = common, how, fields, out_dtype
 
+    def reads(self, side: str, used: frozenset | None) -> frozenset | None:
+        """The fields of ``side`` the join reads when only ``used`` of its output are read (None:
+        all): its keys, and the sources of the output fields read (column pruning)."""
+        if used is None:
+            return None
+        keys = frozenset(self.keys[side])
+        if self.how in ("semi", "anti"):
+            return keys | used if side == "left" else keys
+        at = 0 if side == "left" else 1
+        return keys | {f.source[at] if f.side == "key" else f.source
+                       for f in self.fields if f.name in used and f.side in ("key", side)}
+
     def columns(self, block: np.ndarray, side: str) -> list[np.ndarray]:
         """``side``'s key columns of ``block``, in the dtypes both sides are compared in."""
         return [block[k].astype(c, copy=False) for k, c in zip(self.keys[side], self.common)]
@@ -338,15 +381,23 @@ class Join:
         rid[rid < 0] = index.ngroups
         return self.assemble(lb, rb, *hashing.join_pairs(index.ids, rid, index.ngroups + 1, self.how))
 
-    def filter(self, lb: np.ndarray, matched: np.ndarray) -> np.ndarray:
-        """A semi or anti join: left's rows with (without) a match, in left's dtype."""
+    def filter(self, lb, matched: np.ndarray):
+        """A semi or anti join: left's rows with (without) a match, in left's dtype (the fields
+        left has: nothing reads the others)."""
         kept = lb[matched if self.how == "semi" else ~matched]
-        return kept.astype(self.out_dtype, copy=False)  # the keys may have been cast to hash alike
+        names = [n for n in self.out_dtype.names if n in kept.dtype.names]
+        out = np.dtype([(n, self.out_dtype[n]) for n in names])
+        if isinstance(kept, Table):
+            kept = kept.select(names)
+        return kept.astype(out, copy=False)  # the keys may have been cast to hash alike
 
     def assemble(self, lb, rb, lrows, rrows) -> Table:
         """The output rows of (left row, right row) pairs, -1 for a missing side, field by field."""
         columns = {}
+        have = {"left": lb.dtype.names, "right": rb.dtype.names}
         for f in self.fields:
+            if f.side != "key" and f.source not in have[f.side]:
+                continue  # a field of a pruned side: nothing reads it
             if f.side == "key":
                 lvals = take(lb[f.source[0]], lrows, f.dtype)
                 missing = lrows < 0
@@ -356,4 +407,4 @@ class Join:
             else:
                 block, rows = (lb, lrows) if f.side == "left" else (rb, rrows)
                 columns[f.name] = take(block[f.source], rows, f.dtype)
-        return Table(self.out_dtype, columns)
+        return Table(np.dtype([(name, self.out_dtype[name]) for name in columns]), columns)
