@@ -44,12 +44,15 @@ def _concatenate(pieces: list[np.ndarray]) -> np.ndarray:
 
 def buckets(block: np.ndarray, targets: np.ndarray, npartitions: int) -> Buckets:
     """The rows of ``block`` grouped by target partition, keeping their order within a bucket
-    (a table's fields gathered one by one)."""
-    from .hashing import group_rows, scatter
+    (a table's fields scattered one by one: each a sequential read)."""
+    from .hashing import scatter
 
     if isinstance(block, Table):
-        start, order = group_rows(targets, npartitions)
-        return Buckets(block.take(order).materialized(), start)
+        columns, offsets = {}, None
+        for name, column in block.columns.items():
+            columns[name], offsets = scatter(column, targets, npartitions)
+        if offsets is not None:
+            return Buckets(Table(block.dtype, columns), offsets)
     return Buckets(*scatter(block, targets, npartitions))
 
 
