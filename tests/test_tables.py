@@ -354,3 +354,19 @@ def test_a_merge_reads_only_the_fields_its_result_uses(ctx, how):
         assert "f12" not in plan and "big" not in plan, plan  # no unread field is shuffled or kept
         whole = joined.compute()  # every field, after the pruned plans
         assert whole.dtype == joined.dtype
+
+
+@pytest.mark.parametrize("dtype", ["S1", "S2", "S4", "S8", "U1", "U2", "S3", "U3"])
+def test_text_equality_with_a_constant_against_numpy(ctx, dtype):
+    rng = np.random.default_rng(12)
+    kind = np.dtype(dtype).kind
+    words = ["", "a", "ab", "abc", "AIR", "REG AIR", "TRUCKS12"] + (["é", "éa"] if kind == "U" else [])
+    a = np.array(rng.choice(words, 50)).astype(dtype)
+    x = partitioned(a, [20, 0, 1, 29])
+    for word in words + ["TRUCKS123", "a\0"]:
+        value = word.encode() if kind == "S" else word
+        np.testing.assert_array_equal((x == value).compute(), a == value, err_msg=repr(value))
+        np.testing.assert_array_equal((x != value).compute(), a != value, err_msg=repr(value))
+        np.testing.assert_array_equal((value == x).compute(), value == a, err_msg=repr(value))
+    two = partitioned(np.stack([a, a[::-1]], axis=1), [25, 25])
+    np.testing.assert_array_equal((two == a[3]).compute(), np.stack([a, a[::-1]], axis=1) == a[3])

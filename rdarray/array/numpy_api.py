@@ -26,6 +26,9 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
     for o in operands:
         if not isinstance(o, (PartitionedArray, Lazy, np.ndarray, np.generic, int, float, complex, bool)):
             return NotImplemented
+    fast = _text_equality(ufunc, operands) if not kwargs else None
+    if fast is not None:
+        return fast
     if ufunc.nout == 1:
         func = (lambda *a, **out: ufunc(*a, **kwargs, **out)) if kwargs else ufunc
         # a plain elementwise ufunc may write into a temporary input that dies with it
@@ -33,6 +36,43 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return elementwise(func, operands, ufunc.__name__, accepts_out=in_place)
     return tuple(elementwise(lambda *a, k=k: ufunc(*a, **kwargs)[k], operands, f"{ufunc.__name__}[{k}]")
                  for k in range(ufunc.nout))
+
+
+def _text_equality(ufunc, operands):
+    """``text == constant`` (or ``!=``) for fixed-width text of 1, 2, 4 or 8 bytes a value (``S1``
+    to ``S8``, ``U1``, ``U2``), compared as unsigned integers: both sides are padded with zero
+    bytes, so equal integers are equal texts (NumPy's string loops are several times slower).
+    None when the operands are anything else."""
+    from .core import PartitionedArray
+    from .elementwise import map_blocks
+
+    if ufunc not in (np.equal, np.not_equal) or len(operands) != 2:
+        return None
+    arrays = [o for o in operands if isinstance(o, PartitionedArray)]
+    others = [o for o in operands if not isinstance(o, PartitionedArray)]
+    if len(arrays) != 1 or len(others) != 1:
+        return None
+    x, value = arrays[0], others[0]
+    dtype = x.dtype
+    if dtype.kind not in "SU" or dtype.itemsize not in (1, 2, 4, 8) or np.ndim(value) != 0:
+        return None
+    value = np.asarray(value)
+    if value.dtype.kind != dtype.kind:
+        return None
+    text = value.item().rstrip(b"\0" if dtype.kind == "S" else "\0")
+    width = dtype.itemsize if dtype.kind == "S" else dtype.itemsize // 4
+    uint = np.dtype(f"u{dtype.itemsize}")
+    const = None if len(text) > width else np.array(text, dtype).reshape(1).view(uint)[0]
+    negate = ufunc is np.not_equal
+
+    def compare(block):
+        if const is None:  # longer than any value of the field
+            out = np.zeros(block.shape, bool)
+        else:
+            out = np.ascontiguousarray(block).view(uint) == const
+        return ~out if negate else out
+
+    return map_blocks(x, compare, ufunc.__name__, repr(value.item()), np.dtype(bool), x._node.trailing)
 
 
 def __array_function__(self, func, types, args, kwargs):
