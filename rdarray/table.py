@@ -273,13 +273,13 @@ def records(block):
 
 
 def concat(tables: Iterable[Table]) -> Table:
-    """The rows of ``tables`` one after another (field by field); the first table's dtype."""
+    """The rows of ``tables`` (of the same fields) one after another, field by field; the first
+    table's dtype."""
     tables = list(tables)
     dtype = tables[0].dtype
-    names = names_of(dtype)
     columns = {}
-    for i, name in enumerate(names):
-        parts = [t.column(names_of(t.dtype)[i]) for t in tables]
+    for name in names_of(dtype):
+        parts = [t.column(name) for t in tables]
         columns[name] = np.concatenate(parts) if len(parts) > 1 else parts[0]
     return Table(dtype, columns)
 
