@@ -370,3 +370,32 @@ def test_text_equality_with_a_constant_against_numpy(ctx, dtype):
         np.testing.assert_array_equal((value == x).compute(), value == a, err_msg=repr(value))
     two = partitioned(np.stack([a, a[::-1]], axis=1), [25, 25])
     np.testing.assert_array_equal((two == a[3]).compute(), np.stack([a, a[::-1]], axis=1) == a[3])
+
+
+def test_tables_spill_and_travel_as_one_frame_per_field(tmp_path):
+    from rdarray.errors import CorruptDataError
+    from rdarray.storage.frame import TABLE_MAGIC, decode_block, encode_block
+
+    a = wide_table(500, 16, seed=13)
+    t = Table.from_records(a)[a["f0"] > 0]
+    frame = encode_block(t)
+    assert bytes(frame[:8]) == TABLE_MAGIC
+    back = decode_block(frame)
+    assert isinstance(back, Table) and back.dtype.names == a.dtype.names
+    assert_table(back.records(), a[a["f0"] > 0])
+    empty = decode_block(encode_block(Table.from_records(a[:0])))
+    assert len(empty) == 0 and empty.dtype.names == a.dtype.names
+    for bad in (frame[:-1], np.concatenate([frame[:12], frame[13:]]), frame[:20]):
+        with pytest.raises(CorruptDataError):
+            decode_block(bad)
+    flipped = frame.copy()
+    flipped[-5] ^= 0xFF  # inside the last field's frame: its checksum
+    with pytest.raises(CorruptDataError):
+        decode_block(flipped)
+    with rd.Context(workers=2, memory_limit="300KB", spill_dir=str(tmp_path)) as ctx:
+        x = rd.from_numpy(wide_table(20_000, 16, seed=14), npartitions=10)
+        y = x[x["f0"] > 0].persist("disk")
+        want = y.compute()
+        assert_table(y.compute(), want)  # read back from the spill files
+        z = x[x["f0"] > 0].persist("compressed")
+        assert_table(z.compute(), want)

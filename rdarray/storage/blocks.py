@@ -114,12 +114,12 @@ class BlockStore:
             array, frame, path = block.array, block.frame, block.path
         if array is not None or (frame is None and path is None):
             return array
-        from .frame import as_block, decode_block, read_file
+        from .frame import decode_block, read_block
 
         if frame is not None:
             return decode_block(frame)
         assert path is not None  # neither in memory nor in a file: a None value, returned above
-        return SpilledBuckets(path, block.bounds) if block.bounds is not None else as_block(read_file(path))
+        return SpilledBuckets(path, block.bounds) if block.bounds is not None else read_block(path)
 
     def get_encoded(self, node_id: int, p: int, bucket: int | None = None):
         """The frame of a block (or of one of its buckets) kept compressed, in memory or in a file,
@@ -164,15 +164,17 @@ class BlockStore:
         return None if block is None else block.sizes
 
     # -- writing ----------------------------------------------------------------------------------
-    def put(self, node, p: int, array: np.ndarray | Buckets) -> None:
+    def put(self, node, p: int, array: np.ndarray | Table | Buckets) -> None:
         """Keep partition ``p`` of ``node`` at the node's persist level (buckets: in memory)."""
+        if isinstance(array, Table):
+            array = array.materialized()  # a pending row selection would keep its whole source
         level = node.persist_level or "memory"
         if level == "memory" or isinstance(array, Buckets):
             block = _Block(array=array)
         elif level == "compressed":
-            from .frame import encode
+            from .frame import encode_block
 
-            block = _Block(frame=encode(array))
+            block = _Block(frame=encode_block(array))
         else:
             block = _Block(path=self._write(node.id, p, array)[0])
         block.nbytes = value_bytes(array)
@@ -262,10 +264,10 @@ class BlockStore:
     def _write(self, node_id: int, p: int, array, frame: np.ndarray | None = None) -> tuple[str, list | None]:
         """Write a block's frame (or its buckets' frames) to a file of its own: ``(path, bucket
         bounds or None)``. On failure nothing is left behind."""
-        from .frame import encode
+        from .frame import encode_block
 
         if frame is None and not isinstance(array, Buckets):
-            frame = encode(array)
+            frame = encode_block(array)
         path = os.path.join(self._directory(), f"block-{node_id}-{p}-{next(self._serial)}.rdb")
         try:
             with open(path, "wb") as f:

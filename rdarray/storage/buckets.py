@@ -73,11 +73,11 @@ class SpilledBuckets:
 
 def write_buckets(f, buckets: Buckets) -> list[int]:
     """Write one frame per bucket to the open file ``f``; the byte bounds of the frames."""
-    from .frame import encode
+    from .frame import encode_block
 
     bounds = [0]
     for q in range(len(buckets)):
-        frame = encode(buckets[q])
+        frame = encode_block(buckets[q])
         f.write(frame)
         bounds.append(bounds[-1] + frame.nbytes)
     return bounds

@@ -10,10 +10,12 @@ corrupted or forged frame raises ``CorruptDataError``.
 from __future__ import annotations
 
 import errno
+import json
 import mmap
 import os
 import pickle
 import stat
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,7 @@ import numpy as np
 
 import rdarray._core.frame as _k
 from rdarray.errors import CorruptDataError
-from rdarray.table import Table
+from rdarray.table import Table, names_of
 
 MAGIC: bytes = _k.MAGIC
 VERSION: int = _k.VERSION
@@ -111,9 +113,65 @@ def decode(buffer: Any) -> np.ndarray:
     return _k.decode(buffer)
 
 
+#: the start of a table frame: a JSON header, then one frame per field (``encode_block``)
+TABLE_MAGIC = b"\x89RDT\r\n\x1a\n"
+_TABLE_HEADER = struct.Struct("<8sI")  # magic, JSON header length
+
+
+def encode_block(block: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle") -> np.ndarray:
+    """A partition's frame, as the block store keeps and sends it: a ``Table`` as a *table
+    frame* (``TABLE_MAGIC``, a little-endian uint32 length, a JSON header ``{"names", "rows",
+    "bounds"}`` giving each field's frame's byte range after the header, then the frames of its
+    fields, each a partition frame: no records are assembled); anything else as ``encode``."""
+    if not isinstance(block, Table):
+        return encode(block, codec, clevel, filter)
+    frames = [encode(block.column(name), codec, clevel, filter) for name in names_of(block.dtype)]
+    bounds = np.concatenate([[0], np.cumsum([f.nbytes for f in frames])]).tolist()
+    header = json.dumps({"names": list(names_of(block.dtype)), "rows": len(block), "bounds": bounds}).encode()
+    out = np.empty(_TABLE_HEADER.size + len(header) + bounds[-1], np.uint8)
+    out[:_TABLE_HEADER.size] = np.frombuffer(_TABLE_HEADER.pack(TABLE_MAGIC, len(header)), np.uint8)
+    start = _TABLE_HEADER.size + len(header)
+    out[_TABLE_HEADER.size:start] = np.frombuffer(header, np.uint8)
+    for frame, lo, hi in zip(frames, bounds, bounds[1:]):
+        out[start + lo:start + hi] = frame
+    return out
+
+
 def decode_block(buffer: Any):
-    """``decode(buffer)`` as a partition: a 1-D structured array split into a ``Table``."""
-    return as_block(_k.decode(buffer))
+    """The partition in a frame of ``encode_block`` (or of ``encode``): a table frame as a
+    ``Table``, a 1-D structured array split into one; a bad frame raises ``CorruptDataError``."""
+    view = memoryview(buffer).cast("B")
+    if bytes(view[:len(TABLE_MAGIC)]) != TABLE_MAGIC:
+        return as_block(_k.decode(buffer))
+    try:
+        _, size = _TABLE_HEADER.unpack_from(view)
+        start = _TABLE_HEADER.size + size
+        header = json.loads(bytes(view[_TABLE_HEADER.size:start]))
+        names, rows, bounds = header["names"], header["rows"], header["bounds"]
+        ok = (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+              and len(set(names)) == len(names) and isinstance(rows, int) and rows >= 0
+              and isinstance(bounds, list) and len(bounds) == len(names) + 1 and bounds[0] == 0
+              and all(isinstance(b, int) for b in bounds) and all(a <= b for a, b in zip(bounds, bounds[1:]))
+              and start + bounds[-1] == len(view))
+    except (struct.error, ValueError, KeyError, TypeError) as exc:
+        raise CorruptDataError(f"a table frame's header is unreadable: {exc}") from None
+    if not ok:
+        raise CorruptDataError("a table frame's header does not describe its fields")
+    columns = {name: _k.decode(view[start + lo:start + hi]) for name, lo, hi in zip(names, bounds, bounds[1:])}
+    if any(col.ndim == 0 or len(col) != rows for col in columns.values()):
+        raise CorruptDataError(f"a table frame's fields are not all {rows} rows long")
+    return Table.from_columns(columns)
+
+
+def read_block(path: str):
+    """The partition in a frame file written by the block store (``encode_block``), decoded
+    straight from a memory map of the file."""
+    fd = open_file(path)
+    try:
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+            return decode_block(view)
+    finally:
+        os.close(fd)
 
 
 def as_block(array):
