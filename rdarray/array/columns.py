@@ -13,6 +13,7 @@ import numpy as np
 
 from ..dtypes import check_dtype
 from ..graph.lineage import Node, OneToOne
+from ..shuffle.partitioners import key_fields
 from ..table import is_table, names_of, with_fields
 
 
@@ -23,14 +24,9 @@ def _check_table(x, what: str) -> tuple[str, ...]:
     return names_of(x.dtype)
 
 
-def _key_fields(partitioner) -> set[str]:
-    key = getattr(partitioner, "key", None)
-    return {key} if isinstance(key, str) else set(key or ())
-
-
 def _kept(partitioner, changed: set[str]):
     """``partitioner`` when none of its key fields is in ``changed``, else None."""
-    return None if partitioner is None or _key_fields(partitioner) & changed else partitioner
+    return None if partitioner is None or key_fields(partitioner.key) & changed else partitioner
 
 
 def _shared(x, dtype: np.dtype, sources: dict[str, str], op: str, detail: str, changed: set[str]):
