@@ -139,10 +139,16 @@ def encode_block(block: Any, codec: str = "lz4", clevel: int = 5, filter: str = 
 
 def decode_block(buffer: Any):
     """The partition in a frame of ``encode_block`` (or of ``encode``): a table frame as a
-    ``Table``, a 1-D structured array split into one; a bad frame raises ``CorruptDataError``."""
-    view = memoryview(buffer).cast("B")
-    if bytes(view[:len(TABLE_MAGIC)]) != TABLE_MAGIC:
-        return as_block(_k.decode(buffer))
+    ``Table``, a 1-D structured array split into one; a bad frame raises ``CorruptDataError``.
+    Every view it takes of ``buffer`` is released before it returns or raises, so that a caller
+    may close a memory map under it (a view left in a traceback would make that fail)."""
+    with memoryview(buffer) as whole, whole.cast("B") as view:
+        if bytes(view[:len(TABLE_MAGIC)]) != TABLE_MAGIC:
+            return as_block(_k.decode(view))
+        return _decode_table(view)
+
+
+def _decode_table(view: memoryview) -> Table:
     try:
         _, size = _TABLE_HEADER.unpack_from(view)
         start = _TABLE_HEADER.size + size
@@ -157,7 +163,10 @@ def decode_block(buffer: Any):
         raise CorruptDataError(f"a table frame's header is unreadable: {exc}") from None
     if not ok:
         raise CorruptDataError("a table frame's header does not describe its fields")
-    columns = {name: _k.decode(view[start + lo:start + hi]) for name, lo, hi in zip(names, bounds, bounds[1:])}
+    columns = {}
+    for name, lo, hi in zip(names, bounds, bounds[1:]):
+        with view[start + lo:start + hi] as part:
+            columns[name] = _k.decode(part)
     if any(col.ndim == 0 or len(col) != rows for col in columns.values()):
         raise CorruptDataError(f"a table frame's fields are not all {rows} rows long")
     return Table.from_columns(columns)
