@@ -392,7 +392,7 @@ def test_tables_spill_and_travel_as_one_frame_per_field(tmp_path):
     flipped[-5] ^= 0xFF  # inside the last field's frame: its checksum
     with pytest.raises(CorruptDataError):
         decode_block(flipped)
-    with rd.Context(workers=2, memory_limit="300KB", spill_dir=str(tmp_path)) as ctx:
+    with rd.Context(workers=2, memory_limit="300KB", spill_dir=str(tmp_path)):
         x = rd.from_numpy(wide_table(20_000, 16, seed=14), npartitions=10)
         y = x[x["f0"] > 0].persist("disk")
         want = y.compute()
