@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .table import Table, is_table
+from .table import Table, as_table
 
 _OBJECT_MESSAGE = (
     "{what}: object dtype is not supported: partitions must be plain NumPy memory so that "
@@ -28,8 +28,7 @@ def is_numeric(dtype: np.dtype) -> bool:
 
 def empty_block(dtype: np.dtype, trailing: tuple):
     """A zero-row partition: used to infer the dtype and shape an operation produces."""
-    block = np.empty((0,) + tuple(trailing), dtype=dtype)
-    return Table.from_records(block) if is_table(block.dtype, tuple(trailing)) else block
+    return as_table(np.empty((0,) + tuple(trailing), dtype=dtype))
 
 
 def is_nan(values: np.ndarray) -> np.ndarray:
@@ -47,11 +46,10 @@ def exact(block, dtype: np.dtype):
     (NumPy's concatenation, sorts and ufuncs hand back native byte order, so a partition of a
     ``>f8`` array may come back ``<f8``), and a 1-D structured partition as a ``Table``; anything
     else as it is."""
-    if isinstance(block, np.ndarray):
-        if block.dtype.names is not None and block.ndim == 1 and dtype.names is not None:
-            block = Table.from_records(block)
-        elif block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
-            return block.astype(dtype)
+    if dtype.names is not None:
+        block = as_table(block)
+    if isinstance(block, np.ndarray) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
+        return block.astype(dtype)
     if (isinstance(block, Table) and block.dtype != dtype and block.dtype.names == dtype.names
             and np.can_cast(block.dtype, dtype, "equiv")):
         return block.with_dtype(dtype)

@@ -262,9 +262,17 @@ def _records_in(value):
     return value
 
 
+def as_table(block):
+    """A 1-D structured ndarray as a ``Table`` (how the engine holds a partition of a table);
+    anything else as it is."""
+    if isinstance(block, np.ndarray) and block.ndim == 1 and block.dtype.names is not None:
+        return Table.from_records(block)
+    return block
+
+
 def with_fields(block, dtype: np.dtype, sources: Mapping[str, str], new: Mapping[str, np.ndarray]) -> Table:
     """``Table.with_fields`` of a Table, or of a structured ndarray (its fields split first)."""
-    return (block if isinstance(block, Table) else Table.from_records(block)).with_fields(dtype, sources, new)
+    return as_table(block).with_fields(dtype, sources, new)
 
 
 def records(block):

@@ -17,7 +17,8 @@ from ..shuffle.partitioners import key_fields
 from ..table import is_table, names_of, with_fields
 
 
-def _check_table(x, what: str) -> tuple[str, ...]:
+def check_table(x, what: str) -> tuple[str, ...]:
+    """The field names of the table ``x``; a ``TypeError`` naming ``what`` for anything else."""
     if not is_table(x.dtype, x._node.trailing):
         raise TypeError(f"{what}: needs a table (a 1-D structured PartitionedArray), got {x.dtype} "
                         f"with {x.ndim} dimension(s)")
@@ -73,7 +74,7 @@ def assign(self, **values):
 
     out = self
     for name, value in values.items():
-        names = _check_table(out, "assign")
+        names = check_table(out, "assign")
         if callable(value) and not isinstance(value, (PartitionedArray, np.ndarray)):
             value = value(out)
         if isinstance(value, PartitionedArray):
@@ -145,7 +146,7 @@ def rename(self, columns: Mapping[str, str]):
     PartitionedArray
         The renamed table (its partitioner kept unless a key field is renamed).
     """
-    names = _check_table(self, "rename")
+    names = check_table(self, "rename")
     if not isinstance(columns, Mapping):
         raise TypeError(f"rename: columns must be a mapping {{old: new}}, got {type(columns).__name__}")
     unknown = [c for c in columns if c not in names]
@@ -177,7 +178,7 @@ def drop(self, columns):
     PartitionedArray
         The table of the other fields, in their order.
     """
-    names = _check_table(self, "drop")
+    names = check_table(self, "drop")
     dropped = [columns] if isinstance(columns, str) else list(columns)
     unknown = [c for c in dropped if c not in names]
     if unknown:

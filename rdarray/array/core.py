@@ -11,7 +11,7 @@ from ..config import config
 from ..dtypes import check_dtype, empty_block, exact
 from ..errors import check_callable, check_integer
 from ..graph.lineage import Node, RangeDependency, realign
-from ..table import Table, assemble, is_table, records
+from ..table import Table, as_table, assemble, is_table, records
 from . import elementwise
 from .lazy import Lazy
 
@@ -528,8 +528,7 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
             npartitions = default_npartitions(len(a), row_bytes)
         partition_lengths = split_lengths(len(a), check_npartitions(npartitions, "from_numpy"))
     bounds = np.concatenate([[0], np.cumsum(partition_lengths)]).tolist()
-    if is_table(a.dtype, a.shape[1:]) and not isinstance(a, Table):
-        a = Table.from_records(a)
+    a = as_table(a)
     return PartitionedArray(Node(
         "from_numpy", lambda p: a[bounds[p]:bounds[p + 1]], [], len(partition_lengths),
         a.dtype, a.shape[1:], partition_lengths, pass_index=True, cheap=True, in_process=True,
@@ -566,8 +565,7 @@ def from_partitions(blocks: Sequence) -> PartitionedArray:
                 f"from_partitions: partition {k} has dtype {b.dtype} and shape {b.shape}; partition 0 "
                 f"has {first.dtype} and rows of shape {first.shape[1:]}" if b.ndim else
                 f"from_partitions: partition {k} is 0-dimensional")
-    blocks = [Table.from_records(b) if isinstance(b, np.ndarray) and is_table(b.dtype, b.shape[1:]) else b
-              for b in blocks]
+    blocks = [as_table(b) for b in blocks]
     return PartitionedArray(Node(
         "from_partitions", lambda p: blocks[p], [], len(blocks), first.dtype, first.shape[1:],
         [len(b) for b in blocks], pass_index=True, cheap=True, in_process=True,

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..dtypes import check_dtype
 from ..table import Table, concat, is_table
+from .columns import check_table
 
 
 def _column(series) -> np.ndarray:
@@ -127,7 +128,5 @@ def to_dict(self) -> dict:
     >>> t.to_dict()
     {'a': array([1]), 'b': array([2.])}
     """
-    if not is_table(self.dtype, self._node.trailing):
-        raise TypeError(f"to_dict: needs a table (a 1-D structured PartitionedArray), got {self.dtype} "
-                        f"with {self.ndim} dimension(s)")
+    check_table(self, "to_dict")
     return _columns(self)

@@ -23,7 +23,7 @@ import numpy as np
 
 import rdarray._core.frame as _k
 from rdarray.errors import CorruptDataError
-from rdarray.table import Table, names_of
+from rdarray.table import Table, as_table, names_of
 
 MAGIC: bytes = _k.MAGIC
 VERSION: int = _k.VERSION
@@ -144,7 +144,7 @@ def decode_block(buffer: Any):
     may close a memory map under it (a view left in a traceback would make that fail)."""
     with memoryview(buffer) as whole, whole.cast("B") as view:
         if bytes(view[:len(TABLE_MAGIC)]) != TABLE_MAGIC:
-            return as_block(_k.decode(view))
+            return as_table(_k.decode(view))
         return _decode_table(view)
 
 
@@ -181,13 +181,6 @@ def read_block(path: str):
             return decode_block(view)
     finally:
         os.close(fd)
-
-
-def as_block(array):
-    """A 1-D structured ndarray as a ``Table`` (how the engine holds tables); anything else as it is."""
-    if isinstance(array, np.ndarray) and array.dtype.names is not None and array.ndim == 1:
-        return Table.from_records(array)
-    return array
 
 
 def open_file(path: str, dir_fd: int | None = None, name: str | None = None) -> int:
