@@ -247,9 +247,7 @@ class Table:
 
 def _rebuild(dtype, columns):
     """A pickled table: fields a pickler handed back in native byte order are cast back exactly."""
-    bases = {name: dtype[name].base for name in names_of(dtype)}
-    return Table(dtype, {name: col if col.dtype == bases[name] else col.astype(bases[name])
-                         for name, col in columns.items()})
+    return Table(dtype, columns).with_dtype(dtype)
 
 
 def _records_in(value):
