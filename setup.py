@@ -26,6 +26,7 @@ KERNELS: dict[str, bool] = {
     "frame": True,
     "hashing": False,
     "ranges": False,
+    "text": False,
 }
 
 DIRECTIVES = {
@@ -73,7 +74,9 @@ def extensions() -> list[Extension]:
     exts = []
     for name in found:
         kw: dict = {"include_dirs": [np.get_include()], "extra_compile_args": ["-O3"],
-                    "define_macros": [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]}
+                    "define_macros": [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                                      # NumPy 2's C API (text reads and writes StringDType arrays)
+                                      ("NPY_TARGET_VERSION", "NPY_2_0_API_VERSION")]}
         if KERNELS[name]:
             assert blosc is not None
             kw["include_dirs"].append(blosc[0])

@@ -18,6 +18,9 @@ value, where ``mix`` is splitmix64's finalizer. Normalized values:
   one NaN. A float never hashes like the equal integer: cast keys to one dtype first.
 - bytes and str: the raw bytes up to the last non-zero one (NumPy ignores trailing NULs), taken
   8 at a time (the last word padded with zeros), then their count.
+- variable-width text (``rdarray.text.Text``, passed as its ``(offsets, data, missing)`` arrays):
+  the UTF-8 bytes of each row as bytes are hashed (so text hashes as the same text in ``S``); a
+  missing row as one word of its own. Missing rows are equal to each other, as NaN keys are.
 
 A partition is chosen by the high bits of the hash, a hash-table slot by its low bits, so the
 keys of one partition still spread over a whole table.
@@ -37,6 +40,7 @@ cdef extern from *:
     #include <stdint.h>
     #define RD_SEED 0x9E3779B97F4A7C15ULL
     #define RD_NAN_WORD 0x7FF8000000000000ULL
+    #define RD_MISSING_WORD 0x6D697373696E6721ULL
     /* splitmix64's finalizer (Stafford's Mix13): a bijection of 64-bit words, full avalanche. */
     static inline uint64_t rd_mix(uint64_t x) {
         x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -50,6 +54,7 @@ cdef extern from *:
     """
     const uint64_t SEED "RD_SEED"
     const uint64_t NAN_WORD "RD_NAN_WORD"
+    const uint64_t MISSING_WORD "RD_MISSING_WORD"  # a missing text row
     uint64_t mix "rd_mix"(uint64_t x) noexcept nogil
     uint64_t fastrange "rd_fastrange"(uint64_t h, uint64_t n) noexcept nogil
     void prefetch "__builtin_prefetch"(const void* p) noexcept nogil
@@ -67,10 +72,12 @@ ctypedef fused val_t:
     double
 
 cdef struct Col:
-    const char* data
+    const char* data          # text: its UTF-8 bytes
     Py_ssize_t stride
     Py_ssize_t itemsize
     int kind
+    const int64_t* offsets    # text only: row i is data[offsets[i]:offsets[i + 1]]
+    const uint8_t* missing    # text only: NULL, or 1 where the row is missing
 
 
 cdef class _Keys:
@@ -89,6 +96,9 @@ cdef class _Keys:
         if self.cols == NULL:
             raise MemoryError()
         for i, arr in enumerate(self.arrays):
+            if isinstance(arr, tuple):
+                self._text(i, arr)
+                continue
             if not isinstance(arr, np.ndarray) or arr.ndim != 1:
                 raise ValueError(f"key column {i} is not a 1-D ndarray")
             a = arr
@@ -100,8 +110,30 @@ cdef class _Keys:
             if i and a.shape[0] != self.n:
                 raise ValueError(f"key columns have different lengths ({self.n} and {a.shape[0]})")
             self.n = a.shape[0]
-            self.cols[i] = Col(<const char*>cnp.PyArray_DATA(a), cnp.PyArray_STRIDES(a)[0], d.itemsize, kind)
+            self.cols[i] = Col(<const char*>cnp.PyArray_DATA(a), cnp.PyArray_STRIDES(a)[0], d.itemsize, kind,
+                               NULL, NULL)
         self.ncols = len(columns)
+
+    cdef _text(self, int i, tuple column):
+        """Column i is text: ``(offsets, data, missing)`` (int64, uint8 and uint8 or None, contiguous)."""
+        offsets, data, missing = column
+        cdef cnp.ndarray o = np.ascontiguousarray(offsets, np.int64)
+        cdef cnp.ndarray d = np.ascontiguousarray(data, np.uint8)
+        cdef cnp.ndarray m
+        cdef Py_ssize_t n = o.shape[0] - 1
+        if o.ndim != 1 or d.ndim != 1 or n < 0 or (n and (o[0] < 0 or o[n] > d.shape[0])):
+            raise ValueError(f"key column {i}: text offsets out of the data")
+        if i and n != self.n:
+            raise ValueError(f"key columns have different lengths ({self.n} and {n})")
+        self.n = n
+        self.arrays[i] = (o, d, missing)  # what the pointers read stays alive
+        self.cols[i] = Col(<const char*>cnp.PyArray_DATA(d), 0, 0, K_TEXT, <const int64_t*>cnp.PyArray_DATA(o), NULL)
+        if missing is not None:
+            m = np.ascontiguousarray(missing).view(np.uint8)
+            if m.ndim != 1 or m.shape[0] != n:
+                raise ValueError(f"key column {i}: {m.shape[0]} missing flags for {n} rows")
+            self.arrays[i] = (o, d, m)
+            self.cols[i].missing = <const uint8_t*>cnp.PyArray_DATA(m)
 
     def __dealloc__(self):
         PyMem_Free(self.cols)
@@ -157,7 +189,13 @@ cdef inline uint64_t _fold_bytes(uint64_t h, const char* s, Py_ssize_t size) noe
 cdef void _hash_column(const Col* c, Py_ssize_t n, uint64_t* h, bint init) noexcept nogil:
     """Fold column c into the hashes h of its n rows (h starts at SEED when init)."""
     cdef Py_ssize_t i
-    if c.kind != K_BYTES:
+    if c.kind == K_TEXT:
+        for i in range(n):
+            if c.missing != NULL and c.missing[i]:
+                h[i] = mix((SEED if init else h[i]) ^ MISSING_WORD)
+            else:
+                h[i] = _fold_bytes(SEED if init else h[i], c.data + c.offsets[i], c.offsets[i + 1] - c.offsets[i])
+    elif c.kind != K_BYTES:
         _hash_numbers(c, n, h, init)
     else:
         for i in range(n):
@@ -171,6 +209,10 @@ cdef void _hash_keys(const Col* cols, int ncols, Py_ssize_t start, Py_ssize_t n,
     for c in range(ncols):
         col = cols[c]
         col.data += start * col.stride
+        if col.kind == K_TEXT:
+            col.offsets += start
+            if col.missing != NULL:
+                col.missing += start
         _hash_column(&col, n, h, c == 0)
 
 
@@ -356,6 +398,17 @@ cdef int _factorize_words(const Col* c, Py_ssize_t start, Py_ssize_t n, int64_t*
     return 0
 
 
+cdef inline bint _texts_equal(const Col* ca, Py_ssize_t a, const Col* cb, Py_ssize_t b) noexcept nogil:
+    """Row a of text column ca equals row b of cb (missing equals missing only)."""
+    cdef bint ma = ca.missing != NULL and ca.missing[a], mb = cb.missing != NULL and cb.missing[b]
+    if ma or mb:
+        return ma and mb
+    cdef int64_t size = ca.offsets[a + 1] - ca.offsets[a]
+    if size != cb.offsets[b + 1] - cb.offsets[b]:
+        return False
+    return size == 0 or memcmp(ca.data + ca.offsets[a], cb.data + cb.offsets[b], size) == 0
+
+
 cdef inline bint _rows_equal(const Col* acols, Py_ssize_t a, const Col* bcols, Py_ssize_t b,
                              int ncols) noexcept nogil:
     """Row a of acols and row b of bcols hold equal keys (NaN equal to NaN, -0.0 to 0.0); the
@@ -366,6 +419,10 @@ cdef inline bint _rows_equal(const Col* acols, Py_ssize_t a, const Col* bcols, P
     cdef float xf, yf
     cdef int c
     for c in range(ncols):
+        if acols[c].kind == K_TEXT:
+            if not _texts_equal(&acols[c], a, &bcols[c], b):
+                return False
+            continue
         pa = acols[c].data + a * acols[c].stride
         pb = bcols[c].data + b * bcols[c].stride
         if acols[c].kind == K_F64:
@@ -456,7 +513,7 @@ def factorize(list columns):
     cdef _Keys keys = _Keys(columns)
     ids = np.empty(keys.n, np.int64)
     cdef int64_t[::1] g = ids
-    cdef Table t = Table(NULL, 0, NULL, 0, keys.ncols == 1 and keys.cols[0].kind != K_BYTES)
+    cdef Table t = Table(NULL, 0, NULL, 0, keys.ncols == 1 and keys.cols[0].kind < K_BYTES)
     cdef uint64_t[::1] h = np.empty(0 if t.words else keys.n, np.uint64)
     cdef const Col* cols = keys.cols
     cdef int ncols = keys.ncols
@@ -477,6 +534,10 @@ def factorize(list columns):
         free(t.first)
 
 
+def _dtype_name(column) -> str:
+    return "text" if isinstance(column, tuple) else str(column.dtype)
+
+
 cdef class HashIndex:
     """A hash table over one side's key columns, built once and probed by many partitions: the
     build side of a broadcast join. ``ids`` and ``ngroups`` number the build rows as
@@ -489,7 +550,7 @@ cdef class HashIndex:
 
     def __cinit__(self, list columns):
         self.keys = _Keys(columns)
-        self.t = Table(NULL, 0, NULL, 0, self.keys.ncols == 1 and self.keys.cols[0].kind != K_BYTES)
+        self.t = Table(NULL, 0, NULL, 0, self.keys.ncols == 1 and self.keys.cols[0].kind < K_BYTES)
         self.ids = np.empty(self.keys.n, np.int64)
         cdef int64_t[::1] g = self.ids
         cdef uint64_t[::1] h = np.empty(0 if self.t.words else self.keys.n, np.uint64)
@@ -513,8 +574,8 @@ cdef class HashIndex:
             raise ValueError(f"{probe.ncols} key columns to look up in an index of {self.keys.ncols}")
         for c in range(probe.ncols):
             if (probe.cols[c].kind, probe.cols[c].itemsize) != (self.keys.cols[c].kind, self.keys.cols[c].itemsize):
-                raise TypeError(f"key column {c} has dtype {probe.arrays[c].dtype}; the index holds "
-                                f"{self.keys.arrays[c].dtype}")
+                raise TypeError(f"key column {c} has dtype {_dtype_name(probe.arrays[c])}; the index holds "
+                                f"{_dtype_name(self.keys.arrays[c])}")
         ids = np.empty(probe.n, np.int64)
         cdef int64_t[::1] g = ids
         cdef uint64_t[::1] h = np.empty(0 if self.t.words else probe.n, np.uint64)

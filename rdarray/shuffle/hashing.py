@@ -13,11 +13,18 @@ import numpy as np
 
 import rdarray._core.hashing as _k
 
+from ..text import Text, is_text
 
-def _key_columns(columns) -> list[np.ndarray]:
-    cols = [np.asarray(c) for c in ([columns] if isinstance(columns, np.ndarray) else columns)]
+
+def _key_columns(columns) -> list:
+    """The key columns as the kernels take them: native arrays, text as ``(offsets, data, missing)``."""
+    cols: list = [c if isinstance(c, Text) else np.asarray(c)
+            for c in ([columns] if isinstance(columns, (np.ndarray, Text)) else columns)]
     for i, c in enumerate(cols):
-        if c.dtype.kind == "f" and c.dtype.itemsize == 2:
+        if isinstance(c, Text) or is_text(c.dtype):
+            c = Text.of(c)
+            cols[i] = (c.offsets, c.data, c.missing)
+        elif c.dtype.kind == "f" and c.dtype.itemsize == 2:
             cols[i] = c.astype(np.float32)  # exact, so float16 keys hash as the floats they equal
         elif not c.dtype.isnative:
             cols[i] = c.astype(c.dtype.newbyteorder("="))
@@ -56,17 +63,34 @@ def scatter(rows, targets, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
     return _k.scatter(rows, np.require(targets, requirements=["C", "A"]), operator.index(npartitions))
 
 
+def _is_text(column) -> bool:
+    return isinstance(column, Text) or is_text(np.asarray(column).dtype)
+
+
+def as_text_where(columns, other) -> list:
+    """``columns`` with each fixed-width ``S``/``U`` column whose counterpart in ``other`` is
+    variable-width text made text too (keys of both kinds match when their text is equal)."""
+    return [Text.of(c) if not isinstance(c, Text) and np.asarray(c).dtype.kind in "SU" and _is_text(o) else c
+            for c, o in zip(columns, other)]
+
+
 class HashIndex:
     """A hash table over key columns, built once and probed by many: ``lookup(columns)`` gives each
     row's group or -1; ``ids`` and ``ngroups`` number the built rows as ``factorize`` does. Probe
-    columns are converted as the built ones were."""
+    columns are converted as the built ones were (text and fixed-width keys meet as text)."""
 
     def __init__(self, columns):
-        self._index = _k.HashIndex(_key_columns(columns))
+        self._columns = list(columns) if not isinstance(columns, (np.ndarray, Text)) else [columns]
+        self._index = _k.HashIndex(_key_columns(self._columns))
         self.ids, self.ngroups = self._index.ids, self._index.ngroups
 
     def lookup(self, columns) -> np.ndarray:
-        return self._index.lookup(_key_columns(columns))
+        columns = list(columns) if not isinstance(columns, (np.ndarray, Text)) else [columns]
+        built = as_text_where(self._columns, columns)
+        if any(b is not c for b, c in zip(built, self._columns)):  # rebuilt once, keys as text
+            self._columns = built
+            self._index = _k.HashIndex(_key_columns(built))
+        return self._index.lookup(_key_columns(as_text_where(columns, self._columns)))
 
 
 def factorize(columns) -> tuple[np.ndarray, int, np.ndarray]:

@@ -1,0 +1,324 @@
+"""``Text``: one partition of variable-width text, as three arrays (Arrow's large-string layout).
+
+A fixed-width ``U`` array holds 4 bytes per character of its longest value in every row, so one
+long value among short ones multiplies its memory; NumPy's ``StringDType`` holds 16 bytes a row
+however short the text. ``Text`` holds ``offsets`` (int64, one more than the rows), ``data``
+(the UTF-8 bytes of every row one after another) and ``missing`` (bool per row, or None when no
+row is missing): 8 bytes a row plus the text itself, read by the kernels without the GIL
+(``rdarray._core.text``, and the hashing kernels for group-by and join keys).
+
+The dtype of a text array is ``TEXT`` (``StringDType`` with NaN as its missing value, as pandas'
+``str`` columns have); a text field of a structured dtype, which NumPy cannot make of a
+``StringDType``, is ``FIELD``: an object field marked as text. A Table holds a text field as a
+``Text``; records assembled from one (``compute()`` of a table) hold ``str`` objects and NaN.
+Anything NumPy is asked to do with a ``Text`` that has no kernel here runs on its ``StringDType``
+array (``to_numpy``) and gives text back as ``Text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import rdarray._core.text as _k
+
+#: The dtype of a 1-D text array: variable-width, NaN where missing.
+TEXT = np.dtypes.StringDType(na_object=np.nan)
+#: A text field inside a structured dtype (NumPy has no StringDType fields).
+FIELD = np.dtype(object, metadata={"rdarray": "text"})
+
+_COMPARISONS = {np.equal: "==", np.not_equal: "!=", np.less: "<", np.less_equal: "<=",
+                np.greater: ">", np.greater_equal: ">="}
+_SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def is_text(dtype) -> bool:
+    """Whether ``dtype`` is variable-width text: a ``StringDType``, or ``FIELD``."""
+    if isinstance(dtype, np.dtypes.StringDType):
+        return True
+    return dtype.kind == "O" and (dtype.metadata or {}).get("rdarray") == "text"
+
+
+def field_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of a field holding arrays of ``dtype`` (``FIELD`` for text)."""
+    return FIELD if is_text(dtype) else dtype
+
+
+def array_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of the arrays a field of ``dtype`` holds (``TEXT`` for text)."""
+    return TEXT if is_text(dtype) else dtype
+
+
+def _bools(missing):
+    return None if missing is None else missing.view(np.uint8)
+
+
+class Text:
+    """Variable-width text: ``offsets``, ``data``, ``missing`` (see the module docstring).
+
+    Rows are taken, compared and hashed on the bytes; ``t[i]`` is a ``str`` (NaN where missing).
+    """
+
+    __slots__ = ("offsets", "data", "missing")
+    __array_priority__ = 15
+    dtype = TEXT
+    ndim = 1
+
+    def __init__(self, offsets: np.ndarray, data: np.ndarray, missing: np.ndarray | None = None):
+        self.offsets, self.data = offsets, data
+        self.missing = missing if missing is not None and missing.any() else None
+
+    # -- making text ---------------------------------------------------------------------------
+    @classmethod
+    def of(cls, values, what: str = "text") -> Text:
+        """``values`` as Text: a ``StringDType``, ``S`` or ``U`` array, an object array or sequence
+        of str with None/NaN for missing values, or a Text (returned as it is)."""
+        if isinstance(values, Text):
+            return values
+        if not isinstance(values, np.ndarray):
+            values = np.asarray(values, dtype=object) if isinstance(values, Sequence) else np.asarray(values)
+        values = values.reshape(-1) if values.ndim == 0 else values
+        if values.ndim != 1:
+            raise ValueError(f"{what}: text is 1-D, got an array of shape {values.shape}")
+        if isinstance(values.dtype, np.dtypes.StringDType):
+            return cls(*_k.from_strings(values))
+        if values.dtype.kind in "SU":
+            native = values if values.dtype.isnative else values.astype(values.dtype.newbyteorder("="))
+            return cls(*_k.from_fixed(np.ascontiguousarray(native)))
+        if values.dtype == object:
+            return from_objects(values, what)
+        raise TypeError(f"{what}: {values.dtype} is not text")
+
+    @classmethod
+    def empty(cls, n: int = 0) -> Text:
+        """``n`` empty strings."""
+        return cls(np.zeros(n + 1, np.int64), np.empty(0, np.uint8))
+
+    # -- the ndarray attributes the engine reads -----------------------------------------------
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self),)
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+    @property
+    def itemsize(self) -> int:
+        return 8
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of these rows: their offsets, their text and the missing flags."""
+        return self.offsets.nbytes + int(self.offsets[-1] - self.offsets[0]) + (
+            0 if self.missing is None else self.missing.nbytes)
+
+    def __repr__(self) -> str:
+        return f"Text({self.to_numpy()!r})"
+
+    def isna(self) -> np.ndarray:
+        """Whether each row is missing."""
+        return np.zeros(len(self), bool) if self.missing is None else self.missing.copy()
+
+    # -- rows ----------------------------------------------------------------------------------
+    def __getitem__(self, key):
+        n = len(self)
+        if isinstance(key, tuple) and len(key) == 1:
+            key = key[0]
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if not -n <= key < n:
+                raise IndexError(f"index {key} is out of bounds for text of {n} rows")
+            key = int(key) % n
+            if self.missing is not None and self.missing[key]:
+                return np.nan
+            return bytes(self.data[self.offsets[key]:self.offsets[key + 1]]).decode("utf-8", "surrogatepass")
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                stop = max(start, stop)
+                return Text(self.offsets[start:stop + 1], self.data,
+                            None if self.missing is None else self.missing[start:stop])
+            return self.take(np.arange(start, stop, step))
+        rows = np.asarray(key)
+        if rows.dtype == bool and rows.ndim == 1:
+            if len(rows) != n:
+                raise IndexError(f"boolean index of {len(rows)} rows does not match {n} rows")
+            return self.take(np.flatnonzero(rows))
+        if rows.dtype.kind in "iu" and rows.ndim <= 1:
+            return self.take(rows.reshape(-1)) if rows.ndim else self[int(rows)]
+        raise IndexError(f"text rows are selected by an integer, a slice, a boolean mask or integer "
+                         f"positions, not {rows.dtype} of {rows.ndim} dimensions")
+
+    def take(self, indices, axis=0) -> Text:
+        """The rows at ``indices`` (negative counting from the end), copied compactly."""
+        rows = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if len(rows) and rows.min() < 0:
+            rows = np.where(rows < 0, rows + n, rows)
+        offsets, data = _k.take(self.offsets, self.data, rows)
+        return Text(offsets, data, None if self.missing is None else self.missing[rows])
+
+    def copy(self) -> Text:
+        """A compact copy (only these rows' text)."""
+        start, stop = int(self.offsets[0]), int(self.offsets[-1])
+        return Text(self.offsets - start, self.data[start:stop].copy(),
+                    None if self.missing is None else self.missing.copy())
+
+    # -- conversions ---------------------------------------------------------------------------
+    def to_numpy(self, dtype=None) -> np.ndarray:
+        """The rows as a ``StringDType`` array (missing: NaN), or cast to ``dtype``."""
+        out = _k.to_strings(self.offsets, self.data, _bools(self.missing), TEXT)
+        return out if dtype is None else out.astype(dtype)
+
+    def to_objects(self) -> np.ndarray:
+        """The rows as an object array of ``str`` (missing: NaN), as pandas holds text."""
+        return _k.to_objects(self.offsets, self.data, _bools(self.missing))
+
+    def to_arrow(self):
+        """The rows as a ``pyarrow.large_string`` array, sharing the bytes (pyarrow needed)."""
+        import pyarrow as pa
+
+        start = int(self.offsets[0])
+        offsets = self.offsets - start if start else self.offsets
+        validity = None if self.missing is None else pa.array(~self.missing).buffers()[1]
+        return pa.Array.from_buffers(pa.large_string(), len(self),
+                                     [validity, pa.py_buffer(offsets), pa.py_buffer(self.data[start:])],
+                                     null_count=-1 if self.missing is not None else 0)
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind == "O":
+            return self.to_objects()
+        return self.to_numpy(dtype)
+
+    def astype(self, dtype, copy: bool = True):
+        """Text stays Text (copied when ``copy``); other dtypes go through ``to_numpy``."""
+        dtype = np.dtype(dtype)
+        if is_text(dtype):
+            return self.copy() if copy else self
+        if dtype.kind == "O":
+            return self.to_objects()
+        return self.to_numpy().astype(dtype)
+
+    def __iter__(self):
+        return iter(self.to_objects())
+
+    # -- comparisons and NumPy's functions -----------------------------------------------------
+    def compare(self, other, op: str) -> np.ndarray:
+        """``self op other`` row by row (other: a str or bytes constant, or text of this length);
+        missing rows compare False, except ``!=`` True."""
+        if isinstance(other, str):
+            other = other.encode("utf-8", "surrogatepass")
+        if isinstance(other, bytes):
+            return _k.compare_scalar(self.offsets, self.data, _bools(self.missing), other, op)
+        other = Text.of(other)
+        if len(other) != len(self):
+            raise ValueError(f"operands could not be broadcast together: {len(self)} and {len(other)} rows")
+        return _k.compare(self.offsets, self.data, _bools(self.missing),
+                          other.offsets, other.data, _bools(other.missing), op)
+
+    def _comparable(self, other) -> bool:
+        if isinstance(other, (str, bytes, Text)):
+            return True
+        return isinstance(other, np.ndarray) and other.ndim == 1 and (
+            is_text(other.dtype) or other.dtype.kind in "SU")
+
+    def __eq__(self, other):
+        return self.compare(other, "==") if self._comparable(other) else self.to_numpy() == other
+
+    def __ne__(self, other):
+        return self.compare(other, "!=") if self._comparable(other) else self.to_numpy() != other
+
+    def __lt__(self, other):
+        return self.compare(other, "<") if self._comparable(other) else self.to_numpy() < other
+
+    def __le__(self, other):
+        return self.compare(other, "<=") if self._comparable(other) else self.to_numpy() <= other
+
+    def __gt__(self, other):
+        return self.compare(other, ">") if self._comparable(other) else self.to_numpy() > other
+
+    def __ge__(self, other):
+        return self.compare(other, ">=") if self._comparable(other) else self.to_numpy() >= other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other):
+        return of_result(self.to_numpy() + _strings(other))
+
+    def __radd__(self, other):
+        return of_result(_strings(other) + self.to_numpy())
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = _COMPARISONS.get(ufunc)
+        if op is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
+            a, b = inputs
+            if isinstance(a, Text) and (isinstance(b, Text) or self._comparable(b)):
+                return a.compare(b, op)
+            if isinstance(b, Text) and self._comparable(a):
+                return b.compare(a, _SWAPPED[op])
+        return of_result(getattr(ufunc, method)(*_strings(inputs), **_strings(kwargs)))
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.concatenate and len(args) == 1 and set(kwargs) <= {"axis"} and kwargs.get("axis", 0) == 0 \
+                and all(isinstance(b, Text) for b in args[0]):
+            return concat(args[0])
+        return of_result(func(*_strings(args), **_strings(kwargs)))
+
+    def __reduce__(self):
+        return (Text, (self.offsets, self.data, self.missing))
+
+
+def _strings(value):
+    """``value`` with every Text in it as its ``StringDType`` array."""
+    if isinstance(value, Text):
+        return value.to_numpy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_strings(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _strings(v) for k, v in value.items()}
+    return value
+
+
+def of_result(value):
+    """A result of NumPy: 1-D ``StringDType`` arrays as Text (also inside a tuple), the rest as it is."""
+    if isinstance(value, tuple):
+        return tuple(of_result(v) for v in value)
+    if isinstance(value, np.ndarray) and value.ndim == 1 and isinstance(value.dtype, np.dtypes.StringDType):
+        return Text.of(value)
+    return value
+
+
+def from_objects(values: np.ndarray, what: str = "text", na=None) -> Text:
+    """An object array of str with None/NaN (or ``na``) for missing values as Text; anything else
+    is a TypeError naming one offending value's type (found in the same pass)."""
+    offsets, data, missing, bad = _k.from_objects(values, na)
+    if bad >= 0:
+        raise TypeError(f"{what}: holds a {type(values[bad]).__name__} ({values[bad]!r}) among text; "
+                        "only str, None and NaN (missing) can be text")
+    return Text(offsets, data, missing)
+
+
+def concat(parts: Sequence[Text]) -> Text:
+    """The rows of ``parts`` one after another, in one copy of their text."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return Text.empty()
+    sizes = [int(p.offsets[-1] - p.offsets[0]) for p in parts]
+    starts = np.cumsum([0] + sizes)
+    offsets = np.empty(sum(len(p) for p in parts) + 1, np.int64)
+    row = 0
+    for p, start in zip(parts, starts):
+        offsets[row:row + len(p)] = p.offsets[:-1] - p.offsets[0] + start
+        row += len(p)
+    offsets[-1] = starts[-1]
+    data = np.concatenate([p.data[p.offsets[0]:p.offsets[-1]] for p in parts]) if sizes else np.empty(0, np.uint8)
+    missing = None
+    if any(p.missing is not None for p in parts):
+        missing = np.concatenate([p.isna() for p in parts])
+    return Text(offsets, data, missing)
