@@ -3,21 +3,38 @@
 import numpy as np
 
 from .table import Table, as_table
+from .text import TEXT, Text, is_text
 
 _OBJECT_MESSAGE = (
     "{what}: object dtype is not supported: partitions must be plain NumPy memory so that "
     "kernels run without the GIL and data is stored and shipped without pickling; "
-    "convert to a numeric, datetime64, or fixed-width 'S'/'U' dtype"
+    "convert to a numeric, datetime64, text (np.dtypes.StringDType(), 'S' or 'U') dtype"
 )
 
 
+def _objects_besides_text(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` holds Python objects other than text fields."""
+    if is_text(dtype):
+        return False
+    if dtype.names is not None:
+        return any(_objects_besides_text(dtype[name]) for name in dtype.names)
+    if dtype.subdtype is not None:
+        return _objects_besides_text(dtype.subdtype[0])
+    return dtype.hasobject
+
+
 def check_dtype(dtype, what: str) -> np.dtype:
-    """Return ``dtype`` as a NumPy dtype, raising TypeError for object dtypes (also inside fields)."""
+    """Return ``dtype`` as a NumPy dtype, raising TypeError for object dtypes (also inside fields)
+    other than text; any ``StringDType`` is ``TEXT``."""
     try:
         dtype = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"{what}: {dtype!r} is not a NumPy dtype") from exc
-    if dtype.hasobject:
+    if isinstance(dtype, np.dtypes.StringDType):
+        return TEXT
+    if dtype.subdtype is not None and is_text(dtype.subdtype[0]):
+        raise TypeError(f"{what}: text is one value per row; a field of text arrays ({dtype}) is not supported")
+    if _objects_besides_text(dtype):
         raise TypeError(_OBJECT_MESSAGE.format(what=what))
     return dtype
 
@@ -28,11 +45,15 @@ def is_numeric(dtype: np.dtype) -> bool:
 
 def empty_block(dtype: np.dtype, trailing: tuple):
     """A zero-row partition: used to infer the dtype and shape an operation produces."""
+    if is_text(dtype) and dtype.names is None and not trailing:
+        return Text.empty()
     return as_table(np.empty((0,) + tuple(trailing), dtype=dtype))
 
 
 def is_nan(values: np.ndarray) -> np.ndarray:
     """NaN for floats and complex, NaT for datetimes; False for every other kind."""
+    if isinstance(values, Text) or is_text(values.dtype):
+        return Text.of(values).isna()
     kind = values.dtype.kind
     if kind in "fc":
         return np.isnan(values)
@@ -48,6 +69,8 @@ def exact(block, dtype: np.dtype):
     else as it is."""
     if dtype.names is not None:
         block = as_table(block)
+    elif is_text(dtype) and isinstance(block, np.ndarray) and block.ndim == 1:
+        return Text.of(block)
     if isinstance(block, np.ndarray) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
         return block.astype(dtype)
     if (isinstance(block, Table) and block.dtype != dtype and block.dtype.names == dtype.names
@@ -75,6 +98,8 @@ def missing_value(dtype: np.dtype):
 
 def take(values: np.ndarray, rows: np.ndarray, dtype=None) -> np.ndarray:
     """``values[rows]`` as ``dtype`` (default: values' own), missing where a row is -1."""
+    if isinstance(values, Text):
+        return values.take_or_missing(rows)
     dtype = values.dtype if dtype is None else np.dtype(dtype)
     if not len(values):
         out = np.zeros((len(rows),) + values.shape[1:], dtype.base)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .text import Text, array_dtype, field_dtype, is_text
+
 
 def names_of(dtype: np.dtype) -> tuple[str, ...]:
     """The field names of ``dtype`` (none for an unstructured one)."""
@@ -45,7 +47,7 @@ class Table:
     __slots__ = ("dtype", "_fields", "_length")
     __array_priority__ = 15
 
-    def __init__(self, dtype: np.dtype, columns: Mapping[str, np.ndarray], rows: np.ndarray | None = None):
+    def __init__(self, dtype: np.dtype, columns: Mapping, rows: np.ndarray | None = None):
         self.dtype = np.dtype(dtype)
         self._fields = {name: (col, rows) for name, col in columns.items()}  # name -> (array, rows or None)
         if rows is not None:
@@ -62,13 +64,16 @@ class Table:
     # -- making tables ----------------------------------------------------------------------------
     @classmethod
     def from_records(cls, records: np.ndarray) -> Table:
-        """The fields of the 1-D structured array ``records``, each copied once into its own array."""
-        return cls(records.dtype, {name: np.ascontiguousarray(records[name]) for name in names_of(records.dtype)})
+        """The fields of the 1-D structured array ``records``, each copied once into its own array
+        (a text field's objects as ``Text``)."""
+        dtype = records.dtype
+        return cls(dtype, {name: Text.of(records[name], f"field {name!r}") if is_text(dtype[name])
+                           else np.ascontiguousarray(records[name]) for name in names_of(dtype)})
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, np.ndarray]) -> Table:
         """A table of ``columns`` (name -> array); the dtype follows the arrays'."""
-        dtype = np.dtype([(name, col.dtype, col.shape[1:]) for name, col in columns.items()])
+        dtype = np.dtype([(name, field_dtype(col.dtype), col.shape[1:]) for name, col in columns.items()])
         return cls(dtype, columns)
 
     # -- the ndarray attributes the engine reads --------------------------------------------------
@@ -93,7 +98,12 @@ class Table:
 
     @property
     def nbytes(self) -> int:
-        return self._length * packed(self.dtype).itemsize
+        """Bytes of the rows: fixed-width fields by their itemsize, text by its own bytes."""
+        total = self._length * packed(self.dtype).itemsize
+        for col, _ in self._fields.values():
+            if isinstance(col, Text):
+                total += (col.nbytes * self._length) // max(len(col), 1) - 8 * self._length
+        return total
 
     def __repr__(self) -> str:
         return f"Table({self._length} rows, {self.dtype})"
@@ -142,7 +152,7 @@ class Table:
         columns = {}
         for name in names_of(dtype):
             col = self.column(name)
-            target = dtype[name].base
+            target = array_dtype(dtype[name].base)
             columns[name] = col if col.dtype == target else col.astype(target)
         return Table(dtype, columns)
 
@@ -274,7 +284,10 @@ def with_fields(block, dtype: np.dtype, sources: Mapping[str, str], new: Mapping
 
 
 def records(block):
-    """``block`` as a plain ndarray: a Table's records, anything else as it is."""
+    """``block`` as a plain ndarray: a Table's records, text's ``StringDType`` array, anything
+    else as it is."""
+    if isinstance(block, Text):
+        return block.to_numpy()
     return block.records() if isinstance(block, Table) else block
 
 

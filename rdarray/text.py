@@ -162,6 +162,24 @@ class Text:
         offsets, data = _k.take(self.offsets, self.data, rows)
         return Text(offsets, data, None if self.missing is None else self.missing[rows])
 
+    def take_or_missing(self, rows) -> Text:
+        """The rows at ``rows`` (in ``[0, n)``), missing where a row is -1 (a join's missing side)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        absent = rows < 0
+        present = self.take(rows[~absent])
+        if not absent.any():
+            return present
+        lengths = np.zeros(len(rows), np.int64)
+        lengths[~absent] = np.diff(present.offsets)
+        missing = absent.copy()
+        if present.missing is not None:
+            missing[~absent] = present.missing
+        return Text(np.concatenate([[0], np.cumsum(lengths)]), present.data, missing)
+
+    def view(self) -> Text:
+        """The same rows, sharing the arrays."""
+        return Text(self.offsets, self.data, self.missing)
+
     def copy(self) -> Text:
         """A compact copy (only these rows' text)."""
         start, stop = int(self.offsets[0]), int(self.offsets[-1])
@@ -210,6 +228,8 @@ class Text:
     def compare(self, other, op: str) -> np.ndarray:
         """``self op other`` row by row (other: a str or bytes constant, or text of this length);
         missing rows compare False, except ``!=`` True."""
+        if isinstance(other, np.ndarray) and other.ndim == 0:
+            other = other.item()
         if isinstance(other, str):
             other = other.encode("utf-8", "surrogatepass")
         if isinstance(other, bytes):
@@ -223,7 +243,7 @@ class Text:
     def _comparable(self, other) -> bool:
         if isinstance(other, (str, bytes, Text)):
             return True
-        return isinstance(other, np.ndarray) and other.ndim == 1 and (
+        return isinstance(other, np.ndarray) and other.ndim <= 1 and (
             is_text(other.dtype) or other.dtype.kind in "SU")
 
     def __eq__(self, other):
@@ -254,12 +274,20 @@ class Text:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         op = _COMPARISONS.get(ufunc)
-        if op is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
+        if op is not None and method == "__call__" and len(inputs) == 2 and set(kwargs) <= {"out"}:
             a, b = inputs
+            result = None
             if isinstance(a, Text) and (isinstance(b, Text) or self._comparable(b)):
-                return a.compare(b, op)
-            if isinstance(b, Text) and self._comparable(a):
-                return b.compare(a, _SWAPPED[op])
+                result = a.compare(b, op)
+            elif isinstance(b, Text) and self._comparable(a):
+                result = b.compare(a, _SWAPPED[op])
+            if result is not None:
+                out = kwargs.get("out")
+                if out is None:
+                    return result
+                out = out[0] if isinstance(out, tuple) else out
+                out[...] = result
+                return out
         return of_result(getattr(ufunc, method)(*_strings(inputs), **_strings(kwargs)))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -295,7 +323,7 @@ def of_result(value):
 def from_objects(values: np.ndarray, what: str = "text", na=None) -> Text:
     """An object array of str with None/NaN (or ``na``) for missing values as Text; anything else
     is a TypeError naming one offending value's type (found in the same pass)."""
-    offsets, data, missing, bad = _k.from_objects(values, na)
+    offsets, data, missing, bad = _k.from_objects(np.ascontiguousarray(values, dtype=object), na)
     if bad >= 0:
         raise TypeError(f"{what}: holds a {type(values[bad]).__name__} ({values[bad]!r}) among text; "
                         "only str, None and NaN (missing) can be text")

@@ -10,6 +10,7 @@ they make or read Python objects; the def functions check what the loops rely on
 import numpy as np
 
 cimport numpy as cnp
+from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint32_t
 from libc.string cimport memcmp, memcpy
@@ -217,9 +218,12 @@ def to_strings(const int64_t[::1] offsets, const uint8_t[::1] data, missing, dty
     return out
 
 
-def from_objects(object[:] values, object na=None):
+def from_objects(cnp.ndarray values, object na=None):
     """``(offsets, data, missing, bad)`` of a 1-D object array of str, None, NaN and ``na`` (missing):
     ``bad`` is the position of the first other value, or -1 (then the rest is not valid)."""
+    if values.ndim != 1 or values.dtype.kind != "O" or not values.flags.c_contiguous:
+        raise TypeError("expected a 1-D contiguous object array")
+    cdef PyObject** items = <PyObject**>cnp.PyArray_DATA(values)
     cdef Py_ssize_t n = values.shape[0], i, size
     cdef const char* buf
     cdef int64_t total = 0
@@ -229,7 +233,7 @@ def from_objects(object[:] values, object na=None):
     cdef uint8_t[::1] m = missing.view(np.uint8)
     o[0] = 0
     for i in range(n):  # sizes first (str caches its UTF-8), then one copy
-        v = values[i]
+        v = <object>items[i]
         if type(v) is str or isinstance(v, str):
             PyUnicode_AsUTF8AndSize(v, &size)
             total += size
@@ -242,7 +246,7 @@ def from_objects(object[:] values, object na=None):
     cdef uint8_t* d = <uint8_t*>cnp.PyArray_DATA(data)
     for i in range(n):
         if not m[i]:
-            buf = PyUnicode_AsUTF8AndSize(values[i], &size)
+            buf = PyUnicode_AsUTF8AndSize(<object>items[i], &size)
             memcpy(d + o[i], buf, size)
     return offsets, data, (missing if missing.any() else None), -1
 

@@ -7,11 +7,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .. import text
 from ..config import config
 from ..dtypes import check_dtype, empty_block, exact
 from ..errors import check_callable, check_integer
 from ..graph.lineage import Node, RangeDependency, realign
 from ..table import Table, as_table, assemble, is_table, records
+from ..text import Text, is_text
 from . import elementwise
 from .lazy import Lazy
 
@@ -108,6 +110,8 @@ class PartitionedArray:
         blocks = partitions[self._node.id]
         if is_table(self.dtype, self._node.trailing):
             return assemble(blocks, self.dtype)
+        if is_text(self.dtype):
+            return text.concat(blocks).to_numpy()
         if len(blocks) == 1:
             return owned(blocks[0], self._node)
         first = blocks[0].dtype  # given when all agree, NumPy skips promoting (structured) dtypes pair by pair
@@ -140,7 +144,7 @@ class PartitionedArray:
         -------
         numpy.ndarray
         """
-        from ..session.compute import compute_partitions
+        from ..session.compute import compute_partitions, owned
 
         n = _check_count(n, "head")
         lengths = self._node.partition_lengths
@@ -155,9 +159,11 @@ class PartitionedArray:
                 rows += len(block)
             start, batch = start + batch, batch * 2
         if not got:
-            return records(empty_block(self.dtype, self._node.trailing))
+            return owned(empty_block(self.dtype, self._node.trailing), self._node)
         if is_table(self.dtype, self._node.trailing):
             return assemble(got, self.dtype)[:n].copy()
+        if is_text(self.dtype):  # owned blocks: StringDType arrays
+            return np.concatenate(got)[:n].copy()
         return exact(np.concatenate(got), self.dtype)[:n].copy()
 
     def persist(self, level: str = "memory") -> PartitionedArray:
@@ -268,7 +274,7 @@ class PartitionedArray:
             out = np.asarray(fn(records(block)))
             if out.ndim == 0 or out.shape[1:] != trailing:
                 raise ValueError(f"map_partitions: {name} returned shape {out.shape}; expected (rows,) + {trailing}")
-            return out.astype(out_dtype, copy=False)
+            return exact(out.astype(out_dtype, copy=False), out_dtype)  # text as Text, tables as Tables
 
         return elementwise.map_blocks(self, run, "map_partitions", name, out_dtype, trailing, same_rows=False)
 
@@ -510,13 +516,14 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
         raise TypeError("from_numpy: got a pandas DataFrame; use rd.from_pandas, which keeps the columns "
                         "as fields")
     try:
-        a = a if isinstance(a, Table) else np.asarray(a)
+        a = a if isinstance(a, (Table, Text)) else np.asarray(a)
     except ValueError as exc:  # ragged nested sequences
         raise ValueError(f"from_numpy: cannot make an array of the input: {exc}") from None
-    check_dtype(a.dtype, "from_numpy")
+    if is_text(check_dtype(a.dtype, "from_numpy")) and a.ndim == 1:
+        a = Text.of(a, "from_numpy")
     if a.ndim == 0:
         raise ValueError("from_numpy: a 0-dimensional array has no rows to partition")
-    row_bytes = a.itemsize * math.prod(a.shape[1:])
+    row_bytes = max(1, a.nbytes // len(a)) if len(a) else a.itemsize * math.prod(a.shape[1:])
     if partition_lengths is None:
         if npartitions is not None and partition_size is not None:
             raise ValueError("from_numpy: give npartitions or partition_size, not both")

@@ -22,7 +22,8 @@ from ..session.compute import value_of
 from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
-from ..table import records
+from ..table import Table, records
+from ..text import is_text
 from .elementwise import map_blocks
 from .wide import coalesced, shuffled
 
@@ -226,12 +227,10 @@ class GroupBy:
         def partial(rows):  # map-side combine: one row of states per group
             rows = _drop_nan_keys(rows, keys) if dropna else rows
             ids, ngroups, first = _combine_groups([rows[k] for k in keys])
-            out = np.empty(ngroups, state_dtype)
-            for k in keys:
-                out[k] = rows[k][first]
+            columns = {k: rows[k][first] for k in keys}
             for i, values in enumerate(_states(states, rows, ids, ngroups).values()):
-                out[f"_{i}"] = values
-            return out
+                columns[f"_{i}"] = values
+            return Table(state_dtype, columns).with_dtype(state_dtype)
 
         def merge(parts):  # the states of each group's partial rows merged, then finished
             ids, ngroups, first = hashing.factorize([parts[k] for k in keys])
@@ -522,7 +521,7 @@ def _drop_nan_keys(rows: np.ndarray, keys) -> np.ndarray:
     """Rows whose keys are all present (pandas' dropna drops a row with any NaN or NaT key)."""
     missing = None
     for k in keys:
-        if rows.dtype[k].kind in "fcmM":
+        if rows.dtype[k].kind in "fcmM" or is_text(rows.dtype[k]):
             m = is_nan(rows[k])
             missing = m if missing is None else missing | m
     return rows if missing is None or not missing.any() else rows[~missing]

@@ -34,6 +34,7 @@ from ..graph.lineage import (
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner
 from ..table import Table
+from ..text import FIELD, is_text
 from .wide import coalesced
 
 HOWS = ("inner", "left", "right", "outer", "semi", "anti")
@@ -299,6 +300,9 @@ def _common_dtype(a: np.dtype, b: np.dtype, lk: str, rk: str) -> np.dtype:
     they cannot be compared."""
     if (a.kind in "iuf" and b.kind in "iuf") or (a.kind == b.kind and a.kind in "bmMSU"):
         return np.result_type(a, b)
+    if (is_text(a) or a.kind in "SU") and (is_text(b) or b.kind in "SU"):
+        return FIELD  # text meets text and fixed-width keys as text
+
     raise TypeError(f"merge: key {lk!r} ({a}) cannot be compared with key {rk!r} ({b})")
 
 

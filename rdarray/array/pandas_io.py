@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import text
 from ..dtypes import check_dtype
 from ..table import Table, concat, is_table
 from .columns import check_table
 
 
-def _column(series) -> np.ndarray:
-    """A column as plain NumPy memory; text columns become fixed-width 'U' strings."""
+def _column(series):
+    """A column as plain NumPy memory; text (``str``, object and categorical columns of str, with
+    missing values) as variable-width ``Text``."""
     import pandas as pd
 
     name = series.name
@@ -21,14 +23,10 @@ def _column(series) -> np.ndarray:
     values = series.to_numpy()
     if values.dtype != object:
         return values
+    if not isinstance(series.dtype, pd.BooleanDtype):
+        return text.from_objects(values, f"from_pandas: column {name!r}", na=pd.NA)
     missing = pd.isna(values)
     present = values[~missing]
-    if all(isinstance(v, str) for v in present):
-        if missing.any():
-            raise TypeError(f"from_pandas: column {name!r} holds text with {int(missing.sum())} missing "
-                            f"value(s) of {len(values)}; missing text is not supported yet: fill them "
-                            "first, e.g. df[col].fillna('')")
-        return values.astype(str)
     if isinstance(series.dtype, pd.BooleanDtype):
         raise TypeError(f"from_pandas: column {name!r} is a nullable boolean column with "
                         f"{int(missing.sum())} missing value(s); convert it with .astype('float64') "
@@ -43,8 +41,9 @@ def table(df, dtype=None) -> Table:
     taken as they are where their dtype is the field's (no row-major copy)."""
     columns = [_column(df[c]) for c in df.columns]
     if dtype is None:
-        dtype = check_dtype([(str(c), col.dtype) for c, col in zip(df.columns, columns)], "from_pandas")
-    return Table(dtype, {name: np.ascontiguousarray(col, dtype.fields[name][0])
+        dtype = check_dtype([(str(c), text.field_dtype(col.dtype)) for c, col in zip(df.columns, columns)],
+                            "from_pandas")
+    return Table(dtype, {name: col if isinstance(col, text.Text) else np.ascontiguousarray(col, dtype.fields[name][0])
                          for name, col in zip(dtype.names, columns)})
 
 
@@ -52,19 +51,29 @@ def frame(values):
     """A structured array or table as a DataFrame (one column per field), a 1-D array as a Series."""
     import pandas as pd
 
-    if values.dtype.names:  # numbers are not copied; bytes become objects, as pandas makes them
-        return pd.DataFrame({name: values[name].astype(object) if values.dtype[name].kind == "S" else values[name]
-                             for name in values.dtype.names}, copy=False)
+    if values.dtype.names:  # numbers are not copied; bytes become objects, text str, as pandas makes them
+        return pd.DataFrame({name: _series(values[name]) for name in values.dtype.names}, copy=False)
     if values.ndim == 1:
-        return pd.Series(values)
+        return _series(values)
     return pd.DataFrame(values)
+
+
+def _series(values):
+    """A column as pandas holds it: text as ``str`` (NaN missing), bytes as objects."""
+    import pandas as pd
+
+    if isinstance(values, text.Text) or text.is_text(values.dtype):
+        return pd.Series(text.Text.of(values).to_objects(), dtype="str")
+    return pd.Series(values.astype(object) if values.dtype.kind == "S" else values, copy=False)
 
 
 def from_pandas(df, npartitions=None):
     """A DataFrame as a structured array (one field per column), a Series as a 1-D array.
 
-    Text columns become fixed-width strings; columns NumPy cannot hold exactly (timezone-aware
-    datetimes, text or nullable booleans with missing values) are refused with a fix to apply.
+    Text columns (``str``, object columns of str and None/NaN, categoricals of str) become
+    variable-width text fields, missing values kept; columns NumPy cannot hold exactly
+    (timezone-aware datetimes, nullable booleans with missing values) are refused with a fix to
+    apply.
 
     Parameters
     ----------

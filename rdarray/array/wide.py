@@ -9,8 +9,10 @@ import numpy as np
 from ..dtypes import is_nan
 from ..session.compute import value_of
 from ..session.context import current_context
+from ..shuffle import hashing
 from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, key_fields, sort_order
+from ..text import Text, field_dtype, is_text
 
 
 def check_key(x, key, what: str):
@@ -207,13 +209,18 @@ def value_counts(self, dropna: bool = True):
     """
     if self.ndim != 1 or self.dtype.names:
         raise ValueError("value_counts: needs a 1-D array of values")
-    counted = np.dtype([("value", self.dtype), ("count", np.int64), ("order", np.int64)])
+    counted = np.dtype([("value", field_dtype(self.dtype)), ("count", np.int64), ("order", np.int64)])
 
     def count(values, weights=None):
         if dropna:
             keep = ~is_nan(values)
             values, weights = values[keep], None if weights is None else weights[keep]
-        distinct, inverse = np.unique(values, return_inverse=True)
+        if isinstance(values, Text) or is_text(values.dtype):  # text: hashed, not sorted
+            values = Text.of(values)
+            inverse, size, first = hashing.factorize(values)
+            distinct = values.take(first)
+        else:
+            distinct, inverse = np.unique(values, return_inverse=True)
         rows = np.empty(len(distinct), dtype=counted)
         rows["value"] = distinct
         rows["count"] = np.bincount(inverse, weights=weights, minlength=len(distinct)).astype(np.int64)
@@ -229,6 +236,6 @@ def value_counts(self, dropna: bool = True):
     else:
         partial = coalesced(self).map_partitions(count, dtype=counted)
         merged = shuffled(partial, HashPartitioner(partial.npartitions, "value"), "value_counts", merge)
-    result = np.dtype([("value", self.dtype), ("count", np.int64)])
+    result = np.dtype([("value", field_dtype(self.dtype)), ("count", np.int64)])
     return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
 

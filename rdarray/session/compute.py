@@ -21,6 +21,7 @@ from ..graph.lineage import VALUE, Node, per_partition
 from ..plan.explain import format_plan
 from ..plan.planner import build_plan
 from ..table import Table
+from ..text import Text
 from .context import Context, get_context
 
 
@@ -99,9 +100,11 @@ def explain(*items) -> str:
 
 def owned(block: np.ndarray, node: Node) -> np.ndarray:
     """A block the caller may modify: copied when it belongs to a source or the block store; a
-    table's records (assembled anew)."""
+    table's records (assembled anew); text as a ``StringDType`` array."""
     if isinstance(block, Table):
         return block.records()
+    if isinstance(block, Text):
+        return block.to_numpy()
     if node.cheap or node.persist_level is not None or not block.flags.owndata:
         return block.copy()
     return block

@@ -50,10 +50,13 @@ def partition_keys(columns, npartitions: int) -> np.ndarray:
     return _k.partition_keys(_key_columns(columns), operator.index(npartitions))
 
 
-def scatter(rows, targets, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
+def scatter(rows, targets, npartitions: int) -> tuple:
     """Group rows (any dtype, whole rows of every field and trailing axis) by their target
     partition in one stable pass: ``(out, offsets)``, bucket k being the view
     ``out[offsets[k]:offsets[k + 1]]``; offsets is int64 of length ``npartitions + 1``."""
+    if isinstance(rows, Text):  # a counting sort of the row numbers, then one gather
+        offsets, order = group_rows(targets, npartitions)
+        return rows.take(order), offsets
     rows = np.ascontiguousarray(rows) if np.ndim(rows) else np.asarray(rows)
     targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":

@@ -19,6 +19,8 @@ from numpy.lib.recfunctions import repack_fields
 
 from ..dtypes import is_nan
 from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+from ..text import Text
+from .hashing import factorize
 
 #: rows sampled from each partition to choose range boundaries
 SAMPLE_ROWS = 256
@@ -381,10 +383,12 @@ def _dense(values: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.reshape(-1).astype(np.int64, copy=False), max(len(distinct), 1)
 
 
-def _ranks(column: np.ndarray, descending: bool, na_first: bool) -> tuple[np.ndarray, int]:
+def _ranks(column, descending: bool, na_first: bool) -> tuple[np.ndarray, int]:
     """``(codes, size)``: int64 codes in ``range(size)`` ordered as the column's values are in the
     given direction, missing values (NaN, NaT) one code before or after all others."""
-    missing = is_nan(column) if column.dtype.kind in "fcmM" and column.ndim == 1 else None
+    if column.dtype.kind == "O":  # text fields of records: str and NaN objects
+        column = Text.of(column)
+    missing = is_nan(column) if isinstance(column, Text) or (column.dtype.kind in "fcmM" and column.ndim == 1) else None
     if missing is not None and not missing.any():
         missing = None
     present = column if missing is None else column[~missing]
@@ -394,6 +398,11 @@ def _ranks(column: np.ndarray, descending: bool, na_first: bool) -> tuple[np.nda
         dense = high - low < len(present) * 4
     if dense:  # dense integers: their offsets are ranks, no sort needed
         codes, size = present.astype(np.int64) - low, high - low + 1
+    elif isinstance(present, Text):  # hashed into groups; only the distinct values are sorted
+        ids, size, first = factorize(present)
+        ranks = np.empty(size, np.int64)
+        ranks[np.argsort(present.take(first).to_numpy(), kind="stable")] = np.arange(size)
+        codes, size = ranks[ids], max(size, 1)
     else:
         codes, size = _dense(present.reshape(len(present), -1) if present.ndim > 1 else present)
     if descending:

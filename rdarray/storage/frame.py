@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 
 import rdarray._core.frame as _k
+from rdarray._core.text import check as check_offsets
 from rdarray.errors import CorruptDataError
 from rdarray.table import Table, as_table, names_of
+from rdarray.text import Text
 
 MAGIC: bytes = _k.MAGIC
 VERSION: int = _k.VERSION
@@ -115,58 +117,116 @@ def decode(buffer: Any) -> np.ndarray:
 
 #: the start of a table frame: a JSON header, then one frame per field (``encode_block``)
 TABLE_MAGIC = b"\x89RDT\r\n\x1a\n"
-_TABLE_HEADER = struct.Struct("<8sI")  # magic, JSON header length
+#: the start of a text frame: a JSON header, then the frames of offsets, bytes and missing flags
+TEXT_MAGIC = b"\x89RDS\r\n\x1a\n"
+_CONTAINER_HEADER = struct.Struct("<8sI")  # magic, JSON header length
+
+
+def _container(magic: bytes, header: dict, frames: list[np.ndarray]) -> np.ndarray:
+    """``magic``, a little-endian uint32 length, the JSON ``header`` with ``"bounds"`` (each
+    frame's byte range after the header) added, then ``frames`` one after another."""
+    bounds = np.concatenate([[0], np.cumsum([f.nbytes for f in frames])]).astype(int).tolist()
+    text = json.dumps({**header, "bounds": bounds}).encode()
+    out = np.empty(_CONTAINER_HEADER.size + len(text) + bounds[-1], np.uint8)
+    out[:_CONTAINER_HEADER.size] = np.frombuffer(_CONTAINER_HEADER.pack(magic, len(text)), np.uint8)
+    start = _CONTAINER_HEADER.size + len(text)
+    out[_CONTAINER_HEADER.size:start] = np.frombuffer(text, np.uint8)
+    for frame, lo, hi in zip(frames, bounds, bounds[1:]):
+        out[start + lo:start + hi] = frame
+    return out
+
+
+def _contents(view: memoryview, what: str, parts: int | None = None) -> tuple[dict, list[tuple[int, int]]]:
+    """The header of a container frame and each of its frames' byte range in ``view``; a bad
+    header raises CorruptDataError (``parts``: how many frames it must hold, when known)."""
+    try:
+        _, size = _CONTAINER_HEADER.unpack_from(view)
+        start = _CONTAINER_HEADER.size + size
+        header = json.loads(bytes(view[_CONTAINER_HEADER.size:start]))
+        bounds = header["bounds"]
+        ok = (isinstance(header, dict) and isinstance(bounds, list) and len(bounds) >= 2 and bounds[0] == 0
+              and all(isinstance(b, int) for b in bounds) and all(a <= b for a, b in zip(bounds, bounds[1:]))
+              and start + bounds[-1] == len(view) and (parts is None or len(bounds) == parts + 1))
+    except (struct.error, ValueError, KeyError, TypeError) as exc:
+        raise CorruptDataError(f"a {what} frame's header is unreadable: {exc}") from None
+    if not ok:
+        raise CorruptDataError(f"a {what} frame's header does not describe its parts")
+    return header, [(start + lo, start + hi) for lo, hi in zip(bounds, bounds[1:])]
+
+
+def _encode_column(column: Any, codec: str, clevel: int, filter: str) -> np.ndarray:
+    """One field's or one 1-D partition's frame: text as a *text frame* (``TEXT_MAGIC``, a
+    JSON header ``{"rows", "missing", "bounds"}``, then the frames of its offsets from 0, its
+    bytes and, where a row is missing, its bool missing flags), anything else as ``encode``."""
+    if not isinstance(column, Text):
+        return encode(column, codec, clevel, filter)
+    first, last = int(column.offsets[0]), int(column.offsets[-1])
+    parts = [column.offsets - first, column.data[first:last]]
+    if column.missing is not None:
+        parts.append(column.missing)
+    return _container(TEXT_MAGIC, {"rows": len(column), "missing": column.missing is not None},
+                      [encode(part, codec, clevel, filter) for part in parts])
+
+
+def _decode_column(view: memoryview):
+    """The array or Text of a frame of ``_encode_column``."""
+    if bytes(view[:len(TEXT_MAGIC)]) != TEXT_MAGIC:
+        return _k.decode(view)
+    header, ranges = _contents(view, "text")
+    rows, missing = header.get("rows"), header.get("missing")
+    if not isinstance(rows, int) or rows < 0 or not isinstance(missing, bool) or len(ranges) != 2 + missing:
+        raise CorruptDataError("a text frame's header does not describe its parts")
+    parts = []
+    for lo, hi in ranges:
+        with view[lo:hi] as part:
+            parts.append(_k.decode(part))
+    offsets, data = parts[0], parts[1]
+    flags = parts[2] if missing else None
+    if (offsets.dtype != np.int64 or offsets.shape != (rows + 1,) or data.dtype != np.uint8 or data.ndim != 1
+            or (flags is not None and (flags.dtype != bool or flags.shape != (rows,)))):
+        raise CorruptDataError("a text frame's parts are not its offsets, bytes and missing flags")
+    try:
+        check_offsets(offsets, len(data))
+    except ValueError as exc:
+        raise CorruptDataError(f"a text frame's offsets are invalid: {exc}") from None
+    return Text(offsets, data, flags)
 
 
 def encode_block(block: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle") -> np.ndarray:
     """A partition's frame, as the block store keeps and sends it: a ``Table`` as a *table
     frame* (``TABLE_MAGIC``, a little-endian uint32 length, a JSON header ``{"names", "rows",
     "bounds"}`` giving each field's frame's byte range after the header, then the frames of its
-    fields, each a partition frame: no records are assembled); anything else as ``encode``."""
+    fields, each a partition frame or a text frame: no records are assembled); text as a text
+    frame; anything else as ``encode``."""
     if not isinstance(block, Table):
-        return encode(block, codec, clevel, filter)
-    frames = [encode(block.column(name), codec, clevel, filter) for name in names_of(block.dtype)]
-    bounds = np.concatenate([[0], np.cumsum([f.nbytes for f in frames])]).tolist()
-    header = json.dumps({"names": list(names_of(block.dtype)), "rows": len(block), "bounds": bounds}).encode()
-    out = np.empty(_TABLE_HEADER.size + len(header) + bounds[-1], np.uint8)
-    out[:_TABLE_HEADER.size] = np.frombuffer(_TABLE_HEADER.pack(TABLE_MAGIC, len(header)), np.uint8)
-    start = _TABLE_HEADER.size + len(header)
-    out[_TABLE_HEADER.size:start] = np.frombuffer(header, np.uint8)
-    for frame, lo, hi in zip(frames, bounds, bounds[1:]):
-        out[start + lo:start + hi] = frame
-    return out
+        return _encode_column(block, codec, clevel, filter)
+    frames = [_encode_column(block.column(name), codec, clevel, filter) for name in names_of(block.dtype)]
+    return _container(TABLE_MAGIC, {"names": list(names_of(block.dtype)), "rows": len(block)}, frames)
 
 
 def decode_block(buffer: Any):
     """The partition in a frame of ``encode_block`` (or of ``encode``): a table frame as a
-    ``Table``, a 1-D structured array split into one; a bad frame raises ``CorruptDataError``.
-    Every view it takes of ``buffer`` is released before it returns or raises, so that a caller
-    may close a memory map under it (a view left in a traceback would make that fail)."""
+    ``Table``, a text frame as ``Text``, a 1-D structured array split into a Table; a bad frame
+    raises ``CorruptDataError``. Every view it takes of ``buffer`` is released before it returns
+    or raises, so that a caller may close a memory map under it (a view left in a traceback would
+    make that fail)."""
     with memoryview(buffer) as whole, whole.cast("B") as view:
         if bytes(view[:len(TABLE_MAGIC)]) != TABLE_MAGIC:
-            return as_table(_k.decode(view))
+            return as_table(_decode_column(view))
         return _decode_table(view)
 
 
 def _decode_table(view: memoryview) -> Table:
-    try:
-        _, size = _TABLE_HEADER.unpack_from(view)
-        start = _TABLE_HEADER.size + size
-        header = json.loads(bytes(view[_TABLE_HEADER.size:start]))
-        names, rows, bounds = header["names"], header["rows"], header["bounds"]
-        ok = (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
-              and len(set(names)) == len(names) and isinstance(rows, int) and rows >= 0
-              and isinstance(bounds, list) and len(bounds) == len(names) + 1 and bounds[0] == 0
-              and all(isinstance(b, int) for b in bounds) and all(a <= b for a, b in zip(bounds, bounds[1:]))
-              and start + bounds[-1] == len(view))
-    except (struct.error, ValueError, KeyError, TypeError) as exc:
-        raise CorruptDataError(f"a table frame's header is unreadable: {exc}") from None
-    if not ok:
+    header, ranges = _contents(view, "table")
+    names, rows = header.get("names"), header.get("rows")
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+            and len(set(names)) == len(names) and isinstance(rows, int) and rows >= 0
+            and len(ranges) == len(names)):
         raise CorruptDataError("a table frame's header does not describe its fields")
     columns = {}
-    for name, lo, hi in zip(names, bounds, bounds[1:]):
-        with view[start + lo:start + hi] as part:
-            columns[name] = _k.decode(part)
+    for name, (lo, hi) in zip(names, ranges):
+        with view[lo:hi] as part:
+            columns[name] = _decode_column(part)
     if any(col.ndim == 0 or len(col) != rows for col in columns.values()):
         raise CorruptDataError(f"a table frame's fields are not all {rows} rows long")
     return Table.from_columns(columns)

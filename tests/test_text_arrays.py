@@ -1,0 +1,106 @@
+"""Variable-width text through the engine, on every backend, against pandas on the same data:
+1-D text arrays and text fields of tables, with missing values, empty and one-row partitions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rdarray as rd
+from rdarray.text import TEXT
+
+WORDS = ["a", None, "ccc", "a", "", "é" * 3, None, "x" * 200, "b", "a"]
+
+
+def text_array(items) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in items], dtype=TEXT)
+
+
+def assert_text_equal(got, items) -> None:
+    assert isinstance(got.dtype, np.dtypes.StringDType)
+    pd.testing.assert_series_equal(pd.Series(got.astype(object), dtype="str"), pd.Series(items, dtype="str"))
+
+
+@pytest.mark.parametrize("npartitions", [1, 3, 12])
+def test_text_arrays_against_pandas(ctx, npartitions):
+    a = text_array(WORDS)
+    s = pd.Series(WORDS, dtype="str")
+    x = rd.from_numpy(a, npartitions=npartitions)
+    assert x.dtype == TEXT
+    assert_text_equal(x.compute(), WORDS)
+    np.testing.assert_array_equal((x == "a").compute(), (s == "a").to_numpy())
+    np.testing.assert_array_equal((x != "a").compute(), (s != "a").to_numpy())
+    assert_text_equal(x[x == "a"].compute(), ["a", "a", "a"])
+    assert_text_equal((x + "!").compute(), [None if v is None else v + "!" for v in WORDS])
+    assert_text_equal(x.head(4), WORDS[:4])
+    assert_text_equal(x.persist().compute(), WORDS)
+    for na_position in ("last", "first"):
+        expected = s.sort_values(kind="stable", na_position=na_position).tolist()
+        assert_text_equal(x.sort(na_position=na_position).compute(), [None if v != v else v for v in expected])
+    got = x.value_counts().to_pandas()
+    expected = s.value_counts()
+    assert dict(zip(got["value"], got["count"])) == expected.to_dict()
+    uniques = x.unique().compute()
+    assert sorted(v for v in uniques.astype(object) if v == v) == sorted(set(v for v in WORDS if v is not None))
+    pd.testing.assert_series_equal(x.to_pandas(), s)
+
+
+def test_one_row_and_empty_text(ctx):
+    x = rd.from_numpy(text_array(["only"]), npartitions=1)
+    assert_text_equal(x.compute(), ["only"])
+    assert_text_equal(x[x == "no"].compute(), [])
+    assert_text_equal(x[x == "no"].sort().compute(), [])
+
+
+FRAME = pd.DataFrame({
+    "k": pd.Series(["a", None, "b", "a", "ccc", None, "é", "b", "a", "x" * 100], dtype="str"),
+    "o": pd.Series(["p", "q", None, "p", "q", float("nan"), "p", "q", "p", None], dtype=object),
+    "c": pd.Categorical(["x", "y", "x", "x", "y", "y", "x", "x", "y", "y"]),
+    "v": np.arange(10.0),
+    "i": np.arange(10, dtype=np.int64) % 3,
+})
+
+
+@pytest.mark.parametrize("npartitions", [1, 4, 13])
+def test_text_fields_against_pandas(ctx, npartitions):
+    t = rd.from_pandas(FRAME, npartitions=npartitions)
+    df = FRAME.astype({"o": "str", "c": "str"})
+    assert t.dtype["k"].kind == "O"
+    pd.testing.assert_frame_equal(t.to_pandas(), df)
+    pd.testing.assert_frame_equal(t[t["k"] == "a"].to_pandas(), df[df["k"] == "a"].reset_index(drop=True))
+    for dropna in (True, False):
+        got = t.groupby(["k", "o"], dropna=dropna).agg(s=("v", "sum"), n=("v", "count")).to_pandas()
+        expected = df.groupby(["k", "o"], dropna=dropna).agg(s=("v", "sum"), n=("v", "count")).reset_index()
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    right = t[t["v"] > 2][["k", "v"]].rename(columns={"v": "w"})
+    for how in ("inner", "left", "outer"):
+        got = rd.merge(t, right, on="k", how=how).to_pandas().sort_values(["v", "w"]).reset_index(drop=True)
+        expected = df.merge(df[df["v"] > 2][["k", "v"]].rename(columns={"v": "w"}), on="k", how=how)
+        expected = expected.sort_values(["v", "w"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    for na_position in ("last", "first"):
+        got = t.sort(["k", "v"], na_position=na_position).to_pandas()
+        expected = df.sort_values(["k", "v"], na_position=na_position, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(t.persist().to_pandas(), df)
+    got = t.partition_by("k", 3).to_pandas().sort_values("v").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, df)
+
+
+def test_missing_side_of_a_join_is_missing_not_empty(ctx):
+    left = rd.from_pandas(pd.DataFrame({"key": [1, 2, 3], "a": [1.0, 2.0, 3.0]}), npartitions=2)
+    right = rd.from_pandas(pd.DataFrame({"key": [1, 4], "name": ["one", "four"]}), npartitions=1)
+    got = rd.merge(left, right, on="key", how="outer").to_pandas().sort_values("key").reset_index(drop=True)
+    assert got["name"].isna().tolist() == [False, True, True, False]
+    assert got["name"].tolist()[0] == "one"
+
+
+def test_text_memory_follows_its_length():
+    s = pd.Series(["x" * 1000] + ["ab"] * 999_999, dtype="str")
+    x = rd.from_pandas(s, npartitions=4)
+    held = sum(x._node.func(p).nbytes for p in range(x.npartitions))  # the source's partitions
+    assert held <= 1.5 * s.memory_usage(deep=True, index=False)
+
+
+def test_bad_text_input():
+    with pytest.raises(TypeError, match="column 'o'.*int"):
+        rd.from_pandas(pd.DataFrame({"o": pd.Series(["a", 3], dtype=object)}))
