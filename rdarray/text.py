@@ -4,7 +4,8 @@ A fixed-width ``U`` array holds 4 bytes per character of its longest value in ev
 long value among short ones multiplies its memory; NumPy's ``StringDType`` holds 16 bytes a row
 however short the text. ``Text`` holds ``offsets`` (int64, one more than the rows), ``data``
 (the UTF-8 bytes of every row one after another) and ``missing`` (bool per row, or None when no
-row is missing): 8 bytes a row plus the text itself, read by the kernels without the GIL
+row is missing; a missing row's bytes, if any, are never read): 8 bytes a row plus the text
+itself, read by the kernels without the GIL
 (``rdarray._core.text``, and the hashing kernels for group-by and join keys).
 
 The dtype of a text array is ``TEXT`` (``StringDType`` with NaN as its missing value, as pandas'
@@ -325,8 +326,27 @@ def from_objects(values: np.ndarray, what: str = "text", na=None) -> Text:
     is a TypeError naming one offending value's type (found in the same pass)."""
     offsets, data, missing, bad = _k.from_objects(np.ascontiguousarray(values, dtype=object), na)
     if bad >= 0:
-        raise TypeError(f"{what}: holds a {type(values[bad]).__name__} ({values[bad]!r}) among text; "
-                        "only str, None and NaN (missing) can be text")
+        raise TypeError(f"{what}: holds objects other than str, None and NaN (missing), e.g. a value of type "
+                        f"{type(values[bad]).__name__} ({values[bad]!r}); only those can be text")
+    return Text(offsets, data, missing)
+
+
+def from_arrow(array) -> Text:
+    """A pyarrow ``string`` or ``large_string`` array (or chunked array) as Text, sharing its
+    bytes where it is one ``large_string`` chunk (pandas' ``str`` columns are)."""
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if pa.types.is_string(array.type):
+        array = array.cast(pa.large_string())
+    if not pa.types.is_large_string(array.type):
+        raise TypeError(f"from_arrow: {array.type} is not text")
+    _, offsets, data = array.buffers()
+    n = len(array)
+    offsets = np.frombuffer(offsets, np.int64)[array.offset:array.offset + n + 1] if n else np.zeros(1, np.int64)
+    data = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
+    missing = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
     return Text(offsets, data, missing)
 
 

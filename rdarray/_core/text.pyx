@@ -4,7 +4,8 @@ Python objects.
 
 A text column of n rows is three arrays: ``offsets`` (int64, n + 1, non-decreasing: row i is
 ``data[offsets[i]:offsets[i + 1]]``), ``data`` (uint8, UTF-8) and ``missing`` (bool, n, or None
-when no row is missing; a missing row is empty in ``data``). Loops run without the GIL except where
+when no row is missing; a missing row's bytes, if any, are never read). Loops run without the
+GIL except where
 they make or read Python objects; the def functions check what the loops rely on.
 """
 import numpy as np

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import text
@@ -20,6 +22,14 @@ def _column(series):
         raise TypeError(f"from_pandas: column {name!r} is a timezone-aware datetime ({series.dtype}); "
                         "time zones are not supported yet: convert it to UTC with "
                         "df[col].dt.tz_convert(None)")
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return text.from_arrow(pa.array(series.array))  # pandas' str: its bytes, not one object a row
+    if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.dtype.kind in "OT":
+        categories = _column(pd.Series(series.cat.categories, name=name))
+        if isinstance(categories, text.Text):  # each category's text once, then taken by code
+            return categories.take_or_missing(series.cat.codes.to_numpy())
     values = series.to_numpy()
     if values.dtype != object:
         return values
@@ -58,12 +68,24 @@ def frame(values):
     return pd.DataFrame(values)
 
 
+@functools.cache
+def _arrow_str() -> bool:
+    """Whether pandas holds ``str`` columns in Arrow (pandas 3 with pyarrow installed)."""
+    import pandas as pd
+
+    dtype = pd.Series([""]).dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
 def _series(values):
     """A column as pandas holds it: text as ``str`` (NaN missing), bytes as objects."""
     import pandas as pd
 
     if isinstance(values, text.Text) or text.is_text(values.dtype):
-        return pd.Series(text.Text.of(values).to_objects(), dtype="str")
+        values = text.Text.of(values)
+        if _arrow_str():  # pandas' str is Arrow's: the bytes are shared, no object a row
+            return pd.Series(pd.array(values.to_arrow(), dtype="str"))
+        return pd.Series(values.to_objects(), dtype="str")
     return pd.Series(values.astype(object) if values.dtype.kind == "S" else values, copy=False)
 
 
