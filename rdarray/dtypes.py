@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .table import Table, as_table
+from .table import Table, as_table, names_of
 from .text import TEXT, Text, is_text
 
 _OBJECT_MESSAGE = (
@@ -62,6 +62,70 @@ def is_nan(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape, dtype=bool)
 
 
+def zone(dtype: np.dtype):
+    """The time zone whose times a ``datetime64`` dtype holds as UTC (``{"tz": ...}`` in its
+    metadata, as ``from_pandas`` makes timezone-aware columns), or None."""
+    return dict(dtype.metadata or {}).get("tz") if dtype.kind == "M" else None
+
+
+def with_zone(dtype: np.dtype, tz) -> np.dtype:
+    """``dtype`` (a ``datetime64``) holding UTC times of the zone ``tz``; as it is for None."""
+    return dtype if tz is None else np.dtype(dtype, metadata={"tz": tz})
+
+
+def refielded(dtype: np.dtype, formats: list) -> np.dtype:
+    """The structured ``dtype`` with its fields (names, offsets and item size kept) of ``formats``."""
+    names = names_of(dtype)
+    spec = {"names": list(names), "formats": formats, "itemsize": dtype.itemsize,
+            "offsets": [dtype.fields[name][1] for name in names]}  # type: ignore[index]  # structured
+    return np.dtype(spec)  # type: ignore[call-overload]  # NumPy's stubs miss the dict form
+
+
+def plain(dtype: np.dtype) -> np.dtype:
+    """``dtype`` without metadata (time zones), in its fields too: what frames and saved arrays
+    describe (NumPy's ``.npy`` descriptions keep no metadata); ``dtype`` itself when it has none."""
+    if dtype.names is not None:
+        formats = [plain(dtype[name]) for name in dtype.names]
+        if dtype.metadata is None and all(f is dtype[n] for f, n in zip(formats, dtype.names)):
+            return dtype
+        return refielded(dtype, formats)
+    if dtype.subdtype is not None:
+        base = plain(dtype.subdtype[0])
+        return dtype if base is dtype.subdtype[0] and dtype.metadata is None else np.dtype((base, dtype.shape))
+    return dtype if dtype.metadata is None else np.dtype(dtype.str)
+
+
+def _datetimes(dtype: np.dtype):
+    """The ``datetime64`` dtypes in ``dtype``: itself, or its fields."""
+    if dtype.names is None:
+        return [dtype] if dtype.kind == "M" else []
+    return [dtype[name] for name in dtype.names if dtype[name].kind == "M"]
+
+
+def keep_zones(dtype: np.dtype, sources) -> np.dtype:
+    """``dtype``, an operation's output as NumPy gave it from zero-row samples of its inputs'
+    dtypes ``sources``, with the time zones NumPy drops (it keeps no dtype metadata through
+    ufuncs, ``where`` or concatenation): a ``datetime64`` output is in the zone of its inputs'
+    datetimes when they all (fields included) share one zone, and a ``datetime64`` field in the
+    zone of the inputs' fields of that name when they share one. Zoneless where inputs mix zones
+    or naive times, and any output already carrying a zone is kept as it is."""
+    if dtype.names is not None:
+        if not any(dt.kind == "M" and zone(dt) is None for dt in _datetimes(dtype)):
+            return dtype
+        formats = []
+        for name in dtype.names:
+            field = dtype[name]
+            if field.kind == "M" and zone(field) is None:
+                zones = {zone(s[name]) for s in sources if name in names_of(s) and s[name].kind == "M"}
+                field = with_zone(field, zones.pop() if len(zones) == 1 else None)
+            formats.append(field)
+        return refielded(dtype, formats)
+    if dtype.kind != "M" or zone(dtype) is not None:
+        return dtype
+    zones = {zone(dt) for s in sources for dt in _datetimes(s)}
+    return with_zone(dtype, zones.pop() if len(zones) == 1 else None)
+
+
 def exact(block, dtype: np.dtype):
     """``block`` in exactly ``dtype`` where the two differ only in byte order or field layout
     (NumPy's concatenation, sorts and ufuncs hand back native byte order, so a partition of a
@@ -73,6 +137,9 @@ def exact(block, dtype: np.dtype):
         return Text.of(block)
     if isinstance(block, np.ndarray) and block.dtype != dtype and np.can_cast(block.dtype, dtype, "equiv"):
         return block.astype(dtype)
+    if isinstance(block, np.ndarray) and dtype.metadata is not None and block.dtype.metadata != dtype.metadata \
+            and block.dtype == dtype:  # a time zone (keep_zones) NumPy's operations dropped
+        return block.view(dtype)
     if (isinstance(block, Table) and block.dtype != dtype and block.dtype.names == dtype.names
             and np.can_cast(block.dtype, dtype, "equiv")):
         return block.with_dtype(dtype)

@@ -462,4 +462,5 @@ def test_from_numpy_of_a_frame_points_to_from_pandas_at_once():
     df = pd.DataFrame({"a": np.arange(10**6), "s": ["x"] * 10**6})
     with pytest.raises(TypeError, match="rd.from_pandas"):
         rd.from_numpy(df)
-    assert_same(rd.from_numpy(df["a"], npartitions=3), np.arange(10**6))  # a Series is one column
+    with pytest.raises(TypeError, match="Series; use rd.from_pandas"):
+        rd.from_numpy(df["a"])

@@ -330,6 +330,26 @@ def test_pruning_through_assign_rename_slices_and_persisted_tables(ctx):
     assert_table(p.compute(), kept)  # a persisted table keeps every field
 
 
+@pytest.mark.parametrize("level", ["memory", "compressed", "disk"])
+def test_persisted_field_selections_are_kept(ctx, level):
+    """A persisted node reading only some fields of its parent (which is pruned to them) is
+    complete: it is kept for later plans, not dropped as a map output of pruned rows is."""
+    a = wide_table(60, 4, seed=15)
+    x = partitioned(a, [20, 0, 40])
+    cases = {"field": (x["f1"], a["f1"]), "fields": (x[["f2", "f0"]], a[["f2", "f0"]]),
+             "masked": (x[x["f0"] > 0][["f3"]], a[a["f0"] > 0][["f3"]]),
+             "sorted": (x.sort("f1")[["f1", "f2"]], a[np.argsort(a["f1"], kind="stable")][["f1", "f2"]])}
+    for what, (y, want) in cases.items():
+        y = y.persist(level)
+        for _ in range(2):  # computed, then read from the block store
+            got = y.compute()
+            if want.dtype.names:
+                assert_table(got, np.lib.recfunctions.repack_fields(want))
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=what)
+        assert ctx.store.has_all(y._node), what
+
+
 @pytest.mark.parametrize("how", ["inner", "left", "outer", "semi", "anti"])
 def test_a_merge_reads_only_the_fields_its_result_uses(ctx, how):
     a = wide_table(60, 16, seed=11)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import text
 from ..config import config
-from ..dtypes import check_dtype, empty_block, exact
+from ..dtypes import check_dtype, empty_block, exact, keep_zones
 from ..errors import check_callable, check_integer
 from ..graph.lineage import Node, RangeDependency, realign
 from ..table import Table, as_table, assemble, is_table, records
@@ -512,9 +512,9 @@ def from_numpy(a, npartitions: int | None = None, partition_size: int | None = N
     --------
     >>> x = rd.from_numpy(np.arange(1_000_000.0), npartitions=8)
     """
-    if type(a).__module__.split(".")[0] == "pandas" and type(a).__name__ == "DataFrame":
-        raise TypeError("from_numpy: got a pandas DataFrame; use rd.from_pandas, which keeps the columns "
-                        "as fields")
+    if type(a).__module__.split(".")[0] == "pandas" and type(a).__name__ in ("DataFrame", "Series"):
+        raise TypeError(f"from_numpy: got a pandas {type(a).__name__}; use rd.from_pandas, which keeps "
+                        "the columns as fields, time zones and missing values")
     try:
         a = a if isinstance(a, (Table, Text)) else np.asarray(a)
     except ValueError as exc:  # ragged nested sequences
@@ -614,8 +614,8 @@ def concatenate(arrays: Sequence, axis: int = 0) -> PartitionedArray:
     for a in arrays:
         if a._node.trailing != trailing:
             raise ValueError(f"concatenate: rows of shape {a._node.trailing} and {trailing} differ")
-    dtype = np.result_type(*[a.dtype for a in arrays])
-    check_dtype(dtype, "concatenate")
+    dtypes = [a.dtype for a in arrays]
+    dtype = keep_zones(check_dtype(np.result_type(*dtypes), "concatenate"), dtypes)
     deps: list[RangeDependency] = []
     owner: list[int] = []
     total = sum(a.npartitions for a in arrays)

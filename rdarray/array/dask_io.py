@@ -15,7 +15,7 @@ import numpy as np
 
 from ..dtypes import check_dtype
 from ..graph.lineage import Node
-from .pandas_io import frame, table
+from .pandas_io import _column, frame, is_nullable, nullable_dtype, table
 
 
 def _partitions(x) -> list:
@@ -47,8 +47,9 @@ def to_dask_dataframe(self):
 
     if not self.dtype.names:
         raise TypeError(f"to_dask_dataframe: needs a structured array (one field per column), got dtype {self.dtype}")
-    meta = frame(np.empty(0, self.dtype))
-    return dd.from_delayed([dask.delayed(frame)(chunk) for chunk in _chunks(self)], meta=meta, verify_meta=False)
+    meta = frame(np.empty(0, self.dtype), self.dtype)
+    return dd.from_delayed([dask.delayed(frame)(chunk, self.dtype) for chunk in _chunks(self)], meta=meta,
+                           verify_meta=False)
 
 
 def from_dask_array(a):
@@ -85,8 +86,9 @@ def from_dask_array(a):
 def from_dask_dataframe(df):
     """``df``'s partitions as partitions of a structured array (one field per column).
 
-    The width of text columns is found by one dask computation; nothing else is computed until
-    needed.
+    The width of text columns, and whether nullable columns (``Int64``, ``boolean``, ...) hold
+    missing values (their dtype then is float64, as in ``rd.from_pandas``), are found by one dask
+    computation; nothing else is computed until needed.
 
     Parameters
     ----------
@@ -105,14 +107,18 @@ def from_dask_dataframe(df):
         raise TypeError(f"from_dask_dataframe: expected a dask DataFrame, got {type(df).__name__}")
     meta = df._meta
     text = [c for c in meta.columns if meta[c].dtype == object or str(meta[c].dtype).startswith(("str", "string"))]
-    widths = dask.compute(*[df[c].str.len().max() for c in text]) if text else ()
+    nullable = [c for c in meta.columns if is_nullable(meta[c])]  # their dtype depends on missing values
+    found = dask.compute(*[df[c].str.len().max() for c in text], *[df[c].isna().any() for c in nullable])
+    widths, missing = found[:len(text)], dict(zip(nullable, found[len(text):]))
     fields = []
     for c in meta.columns:
         if c in text:
             width = widths[text.index(c)]
             fields.append((str(c), f"U{max(1, int(width) if width == width else 1)}"))
+        elif c in missing:
+            fields.append((str(c), nullable_dtype(meta[c], bool(missing[c]))))
         else:
-            fields.append((str(c), meta[c].to_numpy().dtype))
+            fields.append((str(c), _column(meta[c]).dtype))  # a timezone-aware datetime: UTC, its zone kept
     dtype = check_dtype(fields, "from_dask_dataframe")
     parts = [df.get_partition(p) for p in range(df.npartitions)]
     return PartitionedArray(Node(

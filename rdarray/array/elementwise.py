@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import check_dtype, empty_block
+from ..dtypes import check_dtype, empty_block, keep_zones
 from ..graph.lineage import Broadcast, Node, OneToOne, realign
 from .lazy import Lazy
 from .operands import bind
 
 
 def infer(func, samples: list, what: str):
-    """Run ``func`` on zero-row samples: the dtype and trailing shape it produces."""
+    """Run ``func`` on zero-row samples: the dtype and trailing shape it produces (with the time
+    zones of the samples' datetimes that NumPy drops, ``dtypes.keep_zones``)."""
     out = func(*samples)
     if not isinstance(out, np.ndarray):
         out = np.asarray(out)
     if out.ndim == 0:
         raise ValueError(f"{what}: the function returned a scalar, not one value per row")
-    return check_dtype(out.dtype, what), out.shape[1:]
+    dtype = keep_zones(check_dtype(out.dtype, what), [np.asarray(s).dtype if not hasattr(s, "dtype") else s.dtype
+                                                      for s in samples])
+    return dtype, out.shape[1:]
 
 
 def map_blocks(x, func, op: str, detail: str = "", dtype=None, trailing=None, same_rows=True, uses=None):

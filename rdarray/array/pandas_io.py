@@ -7,21 +7,22 @@ import functools
 import numpy as np
 
 from .. import text
-from ..dtypes import check_dtype
+from ..dtypes import check_dtype, zone
 from ..table import Table, concat, is_table
 from .columns import check_table
 
 
 def _column(series):
-    """A column as plain NumPy memory; text (``str``, object and categorical columns of str, with
-    missing values) as variable-width ``Text``."""
+    """A column as plain NumPy memory: timezone-aware datetimes as UTC with their zone in the
+    dtype's metadata (``_zoned``), nullable numbers and booleans without pd.NA (``_nullable``), text
+    (``str``, object and categorical columns of str, with missing values) as variable-width ``Text``."""
     import pandas as pd
 
-    name = series.name
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        raise TypeError(f"from_pandas: column {name!r} is a timezone-aware datetime ({series.dtype}); "
-                        "time zones are not supported yet: convert it to UTC with "
-                        "df[col].dt.tz_convert(None)")
+        return _zoned(series)
+    if is_nullable(series):
+        return _nullable(series)
+    name = series.name
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
         import pyarrow as pa
 
@@ -33,17 +34,43 @@ def _column(series):
     values = series.to_numpy()
     if values.dtype != object:
         return values
-    if not isinstance(series.dtype, pd.BooleanDtype):
-        return text.from_objects(values, f"from_pandas: column {name!r}", na=pd.NA)
-    missing = pd.isna(values)
-    present = values[~missing]
-    if isinstance(series.dtype, pd.BooleanDtype):
-        raise TypeError(f"from_pandas: column {name!r} is a nullable boolean column with "
-                        f"{int(missing.sum())} missing value(s); convert it with .astype('float64') "
-                        "(missing values become NaN)")
-    other = next(type(v).__name__ for v in present if not isinstance(v, str))
-    raise TypeError(f"from_pandas: column {name!r} holds Python objects other than str (e.g. {other}); "
-                    "object dtype is not supported")
+    return text.from_objects(values, f"from_pandas: column {name!r}", na=pd.NA)
+
+
+def _zoned(series) -> np.ndarray:
+    """A timezone-aware datetime column as UTC ``datetime64`` of its unit, the zone kept in the
+    dtype's metadata (``{"tz": "Europe/Paris"}``; the zone object itself where its name does not
+    name it back); NaT stays NaT."""
+    import pandas as pd
+
+    tz = series.dtype.tz
+    try:
+        if pd.DatetimeTZDtype(series.dtype.unit, str(tz)) == series.dtype:
+            tz = str(tz)
+    except (TypeError, ValueError):  # a zone pandas cannot find by its name: kept as the object
+        pass
+    values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    return values.view(np.dtype(values.dtype, metadata={"tz": tz}))
+
+
+def is_nullable(series) -> bool:
+    """Whether ``series`` is a nullable integer, unsigned, boolean or float column (pd.NA)."""
+    import pandas as pd
+
+    return isinstance(series.array, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray))
+
+
+def nullable_dtype(series, missing: bool) -> np.dtype:
+    """The NumPy dtype of a nullable column (``is_nullable``): its own without missing values;
+    with, float64 for integers and booleans and the same width for floats (NaN where missing)."""
+    plain = series.dtype.numpy_dtype
+    return plain if not missing or plain.kind == "f" else np.dtype(np.float64)
+
+
+def _nullable(series) -> np.ndarray:
+    """A nullable column (``is_nullable``) as NumPy memory of ``nullable_dtype``, NaN where missing."""
+    missing = series.hasnans
+    return series.to_numpy(dtype=nullable_dtype(series, missing), **({"na_value": np.nan} if missing else {}))
 
 
 def table(df, dtype=None) -> Table:
@@ -57,14 +84,18 @@ def table(df, dtype=None) -> Table:
                          for name, col in zip(dtype.names, columns)})
 
 
-def frame(values):
-    """A structured array or table as a DataFrame (one column per field), a 1-D array as a Series."""
+def frame(values, dtype=None):
+    """A structured array or table as a DataFrame (one column per field), a 1-D array as a Series;
+    a ``datetime64`` field or array whose ``dtype`` (default: values') names a time zone
+    (``_zoned``) comes back timezone-aware."""
     import pandas as pd
 
+    dtype = values.dtype if dtype is None else dtype
     if values.dtype.names:  # numbers are not copied; bytes become objects, text str, as pandas makes them
-        return pd.DataFrame({name: _series(values[name]) for name in values.dtype.names}, copy=False)
+        return pd.DataFrame({name: _pandas_column(values[name], dtype[name]) for name in values.dtype.names},
+                            copy=False)
     if values.ndim == 1:
-        return _series(values)
+        return pd.Series(_pandas_column(values, dtype))
     return pd.DataFrame(values)
 
 
@@ -77,25 +108,35 @@ def _arrow_str() -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
-def _series(values):
-    """A column as pandas holds it: text as ``str`` (NaN missing), bytes as objects."""
+def _pandas_column(values, dtype: np.dtype):
+    """One field for pandas: text as ``str`` (NaN missing; Arrow's bytes shared where pandas' str
+    is Arrow's), bytes as objects, as pandas makes them; a datetime of a zone as a timezone-aware
+    Series; anything else as it is."""
     import pandas as pd
 
     if isinstance(values, text.Text) or text.is_text(values.dtype):
         values = text.Text.of(values)
-        if _arrow_str():  # pandas' str is Arrow's: the bytes are shared, no object a row
+        if _arrow_str():
             return pd.Series(pd.array(values.to_arrow(), dtype="str"))
         return pd.Series(values.to_objects(), dtype="str")
-    return pd.Series(values.astype(object) if values.dtype.kind == "S" else values, copy=False)
+    if values.dtype.kind == "S":
+        return values.astype(object)
+    tz = zone(dtype)
+    return values if tz is None else pd.Series(values).dt.tz_localize("UTC").dt.tz_convert(tz)
 
 
 def from_pandas(df, npartitions=None):
     """A DataFrame as a structured array (one field per column), a Series as a 1-D array.
 
     Text columns (``str``, object columns of str and None/NaN, categoricals of str) become
-    variable-width text fields, missing values kept; columns NumPy cannot hold exactly
-    (timezone-aware datetimes, nullable booleans with missing values) are refused with a fix to
-    apply.
+    variable-width text fields, missing values kept. Timezone-aware datetimes are held as UTC
+    ``datetime64`` of their unit with the zone in the field's dtype metadata
+    (``x.dtype["t"].metadata == {"tz": "Europe/Paris"}``); ``to_pandas()`` gives them back in
+    their zone. Nullable columns (``Int8``..``Int64``, ``UInt8``..``UInt64``, ``boolean``,
+    ``Float32``, ``Float64``) become their NumPy dtype when nothing is missing; with missing
+    values (pd.NA), integers and booleans become float64 with NaN, as pandas makes them in
+    merges, and floats keep their width with NaN. Object columns holding other Python objects
+    are refused, naming the column and the type of one of them.
 
     Parameters
     ----------
@@ -141,8 +182,8 @@ def to_pandas(self):
         (a DataFrame of its columns for 2-D).
     """
     if not is_table(self.dtype, self._node.trailing):
-        return frame(self.compute())
-    return frame(Table.from_columns(_columns(self)))
+        return frame(self.compute(), self.dtype)
+    return frame(Table.from_columns(_columns(self)), self.dtype)
 
 
 def to_dict(self) -> dict:

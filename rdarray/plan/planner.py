@@ -195,8 +195,8 @@ def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: fro
     for stage in stages:
         ids = {n.id for n in stage.nodes} | {p.id for n in stage.nodes for p in n.parents if p.cheap}
         stage.fields = {k: pruned[k] for k in sorted(ids) if k in pruned}
-        transient += [n for n in stage.nodes if n.persist_level is not None
-                      and any(d.parent.id in pruned for d in n.dependencies)]
+        transient += [n for n in stage.nodes if n.persist_level is not None and n.dtype == VALUE
+                      and any(d.parent.id in pruned for d in n.dependencies)]  # a persisted table reads all it needs
     return Plan(list(targets), ordered, [n for n in needed if n.id in cached], transient=transient)
 
 

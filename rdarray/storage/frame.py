@@ -23,6 +23,7 @@ import numpy as np
 
 import rdarray._core.frame as _k
 from rdarray._core.text import check as check_offsets
+from rdarray.dtypes import plain
 from rdarray.errors import CorruptDataError
 from rdarray.table import Table, as_table, names_of
 from rdarray.text import Text
@@ -106,6 +107,8 @@ def encode(array: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuff
         raise TypeError(f"cannot compress dtype {a.dtype}: it holds Python object pointers, not data")
     if not (a.flags.c_contiguous or a.flags.f_contiguous):
         a = np.ascontiguousarray(a)
+    if plain(a.dtype) is not a.dtype:  # a time zone: the array's node keeps it, the frame has no place for it
+        a = a.view(plain(a.dtype))
     return _k.encode(a, code, level, filt, int(chunk_bytes), array_id, partition)
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..dtypes import exact
+from ..dtypes import exact, plain, refielded, with_zone, zone
 from ..errors import CorruptDataError
 from ..graph.lineage import Node, per_partition
 from .frame import check_codec
@@ -98,6 +98,28 @@ def save(node: Node, path, run: Callable[[Node], list], codec: str = "lz4", clev
         _release(lock, path, created)
 
 
+def _zones(dtype: np.dtype) -> dict:
+    """The time zones of ``dtype``'s datetimes by field name ("" for the array's own), those named
+    by a string: ``_meta.json``'s ``zones``."""
+    fields = [(name, dtype[name]) for name in dtype.names] if dtype.names else [("", dtype)]
+    return {name: zone(dt) for name, dt in fields if isinstance(zone(dt), str)}
+
+
+def _zoned(dtype: np.dtype, zones) -> np.dtype:
+    """``dtype`` with the ``zones`` (``_zones``) of a ``_meta.json`` put back; ValueError for bad ones."""
+    if not isinstance(zones, dict) or not all(isinstance(z, str) for z in zones.values()):
+        raise ValueError(f"bad zones {zones!r}")
+    if not zones:
+        return dtype
+    if dtype.names is None:
+        if set(zones) != {""} or dtype.kind != "M":
+            raise ValueError(f"zones {zones!r} do not fit dtype {dtype}")
+        return with_zone(dtype, zones[""])
+    if not set(zones) <= {name for name in dtype.names if dtype[name].kind == "M"}:
+        raise ValueError(f"zones {zones!r} name fields that are not datetimes of dtype {dtype}")
+    return refielded(dtype, [with_zone(dtype[name], zones.get(name)) for name in dtype.names])
+
+
 def _write_version(node: Node, path: str, run: Callable[[Node], list], codec: str, clevel: int, filter: str,
                    overwrite: bool) -> None:
     """Write a new version of the array at ``path`` and commit it (the caller holds the lock)."""
@@ -124,10 +146,13 @@ def _write_version(node: Node, path: str, run: Callable[[Node], list], codec: st
         node.learn_lengths(lengths)
         meta = {
             "format": FORMAT_NAME, "version": FORMAT_VERSION, "id": array_id,
-            "dtype": np.lib.format.dtype_to_descr(node.dtype), "shape": [sum(lengths), *node.trailing],
+            "dtype": np.lib.format.dtype_to_descr(plain(node.dtype)), "shape": [sum(lengths), *node.trailing],
             "partition_lengths": list(lengths), "partitioner": None,
             "codec": {"name": codec, "clevel": clevel, "filter": filter},
         }
+        zones = _zones(node.dtype)
+        if zones:
+            meta["zones"] = zones
         staged = os.path.join(data, META)  # the new metadata waits inside its version until committed
         _write_file(staged, json.dumps(meta, indent=1).encode())
         _sync_dir(data)
@@ -339,6 +364,7 @@ def read_meta(path: str) -> dict:
             raise ValueError(f"shape has {len(shape)} dimensions, more than the {MAX_NDIM} an array can have")
         if math.prod(max(n, 1) for n in shape) * max(dtype.itemsize, 1) >= 2**63:
             raise ValueError(f"shape {shape!r} of {dtype} is larger than any array can be")
+        dtype = _zoned(dtype, meta.get("zones", {}))
     except Exception as exc:  # untrusted input: any failure to parse it is corruption (odd dtypes)
         raise CorruptDataError(f"load: {meta_path!r} is invalid: {exc}") from None
     if dtype.hasobject:
