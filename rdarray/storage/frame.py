@@ -26,7 +26,7 @@ from rdarray._core.text import check as check_offsets
 from rdarray.dtypes import plain
 from rdarray.errors import CorruptDataError
 from rdarray.table import Table, as_table, names_of
-from rdarray.text import Text
+from rdarray.text import Text, array_dtype, is_text
 
 MAGIC: bytes = _k.MAGIC
 VERSION: int = _k.VERSION
@@ -157,32 +157,69 @@ def _contents(view: memoryview, what: str, parts: int | None = None) -> tuple[di
     return header, [(start + lo, start + hi) for lo, hi in zip(bounds, bounds[1:])]
 
 
-def _encode_column(column: Any, codec: str, clevel: int, filter: str) -> np.ndarray:
+def _encode_column(column: Any, codec: str, clevel: int, filter: str,
+                   owner: tuple[bytes, int] | None = None) -> np.ndarray:
     """One field's or one 1-D partition's frame: text as a *text frame* (``TEXT_MAGIC``, a
     JSON header ``{"rows", "missing", "bounds"}``, then the frames of its offsets from 0, its
-    bytes and, where a row is missing, its bool missing flags), anything else as ``encode``."""
+    bytes and, where a row is missing, its bool missing flags), anything else as ``encode``.
+    ``owner``: as ``encode``, written in every frame inside."""
     if not isinstance(column, Text):
-        return encode(column, codec, clevel, filter)
+        if isinstance(column, np.ndarray) and column.dtype.metadata and column.dtype.names is None:
+            column = column.view(np.dtype(column.dtype.str))  # a frame keeps no metadata (the dtype's owner does)
+        return encode(column, codec, clevel, filter, owner=owner)
     first, last = int(column.offsets[0]), int(column.offsets[-1])
     parts = [column.offsets - first, column.data[first:last]]
     if column.missing is not None:
         parts.append(column.missing)
     return _container(TEXT_MAGIC, {"rows": len(column), "missing": column.missing is not None},
-                      [encode(part, codec, clevel, filter) for part in parts])
+                      [encode(part, codec, clevel, filter, owner=owner) for part in parts])
 
 
-def _decode_column(view: memoryview):
-    """The array or Text of a frame of ``_encode_column``."""
+def _check_owner(view: memoryview, owner: tuple[bytes | None, int] | None) -> None:
+    """A frame inside a container must carry ``owner`` (None: not checked)."""
+    if owner is None:
+        return
+    header = read_header(view)
+    if (header.array_id, header.partition) != owner:
+        which = "this array" if header.array_id == owner[0] else f"array {_hex(header.array_id)}"
+        raise CorruptDataError(f"holds partition {header.partition} of {which}, not partition {owner[1]} of "
+                               f"array {_hex(owner[0])}: a moved or foreign frame")
+
+
+def _plain(view: memoryview, owner, expect: tuple[np.dtype, tuple[int, ...]] | None, decode: bool):
+    """The array of a plain frame inside a container, its owner and dtype and shape checked."""
+    if owner is not None or expect is not None:
+        header = read_header(view)
+        _check_owner(view, owner)
+        if expect is not None and (header.dtype, header.shape) != expect:
+            raise CorruptDataError(f"holds {header.dtype} {header.shape}; expected {expect[0]} {expect[1]}")
+    return _k.decode(view) if decode else None
+
+
+def _decode_column(view: memoryview, owner: tuple[bytes | None, int] | None = None,
+                   expect: tuple[np.dtype, tuple[int, ...]] | None = None, decode: bool = True):
+    """The array or Text of a frame of ``_encode_column``. ``owner``: what every frame inside
+    must carry; ``expect``: the dtype (``TEXT`` for text) and shape it must hold; ``decode=False``:
+    check headers only (returns None)."""
     if bytes(view[:len(TEXT_MAGIC)]) != TEXT_MAGIC:
-        return _k.decode(view)
+        if expect is not None and is_text(expect[0]):
+            raise CorruptDataError("holds no text frame where text was expected")
+        return _plain(view, owner, expect, decode)
+    if expect is not None and (not is_text(expect[0]) or len(expect[1]) != 1):
+        raise CorruptDataError(f"holds a text frame; expected {expect[0]} {expect[1]}")
     header, ranges = _contents(view, "text")
     rows, missing = header.get("rows"), header.get("missing")
-    if not isinstance(rows, int) or rows < 0 or not isinstance(missing, bool) or len(ranges) != 2 + missing:
+    if (not isinstance(rows, int) or isinstance(rows, bool) or rows < 0 or not isinstance(missing, bool)
+            or len(ranges) != 2 + missing):
         raise CorruptDataError("a text frame's header does not describe its parts")
+    if expect is not None and rows != expect[1][0]:
+        raise CorruptDataError(f"holds {rows} rows of text; expected {expect[1][0]}")
     parts = []
     for lo, hi in ranges:
         with view[lo:hi] as part:
-            parts.append(_k.decode(part))
+            parts.append(_plain(part, owner, None, decode))
+    if not decode:
+        return None
     offsets, data = parts[0], parts[1]
     flags = parts[2] if missing else None
     if (offsets.dtype != np.int64 or offsets.shape != (rows + 1,) or data.dtype != np.uint8 or data.ndim != 1
@@ -195,15 +232,17 @@ def _decode_column(view: memoryview):
     return Text(offsets, data, flags)
 
 
-def encode_block(block: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle") -> np.ndarray:
+def encode_block(block: Any, codec: str = "lz4", clevel: int = 5, filter: str = "shuffle",
+                 owner: tuple[bytes, int] | None = None) -> np.ndarray:
     """A partition's frame, as the block store keeps and sends it: a ``Table`` as a *table
     frame* (``TABLE_MAGIC``, a little-endian uint32 length, a JSON header ``{"names", "rows",
     "bounds"}`` giving each field's frame's byte range after the header, then the frames of its
     fields, each a partition frame or a text frame: no records are assembled); text as a text
-    frame; anything else as ``encode``."""
+    frame; anything else as ``encode``. ``owner``: as ``encode``, written in every frame inside
+    (a saved array's partition)."""
     if not isinstance(block, Table):
-        return _encode_column(block, codec, clevel, filter)
-    frames = [_encode_column(block.column(name), codec, clevel, filter) for name in names_of(block.dtype)]
+        return _encode_column(block, codec, clevel, filter, owner)
+    frames = [_encode_column(block.column(name), codec, clevel, filter, owner) for name in names_of(block.dtype)]
     return _container(TABLE_MAGIC, {"names": list(names_of(block.dtype)), "rows": len(block)}, frames)
 
 
@@ -219,20 +258,59 @@ def decode_block(buffer: Any):
         return _decode_table(view)
 
 
-def _decode_table(view: memoryview) -> Table:
+def _decode_table(view: memoryview, owner: tuple[bytes | None, int] | None = None,
+                  expect: tuple[np.dtype, tuple[int, ...]] | None = None, decode: bool = True) -> Table | None:
     header, ranges = _contents(view, "table")
     names, rows = header.get("names"), header.get("rows")
     if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
-            and len(set(names)) == len(names) and isinstance(rows, int) and rows >= 0
-            and len(ranges) == len(names)):
+            and len(set(names)) == len(names) and isinstance(rows, int) and not isinstance(rows, bool)
+            and rows >= 0 and len(ranges) == len(names)):
         raise CorruptDataError("a table frame's header does not describe its fields")
+    if expect is not None and (tuple(names) != names_of(expect[0]) or (rows, *expect[1][1:]) != expect[1]):
+        raise CorruptDataError(f"holds a table of fields {names} and {rows} rows; expected fields "
+                               f"{list(names_of(expect[0]))} and {expect[1][0]} rows")
     columns = {}
     for name, (lo, hi) in zip(names, ranges):
+        want = None
+        if expect is not None:
+            field = expect[0][name]
+            want = (array_dtype(field.base), (rows, *field.shape))
         with view[lo:hi] as part:
-            columns[name] = _decode_column(part)
+            columns[name] = _decode_column(part, owner, want, decode)
+    if not decode:
+        return None
     if any(col.ndim == 0 or len(col) != rows for col in columns.values()):
         raise CorruptDataError(f"a table frame's fields are not all {rows} rows long")
-    return Table.from_columns(columns)
+    table = Table.from_columns(columns)
+    return table if expect is None else table.with_dtype(expect[0])
+
+
+def read_saved(path: str, expect: tuple[np.dtype, tuple[int, ...]], owner: tuple[bytes | None, int],
+               dir_fd: int | None = None, header_only: bool = False):
+    """The partition in a saved array's frame file of ``encode_block`` (a table or text frame, or
+    a partition frame), decoded straight from a memory map of the file; as ``read_file``, every
+    frame inside must carry ``owner`` and the partition must be ``expect`` (dtype, shape), checked
+    from the headers before anything is decompressed. ``header_only``: check and stop (None)."""
+    fd = open_file(path if dir_fd is None else os.path.basename(path), dir_fd, path)
+    try:
+        if os.fstat(fd).st_size == 0:
+            raise CorruptDataError(f"{path!r} is empty: no frame")
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+            try:
+                is_tbl = bytes(view[:len(TABLE_MAGIC)]) == TABLE_MAGIC
+                if is_tbl != (expect[0].names is not None):
+                    raise CorruptDataError(f"holds {'a' if is_tbl else 'no'} table frame; expected "
+                                           f"{expect[0]} {expect[1]}")
+                for decode in (False, True)[:1 if header_only else 2]:
+                    if is_tbl:
+                        block = _decode_table(view, owner, expect, decode)
+                    else:
+                        block = _decode_column(view, owner, (array_dtype(expect[0]), expect[1]), decode)
+                return None if header_only else block
+            except CorruptDataError as exc:
+                raise CorruptDataError(f"{path!r}: {exc}") from None
+    finally:
+        os.close(fd)
 
 
 def read_block(path: str):

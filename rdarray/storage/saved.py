@@ -4,11 +4,14 @@
 these; the computation that writes the frames is run by the session and handed in (``run``).
 
 A saved array is a directory (docs/FORMAT.md): ``_meta.json`` (format version, array id, dtype,
-shape, partition lengths, partitioner, codec) and the version it names, ``v-<id>/``, one partition
-frame per partition. A version is written whole, then committed by one atomic rename of its
-``_meta.json`` over the directory's; it is never modified afterwards. So a crash at any point leaves
-the old array or the new one, and a loaded array reads only the version it loaded (or raises
-``CorruptDataError`` once an overwrite has removed it): never a mix. Every frame carries the array
+shape, partition lengths, partitioner, codec) and the version it names, ``v-<id>/``, one frame per
+partition: a partition frame (version 2), or for a table or 1-D text the block store's table or
+text frame (version 3, ``encode_block``: one frame per field, text as offsets, bytes and missing
+flags; the dtype as explicit JSON, ``dtype_to_json``). A version is written whole, then committed
+by one atomic rename of its ``_meta.json`` over the directory's; it is never modified afterwards.
+So a crash at any point leaves the old array or the new one, and a loaded array reads only the
+version it loaded (or raises ``CorruptDataError`` once an overwrite has removed it): never a mix.
+Every frame (every frame inside a table or text frame) carries the array
 id and its partition index, checked on reading, so a frame moved from another array or index is
 refused. A writer holds a shared lock on ``.lock`` while it writes; whoever gets the lock
 exclusively knows no writer is alive and removes what dead writers left. Loading reads JSON and
@@ -34,10 +37,12 @@ import numpy as np
 from ..dtypes import exact, plain, refielded, with_zone, zone
 from ..errors import CorruptDataError
 from ..graph.lineage import Node, per_partition
+from ..table import is_table
+from ..text import FIELD, TEXT, is_text
 from .frame import check_codec
 
 FORMAT_NAME = "rdarray"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3       # the newest this reads; tables and text are written so, other arrays as 2
 META = "_meta.json"
 LOCK = ".lock"
 MAX_META_BYTES = 1 << 20   # a _meta.json is read only up to this size
@@ -123,10 +128,11 @@ def _zoned(dtype: np.dtype, zones) -> np.dtype:
 def _write_version(node: Node, path: str, run: Callable[[Node], list], codec: str, clevel: int, filter: str,
                    overwrite: bool) -> None:
     """Write a new version of the array at ``path`` and commit it (the caller holds the lock)."""
-    from .frame import encode
+    from .frame import encode, encode_block
 
     array_id = uuid.uuid4().hex
     dtype = node.dtype
+    by_field = _by_field(dtype, node.trailing)
     data = os.path.join(path, version_dir(array_id))
     owner = bytes.fromhex(array_id)
     committed = False
@@ -138,15 +144,17 @@ def _write_version(node: Node, path: str, run: Callable[[Node], list], codec: st
         def write(p, block):
             file = os.path.join(data, part_name(p))
             block = exact(block, dtype)  # a partition that travelled may have come back native
-            _write_file(file, memoryview(encode(block, codec, clevel, filter, owner=(owner, p))))
+            frame = (encode_block if by_field else encode)(block, codec, clevel, filter, owner=(owner, p))
+            _write_file(file, memoryview(frame))
             return len(block)
 
         writer = per_partition("save", write, node, pass_index=True, detail=os.path.basename(path))
         lengths = run(writer)
         node.learn_lengths(lengths)
         meta = {
-            "format": FORMAT_NAME, "version": FORMAT_VERSION, "id": array_id,
-            "dtype": np.lib.format.dtype_to_descr(plain(node.dtype)), "shape": [sum(lengths), *node.trailing],
+            "format": FORMAT_NAME, "version": 3 if by_field else 2, "id": array_id,
+            "dtype": dtype_to_json(dtype) if by_field else np.lib.format.dtype_to_descr(plain(dtype)),
+            "shape": [sum(lengths), *node.trailing],
             "partition_lengths": list(lengths), "partitioner": None,
             "codec": {"name": codec, "clevel": clevel, "filter": filter},
         }
@@ -353,7 +361,8 @@ def read_meta(path: str) -> dict:
         if not isinstance(codec, dict):
             raise ValueError(f"bad codec settings {codec!r}")
         check_codec(codec.get("name"), codec.get("filter"), codec.get("clevel"))
-        dtype = np.lib.format.descr_to_dtype(_tuples(meta["dtype"]))
+        dtype = (dtype_from_json(meta["dtype"]) if version >= 3 else
+                 np.lib.format.descr_to_dtype(_tuples(meta["dtype"])))
         shape = meta["shape"]
         lengths = meta["partition_lengths"]
         if (not isinstance(shape, list) or not shape or not all(_count(n) for n in shape)
@@ -367,11 +376,83 @@ def read_meta(path: str) -> dict:
         dtype = _zoned(dtype, meta.get("zones", {}))
     except Exception as exc:  # untrusted input: any failure to parse it is corruption (odd dtypes)
         raise CorruptDataError(f"load: {meta_path!r} is invalid: {exc}") from None
-    if dtype.hasobject:
+    if dtype.hasobject and version < 3:
         raise CorruptDataError(f"load: {meta_path!r} names an object dtype, which rdarray never writes")
     if dtype.shape != () or (dtype.itemsize == 0 and dtype.names is None):
         raise CorruptDataError(f"load: {meta_path!r} names dtype {dtype}, which no array has (sub-array or unsized)")
-    return {"dtype": dtype, "trailing": tuple(shape[1:]), "lengths": tuple(lengths), "id": array_id}
+    if version >= 3 and not _by_field(dtype, tuple(shape[1:])):
+        raise CorruptDataError(f"load: {meta_path!r} is version {version} for {dtype} {tuple(shape)}, which "
+                               "is written as version 2")
+    return {"dtype": dtype, "trailing": tuple(shape[1:]), "lengths": tuple(lengths), "id": array_id,
+            "by_field": version >= 3}
+
+
+def _by_field(dtype: np.dtype, trailing: tuple) -> bool:
+    """Whether partitions of this dtype are saved as table or text frames (version 3): tables
+    and 1-D text; any other array as one partition frame (version 2)."""
+    return is_table(dtype, trailing) or (is_text(dtype) and not trailing)
+
+
+def dtype_to_json(dtype: np.dtype):
+    """The JSON description of a version-3 dtype (docs/FORMAT.md): ``"text"`` for ``TEXT``,
+    ``"text-field"`` for ``FIELD``, ``{"fields": [[name, dtype, offset], ...], "itemsize": n}``
+    for a structured dtype, ``{"subarray": dtype, "shape": [...]}`` for a sub-array, else
+    ``{"descr": dtype.str}`` with ``"metadata"``: its metadata's string entries, if any."""
+    if is_text(dtype):
+        return "text" if dtype.kind == "T" else "text-field"
+    if dtype.names is not None:
+        fields: dict = dict(dtype.fields or {})
+        return {"fields": [[name, dtype_to_json(fields[name][0]), fields[name][1]] for name in dtype.names],
+                "itemsize": dtype.itemsize}
+    if dtype.subdtype is not None:
+        return {"subarray": dtype_to_json(dtype.subdtype[0]), "shape": list(dtype.subdtype[1])}
+    if dtype.hasobject or dtype.kind == "T":
+        raise TypeError(f"save: cannot save dtype {dtype}: it holds Python objects")
+    out: dict = {"descr": dtype.str}
+    metadata = {k: v for k, v in (dtype.metadata or {}).items() if isinstance(k, str) and isinstance(v, str)}
+    if metadata:
+        out["metadata"] = metadata
+    return out
+
+
+def dtype_from_json(spec, depth: int = 0) -> np.dtype:
+    """The dtype ``dtype_to_json`` described; anything else raises ValueError (no object dtype
+    but ``FIELD``, nothing evaluated or unpickled)."""
+    if depth > MAX_NDIM:
+        raise ValueError("dtype description nested too deeply")
+    if spec == "text":
+        return TEXT
+    if spec == "text-field":
+        return FIELD
+    if not isinstance(spec, dict):
+        raise ValueError(f"bad dtype description {spec!r}")
+    if set(spec) == {"fields", "itemsize"}:
+        fields, itemsize = spec["fields"], spec["itemsize"]
+        if (not isinstance(fields, list) or not fields or not _count(itemsize)
+                or not all(isinstance(f, list) and len(f) == 3 and isinstance(f[0], str) and _count(f[2])
+                           for f in fields)):
+            raise ValueError(f"bad structured dtype description {spec!r}")
+        return np.dtype({"names": [f[0] for f in fields], "formats": [dtype_from_json(f[1], depth + 1) for f in fields],
+                         "offsets": [f[2] for f in fields], "itemsize": itemsize})
+    if set(spec) == {"subarray", "shape"}:
+        shape = spec["shape"]
+        if not isinstance(shape, list) or not all(_count(n) for n in shape) or len(shape) > MAX_NDIM:
+            raise ValueError(f"bad sub-array shape {shape!r}")
+        return np.dtype((dtype_from_json(spec["subarray"], depth + 1), tuple(shape)))
+    if set(spec) in ({"descr"}, {"descr", "metadata"}):
+        descr, metadata = spec["descr"], spec.get("metadata")
+        if not isinstance(descr, str):
+            raise ValueError(f"bad dtype {descr!r}")
+        dtype = np.dtype(descr)
+        if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None or dtype.kind == "T":
+            raise ValueError(f"dtype {descr!r} is not a plain dtype")
+        if metadata is None:
+            return dtype
+        if (not isinstance(metadata, dict) or not metadata
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+            raise ValueError(f"bad dtype metadata {metadata!r}")
+        return np.dtype(dtype, metadata=metadata)
+    raise ValueError(f"bad dtype description {spec!r}")
 
 
 def _count(n) -> bool:
@@ -400,16 +481,17 @@ class _Version:
         self.array_id = None if array_id is None else bytes.fromhex(array_id)
 
     def read(self, p: int, dir_fd: int | None = None, header_only: bool = False):
-        from .frame import read_file
+        from .frame import read_file, read_saved
 
         file = os.path.join(self.folder, part_name(p))
         own = dir_fd is None
         try:
             if own:
                 dir_fd = self.open()
-            return read_file(file, expect=(self.meta["dtype"], (self.meta["lengths"][p], *self.meta["trailing"])),
-                             owner=(self.array_id, 0 if self.array_id is None else p), dir_fd=dir_fd,
-                             header_only=header_only)
+            reader = read_saved if self.meta.get("by_field") else read_file
+            return reader(file, expect=(self.meta["dtype"], (self.meta["lengths"][p], *self.meta["trailing"])),
+                          owner=(self.array_id, 0 if self.array_id is None else p), dir_fd=dir_fd,
+                          header_only=header_only)
         except FileNotFoundError:
             raise self.missing(file) from None
         except CorruptDataError as exc:
