@@ -36,12 +36,12 @@ def main(argv=None) -> int:
 
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
     repeat = args.repeat or (1 if args.quick else 3)
+    known = {w.upper(): w for w in WORKLOADS}  # --only is case-insensitive: w3-text names W3-text
     wanted = [w.strip().upper() for w in args.only.split(",") if w.strip()]
-    known = list(WORKLOADS)
     unknown = [w for w in wanted if w not in known]
     if unknown:
-        parser.error(f"unknown workload(s) {', '.join(unknown)}; available: {', '.join(known)}")
-    selected = wanted or known
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; available: {', '.join(WORKLOADS)}")
+    selected = [known[w] for w in wanted] or list(WORKLOADS)
 
     rows: list[dict] = []
     for wid in selected:

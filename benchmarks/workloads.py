@@ -323,6 +323,139 @@ def w5(scale: float) -> list[Case]:
     return [Case("W5", _join_title(left, right), impls, _join_agree, left.nbytes + right.nbytes)]
 
 
+# -- text keys (W3-text, W5-text) -----------------------------------------------------------------
+
+def _text_vocabulary(k: int, rng: np.random.Generator) -> list[str]:
+    """``k`` distinct strings of 5 to 40 lowercase ASCII letters (lengths uniform)."""
+    words: dict[str, None] = {}
+    while len(words) < k:
+        want = k - len(words) + k // 100 + 16
+        lens = rng.integers(5, 41, want)
+        letters = rng.integers(97, 123, (want, 40), dtype=np.uint8)
+        for i in range(want):
+            words[letters[i, :lens[i]].tobytes().decode("ascii")] = None
+    return list(words)[:k]
+
+
+def _text_column(vocabulary: list[str], idx: np.ndarray):
+    """A pandas ``str`` column (pandas' default text dtype) of ``vocabulary[idx]``."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return pd.Series(pa.array(vocabulary, type=pa.large_string()).take(pa.array(idx)), dtype="str")
+
+
+def _text_bytes(df) -> int:
+    """Bytes of a frame's input as rdarray holds it: UTF-8 text, an int64 offset a row, 8 bytes a float."""
+    return sum(int(df[c].str.len().sum()) + 8 * len(df) if df[c].dtype == "str" else df[c].to_numpy().nbytes
+               for c in df.columns)
+
+
+def _duckdb_tables(frames: dict, threads: int):
+    """A DuckDB connection holding the frames in its own storage (``CREATE TABLE ... AS``)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {int(threads)}")
+    for name, df in frames.items():
+        con.register("staging", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM staging")
+        con.unregister("staging")
+    return con
+
+
+def _text_groupby(n: int, ndistinct: int) -> Case:
+    """Sum, mean and count of a float64 value per text key with ``ndistinct`` values."""
+    pd, pl, duckdb = _peer("pandas"), _peer("polars"), _peer("duckdb")
+    rng = np.random.default_rng(0)
+    vocabulary = _text_vocabulary(ndistinct, rng)
+    df = pd.DataFrame({"key": _text_column(vocabulary, rng.integers(0, ndistinct, n)),
+                       "value": rng.standard_normal(n)})
+    x = rd.from_pandas(df)
+    impls = {"rdarray": lambda: x.groupby("key").agg({"value": _AGG}).compute(),
+             "pandas": lambda: _groupby_columns(df.groupby("key").value.agg(_AGG))}
+    if pl is not None:
+        pf, v = pl.from_pandas(df).lazy(), pl.col("value")
+        impls["polars"] = lambda: [s.to_numpy() for s in pf.group_by("key").agg(
+            v.sum().alias("sum"), v.mean().alias("mean"), v.count().alias("count")).collect().get_columns()]
+    if duckdb is not None:
+        con = _duckdb_tables({"t": df}, rd.get_context().workers)
+        query = "SELECT key, sum(value), avg(value), count(value) FROM t GROUP BY key"
+        impls["DuckDB"] = lambda: list(con.sql(query).fetchnumpy().values())
+    title = f"groupby sum, mean, count: {n:,} rows, {ndistinct:,} text keys of 5-40 chars"
+    return Case("W3-text", title, impls, _text_groupby_agree, _text_bytes(df))
+
+
+def _text_keys(col) -> np.ndarray:
+    """A key column as an object array of ``str`` (DuckDB and polars give object arrays too)."""
+    col = np.ma.filled(col) if isinstance(col, np.ma.MaskedArray) else col
+    return np.asarray(col, dtype=object)
+
+
+def _text_groupby_agree(r, p) -> bool:
+    """As ``_groupby_agree``, the keys compared as ``str`` objects."""
+    k = _text_keys(p[0])
+    return _groupby_agree(r, (k, *p[1:]))
+
+
+def _text_join_columns(result) -> tuple:
+    """(key, a, b) columns of a join result, sorted by (key, a)."""
+    if isinstance(result, np.ndarray):
+        key, a, b = result["key"], result["a"], result["b"]
+    else:
+        key, a, b = result
+    key, a, b = _text_keys(key), np.asarray(a), np.asarray(b)
+    order = np.lexsort((a, np.unique(key, return_inverse=True)[1]))
+    return key[order], a[order], b[order]
+
+
+def _text_join_agree(r, p) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(_text_join_columns(r), _text_join_columns(p)))
+
+
+def _text_join(n: int, m: int) -> Case:
+    """Inner join of an ``n``-row left (text key, a) with an ``m``-row right (unique text key, b); the
+    left's keys are uniform over ``m + m // 10`` strings, so ~91 % of left rows match."""
+    pd, pl, duckdb = _peer("pandas"), _peer("polars"), _peer("duckdb")
+    rng = np.random.default_rng(0)
+    span = m + m // 10
+    vocabulary = _text_vocabulary(span, rng)
+    rkey = rng.permutation(span)[:m]  # unique, in no particular order
+    lf = pd.DataFrame({"key": _text_column(vocabulary, rng.integers(0, span, n)), "a": rng.random(n)})
+    rf = pd.DataFrame({"key": _text_column(vocabulary, rkey), "b": rng.random(m)})
+    x, y = rd.from_pandas(lf), rd.from_pandas(rf)
+    impls = {"rdarray": lambda: rd.merge(x, y, on="key").compute(),
+             "pandas": lambda: _join_frame_columns(pd.merge(lf, rf, on="key"))}
+    if pl is not None:
+        plf, prf = pl.from_pandas(lf).lazy(), pl.from_pandas(rf).lazy()
+        impls["polars"] = lambda: [s.to_numpy() for s in
+                                   plf.join(prf, on="key").select("key", "a", "b").collect().get_columns()]
+    if duckdb is not None:
+        con = _duckdb_tables({"l": lf, "r": rf}, rd.get_context().workers)
+        query = "SELECT l.key, a, b FROM l JOIN r USING (key)"
+        impls["DuckDB"] = lambda: list(con.sql(query).fetchnumpy().values())
+    title = f"inner join {n:,} x {m:,} rows on a unique text key of 5-40 chars"
+    return Case("W5-text", title, impls, _text_join_agree, _text_bytes(lf) + _text_bytes(rf))
+
+
+def w3_text(scale: float) -> list[Case]:
+    """W3 with text keys: 20M rows, keys from 1,000 and from 1M distinct strings of 5-40 characters
+    (the 1M scaled with ``scale``, at most a tenth of the rows, as W4)."""
+    if _peer("pandas") is None:
+        return []
+    n = max(10_000, int(20e6 * scale))
+    return [_text_groupby(n, 1000), _text_groupby(n, max(1, min(n // 10, int(1e6 * scale))))]
+
+
+def w5_text(scale: float) -> list[Case]:
+    """W5 with text keys: a 10M-row left, a right of 1,000 and of 1M unique strings of 5-40
+    characters (the 1M scaled with ``scale``, a tenth of the left)."""
+    if _peer("pandas") is None:
+        return []
+    n = max(10_000, int(10e6 * scale))
+    return [_text_join(n, 1000), _text_join(n, max(1, min(n // 10, int(1e6 * scale))))]
+
+
 def w6(scale: float) -> list[Case]:
     """merge_asof by symbol: 5M trades (time, symbol, price) with 20M quotes (time, symbol, bid),
     both sorted by an int64 nanosecond time over one 6.5-hour session, 100 symbols, backward."""
@@ -579,5 +712,6 @@ def w13(scale: float) -> list[Case]:
 
 
 #: workload id -> cases; W8 also has one frame per array against the raw codec, measured by ``codec_bench``
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W3-text": w3_text, "W5-text": w5_text,
+             "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
              "W10": w10, "W11": w11, "W12": w12, "W13": w13, "SPILL": spill}

@@ -207,7 +207,7 @@ class Table:
     # -- conversions -------------------------------------------------------------------------------
     def records(self) -> np.ndarray:
         """The rows as one structured ndarray of ``dtype``."""
-        out = np.empty(self._length, self.dtype)
+        out = empty_records(self._length, self.dtype)
         for name in names_of(self.dtype):
             out[name] = self.column(name)
         return out
@@ -303,10 +303,17 @@ def concat(tables: Iterable[Table]) -> Table:
     return Table(dtype, columns)
 
 
+def empty_records(n: int, dtype: np.dtype) -> np.ndarray:
+    """``np.empty(n, dtype)``, fields to be written. With object fields (text) NumPy's ``empty``
+    sets them to None one row and field at a time (0.3 s for 2.3M rows of (text, f8, f8)); repeating
+    a one-row array of Nones copies it several times faster."""
+    return np.repeat(np.empty(1, dtype), n) if dtype.hasobject else np.empty(n, dtype)
+
+
 def assemble(blocks, dtype: np.dtype) -> np.ndarray:
     """The rows of ``blocks`` (Tables or structured arrays) as one structured ndarray of
     ``dtype``, each field written once into its place."""
-    out = np.empty(sum(len(b) for b in blocks), dtype)
+    out = empty_records(sum(len(b) for b in blocks), dtype)
     start = 0
     for block in blocks:
         stop = start + len(block)

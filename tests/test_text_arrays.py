@@ -86,6 +86,37 @@ def test_text_fields_against_pandas(ctx, npartitions):
     pd.testing.assert_frame_equal(got, df)
 
 
+
+def records_of(df: pd.DataFrame) -> list[tuple]:
+    """The rows of ``df`` as tuples, missing text as None (NaN never equals itself)."""
+    return [tuple(None if v is None or (isinstance(v, float) and v != v) else v for v in row)
+            for row in df.itertuples(index=False)]
+
+
+def test_records_with_text_fields(ctx):
+    """compute() of tables with text fields: records with ``str`` objects (missing: NaN), empty,
+    one row and many partitions (some empty) as pandas has them."""
+    from rdarray.table import empty_records
+
+    dtype = np.dtype([("k", object), ("v", "f8"), ("s", [("t", object), ("i", "i4")], (2,))])
+    for n in (0, 1, 3):
+        out = empty_records(n, dtype)
+        assert out.shape == (n,) and out.dtype == dtype
+        assert all(v is None for v in out["k"]) and all(v is None for v in out["s"]["t"].ravel())
+    df = FRAME[["k", "v", "i"]]
+    for npartitions in (1, 4, 13):
+        t = rd.from_pandas(df, npartitions=npartitions)
+        got = t.compute()
+        assert got.dtype.names == ("k", "v", "i") and got["k"].dtype == object
+        assert records_of(pd.DataFrame(got)) == records_of(df)
+        assert len(t[t["v"] > 100].compute()) == 0
+        assert records_of(pd.DataFrame(t[t["v"] == 2.0].compute())) == records_of(df[df["v"] == 2.0])
+        right = rd.from_pandas(pd.DataFrame({"k": pd.Series(["a", "ccc", "zz"], dtype="str"), "w": [1.0, 2.0, 3.0]}),
+                               npartitions=2)
+        got = pd.DataFrame(rd.merge(t, right, on="k").compute()).sort_values("v").reset_index(drop=True)
+        expected = df.merge(pd.DataFrame({"k": ["a", "ccc", "zz"], "w": [1.0, 2.0, 3.0]}), on="k")
+        assert records_of(got) == records_of(expected.sort_values("v").reset_index(drop=True))
+
 def test_missing_side_of_a_join_is_missing_not_empty(ctx):
     left = rd.from_pandas(pd.DataFrame({"key": [1, 2, 3], "a": [1.0, 2.0, 3.0]}), npartitions=2)
     right = rd.from_pandas(pd.DataFrame({"key": [1, 4], "name": ["one", "four"]}), npartitions=1)
