@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import os
-import pstats
 import sys
 import time
 
 import rdarray as rd
 
-from .w13_profile import _listing
+from .w13_profile import print_profile
 from .workloads import w3_text, w5_text
 
 WORKLOADS = {"W3-TEXT": w3_text, "W5-TEXT": w5_text}
@@ -56,21 +53,9 @@ def main(argv=None) -> int:
                     ours()
                     profile.disable()
                     one = time.perf_counter() - start
-                out = io.StringIO()
-                stats = pstats.Stats(profile, stream=out)
-                stats.strip_dirs().sort_stats("tottime").print_stats(args.top)
-                print(f"\n== {case.workload}: {case.title}: {wall:.3f} s on {threads.workers} threads, "
-                      f"{one:.3f} s on one thread under cProfile")
-                print(_listing(out.getvalue()))
-                if args.callers:
-                    out = io.StringIO()
-                    stats.stream = out  # type: ignore[attr-defined]
-                    stats.print_callers(args.callers)
-                    print("callers of the first functions:")
-                    print(_listing(out.getvalue(), "Function"))
-                if args.dump:
-                    os.makedirs(args.dump, exist_ok=True)
-                    stats.dump_stats(os.path.join(args.dump, f"{case.workload}-{i + 1}.prof"))
+                print_profile(profile, args, "tottime",
+                              f"{case.workload}: {case.title}: {wall:.3f} s on {threads.workers} threads, "
+                              f"{one:.3f} s on one thread under cProfile", f"{case.workload}-{i + 1}.prof")
     finally:
         sync.close()
     return 0

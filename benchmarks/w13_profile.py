@@ -57,22 +57,29 @@ def main(argv=None) -> int:
                 T.RDARRAY[p](xs)
                 profile.disable()
                 one = time.perf_counter() - start
-            out = io.StringIO()
-            stats = pstats.Stats(profile, stream=out)
-            stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
-            print(f"\n== {T.title(data, p)}: {wall:.3f} s on {threads.workers} threads, "
-                  f"{one:.3f} s on one thread under cProfile; read {T.read_bytes(data, p) / 1e6:.0f} MB")
-            print(_listing(out.getvalue()))
-            if args.callers:
-                out = io.StringIO()
-                stats.stream = out  # type: ignore[attr-defined]
-                stats.print_callers(args.callers)
-                print("callers of the first functions:")
-                print(_listing(out.getvalue(), "Function"))
-            if args.dump:
-                os.makedirs(args.dump, exist_ok=True)
-                stats.dump_stats(os.path.join(args.dump, f"{p}.prof"))
+            print_profile(profile, args, args.sort,
+                          f"{T.title(data, p)}: {wall:.3f} s on {threads.workers} threads, {one:.3f} s on one "
+                          f"thread under cProfile; read {T.read_bytes(data, p) / 1e6:.0f} MB", f"{p}.prof")
     return 0
+
+
+def print_profile(profile, args, sort: str, heading: str, dump_name: str) -> None:
+    """Print ``heading``, the top ``args.top`` functions of ``profile`` by ``sort``, the callers of
+    the first ``args.callers``, and dump it into ``args.dump`` as ``dump_name`` when asked."""
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.strip_dirs().sort_stats(sort).print_stats(args.top)
+    print(f"\n== {heading}")
+    print(_listing(out.getvalue()))
+    if args.callers:
+        out = io.StringIO()
+        stats.stream = out  # type: ignore[attr-defined]
+        stats.print_callers(args.callers)
+        print("callers of the first functions:")
+        print(_listing(out.getvalue(), "Function"))
+    if args.dump:
+        os.makedirs(args.dump, exist_ok=True)
+        stats.dump_stats(os.path.join(args.dump, dump_name))
 
 
 def _listing(text: str, header: str = "ncalls") -> str:
