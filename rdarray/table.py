@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .text import Text, array_dtype, field_dtype, is_text
+from .text import Text, array_dtype, converted, field_dtype, is_text
 
 
 def names_of(dtype: np.dtype) -> tuple[str, ...]:
@@ -261,13 +261,7 @@ def _rebuild(dtype, columns):
 
 
 def _records_in(value):
-    if isinstance(value, Table):
-        return value.records()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_records_in(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _records_in(v) for k, v in value.items()}
-    return value
+    return converted(value, Table, Table.records)
 
 
 def as_table(block):

@@ -301,15 +301,21 @@ class Text:
         return (Text, (self.offsets, self.data, self.missing))
 
 
+def converted(value, kind: type, convert):
+    """``value`` with each instance of ``kind`` in it (also in lists, tuples and dict values) as
+    ``convert`` makes it: how a block type hands NumPy plain arrays."""
+    if isinstance(value, kind):
+        return convert(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(converted(v, kind, convert) for v in value)
+    if isinstance(value, dict):
+        return {k: converted(v, kind, convert) for k, v in value.items()}
+    return value
+
+
 def _strings(value):
     """``value`` with every Text in it as its ``StringDType`` array."""
-    if isinstance(value, Text):
-        return value.to_numpy()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_strings(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _strings(v) for k, v in value.items()}
-    return value
+    return converted(value, Text, Text.to_numpy)
 
 
 def of_result(value):
