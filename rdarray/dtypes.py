@@ -12,14 +12,14 @@ _OBJECT_MESSAGE = (
 )
 
 
-def _objects_besides_text(dtype: np.dtype) -> bool:
-    """Whether ``dtype`` holds Python objects other than text fields."""
+def holds_objects(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` holds Python objects other than text (which is held as ``Text``)."""
     if is_text(dtype):
         return False
     if dtype.names is not None:
-        return any(_objects_besides_text(dtype[name]) for name in dtype.names)
+        return any(holds_objects(dtype[name]) for name in dtype.names)
     if dtype.subdtype is not None:
-        return _objects_besides_text(dtype.subdtype[0])
+        return holds_objects(dtype.subdtype[0])
     return dtype.hasobject
 
 
@@ -34,7 +34,7 @@ def check_dtype(dtype, what: str) -> np.dtype:
         return TEXT
     if dtype.subdtype is not None and is_text(dtype.subdtype[0]):
         raise TypeError(f"{what}: text is one value per row; a field of text arrays ({dtype}) is not supported")
-    if _objects_besides_text(dtype):
+    if holds_objects(dtype):
         raise TypeError(_OBJECT_MESSAGE.format(what=what))
     return dtype
 

@@ -143,6 +143,12 @@ def test_to_and_from_dask_dataframe(dask_context):
         pd.testing.assert_frame_equal(back.reset_index(drop=True), df, check_dtype=False)
         with pytest.raises(TypeError, match="structured"):
             rd.from_numpy(np.arange(3.0)).to_dask_dataframe()
+        missing = pd.DataFrame({"s": pd.Series(["a", None, "é" * 50, None, ""], dtype="str"), "v": np.arange(5.0)})
+        y = rd.from_dask_dataframe(dd.from_pandas(missing, npartitions=3))  # missing text stays missing
+        pd.testing.assert_frame_equal(y.to_pandas(), missing)
+        counts = y.groupby("s", dropna=False).agg(n=("v", "count")).to_pandas()
+        expected = missing.groupby("s", dropna=False).agg(n=("v", "count")).reset_index()
+        pd.testing.assert_frame_equal(counts, expected, check_dtype=False)
 
 
 # -- a deployment from dask's command-line tools ------------------------------------------------------

@@ -135,3 +135,26 @@ def test_text_memory_follows_its_length():
 def test_bad_text_input():
     with pytest.raises(TypeError, match="column 'o'.*int"):
         rd.from_pandas(pd.DataFrame({"o": pd.Series(["a", 3], dtype=object)}))
+
+
+def test_merge_asof_by_text(ctx):
+    left = pd.DataFrame({"t": np.arange(1, 20, 2, dtype=np.int64),
+                         "sym": pd.Series(["a", "b", None, "a", "b", "é", "a", None, "b", "é"], dtype="str")})
+    right = pd.DataFrame({"t": np.arange(0, 20, 3, dtype=np.int64),
+                          "sym": pd.Series(["a", "b", "é", None, "a", "b", "é"], dtype="str"), "q": np.arange(7.0)})
+    got = rd.merge_asof(rd.from_pandas(left, npartitions=3), rd.from_pandas(right, npartitions=2), on="t",
+                        by="sym").to_pandas()
+    pd.testing.assert_frame_equal(got, pd.merge_asof(left, right, on="t", by="sym"))
+
+
+def test_text_spills_and_comes_back(tmp_path):
+    rows = 200_000
+    df = pd.DataFrame({"k": pd.Series([f"key-{i % 977}" if i % 13 else None for i in range(rows)], dtype="str"),
+                       "v": np.arange(float(rows))})
+    with rd.Context(backend="threads", memory_limit=1_000_000, spill_dir=str(tmp_path)) as ctx:
+        t = rd.from_pandas(df, npartitions=40).map_partitions(lambda b: b).persist()
+        pd.testing.assert_frame_equal(t.to_pandas(), df)
+        assert ctx.store.spilled_bytes > 0  # some partitions went to disk as text frames
+        got = t.groupby("k").agg(n=("v", "count")).to_pandas()
+        expected = df.groupby("k").agg(n=("v", "count")).reset_index()
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..dtypes import check_dtype
 from ..graph.lineage import Node
+from ..text import FIELD
 from .pandas_io import _column, frame, is_nullable, nullable_dtype, table
 
 
@@ -108,13 +109,11 @@ def from_dask_dataframe(df):
     meta = df._meta
     text = [c for c in meta.columns if meta[c].dtype == object or str(meta[c].dtype).startswith(("str", "string"))]
     nullable = [c for c in meta.columns if is_nullable(meta[c])]  # their dtype depends on missing values
-    found = dask.compute(*[df[c].str.len().max() for c in text], *[df[c].isna().any() for c in nullable])
-    widths, missing = found[:len(text)], dict(zip(nullable, found[len(text):]))
+    missing = dict(zip(nullable, dask.compute(*[df[c].isna().any() for c in nullable]))) if nullable else {}
     fields = []
     for c in meta.columns:
-        if c in text:
-            width = widths[text.index(c)]
-            fields.append((str(c), f"U{max(1, int(width) if width == width else 1)}"))
+        if c in text:  # variable-width text, missing values kept
+            fields.append((str(c), FIELD))
         elif c in missing:
             fields.append((str(c), nullable_dtype(meta[c], bool(missing[c]))))
         else:

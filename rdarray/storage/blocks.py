@@ -32,8 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..dtypes import holds_objects
 from ..errors import ClosedError
 from ..table import Table
+from ..text import Text
 from .buckets import Buckets, SpilledBuckets, write_buckets
 
 PERSIST_LEVELS = ("memory", "compressed", "disk")
@@ -64,8 +66,9 @@ class _Block:
         """Held in memory as a frame, buckets or an array a frame can hold (a value node's other
         values, and arrays of Python objects, stay put)."""
         array = self.array
-        return (self.frame is not None or isinstance(array, Buckets)
-                or (isinstance(array, (np.ndarray, Table)) and not array.dtype.hasobject))
+        return (self.frame is not None or isinstance(array, (Buckets, Text))
+                or (isinstance(array, np.ndarray) and not array.dtype.hasobject)
+                or (isinstance(array, Table) and not holds_objects(array.dtype)))  # text fields are Text
 
 
 def value_bytes(value) -> int:
