@@ -4,6 +4,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rdarray as rd
 from rdarray.text import TEXT
@@ -158,3 +160,24 @@ def test_text_spills_and_comes_back(tmp_path):
         got = t.groupby("k").agg(n=("v", "count")).to_pandas()
         expected = df.groupby("k").agg(n=("v", "count")).reset_index()
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
+                          st.text("xy", min_size=300, max_size=600)), max_size=60),
+       st.integers(1, 8))
+def test_random_unicode_through_the_engine(items, npartitions):
+    df = pd.DataFrame({"s": pd.Series(items, dtype="str"), "v": np.arange(float(len(items)))})
+    with rd.Context(backend="threads"):
+        t = rd.from_pandas(df, npartitions=min(npartitions, max(len(items), 1)))
+        pd.testing.assert_frame_equal(t.to_pandas(), df)
+        got = t.groupby("s", dropna=False).agg(n=("v", "count"), m=("v", "min")).to_pandas()
+        expected = df.groupby("s", dropna=False).agg(n=("v", "count"), m=("v", "min")).reset_index()
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+        got = t.sort(["s", "v"], na_position="first").to_pandas()
+        expected = df.sort_values(["s", "v"], na_position="first", kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+        if items:
+            probe = next((v for v in items if v is not None), "")
+            pd.testing.assert_frame_equal(t[t["s"] == probe].to_pandas(),
+                                          df[df["s"] == probe].reset_index(drop=True))
