@@ -386,7 +386,7 @@ def _dense(values: np.ndarray) -> tuple[np.ndarray, int]:
 def _ranks(column, descending: bool, na_first: bool) -> tuple[np.ndarray, int]:
     """``(codes, size)``: int64 codes in ``range(size)`` ordered as the column's values are in the
     given direction, missing values (NaN, NaT) one code before or after all others."""
-    if column.dtype.kind == "O":  # text fields of records: str and NaN objects
+    if column.dtype.kind in "OT":  # text: a text field of records (str and NaN objects), StringDType
         column = Text.of(column)
     missing = is_nan(column) if isinstance(column, Text) or (column.dtype.kind in "fcmM" and column.ndim == 1) else None
     if missing is not None and not missing.any():
