@@ -354,7 +354,8 @@ def test_meta_fields_named_in_the_format_are_checked(saved):
     bad = [{"version": 0}, {"version": True}, {"version": 1.0}, {"codec": {"name": "nope", "clevel": 5,
                                                                            "filter": "shuffle"}},
            {"codec": {"name": "lz4", "clevel": 10, "filter": "shuffle"}}, {"codec": "lz4"},
-           {"dtype": "<U0"}, {"dtype": "|V0"}, {"version": 3}, {"id": "0" * 32}, {"id": "A" * 32}, {"id": None},
+           {"dtype": "<U0"}, {"dtype": "|V0"}, {"version": 4}, {"version": 2}, {"id": "0" * 32}, {"id": "A" * 32},
+           {"id": None},
            {"shape": [40] + [1] * 64}, {"shape": [40, 2**40]}]
     try:
         for change in bad + [{"codec": None}]:
