@@ -38,7 +38,7 @@ def test_round_trips_through_every_layout(items):
     np.testing.assert_array_equal(t.to_numpy(), oracle(items))
     assert t.nbytes == 8 * (len(items) + 1) + sum(len(v.encode()) for v in items if v is not None) + (
         len(items) if any(v is None for v in items) else 0)
-    present = [v for v in items if v is not None]
+    present = [v for v in items if v is not None and not v.endswith("\x00")]  # 'U' drops trailing NULs
     same(Text.of(np.array(present, dtype=str)) if present else Text.empty(), present)
     arrow = t.to_arrow().to_pylist()
     assert arrow == items
