@@ -3,7 +3,7 @@
 import numpy as np
 
 from .table import Table, as_table, names_of
-from .text import TEXT, Text, is_text
+from .text import TEXT, Text, holds_text, is_text
 
 _OBJECT_MESSAGE = (
     "{what}: object dtype is not supported: partitions must be plain NumPy memory so that "
@@ -52,7 +52,7 @@ def empty_block(dtype: np.dtype, trailing: tuple):
 
 def is_nan(values: np.ndarray) -> np.ndarray:
     """NaN for floats and complex, NaT for datetimes; False for every other kind."""
-    if isinstance(values, Text) or is_text(values.dtype):
+    if holds_text(values):
         return Text.of(values).isna()
     kind = values.dtype.kind
     if kind in "fc":

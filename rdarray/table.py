@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .text import Text, array_dtype, converted, field_dtype, is_text
+from .text import Text, array_dtype, converted, field_dtype, is_text, joins_rows
 
 
 def names_of(dtype: np.dtype) -> tuple[str, ...]:
@@ -246,8 +246,7 @@ class Table:
         return getattr(ufunc, method)(*_records_in(inputs), **_records_in(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
-        if func is np.concatenate and len(args) == 1 and set(kwargs) <= {"axis"} and kwargs.get("axis", 0) == 0 \
-                and all(isinstance(b, Table) for b in args[0]):
+        if joins_rows(func, args, kwargs, Table):
             return concat(args[0])
         return func(*_records_in(args), **_records_in(kwargs))
 

@@ -18,6 +18,7 @@ array (``to_numpy``) and gives text back as ``Text``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,6 +42,18 @@ def is_text(dtype) -> bool:
     return dtype.kind == "O" and (dtype.metadata or {}).get("rdarray") == "text"
 
 
+def holds_text(values) -> bool:
+    """Whether ``values`` is text: a ``Text``, or an array (or sequence) of a text dtype."""
+    return isinstance(values, Text) or is_text(np.asarray(values).dtype)
+
+
+def joins_rows(func, args, kwargs, kind: type) -> bool:
+    """Whether ``func(*args, **kwargs)`` is ``np.concatenate`` of blocks of ``kind`` along the rows
+    (which a block type does itself, without handing NumPy plain arrays)."""
+    return (func is np.concatenate and len(args) == 1 and set(kwargs) <= {"axis"} and kwargs.get("axis", 0) == 0
+            and all(isinstance(b, kind) for b in args[0]))
+
+
 def field_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype of a field holding arrays of ``dtype`` (``FIELD`` for text)."""
     return FIELD if is_text(dtype) else dtype
@@ -49,6 +62,15 @@ def field_dtype(dtype: np.dtype) -> np.dtype:
 def array_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype of the arrays a field of ``dtype`` holds (``TEXT`` for text)."""
     return TEXT if is_text(dtype) else dtype
+
+
+def _comparison(op: str, fallback):
+    """The operator ``op`` of Text: the kernel against text, NumPy's ``fallback`` on the
+    ``StringDType`` array against anything else."""
+    def compare(self, other):
+        return self.compare(other, op) if self._comparable(other) else fallback(self.to_numpy(), other)
+
+    return compare
 
 
 def _bools(missing):
@@ -247,23 +269,12 @@ class Text:
         return isinstance(other, np.ndarray) and other.ndim <= 1 and (
             is_text(other.dtype) or other.dtype.kind in "SU")
 
-    def __eq__(self, other):
-        return self.compare(other, "==") if self._comparable(other) else self.to_numpy() == other
-
-    def __ne__(self, other):
-        return self.compare(other, "!=") if self._comparable(other) else self.to_numpy() != other
-
-    def __lt__(self, other):
-        return self.compare(other, "<") if self._comparable(other) else self.to_numpy() < other
-
-    def __le__(self, other):
-        return self.compare(other, "<=") if self._comparable(other) else self.to_numpy() <= other
-
-    def __gt__(self, other):
-        return self.compare(other, ">") if self._comparable(other) else self.to_numpy() > other
-
-    def __ge__(self, other):
-        return self.compare(other, ">=") if self._comparable(other) else self.to_numpy() >= other
+    __eq__ = _comparison("==", operator.eq)
+    __ne__ = _comparison("!=", operator.ne)
+    __lt__ = _comparison("<", operator.lt)
+    __le__ = _comparison("<=", operator.le)
+    __gt__ = _comparison(">", operator.gt)
+    __ge__ = _comparison(">=", operator.ge)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -292,8 +303,7 @@ class Text:
         return of_result(getattr(ufunc, method)(*_strings(inputs), **_strings(kwargs)))
 
     def __array_function__(self, func, types, args, kwargs):
-        if func is np.concatenate and len(args) == 1 and set(kwargs) <= {"axis"} and kwargs.get("axis", 0) == 0 \
-                and all(isinstance(b, Text) for b in args[0]):
+        if joins_rows(func, args, kwargs, Text):
             return concat(args[0])
         return of_result(func(*_strings(args), **_strings(kwargs)))
 

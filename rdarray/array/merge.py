@@ -305,7 +305,6 @@ def _common_dtype(a: np.dtype, b: np.dtype, lk: str, rk: str) -> np.dtype:
         return with_zone(np.result_type(a, b), zone(a))  # both UTC: left's zone, as pandas
     if (is_text(a) or a.kind in "SU") and (is_text(b) or b.kind in "SU"):
         return FIELD  # text meets text and fixed-width keys as text
-
     raise TypeError(f"merge: key {lk!r} ({a}) cannot be compared with key {rk!r} ({b})")
 
 

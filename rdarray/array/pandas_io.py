@@ -114,7 +114,7 @@ def _pandas_column(values, dtype: np.dtype):
     Series; anything else as it is."""
     import pandas as pd
 
-    if isinstance(values, text.Text) or text.is_text(values.dtype):
+    if text.holds_text(values):
         values = text.Text.of(values)
         if _arrow_str():
             return pd.Series(pd.array(values.to_arrow(), dtype="str"))

@@ -12,7 +12,7 @@ from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, key_fields, sort_order
-from ..text import Text, field_dtype, is_text
+from ..text import Text, field_dtype, holds_text
 
 
 def check_key(x, key, what: str):
@@ -215,7 +215,7 @@ def value_counts(self, dropna: bool = True):
         if dropna:
             keep = ~is_nan(values)
             values, weights = values[keep], None if weights is None else weights[keep]
-        if isinstance(values, Text) or is_text(values.dtype):  # text: hashed, not sorted
+        if holds_text(values):  # text: hashed, not sorted
             values = Text.of(values)
             inverse, size, first = hashing.factorize(values)
             distinct = values.take(first)

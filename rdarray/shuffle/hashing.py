@@ -13,7 +13,7 @@ import numpy as np
 
 import rdarray._core.hashing as _k
 
-from ..text import Text, is_text
+from ..text import Text, holds_text
 
 
 def _key_columns(columns) -> list:
@@ -21,7 +21,7 @@ def _key_columns(columns) -> list:
     cols: list = [c if isinstance(c, Text) else np.asarray(c)
             for c in ([columns] if isinstance(columns, (np.ndarray, Text)) else columns)]
     for i, c in enumerate(cols):
-        if isinstance(c, Text) or is_text(c.dtype):
+        if holds_text(c):
             c = Text.of(c)
             cols[i] = (c.offsets, c.data, c.missing)
         elif c.dtype.kind == "f" and c.dtype.itemsize == 2:
@@ -66,14 +66,10 @@ def scatter(rows, targets, npartitions: int) -> tuple:
     return _k.scatter(rows, np.require(targets, requirements=["C", "A"]), operator.index(npartitions))
 
 
-def _is_text(column) -> bool:
-    return isinstance(column, Text) or is_text(np.asarray(column).dtype)
-
-
 def as_text_where(columns, other) -> list:
     """``columns`` with each fixed-width ``S``/``U`` column whose counterpart in ``other`` is
     variable-width text made text too (keys of both kinds match when their text is equal)."""
-    return [Text.of(c) if not isinstance(c, Text) and np.asarray(c).dtype.kind in "SU" and _is_text(o) else c
+    return [Text.of(c) if not isinstance(c, Text) and np.asarray(c).dtype.kind in "SU" and holds_text(o) else c
             for c, o in zip(columns, other)]
 
 
