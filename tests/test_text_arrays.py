@@ -46,6 +46,20 @@ def test_text_arrays_against_pandas(ctx, npartitions):
     pd.testing.assert_series_equal(x.to_pandas(), s)
 
 
+def test_constants_ending_in_nul_keep_their_nuls(ctx):
+    items = ["a", "a\x00", None, "a\x00b", "b"]
+    s = pd.Series(items, dtype="str")
+    x = rd.from_numpy(text_array(items), npartitions=2)
+    t = rd.from_pandas(pd.DataFrame({"s": s}), npartitions=2)
+    for op in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
+        expected = getattr(s, op)("a\x00").to_numpy()
+        np.testing.assert_array_equal(getattr(x, op)("a\x00").compute(), expected, err_msg=op)
+        np.testing.assert_array_equal(getattr(t["s"], op)("a\x00").compute(), expected, err_msg=op)
+    np.testing.assert_array_equal(np.equal("a\x00", x).compute(), (s == "a\x00").to_numpy())
+    expected = pd.DataFrame({"s": s[s == "a\x00"]}).reset_index(drop=True)
+    pd.testing.assert_frame_equal(t[t["s"] == "a\x00"].to_pandas(), expected)
+
+
 def test_one_row_and_empty_text(ctx):
     x = rd.from_numpy(text_array(["only"]), npartitions=1)
     assert_text_equal(x.compute(), ["only"])

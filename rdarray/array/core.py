@@ -653,8 +653,11 @@ def where(cond, a, b) -> PartitionedArray:
 
 
 def operand(o):
-    """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays."""
+    """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays. A str ending
+    in NUL becomes a ``StringDType`` scalar: a ``U`` scalar, NumPy's choice, would drop those NULs."""
     if isinstance(o, (PartitionedArray, Lazy, np.ndarray, int, float, complex, bool, np.generic)):
         return o
+    if isinstance(o, str) and o.endswith("\0"):
+        return np.asarray(o, dtype=np.dtypes.StringDType())
     return np.asarray(o)
 
