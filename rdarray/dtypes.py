@@ -68,6 +68,17 @@ def zone(dtype: np.dtype):
     return dict(dtype.metadata or {}).get("tz") if dtype.kind == "M" else None
 
 
+def mixes_zones(a: np.dtype, b: np.dtype) -> bool:
+    """Whether one of two ``datetime64`` dtypes is timezone-aware and the other naive: their
+    times cannot be compared (pandas refuses them too). Two zones compare as UTC instants."""
+    return a.kind == b.kind == "M" and (zone(a) is None) != (zone(b) is None)
+
+
+def zoned_name(dtype: np.dtype) -> str:
+    """The dtype's name, with its time zone if it has one (for error messages)."""
+    return f"{dtype} in {zone(dtype)}" if zone(dtype) is not None else str(dtype)
+
+
 def with_zone(dtype: np.dtype, tz) -> np.dtype:
     """``dtype`` (a ``datetime64``) holding UTC times of the zone ``tz``; as it is for None."""
     return dtype if tz is None else np.dtype(dtype, metadata={"tz": tz})

@@ -142,6 +142,20 @@ def test_merging_zones_as_pandas_does():
         df.merge(naive, on="t")  # pandas refuses too
 
 
+def test_merge_asof_across_zones():
+    df = zoned_frame(10, seed=5).dropna(subset=["t"]).sort_values("t")
+    utc = df.assign(t=df["t"].dt.tz_convert("UTC") + pd.Timedelta(30, "min"))[["t", "i"]].rename(columns={"i": "j"})
+    x, y = rd.from_pandas(df, npartitions=2), rd.from_pandas(utc, npartitions=3)
+    got = rd.merge_asof(x, y, on="t").to_pandas()
+    assert got["t"].dtype == df["t"].dtype  # left's zone, the instants compared as UTC
+    same_frame(got, pd.merge_asof(df, utc.assign(t=utc["t"].dt.tz_convert(PARIS["tz"])), on="t"))
+    naive = utc.assign(t=utc["t"].dt.tz_localize(None))
+    with pytest.raises(TypeError, match="'t'.*Europe/Paris.*timezone-aware"):
+        rd.merge_asof(x, rd.from_pandas(naive), on="t")
+    with pytest.raises(pd.errors.MergeError):
+        pd.merge_asof(df, naive, on="t")  # pandas refuses too
+
+
 def test_zones_through_numpy_operations(ctx):
     df = zoned_frame(11, seed=4)
     x = rd.from_pandas(df, npartitions=3)
@@ -155,6 +169,7 @@ def test_zones_through_numpy_operations(ctx):
                                    .rename(None))
     assert np.where(x["v"] > 0, t, t).dtype.metadata == PARIS
     assert (t - t).dtype == np.dtype("m8[ns]")
+    assert t.min().compute() == np.datetime64(df["t"].min().tz_convert(None))  # the UTC instant
     naive = t.astype("M8[ns]")  # an explicit dtype: the zone is dropped, the UTC times kept
     assert naive.dtype.metadata is None
     pd.testing.assert_series_equal(naive.to_pandas(), pd.Series(utc_values(df["t"])))

@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..dtypes import is_nan, nullable, take
+from ..dtypes import is_nan, mixes_zones, nullable, take, zoned_name
 from ..errors import ArgumentTypeError
 from ..graph.lineage import (
     VALUE,
@@ -236,6 +236,10 @@ def _spec(ldtype, rdtype, on, by, direction, tolerance, exact, suffixes) -> Spec
     key = ldtype[on]
     if key.kind not in "iufmM":
         raise TypeError(f"merge_asof: on field {on!r} must be numeric, datetime64 or timedelta64, not {key}")
+    for name in (on, *by):
+        if mixes_zones(ldtype[name], rdtype[name]):
+            raise TypeError(f"merge_asof: field {name!r} is {zoned_name(ldtype[name])} in left but "
+                            f"{zoned_name(rdtype[name])} in right: one is timezone-aware, the other not")
     if rdtype[on] != key:
         raise TypeError(f"merge_asof: on field {on!r} is {key} in left but {rdtype[on]} in right; "
                         "cast one side (pandas requires the same dtype too)")

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..config import config
-from ..dtypes import nullable, take, with_zone, zone
+from ..dtypes import mixes_zones, nullable, take, with_zone, zone, zoned_name
 from ..graph.lineage import (
     VALUE,
     AllToOne,
@@ -298,18 +298,14 @@ def _keys(ldt: np.dtype, rdt: np.dtype, on, left_on, right_on) -> tuple[tuple, t
 def _common_dtype(a: np.dtype, b: np.dtype, lk: str, rk: str) -> np.dtype:
     """The dtype both keys are compared in (numbers with numbers, else one kind); TypeError when
     they cannot be compared."""
-    if a.kind == b.kind == "M" and (zone(a) is None) != (zone(b) is None):
-        raise TypeError(f"merge: key {lk!r} ({_zoned_name(a)}) cannot be compared with key {rk!r} "
-                        f"({_zoned_name(b)}): one is timezone-aware, the other not")
+    if mixes_zones(a, b):
+        raise TypeError(f"merge: key {lk!r} ({zoned_name(a)}) cannot be compared with key {rk!r} "
+                        f"({zoned_name(b)}): one is timezone-aware, the other not")
     if (a.kind in "iuf" and b.kind in "iuf") or (a.kind == b.kind and a.kind in "bmMSU"):
         return with_zone(np.result_type(a, b), zone(a))  # both UTC: left's zone, as pandas
     if (is_text(a) or a.kind in "SU") and (is_text(b) or b.kind in "SU"):
         return FIELD  # text meets text and fixed-width keys as text
     raise TypeError(f"merge: key {lk!r} ({a}) cannot be compared with key {rk!r} ({b})")
-
-
-def _zoned_name(dtype: np.dtype) -> str:
-    return f"{dtype} in {zone(dtype)}" if zone(dtype) is not None else str(dtype)
 
 
 def _layout(ldt, rdt, left_keys, right_keys, common, how, suffixes) -> list[Field]:
