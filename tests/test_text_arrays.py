@@ -60,6 +60,20 @@ def test_constants_ending_in_nul_keep_their_nuls(ctx):
     pd.testing.assert_frame_equal(t[t["s"] == "a\x00"].to_pandas(), expected)
 
 
+@pytest.mark.parametrize("npartitions", [1, 5, 16])
+def test_sort_by_one_text_field_against_pandas(ctx, npartitions):
+    rng = np.random.default_rng(npartitions)
+    words = [None, "", "a", "a\x00", "ab", "b", "é", "日本", "x" * 50]
+    df = pd.DataFrame({"s": pd.Series([words[i] for i in rng.integers(len(words), size=300)], dtype="str"),
+                       "v": np.arange(300.0)})
+    t = rd.from_pandas(df, npartitions=npartitions)
+    for descending in (False, True):
+        for na_position in ("last", "first"):
+            got = t.sort("s", descending=descending, na_position=na_position).to_pandas()
+            want = df.sort_values("s", ascending=not descending, na_position=na_position, kind="stable")
+            pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
+
+
 def test_one_row_and_empty_text(ctx):
     x = rd.from_numpy(text_array(["only"]), npartitions=1)
     assert_text_equal(x.compute(), ["only"])

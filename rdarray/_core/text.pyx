@@ -146,6 +146,59 @@ def compare(const int64_t[::1] a_offsets, const uint8_t[::1] a_data, a_missing,
     return out
 
 
+cdef inline int _placed(const int64_t* offsets, const uint8_t* data, const uint8_t* missing, Py_ssize_t i,
+                        const int64_t* k_offsets, const uint8_t* k_data, const uint8_t* k_missing, Py_ssize_t j,
+                        bint descending, bint missing_first) noexcept nogil:
+    """-1, 0 or 1 as row i of one text column is ordered before, with or after row j of another:
+    byte order (reversed when ``descending``), missing rows together before or after the others."""
+    cdef bint a = missing != NULL and missing[i], b = k_missing != NULL and k_missing[j]
+    if a or b:
+        return 0 if a and b else ((-1 if a else 1) if missing_first else (1 if a else -1))
+    cdef int c = _order(data + offsets[i], offsets[i + 1] - offsets[i],
+                        k_data + k_offsets[j], k_offsets[j + 1] - k_offsets[j])
+    return -c if descending else c
+
+
+def count_below(const int64_t[::1] cut_offsets, const uint8_t[::1] cut_data, cut_missing,
+                const int64_t[::1] offsets, const uint8_t[::1] data, missing,
+                uint8_t[::1] tied=None, bint descending=False, bint missing_first=False):
+    """For every text row, the number of the sorted cuts ordered before it (``searchsorted(cuts,
+    rows, "left")`` in the order of ``_placed``), by binary search; ``tied`` as in
+    ``ranges.count_below``: set where the row equals the cut it stops at."""
+    cdef Py_ssize_t m = cut_offsets.shape[0] - 1, n = offsets.shape[0] - 1, i, size, half, base
+    if tied is not None and tied.shape[0] != n:
+        raise ValueError(f"{tied.shape[0]} tie flags for {n} rows")
+    out = np.zeros(n, np.intp)
+    cdef Py_ssize_t[::1] o = out
+    cdef bint flag = tied is not None
+    cdef uint8_t empty = 0
+    cdef const uint8_t* cd = &cut_data[0] if cut_data.shape[0] else &empty
+    cdef const uint8_t* kd = &data[0] if data.shape[0] else &empty
+    cdef const uint8_t[::1] cm = cut_missing if cut_missing is not None else np.zeros(0, np.uint8)
+    cdef const uint8_t[::1] km = missing if missing is not None else np.zeros(0, np.uint8)
+    cdef const uint8_t* cmp = &cm[0] if cut_missing is not None else NULL
+    cdef const uint8_t* kmp = &km[0] if missing is not None else NULL
+    if m == 0:
+        if flag:
+            tied[:] = 0
+        return out
+    with nogil:
+        for i in range(n):
+            base, size = 0, m
+            while size > 1:
+                half = size >> 1
+                if _placed(&cut_offsets[0], cd, cmp, base + half - 1, &offsets[0], kd, kmp, i,
+                           descending, missing_first) < 0:
+                    base += half
+                size -= half
+            base += _placed(&cut_offsets[0], cd, cmp, base, &offsets[0], kd, kmp, i, descending, missing_first) < 0
+            o[i] = base
+            if flag:
+                tied[i] = _placed(&cut_offsets[0], cd, cmp, base if base < m else m - 1, &offsets[0], kd, kmp, i,
+                                  descending, missing_first) == 0
+    return out
+
+
 def from_strings(cnp.ndarray a):
     """``(offsets, data, missing)`` of a 1-D ``StringDType`` array (missing: None when no row is)."""
     if a.ndim != 1 or not isinstance(a.dtype, np.dtypes.StringDType):

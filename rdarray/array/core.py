@@ -649,15 +649,22 @@ def where(cond, a, b) -> PartitionedArray:
     """
     if not any(isinstance(o, PartitionedArray) for o in (cond, a, b)):
         raise TypeError("where: at least one argument must be a PartitionedArray")
-    return elementwise.elementwise(np.where, [operand(o) for o in (cond, a, b)], "where")
+    return elementwise.elementwise(np.where, operands((cond, a, b)), "where")
 
 
-def operand(o):
-    """Python scalars stay scalars (NumPy's weak promotion); sequences become arrays. A str ending
-    in NUL becomes a ``StringDType`` scalar: a ``U`` scalar, NumPy's choice, would drop those NULs."""
+def operands(inputs) -> list:
+    """The inputs of an elementwise operation: Python scalars stay scalars (NumPy's weak
+    promotion); sequences become arrays. Beside variable-width text, a str ending in NUL becomes a
+    ``StringDType`` scalar: a ``U`` scalar, NumPy's choice, would drop those NULs (and beside
+    fixed-width text NumPy's answer, which ignores them, is kept)."""
+    text = any(isinstance(o, PartitionedArray) and is_text(o.dtype) for o in inputs)
+    return [_operand(o, text) for o in inputs]
+
+
+def _operand(o, text: bool):
     if isinstance(o, (PartitionedArray, Lazy, np.ndarray, int, float, complex, bool, np.generic)):
         return o
-    if isinstance(o, str) and o.endswith("\0"):
+    if text and isinstance(o, str) and o.endswith("\0"):
         return np.asarray(o, dtype=np.dtypes.StringDType())
     return np.asarray(o)
 

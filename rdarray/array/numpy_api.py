@@ -6,7 +6,7 @@ import numpy as np
 
 
 def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-    from .core import PartitionedArray, operand
+    from .core import PartitionedArray, operands
     from .elementwise import elementwise
     from .lazy import Lazy
 
@@ -22,19 +22,19 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return NotImplemented
     if ufunc is np.matmul and not kwargs and not isinstance(inputs[1], PartitionedArray):
         return inputs[0] @ inputs[1]  # rows times a matrix: its axes are not rows to line up
-    operands = [operand(o) for o in inputs]
-    for o in operands:
+    values = operands(inputs)
+    for o in values:
         if not isinstance(o, (PartitionedArray, Lazy, np.ndarray, np.generic, int, float, complex, bool)):
             return NotImplemented
-    fast = _text_equality(ufunc, operands) if not kwargs else None
+    fast = _text_equality(ufunc, values) if not kwargs else None
     if fast is not None:
         return fast
     if ufunc.nout == 1:
         func = (lambda *a, **out: ufunc(*a, **kwargs, **out)) if kwargs else ufunc
         # a plain elementwise ufunc may write into a temporary input that dies with it
         in_place = ufunc.signature is None and "where" not in kwargs
-        return elementwise(func, operands, ufunc.__name__, accepts_out=in_place)
-    return tuple(elementwise(lambda *a, k=k: ufunc(*a, **kwargs)[k], operands, f"{ufunc.__name__}[{k}]")
+        return elementwise(func, values, ufunc.__name__, accepts_out=in_place)
+    return tuple(elementwise(lambda *a, k=k: ufunc(*a, **kwargs)[k], values, f"{ufunc.__name__}[{k}]")
                  for k in range(ufunc.nout))
 
 

@@ -35,13 +35,13 @@ def _as_ndarray_operator(op, ufunc):
     be compared unequal everywhere instead of raising."""
 
     def forward(self, other):
-        from .core import operand
+        from .core import operands
         from .elementwise import elementwise
         from .lazy import Lazy
 
         if isinstance(other, Lazy):
             return ufunc(self, other)
-        return elementwise(op, [self, operand(other)], ufunc.__name__)
+        return elementwise(op, operands([self, other]), ufunc.__name__)
 
     return forward
 

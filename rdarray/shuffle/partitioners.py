@@ -210,9 +210,14 @@ class RangePartitioner:
         """
         cut_keys, cut_positions = self._cuts if cuts is None else cuts
         keys = sort_keys(block, self.key)
-        cut_keys, keys = _comparable(cut_keys.astype(keys.dtype, copy=False), keys, self.key, self.descending,
-                                     self.na_first)
-        targets, tied = _count_cuts_below(cut_keys, keys, cut_positions is not None, self.na_first)
+        if isinstance(keys, Text) or keys.dtype.kind in "OT":  # one text key: compared with the cuts
+            cut_keys, keys = Text.of(cut_keys), Text.of(keys)
+            targets, tied = _count_text_cuts_below(cut_keys, keys, cut_positions is not None, self.descending[0],
+                                                   self.na_first)
+        else:
+            cut_keys, keys = _comparable(cut_keys.astype(keys.dtype, copy=False), keys, self.key, self.descending,
+                                         self.na_first)
+            targets, tied = _count_cuts_below(cut_keys, keys, cut_positions is not None, self.na_first)
         if cut_positions is not None and len(keys):
             _split_ties(p, targets, tied, cut_keys, cut_positions)
         return targets
@@ -286,6 +291,17 @@ def _count_cuts_below(cut_keys: np.ndarray, keys: np.ndarray, ties: bool, na_fir
 
     tied = np.empty(len(keys), np.uint8) if ties else None
     return count_below(np.ascontiguousarray(cut_keys), keys, tied, na_first), tied
+
+
+def _count_text_cuts_below(cut_keys: Text, keys: Text, ties: bool, descending: bool, na_first: bool):
+    """:func:`_count_cuts_below` for one text key, by the text kernel's binary search over the
+    cuts' bytes: no ranking of the partition's distinct keys."""
+    from rdarray._core.text import count_below
+
+    tied = np.empty(len(keys), np.uint8) if ties else None
+    bools = [None if t.missing is None else t.missing.view(np.uint8) for t in (cut_keys, keys)]
+    return count_below(cut_keys.offsets, cut_keys.data, bools[0], keys.offsets, keys.data, bools[1], tied,
+                       descending, na_first), tied
 
 
 def _split_ties(p: int, targets, tied, cut_keys, cut_positions) -> None:
