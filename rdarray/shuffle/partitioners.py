@@ -209,7 +209,7 @@ class RangePartitioner:
         numpy.ndarray
         """
         cut_keys, cut_positions = self._cuts if cuts is None else cuts
-        keys = sort_keys(block, self.key)
+        keys: Any = sort_keys(block, self.key)
         if isinstance(keys, Text) or keys.dtype.kind in "OT":  # one text key: compared with the cuts
             cut_keys, keys = Text.of(cut_keys), Text.of(keys)
             targets, tied = _count_text_cuts_below(cut_keys, keys, cut_positions is not None, self.descending[0],
