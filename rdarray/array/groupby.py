@@ -492,17 +492,16 @@ def _merge_states(states, parts: np.ndarray, ids: np.ndarray, ngroups: int) -> d
 
 
 # -- finishing ---------------------------------------------------------------------------------------
-def _finish(aggs, states: dict, key_rows: np.ndarray, out_dtype: np.dtype, keys, sort: bool) -> np.ndarray:
-    """The output rows: keys, then each aggregate from its group's states (in key order when
-    ``sort``)."""
-    out = np.empty(len(key_rows), out_dtype)
-    for k in keys:
-        out[k] = key_rows[k]
+def _finish(aggs, states: dict, key_rows, out_dtype: np.dtype, keys, sort: bool) -> Table:
+    """The output rows, field by field: keys, then each aggregate from its group's states (in key
+    order when ``sort``)."""
+    columns = {k: key_rows[k] for k in keys}
     with np.errstate(invalid="ignore", divide="ignore"):
         for agg in aggs:
-            out[agg.name] = _final(agg, states)
+            columns[agg.name] = _final(agg, states)
+    out = Table(out_dtype, columns).with_dtype(out_dtype)
     if sort and len(out) > 1:
-        out = out[sort_order(out, list(keys))]
+        out = out.take(sort_order(out, list(keys)))
     return out
 
 

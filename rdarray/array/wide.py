@@ -12,7 +12,9 @@ from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.exchange import KEEP_PARTITIONS, LEARN_LENGTHS_ABOVE, shuffle
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, directions, key_fields, sort_order
+from ..table import Table
 from ..text import Text, field_dtype, holds_text
+from .elementwise import map_blocks
 
 
 def check_key(x, key, what: str):
@@ -221,21 +223,20 @@ def value_counts(self, dropna: bool = True):
             distinct = values.take(first)
         else:
             distinct, inverse = np.unique(values, return_inverse=True)
-        rows = np.empty(len(distinct), dtype=counted)
-        rows["value"] = distinct
-        rows["count"] = np.bincount(inverse, weights=weights, minlength=len(distinct)).astype(np.int64)
-        rows["order"] = -rows["count"]
-        return rows
+        counts = np.bincount(inverse, weights=weights, minlength=len(distinct)).astype(np.int64)
+        return Table(counted, {"value": distinct, "count": counts, "order": -counts}).with_dtype(counted)
 
     def merge(pieces):
         rows = np.concatenate(pieces)
         return count(rows["value"], rows["count"])
 
+    def counted_per_partition(x):
+        return map_blocks(x, count, "value_counts", dtype=counted, trailing=(), same_rows=False)
+
     if self.partitioner == HashPartitioner(self.npartitions, None):
-        merged = self.map_partitions(count, dtype=counted)  # each value is in one partition: counts are whole
+        merged = counted_per_partition(self)  # each value is in one partition: counts are whole
     else:
-        partial = coalesced(self).map_partitions(count, dtype=counted)
+        partial = counted_per_partition(coalesced(self))
         merged = shuffled(partial, HashPartitioner(partial.npartitions, "value"), "value_counts", merge)
-    result = np.dtype([("value", field_dtype(self.dtype)), ("count", np.int64)])
-    return merged.sort(["order", "value"]).map_partitions(lambda b: b[["value", "count"]].astype(result), dtype=result)
+    return merged.sort(["order", "value"])[["value", "count"]]
 
