@@ -210,9 +210,10 @@ class Text:
                     None if self.missing is None else self.missing.copy())
 
     # -- conversions ---------------------------------------------------------------------------
-    def to_numpy(self, dtype=None) -> np.ndarray:
-        """The rows as a ``StringDType`` array (missing: NaN), or cast to ``dtype``."""
-        out = _k.to_strings(self.offsets, self.data, _bools(self.missing), TEXT)
+    def to_numpy(self, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
+        """The rows as a ``StringDType`` array (missing: NaN), or cast to ``dtype``; written into
+        ``out`` (a ``StringDType`` array of ``len(self)``) when given."""
+        out = _k.to_strings(self.offsets, self.data, _bools(self.missing), TEXT, out)
         return out if dtype is None else out.astype(dtype)
 
     def to_objects(self) -> np.ndarray:
@@ -364,6 +365,17 @@ def from_arrow(array) -> Text:
     data = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
     missing = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
     return Text(offsets, data, missing)
+
+
+def joined_strings(parts: Sequence[Text]) -> np.ndarray:
+    """The rows of ``parts`` one after another as one ``StringDType`` array, each part written
+    straight into its place."""
+    out = np.empty(sum(len(p) for p in parts), TEXT)
+    start = 0
+    for p in parts:
+        p.to_numpy(out=out[start:start + len(p)])
+        start += len(p)
+    return out
 
 
 def concat(parts: Sequence[Text]) -> Text:

@@ -243,10 +243,14 @@ cdef void _copy_strings(npy_string_allocator* alloc, const char* src, Py_ssize_t
             memcpy(d + o[i], s.buf, o[i + 1] - o[i])
 
 
-def to_strings(const int64_t[::1] offsets, const uint8_t[::1] data, missing, dtype):
-    """A 1-D array of ``dtype`` (a ``StringDType`` with a NaN-like ``na_object``) of the rows."""
+def to_strings(const int64_t[::1] offsets, const uint8_t[::1] data, missing, dtype, out=None):
+    """A 1-D array of ``dtype`` (a ``StringDType`` with a NaN-like ``na_object``) of the rows,
+    or the rows written into ``out`` (1-D, of ``dtype``, one element a row)."""
     cdef Py_ssize_t n = offsets.shape[0] - 1, i
-    out = np.empty(n, dtype)
+    if out is None:
+        out = np.empty(n, dtype)
+    elif not isinstance(out, np.ndarray) or out.dtype != dtype or out.shape != (n,):
+        raise ValueError(f"to_strings: out must be a 1-D {dtype} array of {n} rows")
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     cdef Py_ssize_t stride = out.strides[0]
     cdef const uint8_t[::1] miss = missing if missing is not None else np.zeros(0, np.uint8)

@@ -111,7 +111,7 @@ class PartitionedArray:
         if is_table(self.dtype, self._node.trailing):
             return assemble(blocks, self.dtype)
         if is_text(self.dtype):
-            return text.concat(blocks).to_numpy()
+            return text.joined_strings(blocks)
         if len(blocks) == 1:
             return owned(blocks[0], self._node)
         first = blocks[0].dtype  # given when all agree, NumPy skips promoting (structured) dtypes pair by pair
