@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
+
 
 def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
     from .core import PartitionedArray, operands
@@ -124,18 +126,6 @@ def _clip(x, a_min=None, a_max=None, **kwargs):
     return elementwise(lambda b, lo, hi: np.clip(b, lo, hi, **kwargs), [x, a_min, a_max], "clip")
 
 
-def _nan_reduction(name):
-    def call(x, axis=None, **kwargs):
-        from .elementwise import map_blocks
-
-        if x.dtype.kind not in "fc":
-            return getattr(x, name[3:])(axis=axis, **kwargs)
-        fill = {"nansum": 0, "nanprod": 1}[name]
-        return getattr(map_blocks(x, lambda b: np.where(np.isnan(b), fill, b), name), name[3:])(axis=axis, **kwargs)
-
-    return call
-
-
 def _histogram(a, bins=10, range=None, density=None, weights=None):
     if weights is not None:
         raise TypeError("histogram: weights= is not supported")
@@ -155,13 +145,14 @@ def _sort(x, axis=-1, kind=None, order=None):
 
 
 _FUNCTIONS = {
+    **NAN_FUNCTIONS,
     np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
     np.amin: _method("min"), np.amax: _method("max"), np.mean: _method("mean"), np.var: _method("var"),
     np.std: _method("std"), np.any: _method("any"), np.all: _method("all"),
     np.argmin: _method("argmin"), np.argmax: _method("argmax"),
     np.count_nonzero: _method("count_nonzero"), np.histogram: _histogram,
     np.concatenate: _concatenate, np.where: _where, np.round: _around, np.around: _around,
-    np.clip: _clip, np.nansum: _nan_reduction("nansum"), np.nanprod: _nan_reduction("nanprod"),
+    np.clip: _clip,
     np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
     np.unique: _unique, np.sort: _sort,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),

@@ -306,7 +306,10 @@ def moments(self):
 
 # -- positions, histograms, user reductions ----------------------------------------------------
 
-def _arg_reduction(x, op: str, axis, better):
+def arg_reduction(x, op: str, axis, better, index=None, check=None):
+    """The global row of the best value per column (``better(new, old)``: whether ``new`` wins);
+    ``index(partition)`` finds each partition's best rows (``np.<op>`` along axis 0 by default),
+    ``check(idx, value)`` may reject the final one."""
     if axis is not None:
         if isinstance(axis, tuple):
             raise TypeError(f"{op}: axis must be an integer or None, got {axis!r}")
@@ -321,7 +324,7 @@ def _arg_reduction(x, op: str, axis, better):
             b = b.reshape(-1)
         if len(b) == 0:
             return (0, EMPTY, EMPTY)
-        idx = getattr(np, op)(b, axis=0)
+        idx = index(b) if index is not None else getattr(np, op)(b, axis=0)
         return (len(b), idx, np.take_along_axis(b, np.expand_dims(idx, 0), 0)[0] if b.ndim > 1 else b[idx])
 
     def combine(a, c):
@@ -335,7 +338,7 @@ def _arg_reduction(x, op: str, axis, better):
     def finalize(total):
         if total[1] is EMPTY:
             raise ValueError(f"{op}: attempt to get {op} of an empty sequence")
-        idx = total[1]
+        idx = total[1] if check is None else check(total[1], total[2])
         return np.intp(idx) if np.ndim(idx) == 0 else np.asarray(idx, dtype=np.intp)
 
     return partial_reduction(x, op, partial, combine, finalize, detail="flat" if flat else "axis=0",
@@ -368,7 +371,7 @@ def argmin(self, axis=None):
     rd.Lazy or PartitionedArray
         A lazy value when axis 0 is reduced, else an array of the same partitions.
     """
-    return _arg_reduction(self, "argmin", axis, _less_or_nan)
+    return arg_reduction(self, "argmin", axis, _less_or_nan)
 
 
 def argmax(self, axis=None):
@@ -383,7 +386,7 @@ def argmax(self, axis=None):
     -------
     rd.Lazy or PartitionedArray
     """
-    return _arg_reduction(self, "argmax", axis, _greater_or_nan)
+    return arg_reduction(self, "argmax", axis, _greater_or_nan)
 
 
 def histogram(self, bins=10, range=None, density=None):
