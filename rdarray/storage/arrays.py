@@ -1,0 +1,138 @@
+"""Array-like objects read a row range at a time (``rd.from_array``, in ``array/array_io.py``).
+
+An :class:`ArraySource` reads rows ``start:stop`` of an object with ``shape``, ``dtype`` and NumPy
+slicing. Those that can be opened again from a file (HDF5 datasets, zarr arrays on a local store,
+memory maps) pickle as the file's name and reopen it where they are used, keeping one open handle
+per process, so worker processes read their partitions themselves; any other object is read in
+the process that holds it (``reopens`` is False) and its partitions are sent.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+
+import numpy as np
+
+from ..dtypes import check_dtype
+
+_handles: dict[tuple, object] = {}  # (pid, kind, file, name) -> an open dataset, one per process
+_handles_lock = threading.Lock()
+
+
+def cached_handle(key: tuple, opener):
+    """The object ``opener()`` opened for ``key`` in this process, opened once (handles opened
+    before a fork are not reused by the child: the key holds the process id)."""
+    key = (os.getpid(), *key)
+    with _handles_lock:
+        handle = _handles.get(key)
+        if handle is None:
+            handle = _handles[key] = opener()
+        return handle
+
+
+class ArraySource:
+    """Rows of an array-like object: ``shape``, ``dtype``, ``chunks`` (rows per chunk along axis 0,
+    or None) and ``read(start, stop)``."""
+
+    reopens = False
+    views = False  # read() gives views of memory already mapped (a memory map), not copies
+
+    def __init__(self, obj, what: str = "from_array"):
+        shape, dtype = getattr(obj, "shape", None), getattr(obj, "dtype", None)
+        if shape is None or dtype is None or not hasattr(obj, "__getitem__"):
+            raise TypeError(f"{what}: expected an object with shape, dtype and NumPy slicing (an h5py "
+                            f"dataset, a zarr array, a memory map), got {type(obj).__name__}")
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = check_dtype(np.dtype(dtype), what)
+        if not self.shape:
+            raise ValueError(f"{what}: a 0-dimensional array has no rows to partition")
+        chunks = getattr(obj, "chunks", None)
+        self.chunks = int(chunks[0]) if isinstance(chunks, tuple) and chunks and int(chunks[0]) > 0 else None
+        self._obj = obj
+
+    def handle(self):
+        return self._obj
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` as an ndarray."""
+        return np.asarray(self.handle()[start:stop])
+
+    def describe(self) -> str:
+        return type(self._obj).__name__
+
+
+class H5Source(ArraySource):
+    """An ``h5py`` dataset, reopened by file name and dataset name after pickling."""
+
+    reopens = True
+
+    def __init__(self, dataset, what: str = "from_array"):
+        super().__init__(dataset, what)
+        self.filename, self.name = dataset.file.filename, dataset.name
+
+    def handle(self):
+        if self._obj is None:
+            import h5py
+
+            self._obj = cached_handle(("h5", self.filename, self.name),
+                                      lambda: h5py.File(self.filename, "r")[self.name])
+        return self._obj
+
+    def describe(self) -> str:
+        return f"{os.path.basename(self.filename)}:{self.name}"
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_obj": None}
+
+
+class MemmapSource(ArraySource):
+    """A ``numpy.memmap`` (or ``np.load(mmap_mode=...)``), mapped again read-only after pickling;
+    rows are views of the map."""
+
+    reopens = True
+    views = True
+
+    def __init__(self, array: np.memmap, what: str = "from_array"):
+        super().__init__(array, what)
+        self.filename, self.offset = array.filename, array.offset
+        self.order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+
+    def handle(self):
+        if self._obj is None:
+            self._obj = np.memmap(self.filename, dtype=self.dtype, mode="r", offset=self.offset,  # type: ignore[call-overload]
+                                  shape=self.shape, order=self.order)
+        return self._obj
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self.handle()[start:stop]
+
+    def describe(self) -> str:
+        return os.path.basename(str(self.filename))
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_obj": None}
+
+
+def _is_whole_memmap(obj) -> bool:
+    """Whether ``obj`` is a memory map of a file as it was opened (not a view of one, whose
+    ``offset`` and ``filename`` describe its parent)."""
+    mapped = getattr(obj, "_mmap", None)
+    return isinstance(obj, np.memmap) and obj.filename is not None and isinstance(mapped, mmap.mmap) \
+        and obj.base is mapped
+
+
+def array_source(obj, what: str = "from_array") -> ArraySource:
+    """The source reading ``obj``: reopened by file where it can be, else read where it is."""
+    module = type(obj).__module__.split(".")[0]
+    if module == "h5py" and type(obj).__name__ == "Dataset":
+        return H5Source(obj, what)
+    if module == "zarr" and type(obj).__name__ == "Array":
+        from .zarr_files import ZarrSource, reopenable
+
+        if reopenable(obj):
+            return ZarrSource(obj, what)
+    if _is_whole_memmap(obj):
+        return MemmapSource(obj, what)
+    return ArraySource(obj, what)
