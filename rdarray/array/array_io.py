@@ -74,6 +74,9 @@ def _lengths(nrows: int, row_bytes: int, chunk: int | None, npartitions, partiti
     if partition_size is not None:
         check_integer(partition_size, 1, f"{what}: partition_size must be a positive number of bytes, "
                                          f"got {partition_size!r}")
+        if chunk and nrows:  # as many whole chunks as fit, at least one
+            rows = chunk * max(1, partition_size // (chunk * max(row_bytes, 1)))
+            return [min(rows, nrows - start) for start in range(0, nrows, rows)]
         npartitions = max(1, min(nrows, math.ceil(nrows * max(row_bytes, 1) / partition_size)))
     elif npartitions is None:
         npartitions = default_npartitions(nrows, row_bytes)

@@ -22,7 +22,7 @@ import numpy as np
 from ..dtypes import check_dtype, plain, with_zone, zone
 from ..graph.lineage import Node, per_partition
 from ..table import Table
-from ..text import holds_text
+from ..text import is_text
 from .arrays import ArraySource, cached_handle
 from .atomic import write_directory
 
@@ -132,10 +132,11 @@ def write_zarr(node: Node, path, run: Callable[[Node], list], chunk_rows: int, o
     ``path``: one chunk per partition, written by the tasks ``run(writer)`` runs."""
     zarr = require_zarr("to_zarr")
     dtype = node.dtype
-    if holds_text(dtype):
-        raise TypeError("to_zarr: variable-width text cannot be written to zarr (zarr's variable-length "
-                        "strings are not written in parallel chunks); convert it to fixed-width bytes or "
-                        "text first (x.astype('U20'))")
+    text = [name for name in dtype.names if is_text(dtype[name])] if dtype.names else ["values"] * is_text(dtype)
+    if text:
+        raise TypeError(f"to_zarr: variable-width text ({', '.join(map(repr, text))}) cannot be written to zarr "
+                        "(zarr's variable-length strings are not written in parallel chunks); convert it to "
+                        "fixed-width text or bytes first (for example with astype('U20'))")
     check_dtype(dtype, "to_zarr")
     nrows = sum(node.partition_lengths or ())
     fields = list(dtype.names) if dtype.names else None
