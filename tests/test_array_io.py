@@ -322,3 +322,30 @@ def test_dask_reads_on_the_workers(dask_context, tmp_path):
             assert float(rd.from_array(obj, npartitions=4).sum()) == a.sum()
         rd.from_array(zarr_array(tmp_path, a, (8192,), name="b.zarr"), npartitions=4).to_zarr(tmp_path / "w.zarr")
         np.testing.assert_array_equal(rd.read_zarr(tmp_path / "w.zarr").compute(), a)
+
+
+def test_a_rewritten_file_is_read_again(processes_context, tmp_path):
+    """Workers keep a file open between computations, but not once it is replaced."""
+    with processes_context.as_default():
+        for k in range(2):
+            a = np.arange(1000.0) + k
+            file = tmp_path / "x.h5"
+            if file.exists():
+                file.unlink()
+            with h5py.File(file, "w") as f:
+                f.create_dataset("x", data=a)
+            with h5py.File(file, "r") as f:
+                x = rd.from_array(f["x"], npartitions=2)
+                assert float(x.sum()) == a.sum()
+
+
+def test_empty_results_round_trip(tmp_path):
+    x = rd.arange(100.0, npartitions=4)
+    empty = x[x > 1000]
+    empty.to_zarr(tmp_path / "e.zarr")
+    back = rd.read_zarr(tmp_path / "e.zarr")
+    assert back.shape == (0,) and back.dtype == np.float64
+    assert back.compute().shape == (0,)
+    one = x[x == 42]
+    one.to_zarr(tmp_path / "o.zarr")
+    np.testing.assert_array_equal(rd.read_zarr(tmp_path / "o.zarr").compute(), [42.0])

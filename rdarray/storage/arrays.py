@@ -17,18 +17,31 @@ import numpy as np
 
 from ..dtypes import check_dtype
 
-_handles: dict[tuple, object] = {}  # (pid, kind, file, name) -> an open dataset, one per process
+_handles: dict[tuple, tuple] = {}  # (pid, kind, file, name) -> (stamp, an open dataset), one per process
 _handles_lock = threading.Lock()
 
 
-def cached_handle(key: tuple, opener):
-    """The object ``opener()`` opened for ``key`` in this process, opened once (handles opened
-    before a fork are not reused by the child: the key holds the process id)."""
+def file_stamp(path: str) -> tuple:
+    """What changes when the file (or directory) ``path`` is replaced or rewritten."""
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def cached_handle(key: tuple, stamp: tuple, opener):
+    """The object ``opener()`` opened for ``key`` in this process, opened once while the file's
+    ``stamp`` stays the same (a rewritten file is opened again, and the old handle closed if it
+    can be). Handles opened before a fork are not reused by the child: the key holds the process id."""
     key = (os.getpid(), *key)
     with _handles_lock:
-        handle = _handles.get(key)
-        if handle is None:
-            handle = _handles[key] = opener()
+        stamped = _handles.get(key)
+        if stamped is not None and stamped[0] == stamp:
+            return stamped[1]
+        if stamped is not None:
+            close = getattr(getattr(stamped[1], "file", None), "close", None)  # an h5py dataset's file
+            if close is not None:
+                close()
+        handle = opener()
+        _handles[key] = (stamp, handle)
         return handle
 
 
@@ -71,12 +84,13 @@ class H5Source(ArraySource):
     def __init__(self, dataset, what: str = "from_array"):
         super().__init__(dataset, what)
         self.filename, self.name = dataset.file.filename, dataset.name
+        self.stamp = file_stamp(self.filename)
 
     def handle(self):
         if self._obj is None:
             import h5py
 
-            self._obj = cached_handle(("h5", self.filename, self.name),
+            self._obj = cached_handle(("h5", self.filename, self.name), self.stamp,
                                       lambda: h5py.File(self.filename, "r")[self.name])
         return self._obj
 

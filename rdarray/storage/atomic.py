@@ -51,7 +51,7 @@ def write_directory(target, write_into_tmp: Callable[[str], None], overwrite: bo
                 raise
         else:
             try:
-                os.rename(tmp, target)  # an empty directory there would be replaced: refuse it
+                os.rename(tmp, target)
             except OSError:
                 raise FileExistsError(f"{what}: {target!r} exists; pass overwrite=True to replace it") from None
         _sync_dir(parent)

@@ -23,7 +23,7 @@ from ..dtypes import check_dtype, plain, with_zone, zone
 from ..graph.lineage import Node, per_partition
 from ..table import Table
 from ..text import is_text
-from .arrays import ArraySource, cached_handle
+from .arrays import ArraySource, cached_handle, file_stamp
 from .atomic import write_directory
 
 ATTRIBUTE = "rdarray"
@@ -60,6 +60,8 @@ class ZarrSource(ArraySource):
     def __init__(self, array, what: str = "from_array"):
         super().__init__(array, what)
         self.root, self.path = os.fspath(array.store.root), array.path
+        meta = os.path.join(self.root, self.path, "zarr.json")
+        self.stamp = file_stamp(meta if os.path.exists(meta) else self.root)
         tz = dict(array.attrs).get(ATTRIBUTE, {}).get("zone") if self.dtype.kind == "M" else None
         if isinstance(tz, str):
             self.dtype = with_zone(self.dtype, tz)
@@ -67,7 +69,7 @@ class ZarrSource(ArraySource):
     def handle(self):
         if self._obj is None:
             zarr = require_zarr("read_zarr")
-            self._obj = cached_handle(("zarr", self.root, self.path),
+            self._obj = cached_handle(("zarr", self.root, self.path), self.stamp,
                                       lambda: zarr.open_array(self.root, path=self.path, mode="r"))
         return self._obj
 
