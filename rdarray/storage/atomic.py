@@ -9,7 +9,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 
-from .saved import _sync_dir
+from .saved import _named, _sync_dir
 
 
 def write_directory(target, write_into_tmp: Callable[[str], None], overwrite: bool, what: str = "write") -> None:
@@ -38,7 +38,10 @@ def write_directory(target, write_into_tmp: Callable[[str], None], overwrite: bo
     token = uuid.uuid4().hex[:12]
     tmp = os.path.join(parent, f".{name}.tmp-{token}")
     old = os.path.join(parent, f".{name}.old-{token}")
-    os.mkdir(tmp)
+    try:
+        os.mkdir(tmp)
+    except OSError as exc:  # a read-only or special directory
+        raise _named(exc, f"{what}: cannot write into {parent!r}") from exc
     try:
         write_into_tmp(tmp)
         _sync_tree(tmp)

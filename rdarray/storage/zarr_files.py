@@ -120,8 +120,11 @@ def open_source(path, what: str = "read_zarr"):
     path = os.path.abspath(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"{what}: no such file or directory: {path!r}")
-    with _quiet():
-        opened = zarr.open(path, mode="r")
+    try:
+        with _quiet():
+            opened = zarr.open(path, mode="r")
+    except (OSError, ValueError, KeyError, zarr.errors.BaseZarrError) as exc:
+        raise ValueError(f"{what}: {path!r} is not a zarr array or group: {exc}") from exc
     if isinstance(opened, zarr.Array):
         return ZarrSource(opened, what)
     if not any(True for _ in opened.arrays()):
