@@ -349,3 +349,29 @@ def test_empty_results_round_trip(tmp_path):
     one = x[x == 42]
     one.to_zarr(tmp_path / "o.zarr")
     np.testing.assert_array_equal(rd.read_zarr(tmp_path / "o.zarr").compute(), [42.0])
+
+
+def test_objects_that_cannot_be_reopened_are_read_here(tmp_path):
+    a = np.arange(100.0)
+    with h5py.File(tmp_path / "in-memory.h5", "w", driver="core", backing_store=False) as f:
+        f.create_dataset("x", data=a)
+        x = rd.from_array(f["x"], npartitions=3)
+        assert x.lineage.in_process
+        np.testing.assert_array_equal(x.compute(), a)
+    store = zarr.storage.MemoryStore()
+    z = zarr.create_array(store, shape=(100,), chunks=(10,), dtype="f8")
+    z[:] = a
+    y = rd.from_array(z, npartitions=3)
+    assert y.lineage.in_process and all(n % 10 == 0 for n in y.lineage.partition_lengths[:-1])
+    np.testing.assert_array_equal(y.compute(), a)
+
+
+def test_relative_paths_are_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    a = np.arange(10.0)
+    zarr_array(tmp_path, a, name="rel.zarr")
+    z = zarr.open_array("rel.zarr", mode="r")
+    source = ZarrSource(z)
+    assert source.root == str(tmp_path / "rel.zarr")
+    monkeypatch.chdir("/")
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(source)).read(0, 10), a)

@@ -83,7 +83,7 @@ class H5Source(ArraySource):
 
     def __init__(self, dataset, what: str = "from_array"):
         super().__init__(dataset, what)
-        self.filename, self.name = dataset.file.filename, dataset.name
+        self.filename, self.name = os.path.abspath(dataset.file.filename), dataset.name
         self.stamp = file_stamp(self.filename)
 
     def handle(self):
@@ -110,7 +110,7 @@ class MemmapSource(ArraySource):
 
     def __init__(self, array: np.memmap, what: str = "from_array"):
         super().__init__(array, what)
-        self.filename, self.offset = array.filename, array.offset
+        self.filename, self.offset = os.path.abspath(str(array.filename)), array.offset
         self.order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
     def handle(self):
@@ -140,7 +140,8 @@ def _is_whole_memmap(obj) -> bool:
 def array_source(obj, what: str = "from_array") -> ArraySource:
     """The source reading ``obj``: reopened by file where it can be, else read where it is."""
     module = type(obj).__module__.split(".")[0]
-    if module == "h5py" and type(obj).__name__ == "Dataset":
+    if module == "h5py" and type(obj).__name__ == "Dataset" and obj.file.driver in ("sec2", "stdio") \
+            and os.path.isfile(obj.file.filename):  # not an in-memory file
         return H5Source(obj, what)
     if module == "zarr" and type(obj).__name__ == "Array":
         from .zarr_files import ZarrSource, reopenable

@@ -59,7 +59,7 @@ class ZarrSource(ArraySource):
 
     def __init__(self, array, what: str = "from_array"):
         super().__init__(array, what)
-        self.root, self.path = os.fspath(array.store.root), array.path
+        self.root, self.path = os.path.abspath(array.store.root), array.path
         meta = os.path.join(self.root, self.path, "zarr.json")
         self.stamp = file_stamp(meta if os.path.exists(meta) else self.root)
         tz = dict(array.attrs).get(ATTRIBUTE, {}).get("zone") if self.dtype.kind == "M" else None
