@@ -375,3 +375,25 @@ def test_relative_paths_are_made_absolute(tmp_path, monkeypatch):
     assert source.root == str(tmp_path / "rel.zarr")
     monkeypatch.chdir("/")
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(source)).read(0, 10), a)
+
+
+@pytest.mark.parametrize("kind", ["h5py", "memmap", "npy", "zarr"])
+def test_tables_from_files_work_as_tables(processes_context, tmp_path, kind):
+    t = np.array([(i % 7, i / 2) for i in range(1000)], dtype=[("k", "i4"), ("v", "f8")])
+    if kind == "h5py":
+        x = rd.from_array(h5_dataset(tmp_path, t, chunks=(100,)), npartitions=4)
+    elif kind == "memmap":
+        x = rd.from_array(memmap(tmp_path, t), npartitions=4)
+    elif kind == "npy":
+        np.save(tmp_path / "t.npy", t)
+        x = rd.from_npy(tmp_path / "t.npy", npartitions=4)
+    else:
+        rd.from_numpy(t, npartitions=4).to_zarr(tmp_path / "t.zarr")
+        x = rd.read_zarr(tmp_path / "t.zarr", npartitions=4)
+    for ctx in (rd.get_context(), processes_context):
+        with ctx.as_default():
+            assert float(x["v"].sum()) == t["v"].sum()
+            assert float(x[x["k"] == 3]["v"].sum()) == t["v"][t["k"] == 3].sum()
+            np.testing.assert_array_equal(x.compute(), t)
+            np.testing.assert_array_equal(x.sort("k").compute()["k"], np.sort(t["k"]))
+            assert x.to_pandas()["v"].sum() == t["v"].sum()

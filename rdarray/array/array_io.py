@@ -19,6 +19,7 @@ from ..session.compute import run_nodes
 from ..session.context import get_context
 from ..storage import zarr_files
 from ..storage.arrays import array_source
+from ..table import as_table
 from .core import PartitionedArray, check_npartitions, default_npartitions, ensure_lengths, split_lengths
 
 
@@ -54,7 +55,8 @@ def from_array(obj, npartitions: int | None = None, partition_size: int | None =
 
 
 def source_array(source, npartitions, partition_size, what: str) -> PartitionedArray:
-    """The array of the rows of ``source`` (an ``ArraySource``, or a zarr table source)."""
+    """The array of the rows of ``source`` (an ``ArraySource``, or a zarr table source); the rows of a
+    table (structured records) become a ``Table``, as the engine holds them."""
     nrows = source.shape[0]
     trailing = tuple(source.shape[1:])
     lengths = _lengths(nrows, source.dtype.itemsize * math.prod(trailing), source.chunks, npartitions,
@@ -62,7 +64,7 @@ def source_array(source, npartitions, partition_size, what: str) -> PartitionedA
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int).tolist()
     read = source.read
     return PartitionedArray(Node(
-        what, lambda p: read(bounds[p], bounds[p + 1]), [], len(lengths), source.dtype, trailing, lengths,
+        what, lambda p: as_table(read(bounds[p], bounds[p + 1])), [], len(lengths), source.dtype, trailing, lengths,
         pass_index=True, cheap=True, in_process=not source.reopens, detail=source.describe(),
     ))
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..graph.lineage import Node
 from ..storage.npy import NpySource
+from ..table import as_table
 from .core import PartitionedArray, check_npartitions, default_npartitions, split_lengths
 
 
@@ -68,10 +69,8 @@ def from_npy(path, npartitions: int | None = None, mmap: bool = True) -> Partiti
         pieces = [whole[k][max(start - starts[k], 0):min(stop, starts[k + 1]) - starts[k]]
                   for k in range(len(sources)) if starts[k] < stop and starts[k + 1] > start]
         if len(pieces) == 1:
-            return pieces[0]
-        if not pieces:
-            return whole[0][:0]
-        return np.concatenate(pieces)
+            return as_table(pieces[0])  # the rows of a table are held field by field
+        return as_table(np.concatenate(pieces) if pieces else whole[0][:0])
 
     names = [os.path.basename(s.path) for s in sources]
     return PartitionedArray(Node(
