@@ -285,6 +285,12 @@ def test_to_zarr_is_atomic(tmp_path):
     assert os.listdir(tmp_path) == ["x.zarr"]
     with pytest.raises(FileNotFoundError, match="nowhere"):
         rd.arange(3).to_zarr(tmp_path / "nowhere" / "x.zarr")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a zarr store"):
+        rd.arange(3).to_zarr(other, overwrite=True)
+    assert (other / "notes.txt").read_text() == "mine"
 
 
 # -- other processes -------------------------------------------------------------------------------
@@ -397,3 +403,28 @@ def test_tables_from_files_work_as_tables(processes_context, tmp_path, kind):
             np.testing.assert_array_equal(x.compute(), t)
             np.testing.assert_array_equal(x.sort("k").compute()["k"], np.sort(t["k"]))
             assert x.to_pandas()["v"].sum() == t["v"].sum()
+
+
+def test_a_crashed_write_leaves_the_previous_store(tmp_path):
+    import subprocess
+    import textwrap
+
+    target = tmp_path / "x.zarr"
+    rd.arange(100.0, npartitions=4).to_zarr(target)
+    script = textwrap.dedent(f"""
+        import os
+        import rdarray as rd
+
+        def die(block):
+            if len(block) and block[0] >= 50:
+                os._exit(3)
+            return block
+
+        with rd.Context(backend="sync"):
+            (rd.arange(100.0, npartitions=4) + 1).map_partitions(die).to_zarr({str(target)!r}, overwrite=True)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(rd.__file__)),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    assert subprocess.run([sys.executable, "-c", script], env=env).returncode == 3
+    np.testing.assert_array_equal(rd.read_zarr(target).compute(), np.arange(100.0))
+    assert [n for n in os.listdir(tmp_path) if not n.startswith(".")] == ["x.zarr"]

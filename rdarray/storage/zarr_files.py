@@ -179,4 +179,8 @@ def write_zarr(node: Node, path, run: Callable[[Node], list], chunk_rows: int, o
 
         run(per_partition("to_zarr", write, node, pass_index=True, detail=os.path.basename(tmp)))
 
-    write_directory(path, create, overwrite, "to_zarr")
+    target = os.path.abspath(os.fspath(path))
+    if overwrite and os.path.isdir(target) and os.listdir(target) and not any(
+            os.path.exists(os.path.join(target, name)) for name in ("zarr.json", ".zgroup", ".zarray")):
+        raise ValueError(f"to_zarr: {target!r} is a directory but not a zarr store; it is not replaced")
+    write_directory(target, create, overwrite, "to_zarr")
