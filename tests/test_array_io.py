@@ -428,3 +428,15 @@ def test_a_crashed_write_leaves_the_previous_store(tmp_path):
     assert subprocess.run([sys.executable, "-c", script], env=env).returncode == 3
     np.testing.assert_array_equal(rd.read_zarr(target).compute(), np.arange(100.0))
     assert [n for n in os.listdir(tmp_path) if not n.startswith(".")] == ["x.zarr"]
+
+
+def test_default_partitions_split_no_chunk(tmp_path, monkeypatch):
+    a = np.arange(10_000.0)
+    monkeypatch.setattr(rd.config, "partition_bytes", 8000)  # 1,000 rows a partition wanted
+    with rd.Context(backend="threads", workers=2):
+        few = rd.from_array(zarr_array(tmp_path, a, (4000,)))  # 3 chunks: 3 partitions, not 10
+        assert few.lineage.partition_lengths == (4000, 4000, 2000)
+        many = rd.from_array(h5_dataset(tmp_path, a, chunks=(300,)))
+        assert all(n % 300 == 0 for n in many.lineage.partition_lengths[:-1])
+        assert 8 <= many.npartitions <= 12
+        np.testing.assert_array_equal(many.compute(), a)

@@ -80,12 +80,13 @@ def _lengths(nrows: int, row_bytes: int, chunk: int | None, npartitions, partiti
             rows = chunk * max(1, partition_size // (chunk * max(row_bytes, 1)))
             return [min(rows, nrows - start) for start in range(0, nrows, rows)]
         npartitions = max(1, min(nrows, math.ceil(nrows * max(row_bytes, 1) / partition_size)))
-    elif npartitions is None:
+    nchunks = math.ceil(nrows / chunk) if chunk else 0
+    if npartitions is None:  # by default no chunk is split
         npartitions = default_npartitions(nrows, row_bytes)
+        npartitions = min(npartitions, nchunks) if nchunks else npartitions
     npartitions = check_npartitions(npartitions, what)
     if nrows == 0:
         return [0]
-    nchunks = math.ceil(nrows / chunk) if chunk else 0
     if not chunk or npartitions > nchunks:
         return split_lengths(nrows, min(npartitions, nrows))
     per = split_lengths(nchunks, npartitions)  # whole chunks per partition; the last chunk may be short

@@ -74,8 +74,12 @@ class ZarrSource(ArraySource):
         return self._obj
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        return np.asarray(self.handle()[start:stop]).view(self.dtype) if stop > start else \
-            np.empty((0,) + self.shape[1:], dtype=self.dtype)
+        if stop <= start:
+            return np.empty((0,) + self.shape[1:], dtype=self.dtype)
+        out = np.asarray(self.handle()[start:stop])
+        if out.dtype != self.dtype or out.dtype.metadata != self.dtype.metadata:  # a zone, a byte order
+            out = out.astype(plain(self.dtype), copy=False).view(self.dtype)
+        return out
 
     def describe(self) -> str:
         return os.path.basename(self.root) + (f"/{self.path}" if self.path else "")
