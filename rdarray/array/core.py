@@ -226,7 +226,10 @@ class PartitionedArray:
         An array is one zarr array chunked along axis 0 by partition; a table (a structured dtype)
         is a zarr group holding one array per field. The store is written into a hidden directory
         beside ``path`` and renamed into place: a failed write leaves what was there before.
-        Variable-width text cannot be written (``TypeError``); fixed-width ``S``/``U`` can.
+        Variable-width text cannot be written (``TypeError``); fixed-width ``S``/``U`` can. Zarr
+        chunks are the partition length along axis 0: partitions of unequal length are realigned
+        first, and unknown lengths (after a mask) are computed first, so the array is computed twice
+        unless persisted.
 
         Parameters
         ----------
