@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import sys
@@ -125,15 +126,25 @@ def test_never_read_whole(tmp_path, monkeypatch, kind, npartitions):
     """Every read the sources make is inside one partition."""
     a = np.arange(10_000.0).reshape(5000, 2)
     obj = h5_dataset(tmp_path, a, chunks=(256, 2)) if kind == "h5py" else zarr_array(tmp_path, a, (256, 2))
-    source_type = H5Source if kind == "h5py" else ZarrSource
-    original = source_type.handle
     counters: list[Counting] = []
+    if kind == "h5py":
+        original = H5Source.opened
 
-    def counting_handle(self):
-        counters.append(Counting(original(self)))
-        return counters[-1]
+        @contextlib.contextmanager
+        def counting_opened(self):
+            with original(self) as dataset:
+                counters.append(Counting(dataset))
+                yield counters[-1]
 
-    monkeypatch.setattr(source_type, "handle", counting_handle)
+        monkeypatch.setattr(H5Source, "opened", counting_opened)
+    else:
+        original_handle = ZarrSource.handle
+
+        def counting_handle(self):
+            counters.append(Counting(original_handle(self)))
+            return counters[-1]
+
+        monkeypatch.setattr(ZarrSource, "handle", counting_handle)
     with rd.Context(backend="threads", workers=2):
         x = rd.from_array(obj, npartitions=npartitions, partition_size=None if npartitions else 20_000)
         assert x.npartitions > 1
@@ -331,18 +342,17 @@ def test_dask_reads_on_the_workers(dask_context, tmp_path):
 
 
 def test_a_rewritten_file_is_read_again(processes_context, tmp_path):
-    """Workers keep a file open between computations, but not once it is replaced."""
+    """Workers open an HDF5 file only while reading it (so it can be written again meanwhile,
+    HDF5's file lock free), and reopen a zarr array that was replaced."""
     with processes_context.as_default():
-        for k in range(2):
+        for k in range(3):
             a = np.arange(1000.0) + k
-            file = tmp_path / "x.h5"
-            if file.exists():
-                file.unlink()
-            with h5py.File(file, "w") as f:
+            with h5py.File(tmp_path / "x.h5", "w") as f:  # in place: the workers hold no lock
                 f.create_dataset("x", data=a)
-            with h5py.File(file, "r") as f:
-                x = rd.from_array(f["x"], npartitions=2)
-                assert float(x.sum()) == a.sum()
+            with h5py.File(tmp_path / "x.h5", "r") as f:
+                assert float(rd.from_array(f["x"], npartitions=2).sum()) == a.sum()
+            rd.from_numpy(a, npartitions=2).to_zarr(tmp_path / "x.zarr", overwrite=True)
+            assert float(rd.read_zarr(tmp_path / "x.zarr", npartitions=2).sum()) == a.sum()
 
 
 def test_empty_results_round_trip(tmp_path):
@@ -440,3 +450,12 @@ def test_default_partitions_split_no_chunk(tmp_path, monkeypatch):
         assert all(n % 300 == 0 for n in many.lineage.partition_lengths[:-1])
         assert 8 <= many.npartitions <= 12
         np.testing.assert_array_equal(many.compute(), a)
+
+
+def test_an_hdf5_file_closed_by_the_caller_is_reopened(tmp_path):
+    a = np.arange(1000.0)
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        f.create_dataset("x", data=a)
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        x = rd.from_array(f["x"], npartitions=3)
+    assert float(x.sum()) == a.sum()

@@ -2,13 +2,15 @@
 
 An :class:`ArraySource` reads rows ``start:stop`` of an object with ``shape``, ``dtype`` and NumPy
 slicing. Those that can be opened again from a file (HDF5 datasets, zarr arrays on a local store,
-memory maps) pickle as the file's name and reopen it where they are used, keeping one open handle
-per process, so worker processes read their partitions themselves; any other object is read in
-the process that holds it (``reopens`` is False) and its partitions are sent.
+memory maps) pickle as the file's name and reopen it where they are used (an HDF5 file for each
+read, a zarr array once per process while it is unchanged, a memory map once per source), so
+worker processes read their partitions themselves; any other object is read in the process that
+holds it (``reopens`` is False) and its partitions are sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import threading
@@ -29,17 +31,13 @@ def file_stamp(path: str) -> tuple:
 
 def cached_handle(key: tuple, stamp: tuple, opener):
     """The object ``opener()`` opened for ``key`` in this process, opened once while the file's
-    ``stamp`` stays the same (a rewritten file is opened again, and the old handle closed if it
-    can be). Handles opened before a fork are not reused by the child: the key holds the process id."""
+    ``stamp`` stays the same (a rewritten file is opened again). Handles opened before a fork
+    are not reused by the child: the key holds the process id."""
     key = (os.getpid(), *key)
     with _handles_lock:
         stamped = _handles.get(key)
         if stamped is not None and stamped[0] == stamp:
             return stamped[1]
-        if stamped is not None:
-            close = getattr(getattr(stamped[1], "file", None), "close", None)  # an h5py dataset's file
-            if close is not None:
-                close()
         handle = opener()
         _handles[key] = (stamp, handle)
         return handle
@@ -77,22 +75,30 @@ class ArraySource:
 
 
 class H5Source(ArraySource):
-    """An ``h5py`` dataset, reopened by file name and dataset name after pickling."""
+    """An ``h5py`` dataset, reopened by file name and dataset name after pickling. A reopened file
+    is open only while a partition is read (a file kept open would hold HDF5's file lock, and
+    writing the file from another process would fail while a worker lives)."""
 
     reopens = True
 
     def __init__(self, dataset, what: str = "from_array"):
         super().__init__(dataset, what)
         self.filename, self.name = os.path.abspath(dataset.file.filename), dataset.name
-        self.stamp = file_stamp(self.filename)
 
-    def handle(self):
-        if self._obj is None:
-            import h5py
+    @contextlib.contextmanager
+    def opened(self):
+        """The dataset: the caller's while its file is open, else the file opened for the read."""
+        if self._obj is not None and self._obj.id.valid:
+            yield self._obj
+            return
+        import h5py
 
-            self._obj = cached_handle(("h5", self.filename, self.name), self.stamp,
-                                      lambda: h5py.File(self.filename, "r")[self.name])
-        return self._obj
+        with h5py.File(self.filename, "r") as f:
+            yield f[self.name]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        with self.opened() as dataset:
+            return np.asarray(dataset[start:stop])
 
     def describe(self) -> str:
         return f"{os.path.basename(self.filename)}:{self.name}"
