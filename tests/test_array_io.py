@@ -459,3 +459,11 @@ def test_an_hdf5_file_closed_by_the_caller_is_reopened(tmp_path):
     with h5py.File(tmp_path / "c.h5", "r") as f:
         x = rd.from_array(f["x"], npartitions=3)
     assert float(x.sum()) == a.sum()
+
+
+def test_other_array_likes(tmp_path):
+    da = pytest.importorskip("dask.array")
+    a = np.arange(1000.0).reshape(500, 2)
+    x = rd.from_array(da.from_array(a, chunks=(100, 2)), npartitions=3)  # dask's chunks are tuples
+    np.testing.assert_array_equal(x.compute(), a)
+    np.testing.assert_array_equal(rd.from_array(a, npartitions=4).compute(), a)

@@ -59,8 +59,9 @@ class ArraySource:
         self.dtype = check_dtype(np.dtype(dtype), what)
         if not self.shape:
             raise ValueError(f"{what}: a 0-dimensional array has no rows to partition")
-        chunks = getattr(obj, "chunks", None)
-        self.chunks = int(chunks[0]) if isinstance(chunks, tuple) and chunks and int(chunks[0]) > 0 else None
+        chunks = getattr(obj, "chunks", None)  # h5py and zarr: rows of a chunk (dask's chunks, tuples, are not)
+        first = chunks[0] if isinstance(chunks, tuple) and chunks else None
+        self.chunks = int(first) if isinstance(first, int | np.integer) and first > 0 else None
         self._obj = obj
 
     def handle(self):
