@@ -60,8 +60,8 @@ class ZarrSource(ArraySource):
     def __init__(self, array, what: str = "from_array"):
         super().__init__(array, what)
         self.root, self.path = os.path.abspath(array.store.root), array.path
-        meta = os.path.join(self.root, self.path, "zarr.json")
-        self.stamp = file_stamp(meta if os.path.exists(meta) else self.root)
+        metas = [os.path.join(self.root, self.path, name) for name in ("zarr.json", ".zarray")]  # v3, v2
+        self.stamp = file_stamp(next((m for m in metas if os.path.exists(m)), self.root))
         tz = dict(array.attrs).get(ATTRIBUTE, {}).get("zone") if self.dtype.kind == "M" else None
         if isinstance(tz, str):
             self.dtype = with_zone(self.dtype, tz)
