@@ -4,6 +4,7 @@ from concurrent.futures import as_completed, wait
 
 from . import random
 from ._version import __version__
+from .array.array_io import from_array, read_zarr
 from .array.asof import merge_asof
 from .array.core import PartitionedArray, concatenate, from_numpy, from_partitions, where
 from .array.creation import arange, full, linspace, ones, zeros
@@ -23,7 +24,7 @@ from .shuffle.partitioners import HashPartitioner, RangePartitioner
 __all__ = [
     "ClosedError", "Context", "CorruptDataError", "HashPartitioner", "Lazy", "PartitionedArray", "RangePartitioner",
     "WorkerLostError",
-    "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_dask_array",
+    "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_array", "from_dask_array",
     "from_dask_dataframe", "from_npy", "from_numpy", "from_pandas", "from_partitions", "full", "get_context",
-    "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "wait", "where", "zeros",
+    "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "read_zarr", "wait", "where", "zeros",
 ]

@@ -63,6 +63,15 @@ CASES = [
     ("from_npy a directory", lambda p: rd.from_npy(str(p)), (IsADirectoryError, ValueError), str),
     ("from_npy not npy", lambda p: rd.from_npy(_file(p)), ValueError, "plain.txt"),
     ("from_npy npartitions 0", lambda p: rd.from_npy(_npy(p), npartitions=0), ValueError, "npartitions"),
+    ("from_npy mixed dtypes", lambda p: rd.from_npy([_npy(p), _npy(p, "i.npy", np.arange(3))]), ValueError, "i.npy"),
+    ("from_array a list", lambda p: rd.from_array([1, 2, 3]), TypeError, "from_array"),
+    ("from_array None", lambda p: rd.from_array(None), TypeError, "shape"),
+    ("from_array 0-d", lambda p: rd.from_array(np.float64(3.0)), ValueError, "0-dimensional"),
+    ("read_zarr missing", lambda p: rd.read_zarr(str(p / "missing.zarr")), FileNotFoundError, "missing.zarr"),
+    ("read_zarr not zarr", lambda p: rd.read_zarr(_file(p)), ValueError, "plain.txt"),
+    ("to_zarr into a missing directory", lambda p: x().to_zarr(str(p / "no" / "x.zarr")), FileNotFoundError, "no"),
+    ("to_zarr where nothing can be written", lambda p: x().to_zarr("/proc/1/x.zarr"), OSError, "to_zarr"),
+    ("to_zarr over a file", lambda p: x().to_zarr(_file(p), overwrite=True), ValueError, "plain.txt"),
     ("load missing", lambda p: rd.load(str(p / "nothing")), FileNotFoundError, "nothing"),
     ("load a file", lambda p: rd.load(_file(p)), (NotADirectoryError, ValueError), "plain.txt"),
     # saving
@@ -135,9 +144,9 @@ CASES = [
 ]
 
 
-def _npy(tmp_path) -> str:
-    path = str(tmp_path / "a.npy")
-    np.save(path, A)
+def _npy(tmp_path, name: str = "a.npy", a=A) -> str:
+    path = str(tmp_path / name)
+    np.save(path, a)
     return path
 
 

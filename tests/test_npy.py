@@ -81,3 +81,61 @@ def test_errors(tmp_path):
         rd.from_npy(scalar)
     with pytest.raises(ValueError, match="npartitions"):
         rd.from_npy(good, npartitions=0)
+
+
+# -- several files ---------------------------------------------------------------------------------
+
+def _parts(tmp_path, names=("b", "a", "c"), lengths=(30, 0, 45)):
+    """Files named out of order, so that list order and sorted order differ."""
+    rng = np.random.default_rng(1)
+    arrays = {}
+    for name, n in zip(names, lengths):
+        arrays[name] = rng.normal(size=(n, 2))
+        np.save(tmp_path / f"part-{name}.npy", arrays[name])
+    return arrays
+
+
+@pytest.mark.parametrize("npartitions", [None, 1, 2, 5])
+@pytest.mark.parametrize("mmap", [True, False])
+def test_a_list_a_glob_and_a_directory(tmp_path, npartitions, mmap):
+    arrays = _parts(tmp_path)
+    in_sorted = np.concatenate([arrays[k] for k in sorted(arrays)])
+    listed = [tmp_path / "part-c.npy", tmp_path / "part-b.npy", tmp_path / "part-a.npy"]
+    x = rd.from_npy(listed, npartitions=npartitions, mmap=mmap)
+    np.testing.assert_array_equal(x.compute(), np.concatenate([arrays["c"], arrays["b"], arrays["a"]]))
+    for path in (str(tmp_path / "part-*.npy"), tmp_path):
+        y = rd.from_npy(path, npartitions=npartitions, mmap=mmap)
+        assert y.shape == in_sorted.shape
+        np.testing.assert_array_equal(y.compute(), in_sorted)
+        if npartitions is not None:
+            assert y.npartitions == npartitions
+    assert float(x.sum()) == pytest.approx(in_sorted.sum())
+
+
+def test_by_default_no_partition_spans_two_files(tmp_path):
+    arrays = _parts(tmp_path, lengths=(30, 20, 45))
+    x = rd.from_npy(tmp_path)
+    assert x.lineage.partition_lengths == (20, 30, 45)
+    for p in range(3):
+        assert isinstance(x.lineage.func(p).base, np.memmap) or isinstance(x.lineage.func(p), np.memmap)
+    np.testing.assert_array_equal(x.compute(), np.concatenate([arrays["a"], arrays["b"], arrays["c"]]))
+
+
+def test_files_that_disagree_are_refused_naming_them(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(10.0))
+    np.save(tmp_path / "b.npy", np.arange(10))
+    with pytest.raises(ValueError, match="b.npy.*a.npy"):
+        rd.from_npy([tmp_path / "a.npy", tmp_path / "b.npy"])
+    np.save(tmp_path / "c.npy", np.arange(10.0).reshape(5, 2))
+    with pytest.raises(ValueError, match="c.npy"):
+        rd.from_npy([tmp_path / "a.npy", tmp_path / "c.npy"])
+    with pytest.raises(FileNotFoundError, match="nothing-"):
+        rd.from_npy(str(tmp_path / "nothing-*.npy"))
+    with pytest.raises(FileNotFoundError, match="gone.npy"):
+        rd.from_npy([tmp_path / "a.npy", tmp_path / "gone.npy"])
+    with pytest.raises(ValueError, match="empty"):
+        rd.from_npy([])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no .npy files"):
+        rd.from_npy(empty)

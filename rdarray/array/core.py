@@ -220,6 +220,33 @@ class PartitionedArray:
 
         save(self, path, codec=codec, clevel=clevel, filter=filter, overwrite=overwrite)
 
+    def to_zarr(self, path, overwrite: bool = False) -> None:
+        """Write to a zarr store (the directory ``path``), each partition's chunks by its own task.
+
+        An array is one zarr array chunked along axis 0 by partition; a table (a structured dtype)
+        is a zarr group holding one array per field. The store is written into a hidden directory
+        beside ``path`` and renamed into place: a failed write leaves what was there before.
+        Variable-width text cannot be written (``TypeError``); fixed-width ``S``/``U`` can. Zarr
+        chunks are the partition length along axis 0: partitions of unequal length are realigned
+        first, and unknown lengths (after a mask) are computed first, so the array is computed twice
+        unless persisted.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The store's directory; its parent must exist.
+        overwrite : bool, default False
+            Replace what is at ``path``; else ``FileExistsError`` when something is there.
+
+        Examples
+        --------
+        >>> x.to_zarr("/data/x.zarr")
+        >>> rd.read_zarr("/data/x.zarr")
+        """
+        from .array_io import to_zarr
+
+        to_zarr(self, path, overwrite=overwrite)
+
     def checkpoint(self, path=None) -> PartitionedArray:
         """Materialize and cut the lineage, for long iterative loops.
 
