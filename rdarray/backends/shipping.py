@@ -30,7 +30,8 @@ _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "parti
 def _stub_state(node: Node) -> dict:
     state = {name: getattr(node, name) for name in _STUB_FIELDS}
     state.update(func=None, dependencies=(), pass_index=False, cheap=False, in_process=False,
-                 partitioner=None, sliceable=False, combine=None, accepts_out=False, decision=None)
+                 partitioner=None, sliceable=False, combine=None, accepts_out=False, decision=None,
+                 reads_fields=False)
     return state
 
 
