@@ -98,7 +98,7 @@ def read_csv(path, columns=None, dtype=None, parse_dates=None, **options) -> Par
     dtype : dtype or dict, optional
         The type of every column, or ``{column: dtype}`` (``str`` for text): overrides inference.
     parse_dates : list of str, optional
-        Columns read as ``datetime64[ns]``.
+        Columns read as ``datetime64[us]`` (as pandas parses them; ``dtype=`` for another unit).
     **options
         ``sep`` (or ``delimiter``), ``quotechar``, ``escapechar``, ``header`` (0 or None),
         ``names``, ``na_values``, ``keep_default_na``, ``true_values``, ``false_values``,

@@ -186,8 +186,9 @@ def schema(dtype: np.dtype, what: str):
     return pa.schema(fields)
 
 
-def from_block(block, dtype: np.dtype, what: str):
-    """A partition of a table (a Table or records) as an Arrow table of ``schema(dtype)``."""
+def from_block(block, dtype: np.dtype, what: str, nan_as_null: bool = False):
+    """A partition of a table (a Table or records) as an Arrow table of ``schema(dtype)``;
+    with ``nan_as_null``, NaN floats as nulls (CSV: an empty field, as every reader takes it)."""
     import pyarrow as pa
 
     table = as_table(block)
@@ -204,7 +205,9 @@ def from_block(block, dtype: np.dtype, what: str):
         elif values.dtype.kind == "U":
             arrays.append(pa.array(values.tolist(), type=pa.large_string()))
         else:
-            arrays.append(pa.array(np.ascontiguousarray(values), type=field.type))
+            values = np.ascontiguousarray(values)
+            mask = np.isnan(values) if nan_as_null and values.dtype.kind == "f" else None
+            arrays.append(pa.array(values, type=field.type, mask=mask if mask is not None and mask.any() else None))
     return pa.Table.from_arrays(arrays, schema=target)
 
 

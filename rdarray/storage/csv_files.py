@@ -105,7 +105,7 @@ class CsvDataset:
                                f"{', '.join(self.names)}")
         column_types = {n: _arrow_type(d, n) for n, d in dtype.items()}
         for name in parse_dates:
-            column_types.setdefault(name, pa.timestamp("ns"))
+            column_types.setdefault(name, pa.timestamp("us"))  # as pandas 3 parses dates
         sample = head[header_end:sample_end]
         try:
             table = self._parse(sample, column_types, infer=True)
@@ -395,7 +395,7 @@ class CsvWriter:
         from .arrow import from_block
         from .atomic import written
 
-        table = from_block(block, self.dtype, "to_csv")
+        table = from_block(block, self.dtype, "to_csv", nan_as_null=True)
         header = self.header == "all" or p == 0
         file = os.path.join(self.directory, f"part-{p:05d}.csv")
         written(lambda f: pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=header)), file, "to_csv")

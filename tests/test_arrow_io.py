@@ -1,0 +1,408 @@
+"""Parquet and CSV: ``rd.read_parquet``, ``rd.read_csv``, ``x.to_parquet``, ``x.to_csv``.
+
+Oracles: pyarrow (``pyarrow.parquet.read_table``) and pandas (``pandas.read_csv``) on the same
+files; written files are read back by rdarray, pandas, polars and DuckDB.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import rdarray as rd
+
+pd = pytest.importorskip("pandas")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def frame(n: int = 500, seed: int = 0):
+    """A DataFrame with every field kind and missing values in each where it can have them."""
+    rng = np.random.default_rng(seed)
+    missing = rng.random(n) < 0.1
+    ints = pd.array(rng.integers(-1000, 1000, n), dtype="Int64")
+    ints[missing] = pd.NA
+    floats = rng.normal(size=n)
+    floats[rng.random(n) < 0.1] = np.nan
+    times = pd.Series(pd.date_range("2021-03-01", periods=n, freq="37min"))
+    times[rng.random(n) < 0.1] = pd.NaT
+    zoned = pd.Series(pd.date_range("2021-03-01", periods=n, freq="53min", tz="Europe/Paris"))
+    zoned[rng.random(n) < 0.1] = pd.NaT
+    words = np.array(["alpha", "béta", "a, quoted \"word\"", "two\nlines", "x" * 40, "z"], dtype=object)
+    text = pd.Series(words[rng.integers(0, len(words), n)], dtype="str")
+    text[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame({
+        "id": np.arange(n, dtype=np.int64), "small": rng.integers(0, 100, n).astype(np.int32),
+        "nint": ints, "f": floats, "f32": rng.random(n).astype(np.float32), "flag": rng.random(n) < 0.5,
+        "t": times, "tz": zoned, "s": text,
+    })
+
+
+def expected(df):
+    """What rdarray makes of ``df``: nullable integers with missing values as float64."""
+    out = df.copy()
+    out["nint"] = out["nint"].astype("float64")
+    return out
+
+
+def assert_frames(got, want):
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False,
+                                  check_index_type=False)
+    for name in want.columns:
+        g, w = got[name].dtype, want[name].dtype
+        if isinstance(w, pd.DatetimeTZDtype):
+            assert isinstance(g, pd.DatetimeTZDtype) and str(g.tz) == str(w.tz), (name, g, w)
+        elif w.kind in "iufb":
+            assert g.kind == w.kind, (name, g, w)
+
+
+@pytest.fixture
+def parquet_file(tmp_path):
+    df = frame()
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=50)
+    return str(path), df
+
+
+# -- read_parquet ------------------------------------------------------------------------------------
+
+def test_read_parquet_every_field_kind(ctx, parquet_file):
+    path, df = parquet_file
+    x = rd.read_parquet(path)
+    assert x.npartitions == 1  # ten small row groups coalesced
+    assert x.dtype["tz"].metadata == {"tz": "Europe/Paris"}
+    assert x.dtype["nint"] == np.float64 and x.dtype["small"] == np.int32
+    assert_frames(x.to_pandas(), expected(df))
+    assert len(x) == len(df)
+
+
+def test_one_partition_per_row_group(parquet_file, monkeypatch):
+    path, df = parquet_file
+    monkeypatch.setattr(rd.config, "partition_bytes", 1)
+    x = rd.read_parquet(path)
+    assert x.npartitions == 10 and x.partition_lengths == (50,) * 10
+    assert_frames(x.to_pandas(), expected(df))
+
+
+def test_columns_and_pruning_read_only_the_fields_used(parquet_file, monkeypatch):
+    path, df = parquet_file
+    seen = []
+    read = pq.ParquetFile.read_row_groups
+
+    def spy(self, groups, columns=None, **kw):
+        seen.append(tuple(columns))
+        return read(self, groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    with rd.Context(backend="threads", workers=2):
+        x = rd.read_parquet(path)
+        y = x[x["f"] > 0]["small"]
+        assert "reads fields small, f" in y.explain()
+        np.testing.assert_array_equal(y.compute(), df["small"][df["f"] > 0].to_numpy())
+        assert set(seen) == {("small", "f")}
+        seen.clear()
+        z = rd.read_parquet(path, columns=["s", "id"])
+        assert z.dtype.names == ("s", "id")
+        assert_frames(z.to_pandas(), df[["s", "id"]])
+        assert set(seen) == {("id", "s")}
+
+
+def test_sixteen_columns_three_read(tmp_path, monkeypatch):
+    data = {f"c{i}": np.arange(100, dtype=np.float64) * i for i in range(16)}
+    pq.write_table(pa.table(data), tmp_path / "wide.parquet")
+    seen = []
+    read = pq.ParquetFile.read_row_groups
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups",
+                        lambda self, g, columns=None, **kw: seen.append(columns) or read(self, g, columns=columns, **kw))
+    x = rd.read_parquet(tmp_path / "wide.parquet")
+    r = (x["c1"] + x["c2"] * x["c15"]).sum()
+    assert float(r) == float((data["c1"] + data["c2"] * data["c15"]).sum())
+    assert seen == [["c1", "c2", "c15"]]
+
+
+@pytest.mark.parametrize("filters", [
+    [("id", ">", 420)],
+    [("id", "<", 30), ("f", ">", 0)],
+    [[("id", "<", 30)], [("id", ">=", 470)]],
+    [("small", "in", [3, 5, 7])],
+    [("s", "==", "z")],
+    [("id", "!=", 3)],
+    [("nint", "<=", 0)],
+])
+def test_filters_keep_what_pyarrow_keeps(parquet_file, filters):
+    path, df = parquet_file
+    want = pq.read_table(path, filters=filters).to_pandas()
+    x = rd.read_parquet(path, filters=filters)
+    got = x.to_pandas()
+    assert len(got) == len(want)
+    want["nint"] = want["nint"].astype("float64")
+    assert_frames(got, want)
+
+
+def test_row_groups_skipped_by_statistics(parquet_file):
+    path, _ = parquet_file
+    x = rd.read_parquet(path, filters=[("id", ">=", 420)])
+    assert "8 of 10 row group(s) skipped by statistics" in x.explain()
+    assert x.to_pandas()["id"].tolist() == list(range(420, 500))
+    none = rd.read_parquet(path, filters=[("id", ">", 10_000)])
+    assert "10 of 10 row group(s) skipped" in none.explain()
+    assert len(none.compute()) == 0
+
+
+def test_multi_file_glob_directory_and_list(tmp_path):
+    df = frame(300)
+    d = tmp_path / "set"
+    d.mkdir()
+    for k in range(3):
+        pq.write_table(pa.Table.from_pandas(df.iloc[k * 100:(k + 1) * 100], preserve_index=False),
+                       d / f"part-{k}.parquet")
+    (d / "_SUCCESS").write_text("")
+    for path in [str(d), str(d / "*.parquet"), [str(d / f"part-{k}.parquet") for k in range(3)]]:
+        x = rd.read_parquet(path)
+        assert_frames(x.to_pandas(), expected(df))
+
+
+def test_read_parquet_on_workers_not_the_driver(processes_context, parquet_file, monkeypatch):
+    """The processes backend ships the reader (paths and row groups), and each worker reads."""
+    path, df = parquet_file
+    with processes_context.as_default():
+        x = rd.read_parquet(path)
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("the driver read a row group")
+
+        monkeypatch.setattr(pq.ParquetFile, "read_row_groups", refuse)
+        assert_frames(x.to_pandas(), expected(df))
+
+
+@pytest.mark.slow
+def test_read_parquet_on_dask_workers(dask_context, parquet_file, monkeypatch):
+    path, df = parquet_file
+    with dask_context.as_default():
+        x = rd.read_parquet(path)
+        monkeypatch.setattr(pq.ParquetFile, "read_row_groups", lambda *a, **k: 1 / 0)
+        assert_frames(x.to_pandas(), expected(df))
+
+
+# -- read_csv ---------------------------------------------------------------------------------------
+
+def test_read_csv_agrees_with_pandas(ctx, tmp_path, monkeypatch):
+    df = frame(400).drop(columns=["tz"])
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    monkeypatch.setattr(rd.config, "partition_bytes", 2000)  # many byte ranges, quoted newlines inside
+    x = rd.read_csv(path, parse_dates=["t"])
+    assert x.npartitions > 5
+    want = pd.read_csv(path, parse_dates=["t"])
+    got = x.to_pandas()
+    assert_frames(got, want)
+    assert list(got.dtypes.astype(str)) == list(want.dtypes.astype(str))
+
+
+def test_read_csv_quoted_newlines_split_at_every_size(tmp_path, monkeypatch):
+    rows = [f'{k},"line {k}\nstill ""{k}""\n",{k * 0.5}' for k in range(200)]
+    path = tmp_path / "q.csv"
+    path.write_text("a,b,c\n" + "\n".join(rows) + "\n")
+    want = pd.read_csv(path)
+    for size in (7, 64, 301, 4096):
+        monkeypatch.setattr(rd.config, "partition_bytes", size)
+        x = rd.read_csv(path)
+        assert_frames(x.to_pandas(), want)
+
+
+def test_read_csv_missing_values_and_types(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("i,ni,f,b,s,e,d\n1,1,1.5,True,x,,2020-01-01\n2,,NA,False,,,2020-01-02\n3,3,nan,true,NULL,,\n")
+    want = pd.read_csv(path)
+    x = rd.read_csv(path)
+    assert x.dtype["ni"] == np.float64 and x.dtype["e"] == np.float64 and x.dtype["i"] == np.int64
+    assert_frames(x.to_pandas(), want)
+
+
+def test_read_csv_columns_dtype_and_options(tmp_path):
+    path = tmp_path / "o.tsv"
+    path.write_text("a;b;c\n1;x;2.5\n2;y;3.5\n")
+    x = rd.read_csv(path, sep=";", columns=["c", "a"], dtype={"a": "float32"})
+    assert x.dtype.names == ("c", "a") and x.dtype["a"] == np.float32
+    assert x.to_pandas()["a"].tolist() == [1.0, 2.0]
+    y = rd.read_csv(path, sep=";", header=None, names=["p", "q", "r"], dtype=str)
+    assert y.to_pandas()["p"].tolist() == ["a", "1", "2"]
+
+
+def test_read_csv_later_value_the_type_cannot_hold(tmp_path, monkeypatch):
+    monkeypatch.setattr("rdarray.storage.csv_files.SAMPLE_BYTES", 64)
+    monkeypatch.setattr(rd.config, "partition_bytes", 64)
+    lines = [f"{k},{k}" for k in range(100)] + ["100,"] + [f"{k},{k}" for k in range(101, 120)]
+    path = tmp_path / "late.csv"
+    path.write_text("a,b\n" + "\n".join(lines) + "\n")
+    x = rd.read_csv(path)
+    assert x.dtype["b"] == np.int64
+    with pytest.raises(ValueError, match=r"column 'b'.*dtype="):
+        x.compute()
+    y = rd.read_csv(path, dtype={"b": "float64"})
+    assert_frames(y.to_pandas(), pd.read_csv(path))
+    path.write_text("a,b\n" + "\n".join(f"{k},{k}" for k in range(100)) + "\n100,oops\n")
+    with pytest.raises(ValueError, match=r"line 102.*column 'b'.*dtype="):
+        rd.read_csv(path).compute()
+
+
+def test_read_csv_multi_file(tmp_path):
+    df = frame(90).drop(columns=["tz", "t"])
+    for k in range(3):
+        df.iloc[k * 30:(k + 1) * 30].to_csv(tmp_path / f"p{k}.csv", index=False)
+    x = rd.read_csv(str(tmp_path / "p*.csv"))
+    assert_frames(x.to_pandas(), pd.read_csv(tmp_path / "p0.csv").pipe(
+        lambda _: pd.concat([pd.read_csv(tmp_path / f"p{k}.csv") for k in range(3)])))
+
+
+def test_read_csv_on_workers(processes_context, tmp_path, monkeypatch):
+    path = tmp_path / "w.csv"
+    frame(200).drop(columns=["tz"]).to_csv(path, index=False)
+    monkeypatch.setattr(rd.config, "partition_bytes", 3000)
+    with processes_context.as_default():
+        x = rd.read_csv(path, parse_dates=["t"])
+        import pyarrow.csv as pacsv
+        monkeypatch.setattr(pacsv, "read_csv", lambda *a, **k: 1 / 0)
+        assert_frames(x.to_pandas(), pd.read_csv(path, parse_dates=["t"]))
+
+
+# -- writers ----------------------------------------------------------------------------------------
+
+def test_to_parquet_read_back_everywhere(ctx, tmp_path):
+    df = expected(frame(600))
+    x = rd.from_pandas(df, npartitions=3)
+    out = tmp_path / "out"
+    x.to_parquet(out)
+    files = sorted(os.listdir(out))
+    assert files == [f"part-0000{k}.parquet" for k in range(3)]
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no staging left behind
+    assert_frames(rd.read_parquet(out).to_pandas(), df)
+    assert_frames(pd.read_parquet(out), df)
+    meta = pq.read_schema(out / files[0]).metadata
+    assert b"rdarray" in meta and b"Europe/Paris" in meta[b"rdarray"]
+    polars = pytest.importorskip("polars")
+    got = polars.read_parquet(str(out / "*.parquet")).to_pandas()
+    assert_frames(got.assign(s=got["s"].astype("str")), df)
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    got = con.sql(f"select * from read_parquet('{out}/*.parquet') order by id").df()
+    got["tz"] = got["tz"].dt.tz_convert("Europe/Paris")
+    assert_frames(got.assign(s=got["s"].astype("str")), df)
+
+
+def test_to_csv_read_back_everywhere(ctx, tmp_path):
+    df = expected(frame(300)).drop(columns=["tz"])
+    x = rd.from_pandas(df, npartitions=3)
+    x.to_csv(tmp_path / "one.csv")
+    x.to_csv(tmp_path / "many")
+    assert sorted(os.listdir(tmp_path / "many")) == [f"part-0000{k}.csv" for k in range(3)]
+    for path in (tmp_path / "one.csv", tmp_path / "many"):
+        assert_frames(rd.read_csv(path, parse_dates=["t"]).to_pandas(), df)
+    assert_frames(pd.read_csv(tmp_path / "one.csv", parse_dates=["t"]), df)
+    polars = pytest.importorskip("polars")
+    got = polars.read_csv(tmp_path / "one.csv", try_parse_dates=True).to_pandas()
+    assert_frames(got.assign(s=got["s"].astype("str"), nint=got["nint"].astype("float64")), df)
+    duckdb = pytest.importorskip("duckdb")
+    got = duckdb.sql(f"select * from read_csv('{tmp_path}/many/*.csv') order by id").df()
+    assert_frames(got.assign(s=got["s"].astype("str"), f32=got["f32"].astype("float32"),
+                             nint=got["nint"].astype("float64")), df)  # DuckDB: whole floats as integers
+
+
+def test_writes_are_atomic(tmp_path, monkeypatch):
+    df = expected(frame(100))
+    out = tmp_path / "out"
+    rd.from_pandas(df, npartitions=2).to_parquet(out)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        rd.from_pandas(df).to_parquet(out)
+
+    def boom(block):
+        if len(block) and block["id"][0] >= 50:
+            raise RuntimeError("crash while writing")
+        return block
+
+    bad = rd.from_pandas(df, npartitions=2).map_partitions(boom)
+    with pytest.raises(RuntimeError, match="crash"):
+        bad.to_parquet(out, overwrite=True)
+    assert_frames(pd.read_parquet(out), df)  # the previous dataset, whole
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+    with pytest.raises(RuntimeError, match="crash"):
+        bad.to_csv(tmp_path / "new.csv")
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+    rd.from_pandas(df.iloc[:10]).to_parquet(out, overwrite=True)
+    assert len(pd.read_parquet(out)) == 10
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+def test_missing_paths(tmp_path):
+    for reader in (rd.read_parquet, rd.read_csv):
+        with pytest.raises(FileNotFoundError, match="nope"):
+            reader(tmp_path / "nope")
+        with pytest.raises(FileNotFoundError, match=r"nope\*"):
+            reader(str(tmp_path / "nope*"))
+
+
+def test_corrupt_and_truncated_files(tmp_path, parquet_file):
+    path, _ = parquet_file
+    data = open(path, "rb").read()
+    bad = tmp_path / "cut.parquet"
+    bad.write_bytes(data[:len(data) // 2])
+    with pytest.raises(rd.CorruptDataError, match="cut.parquet"):
+        rd.read_parquet(bad)
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"not parquet at all")
+    with pytest.raises(rd.CorruptDataError, match="junk.parquet"):
+        rd.read_parquet(junk)
+    csv = tmp_path / "bad.csv"
+    csv.write_text("a,b\n1,2\n3,4\n5,6,7\n8,9\n")
+    with pytest.raises(ValueError, match=r"bad.csv.*line 4"):
+        rd.read_csv(csv).compute()
+
+
+def test_schemas_that_differ(tmp_path):
+    pq.write_table(pa.table({"a": [1, 2], "b": [1.0, 2.0]}), tmp_path / "x.parquet")
+    pq.write_table(pa.table({"a": ["1", "2"], "b": [1.0, 2.0]}), tmp_path / "y.parquet")
+    with pytest.raises(ValueError, match=r"x.parquet.*y.parquet.*\ba\b"):
+        rd.read_parquet(tmp_path)
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "y.csv").write_text("a,c\n1,2\n")
+    with pytest.raises(ValueError, match=r"x.csv.*y.csv.*different columns"):
+        rd.read_csv([tmp_path / "x.csv", tmp_path / "y.csv"])
+
+
+def test_unknown_columns(parquet_file, tmp_path):
+    path, _ = parquet_file
+    with pytest.raises(KeyError, match="nope.*the columns are: id, small"):
+        rd.read_parquet(path, columns=["id", "nope"])
+    with pytest.raises(KeyError, match="nope"):
+        rd.read_parquet(path, filters=[("nope", "==", 1)])
+    csv = tmp_path / "c.csv"
+    csv.write_text("a,b\n1,2\n")
+    with pytest.raises(KeyError, match="nope.*the columns are: a, b"):
+        rd.read_csv(csv, columns=["nope"])
+
+
+def test_writers_need_a_table(tmp_path):
+    with pytest.raises(TypeError, match="to_parquet.*table"):
+        rd.arange(10).to_parquet(tmp_path / "x")
+
+
+def test_missing_pyarrow_names_the_extra(monkeypatch, tmp_path):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name == "pyarrow" or name.startswith("pyarrow."):
+            raise ImportError("no pyarrow")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    with pytest.raises(ImportError, match=r"rdarray\[parquet\]"):
+        rd.read_parquet(tmp_path)
+    with pytest.raises(ImportError, match=r"rdarray\[csv\]"):
+        rd.read_csv(tmp_path)
