@@ -138,12 +138,12 @@ class CsvDataset:
                 raise KeyError(f"read_csv: no column {unknown[0]!r}; the columns are: {', '.join(self.names)}")
             self.dtype = np.dtype([(c, self.dtype[c]) for c in columns])
         # byte ranges at line ends outside quotes
-        self.ranges: list[tuple[str, int, int, int]] = []  # (file, start, stop, line of start)
+        self.ranges: list[tuple[str, int, int]] = []  # (file, start, stop)
         for file in self.files:
             start = header_end if file == first else self._header_end(file)
-            self.ranges.extend(_ranges(file, start, partition_bytes, quote, 1 + int(has_header)))
+            self.ranges.extend(_ranges(file, start, partition_bytes, quote))
         if not self.ranges:
-            self.ranges.append((first, header_end, header_end, 1 + int(has_header)))
+            self.ranges.append((first, header_end, header_end))
 
     def _header_end(self, file: str) -> int:
         """Where the data of another file of the dataset starts; ``ValueError`` if its header
@@ -208,7 +208,7 @@ class CsvReader:
     def __call__(self, p: int, fields: Sequence[str] | None = None):
         import pyarrow as pa
 
-        file, start, stop, line = self.ranges[p]
+        file, start, stop = self.ranges[p]
         names = list(fields) if fields is not None else list(names_of(self.dtype))
         dtype = np.dtype([(n, self.dtype[n]) for n in names])
         try:
@@ -223,11 +223,18 @@ class CsvReader:
         try:
             table = ds._parse(data, {n: self.types[n] for n in names}, names=names)
         except pa.ArrowInvalid as exc:
-            raise _parse_error(exc, file, data, line, self.names) from None
+            raise _parse_error(exc, file, data, _line_at(file, start), self.names) from None
         try:
-            return to_table(table, dtype, f"read_csv: {file!r} (from line {line})")
+            return to_table(table, dtype, f"read_csv: {file!r}")
         except ValueError as exc:
-            raise ValueError(f"{exc}: its type was inferred from a sample at the start of the file; "
+            where = ""
+            for name in names:  # the first missing value where the type holds none: its line
+                column = table.column(name)
+                if column.null_count and dtype[name].kind in "iub":
+                    row = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+                    where = f" (near line {_line_at(file, start) + row})"
+                    break
+            raise ValueError(f"{exc}{where}: its type was inferred from a sample at the start of the file; "
                              f"pass dtype={{column: type}} (e.g. float64 or str) to read_csv") from None
 
 
@@ -296,9 +303,22 @@ def _last_line_end(data: bytes, quote) -> int:
     return int(ends[-1]) + 1 if len(ends) else 0
 
 
-def _ranges(file: str, start: int, target: int, quote, first_line: int) -> list[tuple[str, int, int, int]]:
+def _line_at(file: str, offset: int) -> int:
+    """The line number (from 1) of the byte ``offset`` of ``file``: for error messages only."""
+    lines = 1
+    with open(file, "rb") as f:
+        while offset > 0:
+            chunk = f.read(min(offset, 1 << 24))
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return lines
+
+
+def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, int]]:
     """Byte ranges of ``file`` from ``start``, each about ``target`` bytes, cut just after line ends
-    outside quotes: (file, start, stop, line number of its first line)."""
+    outside quotes: (file, start, stop). Quotes are counted only in ranges that hold any."""
     size = os.path.getsize(file)
     if size <= start:
         return []
@@ -307,27 +327,31 @@ def _ranges(file: str, start: int, target: int, quote, first_line: int) -> list[
     with open(file, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         buf = np.frombuffer(mm, np.uint8)
         try:
-            line = first_line
             while start < size:
                 cut = min(start + target, size)
-                inside = int(np.count_nonzero(buf[start:cut] == q)) % 2 if q is not None else 0
+                inside = _quotes(mm, buf, start, cut, q)
                 while cut < size:
                     nl = mm.find(b"\n", cut)
                     if nl < 0:
                         cut = size
                         break
-                    if q is not None:
-                        inside = (inside + int(np.count_nonzero(buf[cut:nl] == q))) % 2
+                    inside = (inside + _quotes(mm, buf, cut, nl, q)) % 2
                     if not inside:
                         cut = nl + 1
                         break
                     cut = nl + 1
-                out.append((file, start, cut, line))
-                line += int(np.count_nonzero(buf[start:cut] == 10))
+                out.append((file, start, cut))
                 start = cut
         finally:
             del buf
     return out
+
+
+def _quotes(mm, buf: np.ndarray, start: int, stop: int, q: int | None) -> int:
+    """The parity of the count of quote characters in ``start:stop`` (0 without quoting)."""
+    if q is None or stop <= start or mm.find(bytes([q]), start, stop) < 0:
+        return 0
+    return int(np.count_nonzero(buf[start:stop] == q)) % 2
 
 
 def _first_fields(data: bytes, ds: CsvDataset) -> list:
