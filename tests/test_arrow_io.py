@@ -406,3 +406,27 @@ def test_missing_pyarrow_names_the_extra(monkeypatch, tmp_path):
         rd.read_parquet(tmp_path)
     with pytest.raises(ImportError, match=r"rdarray\[csv\]"):
         rd.read_csv(tmp_path)
+
+
+def test_csv_edge_cases(tmp_path):
+    (tmp_path / "u.csv").write_text('a,b\n1,"abc\n2,x\n')
+    with pytest.raises(rd.CorruptDataError, match=r"u.csv.*quote"):
+        rd.read_csv(tmp_path / "u.csv")
+    (tmp_path / "h.csv").write_text("a,b\n")
+    x = rd.read_csv(tmp_path / "h.csv")
+    assert x.to_pandas().shape == (0, 2) and x.dtype.names == ("a", "b")
+    (tmp_path / "crlf.csv").write_bytes(b"a,b\r\n1,x\r\n2,y")  # CRLF, no final line end
+    assert_frames(rd.read_csv(tmp_path / "crlf.csv").to_pandas(), pd.read_csv(tmp_path / "crlf.csv"))
+
+
+def test_parquet_categorical_dates_unsigned_nullable_bool(tmp_path):
+    df = pd.DataFrame({"c": pd.Categorical(["a", "b", None, "a"]), "u": np.arange(4, dtype=np.uint16),
+                       "bn": pd.array([True, None, False, True], dtype="boolean"),
+                       "d": pd.to_datetime(["2020-01-01", "2020-01-02", None, "2020-01-04"]).date})
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "c.parquet")
+    x = rd.read_parquet(tmp_path / "c.parquet")
+    assert x.dtype["u"] == np.uint16 and x.dtype["bn"] == np.float64 and x.dtype["d"] == np.dtype("M8[s]")
+    got = x.to_pandas()
+    assert got["c"].tolist()[:2] == ["a", "b"] and pd.isna(got["c"][2])
+    assert got["bn"].tolist()[::2] == [1.0, 0.0] and np.isnan(got["bn"][1])
+    assert got["d"].tolist()[0] == pd.Timestamp("2020-01-01") and pd.isna(got["d"][2])

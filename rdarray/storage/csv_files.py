@@ -107,10 +107,13 @@ class CsvDataset:
         for name in parse_dates:
             column_types.setdefault(name, pa.timestamp("us"))  # as pandas 3 parses dates
         sample = head[header_end:sample_end]
-        try:
-            table = self._parse(sample, column_types, infer=True)
-        except pa.ArrowInvalid as exc:
-            raise _parse_error(exc, first, sample, 1 + int(has_header), self.names) from None
+        if not sample.strip():  # no rows: text, as pandas makes the columns of an empty file
+            table = pa.table({n: pa.array([], column_types.get(n, pa.large_string())) for n in self.names})
+        else:
+            try:
+                table = self._parse(sample, column_types, infer=True)
+            except pa.ArrowInvalid as exc:
+                raise _parse_error(exc, first, sample, 1 + int(has_header), self.names) from None
         fields = []
         self.types = {}
         for name in self.names:
@@ -141,7 +144,9 @@ class CsvDataset:
         self.ranges: list[tuple[str, int, int]] = []  # (file, start, stop)
         for file in self.files:
             start = header_end if file == first else self._header_end(file)
-            self.ranges.extend(_ranges(file, start, partition_bytes, quote))
+            # with an escape character, a quote may be escaped: counting quotes would not find
+            # the line ends outside quotes, so each file is one range
+            self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote))
         if not self.ranges:
             self.ranges.append((first, header_end, header_end))
 
@@ -220,6 +225,8 @@ class CsvReader:
         if len(data) != stop - start:
             raise CorruptDataError(f"read_csv: {file!r} is shorter than when it was opened (truncated?)")
         ds = self._dataset()
+        if not data.strip():  # no rows (a file of its header only)
+            return to_table(pa.table({n: pa.array([], self.types[n]) for n in names}), dtype, "read_csv")
         try:
             table = ds._parse(data, {n: self.types[n] for n in names}, names=names)
         except pa.ArrowInvalid as exc:
@@ -333,6 +340,7 @@ def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, i
                 while cut < size:
                     nl = mm.find(b"\n", cut)
                     if nl < 0:
+                        inside = (inside + _quotes(mm, buf, cut, size, q)) % 2
                         cut = size
                         break
                     inside = (inside + _quotes(mm, buf, cut, nl, q)) % 2
@@ -340,6 +348,9 @@ def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, i
                         cut = nl + 1
                         break
                     cut = nl + 1
+                if cut >= size and inside:
+                    raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
+                                           f"at or after line {_line_at(file, start)} is never closed)")
                 out.append((file, start, cut))
                 start = cut
         finally:
