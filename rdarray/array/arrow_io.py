@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..session.context import get_context
 from ..storage.arrow import require_pyarrow
 from ..storage.atomic import AtomicWrite, sync_file
 from ..table import is_table
+from ..text import is_text
 
 if TYPE_CHECKING:
     from .core import PartitionedArray
@@ -71,12 +73,72 @@ def read_parquet(path, columns=None, filters=None) -> PartitionedArray:
     >>> t["fare"].mean().compute()
     """
     from ..storage.parquet import ParquetDataset
-    from .core import PartitionedArray
 
     ds = ParquetDataset(path, columns=columns, filters=filters, partition_bytes=config.partition_bytes)
+    return _parquet_array(ds)
+
+
+def _parquet_array(ds) -> PartitionedArray:
+    from .core import PartitionedArray
+
     lengths = ds.lengths if ds.filters is None else None
-    return PartitionedArray(Node("read_parquet", ds.reader(), [], len(ds.parts), ds.dtype, (), lengths,
-                                 pass_index=True, reads_fields=True, detail=ds.describe()))
+    node = Node("read_parquet", ds.reader(), [], len(ds.parts), ds.dtype, (), lengths,
+                pass_index=True, reads_fields=True, detail=ds.describe())
+    _datasets[node] = ds
+    return PartitionedArray(node)
+
+
+#: the Parquet dataset of each read_parquet node (its footers), for masks pushed into its filters
+_datasets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: comparisons of one field of a read_parquet node with a constant: node -> (source, term)
+_predicates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_COMPARISONS = {np.less: "<", np.less_equal: "<=", np.greater: ">", np.greater_equal: ">=", np.equal: "=="}
+_SWAPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+
+
+def note_comparison(result, ufunc, inputs) -> None:
+    """Remember that ``result`` compares a field of a ``read_parquet`` array with a constant
+    (``t["f"] > 3``), so that ``t[result]`` can become a read with that filter
+    (:func:`pushed_mask`). Only comparisons whose rows pyarrow's filters keep alike: ``<``,
+    ``<=``, ``>``, ``>=``, ``==`` (a missing value or NaN is never kept by either) of a number,
+    boolean or text field with a number, bool or str."""
+    from .core import PartitionedArray
+
+    op = _COMPARISONS.get(ufunc)
+    if op is None or len(inputs) != 2 or not isinstance(result, PartitionedArray):
+        return
+    field, value = inputs
+    if not isinstance(field, PartitionedArray):
+        field, value, op = value, field, _SWAPPED[op]
+    if not isinstance(field, PartitionedArray) or isinstance(value, PartitionedArray):
+        return
+    node = field._node
+    if node.op != "field" or len(node.dependencies) != 1 or node.dtype.names is not None or node.trailing:
+        return
+    source = node.parents[0]
+    if source not in _datasets or node.detail not in (source.dtype.names or ()):
+        return
+    if isinstance(value, np.generic):
+        value = value.item()
+    kind = node.dtype.kind
+    numeric = (isinstance(value, (int, float)) and not isinstance(value, bool) and kind in "iuf"
+               and abs(value) < 2 ** 53 and not (kind == "u" and value < 0))  # values pyarrow casts exactly
+    if isinstance(value, float) and value != value:  # NaN
+        return
+    if not (numeric or (isinstance(value, bool) and kind == "b")
+            or (isinstance(value, str) and is_text(node.dtype))):
+        return
+    _predicates[result._node] = (source, (node.detail, op, value))
+
+
+def pushed_mask(x, mask):
+    """``x[mask]`` as a read of ``x``'s Parquet files with the mask's comparison as one more filter
+    (row groups its statistics exclude are not read), where ``x`` is a ``read_parquet`` array and
+    ``mask`` a comparison of one of its fields with a constant (:func:`note_comparison`); else None."""
+    found = _predicates.get(mask._node)
+    if found is None or found[0] is not x._node:
+        return None
+    return _parquet_array(_datasets[x._node].filtered(found[1], x.dtype))
 
 
 def read_csv(path, columns=None, dtype=None, parse_dates=None, **options) -> PartitionedArray:

@@ -108,7 +108,22 @@ class ParquetDataset:
             if unknown:
                 raise KeyError(f"read_parquet: no column {unknown[0]!r}; the columns are: {', '.join(names)}")
             names = list(columns)
-        self.filters = normalize_filters(filters, list(schema.names))
+        self.metas, self.names, self.partition_bytes = metas, names, partition_bytes
+        self._plan(normalize_filters(filters, list(schema.names)))
+
+    def filtered(self, term: tuple, dtype: np.dtype) -> ParquetDataset:
+        """This dataset with the filter ``term`` (column, op, value) and'ed to its filters, its
+        dtype kept (``dtype``): the footers are not read again."""
+        out = ParquetDataset.__new__(ParquetDataset)
+        out.__dict__.update(self.__dict__)
+        dnf = [c + [term] for c in self.filters] if self.filters is not None else [[term]]
+        out._plan(dnf, dtype)
+        return out
+
+    def _plan(self, filters, dtype: np.dtype | None = None) -> None:
+        """The row groups the filters keep, in partitions, and the dtype (unless given)."""
+        schema, metas, names, partition_bytes = self.schema, self.metas, self.names, self.partition_bytes
+        self.filters = filters
         # the row groups, their statistics checked against the filters
         index = {name: i for i, name in enumerate(schema.names)}
         kept: list[tuple[int, int, int, int]] = []  # (file, row group, rows, bytes)
@@ -132,7 +147,7 @@ class ParquetDataset:
         fields = [(name, field_dtype(name, schema.field(name).type,
                                      schema.field(name).nullable if nulls[name] is None else bool(nulls[name]),
                                      "read_parquet")) for name in names]
-        self.dtype = np.dtype(fields)
+        self.dtype = np.dtype(fields) if dtype is None else dtype
         # partitions: consecutive row groups, about partition_bytes each
         self.parts: list[list[tuple[str, list[int]]]] = []
         self.lengths: list[int] = []
@@ -186,7 +201,8 @@ class ParquetDataset:
         where = os.path.basename(self.files[0]) if len(self.files) == 1 else f"{len(self.files)} files"
         text = f"{where}, {self.row_groups} row group(s) in {len(self.parts)} partition(s)"
         if self.filters is not None:
-            text += f", {self.skipped} of {self.total_groups} row group(s) skipped by statistics"
+            shown = " or ".join(" and ".join(f"{c} {op} {v!r}" for c, op, v in conj) for conj in self.filters)
+            text += f", filters {shown}: {self.skipped} of {self.total_groups} row group(s) skipped by statistics"
         return text
 
 
