@@ -298,21 +298,26 @@ def test_to_parquet_read_back_everywhere(ctx, tmp_path):
 
 
 def test_to_csv_read_back_everywhere(ctx, tmp_path):
-    df = expected(frame(300)).drop(columns=["tz"])
+    df = expected(frame(300))
+    df["tz"] = df["tz"].dt.tz_convert("UTC")  # CSV holds instants: zoned times are written in UTC
     x = rd.from_pandas(df, npartitions=3)
     x.to_csv(tmp_path / "one.csv")
     x.to_csv(tmp_path / "many")
     assert sorted(os.listdir(tmp_path / "many")) == [f"part-0000{k}.csv" for k in range(3)]
     for path in (tmp_path / "one.csv", tmp_path / "many"):
-        assert_frames(rd.read_csv(path, parse_dates=["t"]).to_pandas(), df)
-    assert_frames(pd.read_csv(tmp_path / "one.csv", parse_dates=["t"]), df)
+        assert_frames(rd.read_csv(path, parse_dates=["t", "tz"]).to_pandas(), df)
+    assert_frames(pd.read_csv(tmp_path / "one.csv", parse_dates=["t", "tz"]), df)
     polars = pytest.importorskip("polars")
     got = polars.read_csv(tmp_path / "one.csv", try_parse_dates=True).to_pandas()
-    assert_frames(got.assign(s=got["s"].astype("str"), nint=got["nint"].astype("float64")), df)
+    assert_frames(got.assign(s=got["s"].astype("str"), nint=got["nint"].astype("float64"),
+                             tz=got["tz"].dt.tz_convert("UTC")), df)
     duckdb = pytest.importorskip("duckdb")
-    got = duckdb.sql(f"select * from read_csv('{tmp_path}/many/*.csv') order by id").df()
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    got = con.sql(f"select * from read_csv('{tmp_path}/many/*.csv') order by id").df()
     assert_frames(got.assign(s=got["s"].astype("str"), f32=got["f32"].astype("float32"),
-                             nint=got["nint"].astype("float64")), df)  # DuckDB: whole floats as integers
+                             nint=got["nint"].astype("float64"),  # DuckDB: whole floats as integers
+                             tz=pd.to_datetime(got["tz"], utc=True)), df)
 
 
 def test_writes_are_atomic(tmp_path, monkeypatch):

@@ -136,8 +136,8 @@ def pushed_mask(x, mask):
     (row groups its statistics exclude are not read), where ``x`` is a ``read_parquet`` array and
     ``mask`` a comparison of one of its fields with a constant (:func:`note_comparison`); else None."""
     found = _predicates.get(mask._node)
-    if found is None or found[0] is not x._node:
-        return None
+    if found is None or found[0] is not x._node or x._node.persist_level is not None:
+        return None  # a persisted read is masked where it is kept, not read again
     return _parquet_array(_datasets[x._node].filtered(found[1], x.dtype))
 
 

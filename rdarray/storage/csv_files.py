@@ -104,8 +104,6 @@ class CsvDataset:
                 raise KeyError(f"read_csv: parse_dates names no column {name!r}; the columns are: "
                                f"{', '.join(self.names)}")
         column_types = {n: _arrow_type(d, n) for n, d in dtype.items()}
-        for name in parse_dates:
-            column_types.setdefault(name, pa.timestamp("us"))  # as pandas 3 parses dates
         sample = head[header_end:sample_end]
         if not sample.strip():  # no rows: text, as pandas makes the columns of an empty file
             table = pa.table({n: pa.array([], column_types.get(n, pa.large_string())) for n in self.names})
@@ -121,12 +119,11 @@ class CsvDataset:
             nulls = table.column(name).null_count > 0
             if name in dtype:
                 field = dtype[name]
+            elif name in parse_dates:  # microseconds, as pandas 3 parses dates; UTC where they say Z
+                column_types[name] = pa.timestamp("us", tz=t.tz if pa.types.is_timestamp(t) else None)
+                field = field_dtype(name, column_types[name], nulls, "read_csv")
             elif pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
-                if name in parse_dates:
-                    field = field_dtype(name, t, nulls, "read_csv")
-                    column_types[name] = t
-                else:  # pandas parses dates only where asked
-                    field = FIELD
+                field = FIELD  # pandas parses dates only where asked
             elif pa.types.is_null(t):
                 field = np.dtype(np.float64)
             else:
