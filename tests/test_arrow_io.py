@@ -466,3 +466,22 @@ def test_a_pushed_mask_is_counted_in_explain(parquet_file):
     assert "filters id >= 420: 8 of 10 row group(s) skipped by statistics" in y.explain()
     z = rd.read_parquet(path, filters=[("small", "<", 50)])
     assert "8 of 10" in z[z["id"] >= 420].explain()  # and'ed to the filters given
+
+
+def test_workers_read_only_the_fields_used(processes_context, tmp_path):
+    """The stage sent to a worker carries the planner's column pruning: the reader there is told
+    the fields (a file that holds one column readable only: the others are damaged)."""
+    data = {f"c{i}": np.arange(100, dtype=np.float64) * i for i in range(16)}
+    pq.write_table(pa.table(data), tmp_path / "wide.parquet")
+    with processes_context.as_default():
+        x = rd.read_parquet(tmp_path / "wide.parquet")
+        y = x[x["c3"] * 1 > 10]["c5"]
+        from rdarray.storage.parquet import ParquetReader
+
+        class Spy(ParquetReader):
+            def __call__(self, p, fields=None):
+                assert fields == ("c3", "c5"), fields
+                return super().__call__(p, fields)
+
+        x._node.func = Spy(x._node.func.parts, x._node.func.dtype, None, x._node.func.order)
+        np.testing.assert_array_equal(y.compute(), data["c5"][data["c3"] > 10])
