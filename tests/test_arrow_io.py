@@ -485,3 +485,18 @@ def test_workers_read_only_the_fields_used(processes_context, tmp_path):
 
         x._node.func = Spy(x._node.func.parts, x._node.func.dtype, None, x._node.func.order)
         np.testing.assert_array_equal(y.compute(), data["c5"][data["c3"] > 10])
+
+
+def test_damaged_pages_of_a_written_file(tmp_path):
+    """to_parquet writes page checksums, and read_parquet verifies them: damage inside a page is
+    an error naming the file, not wrong values."""
+    x = rd.from_numpy(np.array([(float(i), i) for i in range(100_000)], dtype=[("a", "f8"), ("b", "i8")]),
+                      npartitions=1)
+    x.to_parquet(tmp_path / "out", compression="none")
+    file = tmp_path / "out" / "part-00000.parquet"
+    data = bytearray(file.read_bytes())
+    for k in range(1000, 1400):
+        data[k] ^= 0xFF
+    file.write_bytes(bytes(data))
+    with pytest.raises(rd.CorruptDataError, match="part-00000.parquet"):
+        rd.read_parquet(tmp_path / "out").compute()

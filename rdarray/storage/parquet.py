@@ -85,7 +85,7 @@ class ParquetDataset:
         for file in self.files:
             try:
                 metas.append(pq.read_metadata(file))
-            except (pa.ArrowInvalid, OSError) as exc:
+            except (pa.ArrowException, OSError) as exc:
                 if isinstance(exc, FileNotFoundError):
                     raise FileNotFoundError(f"read_parquet: no such file: {file!r}") from None
                 raise CorruptDataError(f"read_parquet: {file!r} is not a readable Parquet file: {exc}") from None
@@ -225,10 +225,11 @@ class ParquetReader:
         tables = []
         for file, groups in self.parts[p]:
             try:
-                table = pq.ParquetFile(file).read_row_groups(groups, columns=columns)
+                # pages written with checksums (to_parquet writes them) are verified
+                table = pq.ParquetFile(file, page_checksum_verification=True).read_row_groups(groups, columns=columns)
             except FileNotFoundError:
                 raise FileNotFoundError(f"read_parquet: no such file: {file!r}") from None
-            except (pa.ArrowInvalid, OSError) as exc:
+            except (pa.ArrowException, OSError) as exc:
                 raise CorruptDataError(f"read_parquet: cannot read {file!r}: {exc}") from None
             if self.filters is not None:
                 table = table.filter(pq.filters_to_expression([[tuple(t) for t in c] for c in self.filters]))
@@ -271,6 +272,6 @@ class ParquetWriter:
             per_row = max(1, table.nbytes // max(1, table.num_rows))
             rows = int(min(1 << 20, max(1024, self.row_group_bytes // per_row)))
         file = os.path.join(self.directory, f"part-{p:05d}.parquet")
-        written(lambda f: pq.write_table(table, f, row_group_size=rows, compression=self.compression), file,
-                "to_parquet")
+        written(lambda f: pq.write_table(table, f, row_group_size=rows, compression=self.compression,
+                                         write_page_checksum=True), file, "to_parquet")
         return table.num_rows
