@@ -500,3 +500,12 @@ def test_damaged_pages_of_a_written_file(tmp_path):
     file.write_bytes(bytes(data))
     with pytest.raises(rd.CorruptDataError, match="part-00000.parquet"):
         rd.read_parquet(tmp_path / "out").compute()
+
+
+def test_filters_on_columns_not_read(parquet_file):
+    path, _ = parquet_file
+    filters = [("id", ">", 400), ("flag", "==", True)]
+    want = pq.read_table(path, columns=["s"], filters=filters).to_pandas()
+    x = rd.read_parquet(path, columns=["s"], filters=filters)
+    assert x.dtype.names == ("s",)
+    assert_frames(x.to_pandas(), want)
