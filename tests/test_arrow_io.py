@@ -509,3 +509,13 @@ def test_filters_on_columns_not_read(parquet_file):
     x = rd.read_parquet(path, columns=["s"], filters=filters)
     assert x.dtype.names == ("s",)
     assert_frames(x.to_pandas(), want)
+
+
+def test_fixed_width_bytes_and_str_round_trip(tmp_path):
+    a = np.array([(b"ab", "xyz", 1), (b"c", "", 2), (b"", "q", 3)], dtype=[("b", "S2"), ("u", "U3"), ("i", "i4")])
+    rd.from_numpy(a).to_parquet(tmp_path / "out")
+    x = rd.read_parquet(tmp_path / "out")
+    assert x.dtype["b"] == np.dtype("S2") and x.dtype["i"] == np.int32  # U comes back as variable-width text
+    got = x.compute()
+    assert got["b"].tolist() == [b"ab", b"c", b""] and got["u"].tolist() == ["xyz", "", "q"]
+    assert pd.read_parquet(tmp_path / "out")["b"].tolist() == [b"ab", b"c", b""]

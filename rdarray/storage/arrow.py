@@ -67,9 +67,10 @@ def expand_paths(path, what: str, suffixes: Sequence[str] = ()) -> list[str]:
     return files
 
 
-def field_dtype(name: str, arrow_type, nullable: bool, what: str) -> np.dtype:
+def field_dtype(name: str, arrow_type, nullable: bool, what: str, width: int | None = None) -> np.dtype:
     """The field dtype an Arrow column of ``arrow_type`` becomes (``nullable``: it may hold nulls,
-    which integers and booleans cannot: float64 then)."""
+    which integers and booleans cannot: float64 then); binary data is fixed-width bytes of
+    ``width`` (as ``to_parquet`` records it), else of the fixed size of its type."""
     import pyarrow as pa
 
     t = arrow_type
@@ -91,6 +92,11 @@ def field_dtype(name: str, arrow_type, nullable: bool, what: str) -> np.dtype:
         return np.dtype("M8[s]")  # as pandas 3 makes dates of a parquet file
     if pa.types.is_duration(t):
         return np.dtype(f"m8[{t.unit}]")
+    if pa.types.is_fixed_size_binary(t) and width is None:
+        width = t.byte_width
+    if width is not None and (pa.types.is_fixed_size_binary(t) or pa.types.is_binary(t)
+                              or pa.types.is_large_binary(t)):
+        return np.dtype(f"S{width}")
     if pa.types.is_fixed_size_binary(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
         raise TypeError(f"{what}: column {name!r} holds binary data ({t}), which rdarray does not read")
     raise TypeError(f"{what}: column {name!r} is of Arrow type {t}, which rdarray does not read")
@@ -106,6 +112,8 @@ def column(array, dtype: np.dtype):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
+    if dtype.kind == "S":
+        return array.fill_null(b"").to_numpy(zero_copy_only=False).astype(dtype)
     if is_text(dtype):
         if pa.types.is_null(array.type):
             return Text(np.zeros(len(array) + 1, np.int64), np.empty(0, np.uint8), np.ones(len(array), bool))
@@ -202,6 +210,8 @@ def from_block(block, dtype: np.dtype, what: str, nan_as_null: bool = False):
             raw = np.ascontiguousarray(values).view(np.int64)
             mask = raw == np.iinfo(np.int64).min  # NaT
             arrays.append(pa.array(raw, type=pa.int64(), mask=mask if mask.any() else None).view(field.type))
+        elif values.dtype.kind == "S":  # as NumPy reads them: trailing NULs dropped
+            arrays.append(pa.array(values.tolist(), type=pa.binary()))
         elif values.dtype.kind == "U":
             arrays.append(pa.array(values.tolist(), type=pa.large_string()))
         else:
@@ -218,4 +228,18 @@ def schema_metadata(dtype: np.dtype) -> dict:
 
     text = [name for name in names_of(dtype) if is_text(dtype[name])]
     zones = {name: str(zone(dtype[name])) for name in names_of(dtype) if zone(dtype[name]) is not None}
-    return {"rdarray": json.dumps({"version": 1, "text": text, "zones": zones})}
+    widths = {name: dtype[name].itemsize for name in names_of(dtype) if dtype[name].kind == "S"}
+    return {"rdarray": json.dumps({"version": 1, "text": text, "zones": zones, "bytes": widths})}
+
+
+def byte_widths(schema) -> dict:
+    """The widths of the fixed-width bytes fields a file written by ``to_parquet`` holds (its
+    ``rdarray`` schema metadata), by name; {} for other files."""
+    import json
+
+    try:
+        widths = json.loads((schema.metadata or {}).get(b"rdarray", b"{}")).get("bytes", {})
+    except (ValueError, AttributeError):
+        return {}
+    return {str(k): int(v) for k, v in widths.items() if isinstance(v, int) and 0 < v < 1 << 20} \
+        if isinstance(widths, dict) else {}

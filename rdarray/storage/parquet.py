@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import CorruptDataError
 from ..table import names_of
-from .arrow import expand_paths, field_dtype, require_pyarrow, to_table
+from .arrow import byte_widths, expand_paths, field_dtype, require_pyarrow, to_table
 
 SUFFIXES = (".parquet", ".parq", ".pq")
 _OPS = {"=", "==", "!=", "<", "<=", ">", ">=", "in", "not in"}
@@ -144,9 +144,10 @@ class ParquetDataset:
         self.skipped = self.total_groups - len(kept)
         # integers and booleans with missing values become float64: known from the statistics
         # (without them, from whether the schema allows nulls)
+        widths = byte_widths(schema)
         fields = [(name, field_dtype(name, schema.field(name).type,
                                      schema.field(name).nullable if nulls[name] is None else bool(nulls[name]),
-                                     "read_parquet")) for name in names]
+                                     "read_parquet", widths.get(name))) for name in names]
         self.dtype = np.dtype(fields) if dtype is None else dtype
         # partitions: consecutive row groups, about partition_bytes each
         self.parts: list[list[tuple[str, list[int]]]] = []
