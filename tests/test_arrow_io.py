@@ -519,3 +519,27 @@ def test_fixed_width_bytes_and_str_round_trip(tmp_path):
     got = x.compute()
     assert got["b"].tolist() == [b"ab", b"c", b""] and got["u"].tolist() == ["xyz", "", "q"]
     assert pd.read_parquet(tmp_path / "out")["b"].tolist() == [b"ab", b"c", b""]
+
+
+def test_concurrent_overwrites_leave_one_whole_dataset(tmp_path):
+    import threading
+
+    out = tmp_path / "out"
+    frames = [expected(frame(200, seed=k)) for k in range(4)]
+    errors = []
+
+    def write(df):
+        try:
+            rd.from_pandas(df, npartitions=2).to_parquet(out, overwrite=True)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(df,)) for df in frames]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    got = pd.read_parquet(out)
+    assert any(np.array_equal(got["f"].to_numpy(), df["f"].to_numpy(), equal_nan=True) for df in frames)
+    assert sorted(os.listdir(tmp_path)) == ["out"]

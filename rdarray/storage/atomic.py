@@ -14,6 +14,7 @@ lock it can take exclusively (their writers died).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -60,14 +61,15 @@ class AtomicWrite:
         if os.path.lexists(self.target) and not overwrite:
             raise FileExistsError(f"{what}: {self.target!r} exists; pass overwrite=True to replace it")
         self.overwrite = overwrite
-        _remove_dead(self.parent, self.name)
         self.staging = os.path.join(self.parent, f".{self.name}.tmp-{uuid.uuid4().hex}")
-        try:
-            os.mkdir(self.staging)
-        except OSError as exc:
-            raise _named(exc, f"{what}: cannot write into {self.parent!r}") from exc
-        self._lock = os.open(self.staging, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(self._lock, fcntl.LOCK_SH)
+        with _locked(self.parent):  # no other writer cleans up between making and locking it
+            _remove_dead(self.parent, self.name)
+            try:
+                os.mkdir(self.staging)
+            except OSError as exc:
+                raise _named(exc, f"{what}: cannot write into {self.parent!r}") from exc
+            self._lock = os.open(self.staging, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
         self.committed = False
 
     def __enter__(self) -> AtomicWrite:
@@ -81,7 +83,12 @@ class AtomicWrite:
             os.close(self._lock)
 
     def commit(self, file: str | None = None) -> None:
-        """Move the staged file ``file`` (or the staging directory) to the target."""
+        """Move the staged file ``file`` (or the staging directory) to the target; writers of
+        one directory commit one at a time (an exclusive lock on it)."""
+        with _locked(self.parent):
+            self._commit(file)
+
+    def _commit(self, file: str | None) -> None:
         if os.path.lexists(self.target) and not self.overwrite:
             raise FileExistsError(f"{self.what}: {self.target!r} exists; pass overwrite=True to replace it")
         if file is not None:
@@ -105,6 +112,17 @@ class AtomicWrite:
         _sync_dir(self.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(directory: str):
+    """An exclusive lock on ``directory`` (writers of targets in it: one cleans up or commits at a time)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _remove_dead(parent: str, name: str) -> None:
