@@ -543,3 +543,14 @@ def test_concurrent_overwrites_leave_one_whole_dataset(tmp_path):
     got = pd.read_parquet(out)
     assert any(np.array_equal(got["f"].to_numpy(), df["f"].to_numpy(), equal_nan=True) for df in frames)
     assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz"])
+def test_read_compressed_csv(tmp_path, suffix):
+    df = frame(300).drop(columns=["tz"])
+    path = tmp_path / f"data{suffix}"
+    df.to_csv(path, index=False)
+    x = rd.read_csv(path, parse_dates=["t"])
+    assert x.npartitions == 1  # a compressed file is read whole
+    assert_frames(x.to_pandas(), pd.read_csv(path, parse_dates=["t"]))
+    assert_frames(rd.read_csv(str(tmp_path)).to_pandas(), pd.read_csv(path))

@@ -155,6 +155,7 @@ def read_csv(path, columns=None, dtype=None, parse_dates=None, **options) -> Par
     ----------
     path : str, os.PathLike or list of them
         A file, a directory (its ``.csv`` files), a glob or a list; every file has the same header.
+        Files ending in ``.gz``, ``.bz2`` or ``.xz`` are decompressed, each read whole (one partition).
     columns : list of str, optional
         The columns to read (all by default), in this order.
     dtype : dtype or dict, optional

@@ -48,7 +48,7 @@ class CsvDataset:
         if unknown:
             raise TypeError(f"read_csv: unsupported option {unknown[0]!r}; the options are: "
                             f"{', '.join(sorted(_OPTIONS))}")
-        self.files = expand_paths(path, "read_csv", (".csv", ".txt", ".tsv"))
+        self.files = expand_paths(path, "read_csv", (".csv", ".txt", ".tsv", ".csv.gz", ".csv.bz2", ".csv.xz"))
         sep = options.get("sep", options.get("delimiter", ","))
         if not isinstance(sep, str) or len(sep) != 1:
             raise ValueError(f"read_csv: sep must be one character, got {sep!r}")
@@ -70,7 +70,7 @@ class CsvDataset:
         parse_dates = [parse_dates] if isinstance(parse_dates, str) else list(parse_dates or [])
         # the header and a sample
         first = self.files[0]
-        with open(first, "rb") as f:
+        with _open(first) as f:
             head = f.read(SAMPLE_BYTES)
             whole = len(head) < SAMPLE_BYTES
         header_end = _line_end(head, 0, quote) if has_header else 0
@@ -143,6 +143,9 @@ class CsvDataset:
             start = header_end if file == first else self._header_end(file)
             # with an escape character, a quote may be escaped: counting quotes would not find
             # the line ends outside quotes, so each file is one range
+            if _compressed(file):  # read whole, decompressed as it is read
+                self.ranges.append((file, start, -1))
+                continue
             self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote))
         if not self.ranges:
             self.ranges.append((first, header_end, header_end))
@@ -152,7 +155,7 @@ class CsvDataset:
         names other columns than the first file's."""
         if not self.header:
             return 0
-        with open(file, "rb") as f:
+        with _open(file) as f:
             head = f.read(SAMPLE_BYTES)
         end = _line_end(head, 0, self.quote)
         end = len(head) if end < 0 else end
@@ -214,12 +217,18 @@ class CsvReader:
         names = list(fields) if fields is not None else list(names_of(self.dtype))
         dtype = np.dtype([(n, self.dtype[n]) for n in names])
         try:
-            with open(file, "rb") as f:
-                f.seek(start)
-                data = f.read(stop - start)
+            with _open(file) as f:
+                if stop < 0:  # a compressed file: all of it after the header
+                    f.read(start)
+                    data = f.read()
+                else:
+                    f.seek(start)
+                    data = f.read(stop - start)
         except FileNotFoundError:
             raise FileNotFoundError(f"read_csv: no such file: {file!r}") from None
-        if len(data) != stop - start:
+        except (OSError, EOFError, ValueError) as exc:
+            raise CorruptDataError(f"read_csv: cannot read {file!r}: {exc}") from None
+        if stop >= 0 and len(data) != stop - start:
             raise CorruptDataError(f"read_csv: {file!r} is shorter than when it was opened (truncated?)")
         ds = self._dataset()
         if not data.strip():  # no rows (a file of its header only)
@@ -310,7 +319,7 @@ def _last_line_end(data: bytes, quote) -> int:
 def _line_at(file: str, offset: int) -> int:
     """The line number (from 1) of the byte ``offset`` of ``file``: for error messages only."""
     lines = 1
-    with open(file, "rb") as f:
+    with _open(file) as f:
         while offset > 0:
             chunk = f.read(min(offset, 1 << 24))
             if not chunk:
@@ -318,6 +327,27 @@ def _line_at(file: str, offset: int) -> int:
             lines += chunk.count(b"\n")
             offset -= len(chunk)
     return lines
+
+
+def _compressed(file: str) -> bool:
+    return file.endswith((".gz", ".bz2", ".xz"))
+
+
+def _open(file: str):
+    """``file`` for reading: decompressed when its name ends in ``.gz``, ``.bz2`` or ``.xz``."""
+    if file.endswith(".gz"):
+        import gzip
+
+        return gzip.open(file, "rb")
+    if file.endswith(".bz2"):
+        import bz2
+
+        return bz2.open(file, "rb")
+    if file.endswith(".xz"):
+        import lzma
+
+        return lzma.open(file, "rb")
+    return open(file, "rb")
 
 
 def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, int]]:
