@@ -554,3 +554,15 @@ def test_read_compressed_csv(tmp_path, suffix):
     assert x.npartitions == 1  # a compressed file is read whole
     assert_frames(x.to_pandas(), pd.read_csv(path, parse_dates=["t"]))
     assert_frames(rd.read_csv(str(tmp_path)).to_pandas(), pd.read_csv(path))
+
+
+def test_schemas_differing_only_in_nullability_and_metadata(tmp_path):
+    a = pa.table({"a": [1, 2]}).replace_schema_metadata({"x": "1"})
+    b = pa.Table.from_arrays([pa.array([3, 4])], schema=pa.schema([pa.field("a", pa.int64(), nullable=False)]))
+    pq.write_table(a, tmp_path / "a.parquet")
+    pq.write_table(b, tmp_path / "b.parquet")
+    assert rd.read_parquet(tmp_path)["a"].compute().tolist() == [1, 2, 3, 4]
+    pq.write_table(pa.table({"b": [1], "a": [2]}), tmp_path / "c.parquet")
+    pq.write_table(pa.table({"a": [1], "b": [2]}), tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match="another order"):
+        rd.read_parquet([tmp_path / "c.parquet", tmp_path / "d.parquet"])

@@ -92,10 +92,13 @@ class ParquetDataset:
         schema = metas[0].schema.to_arrow_schema()
         for file, meta in zip(self.files[1:], metas[1:]):
             other = meta.schema.to_arrow_schema()
-            if not other.equals(schema):
+            if [(f.name, f.type) for f in other] != [(f.name, f.type) for f in schema]:  # not nullability, metadata
                 mine = {f.name: f.type for f in schema}
                 theirs = {f.name: f.type for f in other}
                 differ = sorted(n for n in set(mine) | set(theirs) if mine.get(n) != theirs.get(n))
+                if not differ:
+                    raise ValueError(f"read_parquet: {self.files[0]!r} and {file!r} have the same columns in "
+                                     f"another order: {schema.names} vs {other.names}")
                 raise ValueError(f"read_parquet: {self.files[0]!r} and {file!r} have different schemas; "
                                  f"the columns that differ: " + ", ".join(
                                      f"{n} ({mine.get(n, 'absent')} vs {theirs.get(n, 'absent')})" for n in differ))
@@ -238,7 +241,11 @@ class ParquetReader:
         dtype = np.dtype([(n, self.dtype[n]) for n in names])
         if not tables:
             return to_table(_empty(dtype), dtype, "read_parquet")
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        if len(tables) == 1:
+            table = tables[0]
+        else:  # column by column: files may differ in nullability and metadata
+            table = pa.table({name: pa.chunked_array([c for t in tables for c in t.column(name).chunks],
+                                                     type=tables[0].schema.field(name).type) for name in names})
         where = ", ".join(repr(f) for f, _ in self.parts[p])
         return to_table(table, dtype, f"read_parquet: {where}")
 
