@@ -32,6 +32,8 @@ NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
 TRUE_VALUES = ["True", "TRUE", "true"]
 FALSE_VALUES = ["False", "FALSE", "false"]
 SAMPLE_BYTES = 1 << 20
+#: the largest block pyarrow parses at once (blocks of one range are parsed in parallel)
+BLOCK_BYTES = 64 << 20
 _OPTIONS = {"sep", "delimiter", "quotechar", "escapechar", "na_values", "keep_default_na", "header", "names",
             "true_values", "false_values", "encoding"}
 
@@ -180,7 +182,10 @@ class CsvDataset:
                                        true_values=self.true_values, false_values=self.false_values,
                                        strings_can_be_null=True, quoted_strings_can_be_null=True,
                                        include_columns=list(names) if names is not None else None)
-        read = pacsv.ReadOptions(column_names=self.names, use_threads=True, block_size=max(1 << 20, len(data) + 1))
+        # a range is one block (ranges are parsed in parallel already); a larger one (a compressed
+        # file) is parsed in blocks of BLOCK_BYTES in parallel
+        read = pacsv.ReadOptions(column_names=self.names, use_threads=True,
+                                 block_size=max(1 << 20, min(len(data) + 1, BLOCK_BYTES)))
         return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=self._parse_options(),
                               convert_options=convert)
 
