@@ -58,7 +58,11 @@ def expand_paths(path, what: str, suffixes: Sequence[str] = ()) -> list[str]:
             wanted = [f for f in found if f.endswith(tuple(suffixes))] if suffixes else []
             found = wanted or found
             if not found:
-                raise FileNotFoundError(f"{what}: the directory {item!r} holds no files")
+                subdirs = [n for n in os.listdir(item) if os.path.isdir(os.path.join(item, n))]
+                hint = (f" (only subdirectories, e.g. {subdirs[0]!r}: pass a glob of their files, such as "
+                        f"{os.path.join(item, '*', '*')!r}; partition columns in directory names are not read)"
+                        if subdirs else "")
+                raise FileNotFoundError(f"{what}: the directory {item!r} holds no files{hint}")
             files.extend(found)
         elif os.path.isfile(item):
             files.append(item)
