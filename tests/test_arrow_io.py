@@ -235,7 +235,7 @@ def test_read_csv_columns_dtype_and_options(tmp_path):
     assert y.to_pandas()["p"].tolist() == ["a", "1", "2"]
 
 
-def test_read_csv_later_value_the_type_cannot_hold(tmp_path, monkeypatch):
+def test_read_csv_later_value_the_type_cannot_hold(ctx, tmp_path, monkeypatch):
     monkeypatch.setattr("rdarray.storage.csv_files.SAMPLE_BYTES", 64)
     monkeypatch.setattr(rd.config, "partition_bytes", 64)
     lines = [f"{k},{k}" for k in range(100)] + ["100,"] + [f"{k},{k}" for k in range(101, 120)]
@@ -355,7 +355,7 @@ def test_missing_paths(tmp_path):
             reader(str(tmp_path / "nope*"))
 
 
-def test_corrupt_and_truncated_files(tmp_path, parquet_file):
+def test_corrupt_and_truncated_files(ctx, tmp_path, parquet_file):
     path, _ = parquet_file
     data = open(path, "rb").read()
     bad = tmp_path / "cut.parquet"
