@@ -5,6 +5,7 @@ from concurrent.futures import as_completed, wait
 from . import random
 from ._version import __version__
 from .array.array_io import from_array, read_zarr
+from .array.arrow_io import read_csv, read_parquet
 from .array.asof import merge_asof
 from .array.core import PartitionedArray, concatenate, from_numpy, from_partitions, where
 from .array.creation import arange, full, linspace, ones, zeros
@@ -26,5 +27,6 @@ __all__ = [
     "WorkerLostError",
     "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_array", "from_dask_array",
     "from_dask_dataframe", "from_npy", "from_numpy", "from_pandas", "from_partitions", "full", "get_context",
-    "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "read_zarr", "wait", "where", "zeros",
+    "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "read_csv", "read_parquet",
+    "read_zarr", "wait", "where", "zeros",
 ]

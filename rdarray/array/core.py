@@ -429,6 +429,7 @@ class PartitionedArray:
 
     # -- the NumPy protocol and reductions live in their own modules -------------------------------
     # isort: off
+    from .arrow_io import to_csv, to_parquet  # type: ignore[misc]  # noqa: E402
     from .columns import assign, drop, rename  # type: ignore[misc]  # noqa: E402
     from .dask_io import to_dask_array, to_dask_dataframe  # type: ignore[misc]  # noqa: E402
     from .numpy_api import __array_function__, __array_ufunc__  # type: ignore[misc]  # noqa: E402

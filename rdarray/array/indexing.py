@@ -109,6 +109,12 @@ def _fields(x: PartitionedArray, key: str | list[str]) -> PartitionedArray:
 
 
 def _mask(x: PartitionedArray, mask) -> PartitionedArray:
+    if isinstance(mask, PartitionedArray):
+        from .arrow_io import pushed_mask
+
+        pushed = pushed_mask(x, mask)  # a Parquet read masked by a comparison: read with a filter
+        if pushed is not None:
+            return pushed
     if not isinstance(mask, PartitionedArray):
         mask = np.asarray(mask)
         if mask.dtype != bool:

@@ -8,6 +8,7 @@ from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
 
 
 def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    from .arrow_io import note_comparison
     from .core import PartitionedArray, operands
     from .elementwise import elementwise
     from .lazy import Lazy
@@ -35,7 +36,10 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         func = (lambda *a, **out: ufunc(*a, **kwargs, **out)) if kwargs else ufunc
         # a plain elementwise ufunc may write into a temporary input that dies with it
         in_place = ufunc.signature is None and "where" not in kwargs
-        return elementwise(func, values, ufunc.__name__, accepts_out=in_place)
+        out = elementwise(func, values, ufunc.__name__, accepts_out=in_place)
+        if not kwargs:
+            note_comparison(out, ufunc, inputs)  # a mask of a Parquet read may become its filter
+        return out
     return tuple(elementwise(lambda *a, k=k: ufunc(*a, **kwargs)[k], values, f"{ufunc.__name__}[{k}]")
                  for k in range(ufunc.nout))
 

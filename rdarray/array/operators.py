@@ -35,13 +35,16 @@ def _as_ndarray_operator(op, ufunc):
     be compared unequal everywhere instead of raising."""
 
     def forward(self, other):
+        from .arrow_io import note_comparison
         from .core import operands
         from .elementwise import elementwise
         from .lazy import Lazy
 
         if isinstance(other, Lazy):
             return ufunc(self, other)
-        return elementwise(op, operands([self, other]), ufunc.__name__)
+        out = elementwise(op, operands([self, other]), ufunc.__name__)
+        note_comparison(out, ufunc, (self, other))  # a mask of a Parquet read may become its filter
+        return out
 
     return forward
 

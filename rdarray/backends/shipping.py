@@ -30,7 +30,8 @@ _STUB_FIELDS = ("id", "op", "detail", "npartitions", "dtype", "trailing", "parti
 def _stub_state(node: Node) -> dict:
     state = {name: getattr(node, name) for name in _STUB_FIELDS}
     state.update(func=None, dependencies=(), pass_index=False, cheap=False, in_process=False,
-                 partitioner=None, sliceable=False, combine=None, accepts_out=False, decision=None)
+                 partitioner=None, sliceable=False, combine=None, accepts_out=False, decision=None,
+                 reads_fields=False)
     return state
 
 
@@ -81,7 +82,7 @@ def pickle_stage(stage: Stage) -> bytes:
     whole = {n.id for n in stage.nodes}
     batch: list[Node] = []
     try:
-        pickler.dump((stage.id, stage.npartitions, stage.outputs, stage.nodes, stage.inputs))
+        pickler.dump((stage.id, stage.npartitions, stage.outputs, stage.nodes, stage.inputs, stage.fields))
         written: set[int] = set()
         while batch := [n for k, n in pickler.referred.items() if k not in written]:
             pickler.referred.clear()
@@ -114,11 +115,11 @@ def _state(node: Node, whole: set[int]) -> dict:
 def _load_stage(table: bytes) -> Stage:
     """The stage :func:`pickle_stage` wrote, its nodes joined up by id."""
     unpickler = _TableUnpickler(io.BytesIO(table))
-    stage_id, npartitions, outputs, nodes, inputs = unpickler.load()
+    stage_id, npartitions, outputs, nodes, inputs, fields = unpickler.load()
     while records := unpickler.load():
         for node_id, state in records:
             unpickler.persistent_load(node_id).__dict__.update(state)
-    return Stage(stage_id, npartitions, outputs, nodes, inputs)
+    return Stage(stage_id, npartitions, outputs, nodes, inputs, fields=fields)  # pruned on the worker too
 
 
 def task_reads(stage: Stage, p: int) -> dict[tuple, Node]:

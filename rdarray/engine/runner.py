@@ -131,6 +131,13 @@ class StageRunner:
         names = self._fields.get(node.id)
         return value.select(names) if names is not None and isinstance(value, Table) else value
 
+    def _call(self, node: Node, p: int, inputs) -> Any:
+        """``node``'s function on partition ``p``; a source that ``reads_fields`` is told the only
+        fields the plan reads of it (column pruning down to the file)."""
+        if node.reads_fields:
+            return node.func(p, *inputs, fields=self._fields.get(node.id))
+        return node.func(p, *inputs) if node.pass_index else node.func(*inputs)
+
     def _run_program(self, p: int) -> tuple:
         leaves = [self._pruned(leaf, self._evaluate(leaf, 0 if whole else p, None)) for leaf, whole in self._leaves]
         rows = self._slice_rows
@@ -153,7 +160,7 @@ class StageRunner:
                 if out is not None:
                     value = node.func(*inputs, out=out)
                 else:
-                    value = self._pruned(node, node.func(p, *inputs) if node.pass_index else node.func(*inputs))
+                    value = self._pruned(node, self._call(node, p, inputs))
                 if isinstance(value, np.ndarray):
                     arrays[len(values)] = value
                 values.append(value)
@@ -212,14 +219,14 @@ class StageRunner:
         if node.id not in self._in_stage and not node.cheap:
             return self.inputs[node.id][p] if node.id in self.inputs else self.store.get(node.id, p)
         if node.cheap and not node.dependencies:
-            return self._pruned(node, node.func(p))
+            return self._pruned(node, self._call(node, p, ()))
         value = self.store.get(node.id, p) if node.persist_level is not None else None
         return _COMPUTE if value is None else value
 
     def _compute(self, node: Node, p: int, memo: dict):
         args = [dep.read(p, self._getter(dep.parent, memo)) for dep in node.dependencies]
         try:
-            return self._pruned(node, exact(node.func(p, *args) if node.pass_index else node.func(*args), node.dtype))
+            return self._pruned(node, exact(self._call(node, p, args), node.dtype))
         except Exception as exc:
             add_task_note(exc, f"by {node.label} in stage {self.stage.id}, partition {p}")
             raise

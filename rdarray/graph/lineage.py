@@ -274,7 +274,9 @@ class Node:
     A node with a ``decision`` not made yet is planned once the decision is made (:class:`Decision`).
     ``uses(fields)`` says which fields of each parent (a frozenset, or None for all) the node reads
     when only ``fields`` of its own output are read (None: all): the planner's column pruning
-    (``plan/planner.py``); without it a node reads every field of every parent.
+    (``plan/planner.py``); without it a node reads every field of every parent. A source that
+    ``reads_fields`` (a file reader) is called ``func(p, fields=names)`` with the only fields the
+    plan reads of it (None: all), so it reads no others.
     """
 
     def __init__(
@@ -298,6 +300,7 @@ class Node:
         accepts_out: bool = False,
         decision: Decision | None = None,
         uses: Callable[[frozenset | None], Sequence[frozenset | None]] | None = None,
+        reads_fields: bool = False,
     ):
         self.id = next(_node_ids)
         self.op = op
@@ -319,6 +322,7 @@ class Node:
         self.persist_level: str | None = None
         self.decision = decision
         self.uses = uses
+        self.reads_fields = reads_fields
 
     @property
     def parents(self) -> tuple[Node, ...]:
