@@ -154,6 +154,16 @@ def _sort(x, axis=-1, kind=None, order=None):
     return x.sort(order)
 
 
+def _isin(element, test_elements, assume_unique=False, invert=False, *, kind=None):
+    """``np.isin`` as ``x.isin``: pandas' rules for missing values (a NaN is in values holding NaN)."""
+    from .core import PartitionedArray
+
+    if not isinstance(element, PartitionedArray):  # values partitioned, rows in memory
+        return np.isin(element, np.asarray(test_elements), assume_unique=assume_unique, invert=invert, kind=kind)
+    out = element.isin(test_elements)
+    return ~out if invert else out
+
+
 _FUNCTIONS = {
     np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
     np.amin: _method("min"), np.amax: _method("max"), np.mean: _method("mean"), np.var: _method("var"),
@@ -163,6 +173,6 @@ _FUNCTIONS = {
     np.concatenate: _concatenate, np.where: _where, np.round: _around, np.around: _around,
     np.clip: _clip, np.nansum: _nan_reduction("nansum"), np.nanprod: _nan_reduction("nanprod"),
     np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
-    np.unique: _unique, np.sort: _sort,
+    np.unique: _unique, np.sort: _sort, np.isin: _isin,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
 }
