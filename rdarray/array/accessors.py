@@ -379,37 +379,50 @@ def _local(block, tz) -> np.ndarray:
 
 
 _COARSE = ("Y", "M", "W", "D")
+_UNIT_NS = {"h": 3_600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _days_and_ns(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(days, ns)``: the day since 1970-01-01 (int64, floored) of naive ``datetime64`` values,
+    and the nanoseconds into that day. In integers: NumPy's cast of a time near the end of its
+    unit's range to days overflows (``datetime64[ns]`` of 1677-09-21 becomes 2262)."""
+    unit, count = np.datetime_data(v.dtype)
+    if unit in ("ps", "fs", "as"):  # ranges of days at most: nanoseconds hold them
+        v = v.astype("M8[ns]")
+        unit, count = "ns", 1
+    step = _UNIT_NS.get(unit, 0) * count
+    if unit in _COARSE or not step or _NS["D"] % step:  # whole days, or a unit that does not divide one
+        days = v.astype("M8[D]")
+        return days.view(np.int64), ((v - days) // np.timedelta64(1, "ns")) if unit not in _COARSE else \
+            np.zeros(v.shape, np.int64)
+    per_day = _NS["D"] // step
+    ticks = v.view(np.int64)
+    return ticks // per_day, (ticks % per_day) * step
 
 
 def _component(name: str):
     """The function giving one component of naive ``datetime64`` values, as int64."""
-    def days_of(v):
-        return v.astype("M8[D]")
-
-    def time_of_day(v):
-        return v - days_of(v)
-
-    def days_since(v, unit):
-        d = days_of(v)
-        return (d - d.astype(f"M8[{unit}]").astype("M8[D]")).view(np.int64)
-
-    def within_day(every: str, cycle: int):
+    def since(unit: str):
         def get(v):
-            if np.datetime_data(v.dtype)[0] in _COARSE:
-                return np.zeros(v.shape, np.int64)
-            counted = time_of_day(v) // np.timedelta64(1, every)
+            days = _days_and_ns(v)[0].view("M8[D]")
+            return (days - days.astype(f"M8[{unit}]").astype("M8[D]")).view(np.int64) + 1
+        return get
+
+    def within_day(every: int, cycle: int):
+        def get(v):
+            counted = _days_and_ns(v)[1] // every
             return counted % cycle if cycle else counted
         return get
 
     return {
-        "year": lambda v: v.astype("M8[Y]").view(np.int64) + 1970,
-        "month": lambda v: v.astype("M8[M]").view(np.int64) % 12 + 1,
-        "day": lambda v: days_since(v, "M") + 1,
-        "hour": within_day("h", 0),
-        "minute": within_day("m", 60),
-        "second": within_day("s", 60),
-        "weekday": lambda v: (days_of(v).view(np.int64) + 3) % 7,  # 1970-01-01 was a Thursday
-        "dayofyear": lambda v: days_since(v, "Y") + 1,
+        "year": lambda v: _days_and_ns(v)[0].view("M8[D]").astype("M8[Y]").view(np.int64) + 1970,
+        "month": lambda v: _days_and_ns(v)[0].view("M8[D]").astype("M8[M]").view(np.int64) % 12 + 1,
+        "day": since("M"),
+        "hour": within_day(_NS["h"], 0),
+        "minute": within_day(_NS["min"], 60),
+        "second": within_day(_NS["s"], 60),
+        "weekday": lambda v: (_days_and_ns(v)[0] + 3) % 7,  # 1970-01-01 was a Thursday
+        "dayofyear": since("Y"),
     }[name]
 
 
