@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import rdarray as rd
@@ -381,6 +381,8 @@ WORDS_ST = st.lists(st.one_of(st.none(), st.text(CHARS, max_size=8), st.sampled_
 @given(words=WORDS_ST, pat=st.text(CHARS, max_size=2), start=st.one_of(st.none(), st.integers(-5, 5)),
        stop=st.one_of(st.none(), st.integers(-5, 5)), step=st.sampled_from([None, 1, 2, -1, -2]),
        cut=st.integers(0, 12))
+@example(words=["\x00", "a\x00", " \x00 "], pat="", start=None, stop=None, step=None, cut=1)  # NumPy strips NULs
+@example(words=["", "a\x00b"], pat="\x00", start=None, stop=None, step=None, cut=0)  # and ends patterns at one
 def test_str_matches_python_on_random_text(words, pat, start, stop, step, cut):
     a = np.array([np.nan if w is None else w for w in words], dtype=TEXT)
     x = rd.from_numpy(a, partition_lengths=[min(cut, len(a)), 0, len(a) - min(cut, len(a))])

@@ -563,6 +563,20 @@ def _text_result(values: np.ndarray, missing) -> Text:
     return Text(t.offsets, t.data, missing)
 
 
+def _per_row(t: Text, fast, slow, dtype, constants=()) -> np.ndarray:
+    """``fast`` (NumPy's ``np.strings`` on the ``StringDType`` rows) or, where a row or one of the
+    ``constants`` holds a NUL character, ``slow`` (Python's ``str`` method) on each row: NumPy's
+    string functions take a NUL ending a pattern for the end of the pattern and strip NULs with
+    whitespace. ``dtype``: bool or ``TEXT``."""
+    values = _strings(t)
+    if not any("\0" in c for c in constants) and not (_text_bytes(t) == 0).any():
+        return fast(values)
+    rows = values.tolist()
+    if dtype is bool:
+        return np.fromiter((slow(v) for v in rows), bool, len(rows))
+    return np.array([slow(v) for v in rows], dtype=TEXT)
+
+
 def _check_pattern(pat, what: str) -> str:
     if not isinstance(pat, str):
         raise TypeError(f"str.{what}: the pattern must be a str, got {type(pat).__name__} {pat!r}")
@@ -677,12 +691,13 @@ class StringAccessor:
             pat = _check_pattern(pat, "contains")
             if case:
                 def run(t):
-                    return np.strings.find(_strings(t), pat) >= 0
+                    return _per_row(t, lambda v: np.strings.find(v, pat) >= 0, lambda v: pat in v, bool, (pat,))
             else:
                 upper = pat.upper()
 
                 def run(t):
-                    return np.strings.find(_strings(_case_map(t, _UPPER, "upper")), upper) >= 0
+                    return _per_row(_case_map(t, _UPPER, "upper"), lambda v: np.strings.find(v, upper) >= 0,
+                                    lambda v: upper in v, bool, (upper,))
             return self._bools(run, "contains", repr(pat), na)
         rx = _compile(pat, flags | (0 if case else re.IGNORECASE), "contains")
 
@@ -698,12 +713,14 @@ class StringAccessor:
             raise TypeError(f"str.{op}: the pattern must be a str or a tuple of str, got {pat!r}")
         test = getattr(np.strings, op)
 
-        def run(t):
-            values = _strings(t)
+        def fast(values):
             out = np.zeros(len(values), bool)
             for p in pats:
                 out |= test(values, p)
             return out
+
+        def run(t):
+            return _per_row(t, fast, lambda v: getattr(v, op)(pats), bool, pats)
 
         return self._bools(run, op, repr(pat), na)
 
@@ -784,8 +801,12 @@ class StringAccessor:
         if to_strip is not None and not isinstance(to_strip, str):
             raise TypeError(f"str.{method}: to_strip must be a str or None, got {to_strip!r}")
         strip = getattr(np.strings, method)
-        return self._map(lambda t: _text_result(strip(_strings(t), to_strip), t.missing), method,
-                         "" if to_strip is None else repr(to_strip), TEXT)
+
+        def run(t):
+            return _text_result(_per_row(t, lambda v: strip(v, to_strip), lambda v: getattr(v, method)(to_strip),
+                                         TEXT, () if to_strip is None else (to_strip,)), t.missing)
+
+        return self._map(run, method, "" if to_strip is None else repr(to_strip), TEXT)
 
     def strip(self, to_strip=None):
         """Each value without leading and trailing whitespace (or the characters of ``to_strip``).
@@ -850,8 +871,11 @@ class StringAccessor:
                 raise TypeError(f"str.slice: {name} must be an integer or None, got {v!r}")
         if step is not None and step == 0:
             raise ValueError("str.slice: step cannot be zero")
-        return self._map(lambda t: _text_result(np.strings.slice(_strings(t), start, stop, step), t.missing),
-                         "slice", f"{start}:{stop}:{step}", TEXT)
+        def run(t):
+            return _text_result(_per_row(t, lambda v: np.strings.slice(v, start, stop, step),
+                                         lambda v: v[start:stop:step], TEXT), t.missing)
+
+        return self._map(run, "slice", f"{start}:{stop}:{step}", TEXT)
 
     def replace(self, pat, repl, n: int = -1, case=None, flags: int = 0, regex: bool = False):
         """Each value with occurrences of ``pat`` replaced by ``repl``, as ``pandas.Series.str.replace``.
@@ -892,11 +916,13 @@ class StringAccessor:
                 raise TypeError(f"str.replace: repl must be a str with regex=False, got {type(repl).__name__}")
             count = None if n == -1 else int(n)
 
-            def run(t):
-                values = _strings(t)
-                out = np.strings.replace(values, pat, repl) if count is None else \
+            def fast(values):
+                return np.strings.replace(values, pat, repl) if count is None else \
                     np.strings.replace(values, pat, repl, count)
-                return _text_result(out, t.missing)
+
+            def run(t):
+                return _text_result(_per_row(t, fast, lambda v: v.replace(pat, repl, -1 if count is None else count),
+                                             TEXT, (pat, repl)), t.missing)
 
             return self._map(run, "replace", f"{pat!r} -> {repl!r}", TEXT)
         if not (isinstance(repl, str) or callable(repl)):
