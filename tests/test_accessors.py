@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import rdarray as rd
@@ -414,3 +414,39 @@ def test_str_matches_python_on_random_text(words, pat, start, stop, step, cut):
         if u is not None:
             assert values_of(u.str.upper().compute()) == [w.upper() for w in fixed]
             assert u.str.len().compute().tolist() == [len(w) for w in fixed]
+
+
+def test_dt_floor_out_of_range_is_an_overflow_error(ctx):
+    x = parts(np.array(["1677-09-21T00:12:44", "NaT"], dtype="M8[ns]"), (1, 1))
+    np.testing.assert_array_equal(x[1:].dt.floor("D").compute(), np.array(["NaT"], "M8[ns]"))
+    with pytest.raises(OverflowError, match="floor.*1677"):
+        x.dt.floor("D").compute()
+
+
+@given(ints=st.lists(st.integers(-2**63 + 1, 2**63 - 1), max_size=8),
+       values=st.lists(st.one_of(st.integers(-2**64, 2**64), st.floats(allow_nan=True), st.booleans()), max_size=6),
+       floats=st.lists(st.one_of(st.floats(allow_nan=True), st.sampled_from([0.0, -0.0, 1.0, 2.0**53])), max_size=8),
+       cut=st.integers(0, 8))
+def test_isin_numbers_match_pandas(ints, values, floats, cut):
+    # pandas compares a list mixing integers and floats as float64, so 2**53 + 1 is 2**53 there;
+    # here integers compare exactly (documented)
+    assume(not (any(isinstance(v, float) for v in values)
+                and any(not isinstance(v, (float, bool)) and abs(v) > 2**53 for v in values)))
+    with rd.Context(backend="sync"):
+        for a in (np.array(ints, dtype=np.int64), np.array(floats, dtype=np.float64)):
+            x = rd.from_numpy(a, partition_lengths=[min(cut, len(a)), len(a) - min(cut, len(a))])
+            expected = pd.Series(a, dtype=a.dtype).isin(values).to_numpy()
+            assert x.isin(values).compute().tolist() == expected.tolist(), (a, values)
+
+
+@given(ticks=st.lists(st.one_of(st.none(), st.integers(-2**63 + 1, 2**63 - 1)), max_size=8),
+       unit=st.sampled_from(["s", "ms", "us", "ns"]))
+def test_dt_components_match_pandas_on_any_time(ticks, unit):
+    a = np.array([np.iinfo(np.int64).min if t is None else t for t in ticks], dtype=np.int64).view(f"M8[{unit}]")
+    if unit != "ns":  # pandas holds times of years -290,000 to 290,000 in s, ms and us
+        a = a[(a >= np.datetime64("-200000-01-01", unit)) & (a <= np.datetime64("200000-01-01", unit)) | np.isnat(a)]
+    s = pd.Series(a)
+    with rd.Context(backend="sync"):
+        x = rd.from_numpy(a, npartitions=max(1, min(3, len(a)))) if len(a) else rd.from_numpy(a, npartitions=1)
+        for name in PROPERTIES:
+            np.testing.assert_array_equal(getattr(x.dt, name).compute(), _pandas_property(s, name), err_msg=name)

@@ -221,7 +221,8 @@ def isin(self, values):
     A NaN is in values holding NaN, a NaT in values holding NaT, missing text in values holding
     None, NaN or ``pd.NA`` (pandas' rules; NumPy's ``np.isin`` never finds NaN). Values of another
     kind never match: text never equals a number, a timezone-aware time only equals aware times
-    (as instants). ``np.isin(x, values)`` is the same.
+    (as instants). Integers compare exactly (pandas compares a list mixing integers and floats
+    as float64, where ``2**53 + 1`` is ``2**53``). ``np.isin(x, values)`` is the same.
 
     Parameters
     ----------
@@ -520,7 +521,13 @@ def _naive_floor(dtype: np.dtype, unit: str, count: int, step: int, freq):
         block = np.asarray(block)
         v = block.view(np.int64)
         out = v - v % k
-        out[np.isnat(block)] = v[np.isnat(block)]
+        nat = np.isnat(block)
+        if (out > v).any():  # wrapped around below the unit's range (as pandas, an OverflowError)
+            wrapped = np.flatnonzero((out > v) & ~nat)
+            if len(wrapped):
+                raise OverflowError(f"dt.floor: {block[wrapped[0]]} floored to {freq!r} is before the "
+                                    f"earliest {dtype}")
+        out[nat] = v[nat]
         return out.view(block.dtype)
 
     return run
