@@ -208,7 +208,8 @@ def test_dt_properties_naive_as_pandas(ctx, unit):
 
 @pytest.mark.parametrize("unit", ["D", "h", "m", "W", "M", "Y"])
 def test_dt_properties_of_other_units(ctx, unit):
-    a = np.array(["2019-12-30T05:07", "NaT", "1969-02-03T17:00", "2000-02-29T00:59"], dtype="M8[m]").astype(f"M8[{unit}]")
+    a = np.array(["2019-12-30T05:07", "NaT", "1969-02-03T17:00", "2000-02-29T00:59"], dtype="M8[m]")
+    a = a.astype(f"M8[{unit}]")
     x = parts(a, (0, 1, 3))
     s = pd.Series(a.astype("M8[s]"))
     for name in PROPERTIES:
@@ -238,7 +239,8 @@ def test_dt_floor_naive_as_pandas(ctx, freq):
         assert got.dtype == su.dtype
         np.testing.assert_array_equal(got.compute(), su.dt.floor(freq).to_numpy(), err_msg=f"{unit} {freq}")
     x = parts(s.to_numpy(), (2, 5))
-    np.testing.assert_array_equal(x.dt.floor(pd.Timedelta(freq if freq[0].isdigit() else "1" + freq)).compute(), s.dt.floor(freq).to_numpy())
+    step = pd.Timedelta(freq if freq[0].isdigit() else "1" + freq)
+    np.testing.assert_array_equal(x.dt.floor(step).compute(), s.dt.floor(freq).to_numpy())
 
 
 @pytest.mark.parametrize("tz", ["Europe/Paris", "Asia/Kolkata"])
@@ -264,11 +266,11 @@ def test_dt_floor_coarse_units_and_errors(ctx):
     with pytest.raises(ValueError, match="unit"):
         s.dt.floor("1500ms")
     with pytest.raises(TypeError, match=r"\.dt.*float64"):
-        parts(np.arange(3.0), (3,)).dt.year
+        _ = parts(np.arange(3.0), (3,)).dt.year
     with pytest.raises(TypeError, match=r"\.dt.*in Europe/Paris|\.dt.*StringDType"):
-        parts(np.array(["a"], dtype=TEXT), (1,)).dt.hour
+        _ = parts(np.array(["a"], dtype=TEXT), (1,)).dt.hour
     with pytest.raises(TypeError, match="select a field"):
-        rd.from_numpy(np.zeros(2, [("t", "M8[s]")])).dt.hour
+        _ = rd.from_numpy(np.zeros(2, [("t", "M8[s]")])).dt.hour
 
 
 # -- .str ------------------------------------------------------------------------------------------
@@ -353,9 +355,9 @@ def test_str_on_table_fields_and_in_expressions(ctx):
 def test_str_errors(ctx):
     x = parts(np.array(["a", "b"], dtype=TEXT), (1, 1))
     with pytest.raises(TypeError, match=r"\.str.*int64"):
-        parts(np.arange(3), (3,)).str
+        _ = parts(np.arange(3), (3,)).str
     with pytest.raises(TypeError, match="select a field"):
-        rd.from_numpy(np.zeros(2, [("s", "U2")])).str
+        _ = rd.from_numpy(np.zeros(2, [("s", "U2")])).str
     with pytest.raises(re.error, match=r"contains.*'a\(b'"):
         x.str.contains("a(b")
     with pytest.raises(re.error, match=r"replace.*'\['"):
