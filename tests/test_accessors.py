@@ -344,6 +344,8 @@ def test_str_on_table_fields_and_in_expressions(ctx):
                                   np.array(["ÜNÏ", ""], dtype=TEXT))
     np.testing.assert_array_equal(f["u"].str.len().compute(), [3, 1, 0, 2])
     np.testing.assert_array_equal(f["code"].isin(["y2", "x3"]).compute(), [False, True, True, False])
+    np.testing.assert_array_equal(f["code"].isin([b"y2", "x1", b""]).compute(), [True, True, False, True])
+    np.testing.assert_array_equal(f["u"].isin([b"b", "aa"]).compute(), [False, False, False, True])
     picked = t[t["name"].str.startswith("A") | t["name"].str.lower().isin(["bob"])]
     np.testing.assert_array_equal(picked["v"].compute(), df["v"][df["name"].str.startswith("A")
                                                                  | df["name"].str.lower().isin(["bob"])].to_numpy())

@@ -129,6 +129,9 @@ class Members:
             items = _objects(values)
             self.missing = any(_is_missing_text(v) for v in items)
             kept = Text.of(np.array([v for v in items if isinstance(v, str)], dtype=TEXT))
+            raw = [v for v in items if isinstance(v, bytes)] if self.dtype.kind == "S" else []
+            if raw:  # bytes match the bytes of an S field
+                kept = concat([kept, Text.of(np.array(raw, dtype="S"))])
         self.index = HashIndex([kept])
 
     def _numbers(self, values) -> None:
