@@ -454,3 +454,17 @@ def test_dt_components_match_pandas_on_any_time(ticks, unit):
         x = rd.from_numpy(a, npartitions=max(1, min(3, len(a)))) if len(a) else rd.from_numpy(a, npartitions=1)
         for name in PROPERTIES:
             np.testing.assert_array_equal(getattr(x.dt, name).compute(), _pandas_property(s, name), err_msg=name)
+
+
+def test_str_regex_on_repeated_values_as_pandas(ctx):
+    """Python's regex functions run once per distinct value where values repeat."""
+    words = (WORDS * 20)[:250]
+    a = np.array([np.nan if w is None else w for w in words], dtype=TEXT)
+    s = pd.Series(words, dtype="str")
+    x = parts(a, (0, 100, 0, 150))
+    np.testing.assert_array_equal(x.str.contains(r"a\w").compute(), s.str.contains(r"a\w").to_numpy(bool))
+    np.testing.assert_array_equal(x.str.contains(r"A\w", case=False, na=True).compute(),
+                                  s.str.contains(r"A\w", case=False, na=True).to_numpy(bool))
+    _text_same(x.str.replace(r"(a)(\w)", r"\2\1", regex=True), s.str.replace(r"(a)(\w)", r"\2\1", regex=True))
+    _text_same(x.str.replace("a", lambda m: m.group(0).upper(), regex=True, n=1),
+               s.str.replace("a", lambda m: m.group(0).upper(), regex=True, n=1))

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..dtypes import zone, zoned_name
 from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
-from ..shuffle.hashing import HashIndex
+from ..shuffle.hashing import HashIndex, factorize
 from ..text import TEXT, Text, concat, is_text
 from .elementwise import map_blocks
 
@@ -587,6 +587,24 @@ def _per_row(t: Text, fast, slow, dtype, constants=()) -> np.ndarray:
     return np.array([slow(v) for v in rows], dtype=TEXT)
 
 
+#: rows from which Python functions run once per distinct value, when at most half are distinct
+DISTINCT_FROM = 64
+
+
+def _each(t: Text, fn, dtype) -> np.ndarray:
+    """``fn`` (a Python function of one str) on every row (bool or ``TEXT``); where values
+    repeat (at most half distinct), once per distinct value (the rows hashed first)."""
+    n = len(t)
+    if n >= DISTINCT_FROM:
+        ids, ngroups, first = factorize([t])
+        if 2 * ngroups <= n:
+            return _each(t.take(first), fn, dtype)[ids]
+    rows = _strings(t).tolist()
+    if dtype is bool:
+        return np.fromiter((fn(v) for v in rows), bool, n)
+    return np.array([fn(v) for v in rows], dtype=TEXT)
+
+
 def _check_pattern(pat, what: str) -> str:
     if not isinstance(pat, str):
         raise TypeError(f"str.{what}: the pattern must be a str, got {type(pat).__name__} {pat!r}")
@@ -712,8 +730,7 @@ class StringAccessor:
         rx = _compile(pat, flags | (0 if case else re.IGNORECASE), "contains")
 
         def search(t):
-            values = _strings(t).tolist()
-            return np.fromiter((rx.search(s) is not None for s in values), bool, len(values))
+            return _each(t, lambda v: rx.search(v) is not None, bool)
 
         return self._bools(search, "contains", repr(rx.pattern), na)
 
@@ -943,8 +960,6 @@ class StringAccessor:
         count = 0 if n == -1 else int(n)
 
         def substitute(t):
-            values = _strings(t).tolist()
-            return _text_result(np.array([rx.sub(repl, s, count=count) for s in values], dtype=TEXT),
-                                t.missing)
+            return _text_result(_each(t, lambda v: rx.sub(repl, v, count=count), TEXT), t.missing)
 
         return self._map(substitute, "replace", f"{rx.pattern!r} -> {repl!r}", TEXT)
