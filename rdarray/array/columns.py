@@ -15,6 +15,7 @@ from ..dtypes import check_dtype
 from ..graph.lineage import Node, OneToOne
 from ..shuffle.partitioners import key_fields
 from ..table import is_table, names_of, with_fields
+from ..text import Text, field_dtype
 
 
 def check_table(x, what: str) -> tuple[str, ...]:
@@ -91,7 +92,8 @@ def assign(self, **values):
                 raise ValueError(f"assign: the value of {name!r} has {rows} rows; the table has {have}")
             if isinstance(value, np.ndarray):
                 value = from_numpy(value, partition_lengths=ensure_lengths(out._node))
-        field = (name, value.dtype, value.shape[1:]) if value.ndim else (name, value.dtype)
+        kind = field_dtype(value.dtype)  # variable-width text: a text field
+        field = (name, kind, value.shape[1:]) if value.ndim else (name, kind)
         fields = [(f, out.dtype[f]) for f in names]
         if name in names:
             fields[names.index(name)] = field
@@ -112,7 +114,8 @@ def _assigned(x, dtype: np.dtype, sources: dict[str, str], name: str, value):
     base = dtype[name].base
 
     def put(block, column):
-        return with_fields(block, dtype, sources, {name: np.asarray(column).astype(base, copy=False)})
+        column = column if isinstance(column, Text) else np.asarray(column).astype(base, copy=False)
+        return with_fields(block, dtype, sources, {name: column})
 
     def uses(used):  # x's other fields that are read; the value's array whole
         kept = None if used is None else frozenset(f for f in used if f in sources)

@@ -415,6 +415,18 @@ class PartitionedArray:
 
         return GroupBy(self, by, sort=sort, dropna=dropna)
 
+    @property
+    def dt(self):
+        """Components of datetime64 values (``year``, ``month``, ... ``floor(freq)``), as pandas' ``Series.dt``.
+
+        Returns
+        -------
+        DatetimeAccessor
+        """
+        from .accessors import DatetimeAccessor
+
+        return DatetimeAccessor(self)
+
     def __getitem__(self, key):
         from .indexing import getitem
 
@@ -443,9 +455,19 @@ class PartitionedArray:
         aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
         prod, reduce, std, sum, var)
     from .wide import partition_by, sort, unique, value_counts  # type: ignore[misc]  # noqa: E402
+    from .accessors import between, isin  # type: ignore[misc]  # noqa: E402
     # isort: on
 
     __hash__ = None  # type: ignore[assignment]  # as ndarray: == is elementwise
+
+    def _strings(self):
+        from .accessors import StringAccessor
+
+        return StringAccessor(self)
+
+    # last in the class: the name ``str`` in its body means this from here on
+    str = property(_strings, doc="""Text functions (``contains``, ``startswith``, ``len``, ``upper``, ...),
+        as pandas' ``Series.str``; on text of every layout (variable-width, ``S``, ``U``).""")
 
 
 def ensure_lengths(node: Node) -> tuple[int, ...]:

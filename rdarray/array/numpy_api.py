@@ -148,6 +148,16 @@ def _sort(x, axis=-1, kind=None, order=None):
     return x.sort(order)
 
 
+def _isin(element, test_elements, assume_unique=False, invert=False, *, kind=None):
+    """``np.isin`` as ``x.isin``: pandas' rules for missing values (a NaN is in values holding NaN)."""
+    from .core import PartitionedArray
+
+    if not isinstance(element, PartitionedArray):  # values partitioned, rows in memory
+        return np.isin(element, np.asarray(test_elements), assume_unique=assume_unique, invert=invert, kind=kind)
+    out = element.isin(test_elements)
+    return ~out if invert else out
+
+
 _FUNCTIONS = {
     **NAN_FUNCTIONS,
     np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
@@ -158,6 +168,6 @@ _FUNCTIONS = {
     np.concatenate: _concatenate, np.where: _where, np.round: _around, np.around: _around,
     np.clip: _clip,
     np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
-    np.unique: _unique, np.sort: _sort,
+    np.unique: _unique, np.sort: _sort, np.isin: _isin,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
 }

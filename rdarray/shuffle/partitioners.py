@@ -347,7 +347,7 @@ def directions(descending, nkeys: int) -> tuple[bool, ...]:
     raise TypeError(f"descending: expected a bool or a sequence of bools, one per key; got {descending!r}")
 
 
-def sort_order(block: np.ndarray, key, descending=False, na_first: bool = False) -> np.ndarray:
+def sort_order(block: Any, key, descending=False, na_first: bool = False) -> np.ndarray:
     """The stable order of the rows by ``key``: by its first field, ties by the next, and so on."""
     columns = key_columns(block, key)
     return order_of(columns, directions(descending, len(columns)), na_first)
