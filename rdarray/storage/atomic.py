@@ -173,6 +173,8 @@ def write_directory(target, write_into_tmp: Callable[[str], None], overwrite: bo
     what : str
         The operation, for error messages.
     """
+    if overwrite and os.path.lexists(target) and not os.path.isdir(target):
+        raise ValueError(f"{what}: {os.fspath(target)!r} is a file, not a directory")
     with AtomicWrite(target, what, overwrite) as staged:
         write_into_tmp(staged.staging)
         for root, _, _ in os.walk(staged.staging):  # every directory made durable before the rename
