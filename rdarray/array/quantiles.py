@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .._core import select
+import rdarray._core.select as select
+
 from ..table import as_table, is_table
 from .lazy import Lazy
 from .reductions import partial_reduction
