@@ -26,6 +26,7 @@ KERNELS: dict[str, bool] = {
     "frame": True,
     "hashing": False,
     "ranges": False,
+    "select": False,
     "text": False,
 }
 

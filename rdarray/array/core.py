@@ -415,6 +415,35 @@ class PartitionedArray:
 
         return GroupBy(self, by, sort=sort, dropna=dropna)
 
+    def quantile(self, q=0.5):
+        """Exact quantiles (NumPy's linear method) with NaN skipped, as pandas' ``quantile``: no sort,
+        a few selection passes (``array/quantiles.py``).
+
+        Parameters
+        ----------
+        q : float or sequence of float
+            In [0, 1].
+
+        Returns
+        -------
+        rd.Lazy
+            For an array, as ``np.nanquantile(x, q, axis=0)``. For a table, one float64 value per
+            numeric (bool, integer, float) field: a dict ``{field: value}`` for a number ``q``, else a
+            structured array with a ``quantile`` field and one row per ``q``.
+
+        Examples
+        --------
+        >>> t.quantile([0.25, 0.75])
+        """
+        from .quantiles import array_quantile, table_quantile
+
+        if is_table(self.dtype, self._node.trailing):
+            fields = [f for f in self.dtype.names if self.dtype[f].kind in "biuf" and not self.dtype[f].shape]
+            if not fields:
+                raise TypeError(f"quantile: the table has no numeric field ({self.dtype})")
+            return table_quantile(self, q, fields)
+        return array_quantile(self, q, 0, skipna=True)
+
     @property
     def dt(self):
         """Components of datetime64 values (``year``, ``month``, ... ``floor(freq)``), as pandas' ``Series.dt``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
+from .quantiles import FUNCTIONS as QUANTILE_FUNCTIONS
 
 
 def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -159,7 +160,7 @@ def _isin(element, test_elements, assume_unique=False, invert=False, *, kind=Non
 
 
 _FUNCTIONS = {
-    **NAN_FUNCTIONS,
+    **NAN_FUNCTIONS, **QUANTILE_FUNCTIONS,
     np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
     np.amin: _method("min"), np.amax: _method("max"), np.mean: _method("mean"), np.var: _method("var"),
     np.std: _method("std"), np.any: _method("any"), np.all: _method("all"),

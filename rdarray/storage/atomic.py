@@ -24,17 +24,6 @@ from collections.abc import Callable
 from .saved import _exclusive, _named, _sync_dir
 
 
-def write_file(file: str, data, what: str) -> None:
-    """Write and flush ``file`` to disk; a failure (a full disk) names ``what`` and the file."""
-    try:
-        with open(file, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise _named(exc, f"{what}: cannot write {file!r}") from exc
-
-
 def sync_file(file: str) -> None:
     """Flush a file written by a library (pyarrow) to disk."""
     fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
