@@ -25,7 +25,8 @@ from ..table import as_table, is_table
 from .lazy import Lazy
 from .reductions import partial_reduction
 
-_BUCKETS = 1 << 16
+#: a window's keys are counted into at most ``2**_BUCKET_BITS`` buckets
+_BUCKET_BITS = 16
 #: gather a window's wanted buckets once they hold at most this many values
 _GATHER = 1 << 21
 
@@ -65,7 +66,7 @@ class _Window:
 
     def __init__(self, stream: int, lo: int, span: int, offset: int, ranks: list[int]):
         self.stream, self.lo, self.offset, self.ranks = stream, lo, offset, ranks
-        self.shift = max(0, span.bit_length() - 16)  # span // 2**shift < 65,536 buckets
+        self.shift = max(0, span.bit_length() - _BUCKET_BITS)  # span >> shift < 2**_BUCKET_BITS
         self.nbins = (span >> self.shift) + 1
 
 
@@ -81,10 +82,10 @@ def order_statistics(x, streams: Callable, nstreams: int, ranks_of: Callable, fi
         (:func:`kernel_view`) with their NaT flags: ``[(values, nat), ...]``.
     nstreams : int
     ranks_of : callable
-        ``ranks_of(counts)``: for each stream, the ranks (0-based, among its present values)
-        wanted, from the counts of present values.
+        ``ranks_of(counts, missing)``: for each stream, the ranks (0-based, among its present
+        values) wanted, from the counts of present and of missing values (NaN, NaT).
     finish : callable
-        ``finish(counts, found)``: the result, ``found[s][rank]`` the value of that rank.
+        ``finish(counts, missing, found)``: the result, ``found[s][rank]`` the value of that rank.
     label : str
 
     Returns
@@ -96,24 +97,23 @@ def order_statistics(x, streams: Callable, nstreams: int, ranks_of: Callable, fi
         out = []
         for values, nat in streams(block):
             n, lo, hi = select.key_span(values, nat)
-            out.append((n, lo, hi, values.dtype))
+            out.append((n, lo, hi, values.dtype, len(values) - n))
         return out
 
     def merge_spans(a, b):
-        return [(na + nb, min(la, lb) if na and nb else (la if na else lb), max(ha, hb), da)
-                for (na, la, ha, da), (nb, lb, hb, _) in zip(a, b)]
+        return [(na + nb, min(la, lb) if na and nb else (la if na else lb), max(ha, hb), da, ma + mb)
+                for (na, la, ha, da, ma), (nb, lb, hb, _, mb) in zip(a, b)]
 
     def after_spans(total):
-        counts = [t[0] for t in total]
-        dtypes = [t[3] for t in total]
-        wanted = ranks_of(counts)
+        counts, dtypes, missing = [t[0] for t in total], [t[3] for t in total], [t[4] for t in total]
+        wanted = ranks_of(counts, missing)
         windows = [_Window(s, total[s][1], total[s][2] - total[s][1], 0, sorted(set(wanted[s])))
                    for s in range(nstreams) if wanted[s]]
-        return _narrow(windows, {s: {} for s in range(nstreams)}, counts, dtypes)
+        return _narrow(windows, {s: {} for s in range(nstreams)}, counts, missing, dtypes)
 
-    def _narrow(windows: list[_Window], found: dict, counts, dtypes):
+    def _narrow(windows: list[_Window], found: dict, counts, missing, dtypes):
         if not windows:
-            return finish(counts, found)
+            return finish(counts, missing, found)
 
         def histograms(block):
             views = streams(block)
@@ -139,7 +139,7 @@ def order_statistics(x, streams: Callable, nstreams: int, ranks_of: Callable, fi
                 if keep.any():
                     gather.append((w, keep, below, int(hist[keep.astype(bool)].sum())))
             if not gather:
-                return _narrow(deeper, found, counts, dtypes)
+                return _narrow(deeper, found, counts, missing, dtypes)
 
             def gathered(block):
                 views = streams(block)
@@ -160,7 +160,7 @@ def order_statistics(x, streams: Callable, nstreams: int, ranks_of: Callable, fi
                         positions = sorted(set(local.values()))
                         picked = np.partition(values, positions)
                         found[w.stream].update({r: picked[i] for r, i in local.items()})
-                return _narrow(deeper, found, counts, dtypes)
+                return _narrow(deeper, found, counts, missing, dtypes)
 
             return _pass(x, "gather", gathered, _concat_lists, after_gather, label)
 
@@ -215,17 +215,20 @@ def quantile_streams(x, qs: np.ndarray, streams: Callable, dtypes: Sequence[np.d
     """Per stream, the quantiles ``qs`` of its values (an array of ``len(qs)``), NaN when any value
     is missing and not ``skipna``, or when none is present. ``median``: the mean of the two middle
     values, as ``np.median`` computes it."""
-    missing: dict = {}
 
-    def ranks_of(counts):
-        return [sorted({int(r) for r in np.concatenate(_positions(n, qs)[:2])}) if n else [] for n in counts]
+    def unknown(n: int, nmissing: int) -> bool:  # the quantiles are NaN
+        return n == 0 or (nmissing > 0 and not skipna)
 
-    def finish(counts, found):
+    def ranks_of(counts, missing):
+        return [[] if unknown(n, m) else sorted({int(r) for r in np.concatenate(_positions(n, qs)[:2])})
+                for n, m in zip(counts, missing)]
+
+    def finish(counts, missing, found):
         out = []
         for s, n in enumerate(counts):
             probe = np.zeros(2, dtypes[s])
             result = _median_dtype(dtypes[s]) if median else np.quantile(probe, qs if q is None else q).dtype
-            if n == 0 or (not skipna and missing.get(s)):
+            if unknown(n, missing[s]):
                 out.append(np.full(len(qs), np.nan, result))
                 continue
             below, above, gamma = _positions(n, qs)
@@ -238,17 +241,7 @@ def quantile_streams(x, qs: np.ndarray, streams: Callable, dtypes: Sequence[np.d
                 out.append(_lerp(lo.astype(result), hi.astype(result), gamma.astype(result)))
         return shaped(out)
 
-    if skipna:
-        return order_statistics(x, streams, len(dtypes), ranks_of, finish, label)
-
-    def missing_of(block):  # how many values are missing per stream (NaN propagates when not skipped)
-        return np.array([np.count_nonzero(np.isnan(v)) if v.dtype.kind == "f" else 0 for v, _ in streams(block)])
-
-    def then(nmissing):
-        missing.update({s: int(m) for s, m in enumerate(nmissing)})
-        return order_statistics(x, streams, len(dtypes), ranks_of, finish, label)
-
-    return Lazy(label, then=(then, (partial_reduction(x, f"{label}:missing", missing_of, np.add, by_rows=False),)))
+    return order_statistics(x, streams, len(dtypes), ranks_of, finish, label)
 
 
 def _median_dtype(dtype: np.dtype) -> np.dtype:
