@@ -43,6 +43,18 @@ cdef inline uint64_t _key(key_t v) noexcept nogil:
         return (<uint64_t><int64_t>v) ^ SIGN
 
 
+cdef inline uint64_t _bucket(key_t v, uint64_t lo, int shift, bint nat) noexcept nogil:
+    """The bucket of ``v``'s key counted from ``lo`` in steps of ``1 << shift``; the largest
+    uint64 (past every bucket) when ``v`` is missing or below ``lo``."""
+    cdef uint64_t k
+    if _missing(v, nat):
+        return <uint64_t>-1
+    k = _key(v)
+    if k < lo:
+        return <uint64_t>-1
+    return (k - lo) >> shift
+
+
 def key_span(const key_t[::1] values, bint nat=False):
     """``(count, lowest key, highest key)`` of the values present (keys 0 when none is)."""
     cdef Py_ssize_t n = values.shape[0], i, count = 0
@@ -68,15 +80,10 @@ def key_histogram(const key_t[::1] values, uint64_t lo, int shift, Py_ssize_t nb
     counts = np.zeros(nbins, np.int64)
     cdef int64_t[::1] c = counts
     cdef Py_ssize_t n = values.shape[0], i
-    cdef uint64_t k, b, top = <uint64_t>nbins
+    cdef uint64_t b, top = <uint64_t>nbins
     with nogil:
         for i in range(n):
-            if _missing(values[i], nat):
-                continue
-            k = _key(values[i])
-            if k < lo:
-                continue
-            b = (k - lo) >> shift
+            b = _bucket(values[i], lo, shift, nat)
             if b < top:
                 c[b] += 1
     return counts
@@ -89,15 +96,10 @@ def gather_buckets(const key_t[::1] values, uint64_t lo, int shift, const uint8_
     if not 0 <= shift < 64:
         raise ValueError(f"gather_buckets: bad shift {shift}")
     cdef Py_ssize_t n = values.shape[0], i, filled = 0, room = out.shape[0]
-    cdef uint64_t k, b, top = <uint64_t>wanted.shape[0]
+    cdef uint64_t b, top = <uint64_t>wanted.shape[0]
     with nogil:
         for i in range(n):
-            if _missing(values[i], nat):
-                continue
-            k = _key(values[i])
-            if k < lo:
-                continue
-            b = (k - lo) >> shift
+            b = _bucket(values[i], lo, shift, nat)
             if b < top and wanted[b]:
                 if filled == room:
                     break

@@ -18,6 +18,11 @@ _FLOATS = "fc"
 _TIMES = "mM"
 
 
+def _refuse_out(name: str, kwargs: dict) -> None:
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{name}: PartitionedArray is immutable; out= is not supported")
+
+
 def _skips(x) -> bool:
     """Whether ``x`` can hold NaN or NaT."""
     return x.dtype.kind in _FLOATS + _TIMES
@@ -40,8 +45,7 @@ def nan_extreme(name: str):
     def call(x, axis=None, keepdims=False, **kwargs):
         if not _skips(x):
             return getattr(x, name[3:])(axis=axis, keepdims=keepdims)
-        if kwargs.get("out") is not None:
-            raise TypeError(f"{name}: PartitionedArray is immutable; out= is not supported")
+        _refuse_out(name, kwargs)
         axes = _axes(x, axis)
 
         def partial(b):
@@ -87,8 +91,7 @@ def nan_moment(name: str):
         if x.dtype.kind not in _FLOATS:
             extra = {} if name == "nanmean" else {"ddof": ddof}
             return getattr(x, name[3:])(axis=axis, dtype=dtype, keepdims=keepdims, **extra)
-        if kwargs.get("out") is not None:
-            raise TypeError(f"{name}: PartitionedArray is immutable; out= is not supported")
+        _refuse_out(name, kwargs)
         _check_ddof(ddof, name)
         axes = _axes(x, axis)
         along = getattr(np, name)
@@ -171,8 +174,7 @@ def nan_position(name: str):
     def call(x, axis=None, **kwargs):
         if not _skips(x):
             return getattr(x, name[3:])(axis=axis)
-        if kwargs.get("out") is not None:
-            raise TypeError(f"{name}: PartitionedArray is immutable; out= is not supported")
+        _refuse_out(name, kwargs)
         return arg_reduction(x, name, axis, better, _first_best(name), finalize)
 
     return call

@@ -20,7 +20,7 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"Stage {stage.id}: {stage.npartitions} task(s), one per partition")
         lines.append("  fused: " + _chain(stage))
         for node in stage.nodes:
-            if getattr(node, "reads_fields", False) and node.dtype.names:  # a file reader: the columns it reads
+            if node.reads_fields and node.dtype.names:  # a file reader: the columns it reads
                 lines.append(f"  {_name(node)} reads fields {', '.join(pruned.get(node.id, node.dtype.names))}")
         for node in stage.inputs:
             kinds = sorted({d.kind for n in stage.nodes for d in n.dependencies if d.parent is node})
