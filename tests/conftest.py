@@ -13,11 +13,14 @@ from hypothesis.extra import numpy as hnp
 import rdarray as rd
 from _helpers import BACKENDS, layouts, partitioned, split  # noqa: F401  (shared with the other modules)
 
-settings.register_profile("rdarray", max_examples=50, deadline=None,
+# the default run is derandomized so that a run's verdict depends on the code alone; the thorough
+# profile searches afresh each time (pytest --hypothesis-profile=rdarray-thorough)
+settings.register_profile("rdarray", max_examples=50, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                  HealthCheck.too_slow])
-settings.register_profile("rdarray-thorough", parent=settings.get_profile("rdarray"), max_examples=2000)
-settings.load_profile("rdarray")  # pytest --hypothesis-profile=rdarray-thorough for a longer search
+settings.register_profile("rdarray-thorough", parent=settings.get_profile("rdarray"), max_examples=2000,
+                          derandomize=False)
+settings.load_profile("rdarray")
 
 #: for the long enumerations, whose semantics do not depend on the backend: the default one only
 THREADS_ONLY = pytest.mark.parametrize("ctx", BACKENDS[:1], indirect=True)
