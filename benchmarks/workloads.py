@@ -13,6 +13,7 @@ import numpy as np
 
 import rdarray as rd
 
+from .files import w14
 from .harness import Case
 
 
@@ -714,4 +715,5 @@ def w13(scale: float) -> list[Case]:
 #: workload id -> cases; W8 also has one frame per array against the raw codec, measured by ``codec_bench``
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W3-text": w3_text, "W5-text": w5_text,
              "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
-             "W10": w10, "W11": w11, "W12": w12, "W13": w13, "SPILL": spill}
+             "W10": w10, "W11": w11, "W12": w12, "W13": w13, "W14": w14,
+             "SPILL": spill}

@@ -168,6 +168,26 @@ def test_a_mask_gathers_only_the_fields_read_afterwards():
     assert projected.pending() == 0
 
 
+def test_assigning_an_expression_of_a_masked_table_computes_nothing():
+    """Its length is unknown, but the expression lines up with the table by lineage."""
+    a = wide_table(100, 4)
+    calls = []
+
+    def counted(block):
+        calls.append(len(block))
+        return block
+
+    x = rd.from_numpy(a, npartitions=3).map_partitions(counted)
+    calls.clear()  # map_partitions tried the function on an empty block for its dtype
+    t = x[x["f1"] > 0]
+    t = t.assign(z=t["f0"] * 2, w=lambda u: u["z"] + 1)
+    assert calls == []
+    got = t.compute()
+    keep = a["f1"] > 0
+    np.testing.assert_array_equal(got["w"], a["f0"][keep] * 2 + 1)
+    assert len(calls) == 3  # once per partition
+
+
 def test_table_block_behaves_as_its_records():
     a = wide_table(9, 8)
     t = Table.from_records(a)

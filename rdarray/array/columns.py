@@ -86,7 +86,9 @@ def assign(self, **values):
             check_dtype(value.dtype, "assign")
             if value.ndim and value.dtype.names is not None:
                 raise TypeError(f"assign: the value of {name!r} is structured ({value.dtype}); assign one field")
-        if value.ndim:
+        # an expression of the table's own fields lines up with it by lineage: its length is
+        # not computed (after a mask that would read the table once more)
+        if value.ndim and (isinstance(value, np.ndarray) or not out._node.aligned_with(value._node)):
             rows, have = len(value), len(out)
             if rows != have:
                 raise ValueError(f"assign: the value of {name!r} has {rows} rows; the table has {have}")
