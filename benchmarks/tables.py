@@ -141,7 +141,7 @@ def MARGIN(t):
 
 
 def YEAR(t):
-    return t["order_date"].astype("M8[Y]").astype(np.int64) + 1970
+    return t["order_date"].dt.year
 
 
 def _day(s: str) -> np.datetime64:
@@ -175,9 +175,8 @@ def rd_p2(x: dict):
 def rd_p3(x: dict):
     s = x["sales"]
     t = s[["order_date", "ship_mode", "is_returned", "customer_id", "price", "discount"]]
-    mode = t["ship_mode"]
     t = t[(t["order_date"] >= _day("1996-10-01")) & (t["order_date"] < _day("1997-01-01"))
-          & ((mode == b"AIR") | (mode == b"REG AIR")) & ~t["is_returned"]]
+          & t["ship_mode"].isin([b"AIR", b"REG AIR"]) & ~t["is_returned"]]
     t = t.assign(revenue=REVENUE)
     g = t.groupby("customer_id").agg(revenue=("revenue", "sum"), orders=("revenue", "count"))
     return g.sort(["revenue", "customer_id"], descending=[True, False]).head(20)
@@ -186,7 +185,7 @@ def rd_p3(x: dict):
 def rd_p4(x: dict):
     s = x["sales"]
     t = s[["order_date", "priority", "store_id", "customer_id", "product_id", "quantity"]]
-    t = t[(t["order_date"] >= _day("1996-01-01")) & ((t["priority"] == b"1-URGENT") | (t["priority"] == b"2-HIGH"))
+    t = t[(t["order_date"] >= _day("1996-01-01")) & t["priority"].isin([b"1-URGENT", b"2-HIGH"])
           & (t["quantity"] > 10)]
     return t.groupby("store_id").agg(customers=("customer_id", "nunique"), products=("product_id", "nunique"),
                                      orders=("quantity", "count"), qty=("quantity", "sum")).compute()
@@ -198,7 +197,7 @@ def rd_p5(x: dict):
     s, p = x["sales"], x["products"]
     t = s[["order_date", "quantity", "product_id", "price", "discount", "unit_cost"]]
     t = t[(t["order_date"] >= _day("1994-01-01")) & (t["order_date"] < _day("1998-01-01"))
-          & (t["quantity"] >= 10) & (t["quantity"] <= 40)]
+          & t["quantity"].between(10, 40)]
     t = t.assign(revenue=REVENUE, margin=MARGIN, year=YEAR)
     j = rd.merge(t[["product_id", "year", "revenue", "margin", "discount"]], p[["product_id", "category"]],
                  on="product_id")
@@ -291,7 +290,7 @@ def pd_p5(f: dict):
     s, p = f["sales"], f["products"]
     t = s.loc[(s.order_date >= pd.Timestamp("1994-01-01")) & (s.order_date < pd.Timestamp("1998-01-01"))
               & s.quantity.between(10, 40), ["order_date", "product_id", "price", "discount", "unit_cost"]]
-    t = t.assign(revenue=REVENUE, margin=MARGIN, year=lambda t: t.order_date.dt.year)
+    t = t.assign(revenue=REVENUE, margin=MARGIN, year=YEAR)
     j = t.merge(p[["product_id", "category"]], on="product_id")
     return j.groupby(["category", "year"], as_index=False).agg(
         revenue=("revenue", "sum"), margin=("margin", "sum"), avg_disc=("discount", "mean"),
