@@ -86,6 +86,20 @@ def test_one_partition_per_row_group(parquet_file, monkeypatch):
     assert_frames(x.to_pandas(), expected(df))
 
 
+def test_every_worker_gets_a_partition_of_a_file_worth_splitting(tmp_path, monkeypatch):
+    """As from_numpy splits an array: a Parquet file of eight row groups and a CSV file, both
+    far below partition_bytes but above workers * min_split_bytes, make a partition per worker."""
+    monkeypatch.setattr(rd.config, "min_split_bytes", 1000)
+    df = pd.DataFrame({"a": np.arange(4000, dtype=np.int64), "b": np.linspace(0, 1, 4000)})
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "x.parquet", row_group_size=500)
+    df.to_csv(tmp_path / "x.csv", index=False)
+    for workers in (2, 3):
+        with rd.Context(backend="threads", workers=workers):
+            for x in (rd.read_parquet(tmp_path / "x.parquet"), rd.read_csv(tmp_path / "x.csv")):
+                assert x.npartitions == workers, x.explain()
+                assert_frames(x.to_pandas(), df)
+
+
 def test_columns_and_pruning_read_only_the_fields_used(parquet_file, monkeypatch):
     path, df = parquet_file
     seen = []

@@ -74,8 +74,16 @@ def read_parquet(path, columns=None, filters=None) -> PartitionedArray:
     """
     from ..storage.parquet import ParquetDataset
 
-    ds = ParquetDataset(path, columns=columns, filters=filters, partition_bytes=config.partition_bytes)
+    ds = ParquetDataset(path, columns=columns, filters=filters, partition_bytes=_partition_bytes)
     return _parquet_array(ds)
+
+
+def _partition_bytes(total: int) -> int:
+    """A partition's bytes in a file dataset of ``total`` bytes, split as ``from_numpy`` splits an
+    array: about ``config.partition_bytes``, and a partition per worker at least where it is worth it."""
+    from .core import default_npartitions
+
+    return -(-total // default_npartitions(total, 1)) if total else config.partition_bytes
 
 
 def _parquet_array(ds) -> PartitionedArray:
@@ -194,7 +202,7 @@ def read_csv(path, columns=None, dtype=None, parse_dates=None, **options) -> Par
     from .core import PartitionedArray
 
     ds = CsvDataset(path, columns=columns, dtype=dtype, parse_dates=parse_dates,
-                    partition_bytes=config.partition_bytes, options=options)
+                    partition_bytes=_partition_bytes, options=options)
     return PartitionedArray(Node("read_csv", ds.reader(), [], len(ds.ranges), ds.dtype, (), None,
                                  pass_index=True, reads_fields=True, detail=ds.describe()))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -69,6 +69,15 @@ def expand_paths(path, what: str, suffixes: Sequence[str] = ()) -> list[str]:
         else:
             raise FileNotFoundError(f"{what}: no such file or directory: {item!r}")
     return files
+
+
+#: a partition's bytes, or a function of the dataset's bytes giving them
+PartitionBytes = int | Callable[[int], int]
+
+
+def partition_size(partition_bytes: PartitionBytes, total: int) -> int:
+    """The bytes of a partition of a dataset of ``total`` bytes (at least 1)."""
+    return max(1, partition_bytes(total) if callable(partition_bytes) else partition_bytes)
 
 
 def field_dtype(name: str, arrow_type, nullable: bool, what: str, width: int | None = None) -> np.dtype:

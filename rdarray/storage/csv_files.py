@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import CorruptDataError
 from ..table import names_of
 from ..text import FIELD, is_text
-from .arrow import expand_paths, field_dtype, require_pyarrow, to_table
+from .arrow import PartitionBytes, expand_paths, field_dtype, partition_size, require_pyarrow, to_table
 
 #: pandas' default missing-value markers (``pandas.read_csv``'s ``na_values``)
 NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -42,7 +42,7 @@ class CsvDataset:
     """The files of a CSV dataset: columns and types from a sample, and byte ranges (see the module
     docstring)."""
 
-    def __init__(self, path, columns=None, dtype=None, parse_dates=None, partition_bytes: int = 32 << 20,
+    def __init__(self, path, columns=None, dtype=None, parse_dates=None, partition_bytes: PartitionBytes = 32 << 20,
                  options: dict | None = None):
         require_pyarrow("read_csv", "csv")
         options = dict(options or {})
@@ -141,6 +141,7 @@ class CsvDataset:
             self.dtype = np.dtype([(c, self.dtype[c]) for c in columns])
         # byte ranges at line ends outside quotes
         self.ranges: list[tuple[str, int, int]] = []  # (file, start, stop)
+        partition_bytes = partition_size(partition_bytes, sum(os.path.getsize(f) for f in self.files))
         for file in self.files:
             start = header_end if file == first else self._header_end(file)
             # with an escape character, a quote may be escaped: counting quotes would not find

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import CorruptDataError
 from ..table import names_of
-from .arrow import byte_widths, expand_paths, field_dtype, require_pyarrow, to_table
+from .arrow import PartitionBytes, byte_widths, expand_paths, field_dtype, partition_size, require_pyarrow, to_table
 
 SUFFIXES = (".parquet", ".parq", ".pq")
 _OPS = {"=", "==", "!=", "<", "<=", ">", ">=", "in", "not in"}
@@ -76,7 +76,7 @@ def _excluded(op: str, value, lo, hi, nulls: int | None, rows: int) -> bool:
 class ParquetDataset:
     """The footers of the files of a Parquet dataset, read once (see the module docstring)."""
 
-    def __init__(self, path, columns=None, filters=None, partition_bytes: int = 32 << 20):
+    def __init__(self, path, columns=None, filters=None, partition_bytes: PartitionBytes = 32 << 20):
         pa = require_pyarrow("read_parquet", "parquet")
         import pyarrow.parquet as pq
 
@@ -153,6 +153,7 @@ class ParquetDataset:
                                      "read_parquet", widths.get(name))) for name in names]
         self.dtype = np.dtype(fields) if dtype is None else dtype
         # partitions: consecutive row groups, about partition_bytes each
+        partition_bytes = partition_size(partition_bytes, sum(nbytes for _, _, _, nbytes in kept))
         self.parts: list[list[tuple[str, list[int]]]] = []
         self.lengths: list[int] = []
         current: list[tuple[int, int]] = []
