@@ -15,11 +15,14 @@ from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint32_t
 from libc.string cimport memcmp, memcpy
-from numpy cimport (NpyString_acquire_allocator, NpyString_release_allocator, PyArray_StringDTypeObject,
-                    npy_packed_static_string, npy_static_string, npy_string_allocator)
+from numpy cimport PyArray_StringDTypeObject, npy_packed_static_string, npy_static_string, npy_string_allocator
 
 cdef extern from "numpy/arrayobject.h":
-    # NumPy's own declarations lack nogil; these only read or write the allocator held
+    # NumPy's own declarations lack nogil. A StringDType's allocator is a lock that NumPy takes
+    # while holding the GIL, so it is held here only where the GIL is not: taking the GIL back
+    # while holding it deadlocks against a thread casting to the same dtype
+    npy_string_allocator* acquire "NpyString_acquire_allocator"(const PyArray_StringDTypeObject* d) nogil
+    void release "NpyString_release_allocator"(npy_string_allocator* a) nogil
     int load "NpyString_load"(npy_string_allocator* a, const npy_packed_static_string* p,
                               npy_static_string* s) nogil
     int pack "NpyString_pack"(npy_string_allocator* a, npy_packed_static_string* p, const char* buf,
@@ -212,25 +215,29 @@ def from_strings(cnp.ndarray a):
     cdef npy_static_string s
     cdef int rc = 0, loaded
     cdef int64_t total = 0
-    cdef npy_string_allocator* alloc = NpyString_acquire_allocator(<PyArray_StringDTypeObject*>a.dtype)
-    try:
-        with nogil:  # first the sizes, then the bytes: one allocation of the exact size
-            o[0] = 0
-            for i in range(n):
-                loaded = load(alloc, <const npy_packed_static_string*>(src + i * stride), &s)
-                if loaded < 0:
-                    rc = -1
-                    break
-                m[i] = loaded == 1
-                total += 0 if loaded == 1 else <int64_t>s.size
-                o[i + 1] = total
-        data = np.empty(total, np.uint8)
-        if rc == 0 and total:
-            _copy_strings(alloc, src, stride, n, &o[0], <uint8_t*>cnp.PyArray_DATA(data))
-    finally:
-        NpyString_release_allocator(alloc)
+    cdef const PyArray_StringDTypeObject* descr = <PyArray_StringDTypeObject*>a.dtype  # a holds it
+    cdef npy_string_allocator* alloc
+    with nogil:  # first the sizes, then the bytes: one allocation of the exact size
+        alloc = acquire(descr)
+        o[0] = 0
+        for i in range(n):
+            loaded = load(alloc, <const npy_packed_static_string*>(src + i * stride), &s)
+            if loaded < 0:
+                rc = -1
+                break
+            m[i] = loaded == 1
+            total += 0 if loaded == 1 else <int64_t>s.size
+            o[i + 1] = total
+        release(alloc)
     if rc < 0:
         raise MemoryError("from_strings: a string could not be read")
+    data = np.empty(total, np.uint8)
+    cdef uint8_t* d = <uint8_t*>cnp.PyArray_DATA(data)
+    if total:
+        with nogil:
+            alloc = acquire(descr)
+            _copy_strings(alloc, src, stride, n, &o[0], d)
+            release(alloc)
     return offsets, data, (missing if missing.any() else None)
 
 
@@ -258,19 +265,19 @@ def to_strings(const int64_t[::1] offsets, const uint8_t[::1] data, missing, dty
     cdef uint8_t empty = 0
     cdef const uint8_t* base = &data[0] if data.shape[0] else &empty
     cdef int rc = 0
-    cdef npy_string_allocator* alloc = NpyString_acquire_allocator(<PyArray_StringDTypeObject*>out.dtype)
-    try:
-        with nogil:
-            for i in range(n):
-                if has_missing and miss[i]:
-                    rc = pack_null(alloc, <npy_packed_static_string*>(dst + stride * i))
-                else:
-                    rc = pack(alloc, <npy_packed_static_string*>(dst + stride * i),
-                                        <const char*>(base + offsets[i]), offsets[i + 1] - offsets[i])
-                if rc < 0:
-                    break
-    finally:
-        NpyString_release_allocator(alloc)
+    cdef const PyArray_StringDTypeObject* descr = <PyArray_StringDTypeObject*>out.dtype  # out holds it
+    cdef npy_string_allocator* alloc
+    with nogil:
+        alloc = acquire(descr)
+        for i in range(n):
+            if has_missing and miss[i]:
+                rc = pack_null(alloc, <npy_packed_static_string*>(dst + stride * i))
+            else:
+                rc = pack(alloc, <npy_packed_static_string*>(dst + stride * i),
+                          <const char*>(base + offsets[i]), offsets[i + 1] - offsets[i])
+            if rc < 0:
+                break
+        release(alloc)
     if rc < 0:
         raise MemoryError("to_strings: a string could not be stored")
     return out

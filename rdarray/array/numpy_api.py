@@ -159,8 +159,38 @@ def _isin(element, test_elements, assume_unique=False, invert=False, *, kind=Non
     return ~out if invert else out
 
 
+def _strings_function(func):
+    """An ``np.strings`` function that is not a ufunc (``upper``, ``strip``, ``replace``, ...):
+    applied partition by partition, elementwise as NumPy applies it to the whole array.
+
+    NumPy sizes these functions' fixed-width results from the data, which a partition cannot
+    know of the others: ``U`` text is therefore taken as variable-width text (the same values,
+    in a variable-width result), and ``S`` bytes are refused."""
+    def call(*args, **kwargs):
+        from ..text import TEXT
+        from .core import PartitionedArray, operands
+        from .elementwise import elementwise
+
+        values = []
+        for o in operands(args):
+            if isinstance(o, PartitionedArray) and o.dtype.kind == "S":
+                raise TypeError(f"np.strings.{func.__name__}: fixed-width bytes ({o.dtype}) are not supported on a "
+                                "PartitionedArray (the result's width depends on every value); decode them to "
+                                "text first: x.astype(np.dtypes.StringDType())")
+            values.append(o.astype(TEXT) if isinstance(o, PartitionedArray) and o.dtype.kind == "U" else o)
+        return elementwise(lambda *a: func(*a, **kwargs), values, f"strings.{func.__name__}")
+
+    return call
+
+
+#: np.strings' functions that come through __array_function__ (the others are built of ufuncs,
+#: which come through __array_ufunc__), but for the ones giving several arrays (partition,
+#: rpartition) and fixed-width bytes sized by the data (encode, decode)
+_STRINGS = {f: _strings_function(f) for name, f in vars(np.strings).items()
+            if hasattr(f, "_implementation") and name not in ("partition", "rpartition", "encode", "decode")}
+
 _FUNCTIONS = {
-    **NAN_FUNCTIONS, **QUANTILE_FUNCTIONS,
+    **NAN_FUNCTIONS, **QUANTILE_FUNCTIONS, **_STRINGS,
     np.sum: _method("sum"), np.prod: _method("prod"), np.min: _method("min"), np.max: _method("max"),
     np.amin: _method("min"), np.amax: _method("max"), np.mean: _method("mean"), np.var: _method("var"),
     np.std: _method("std"), np.any: _method("any"), np.all: _method("all"),
