@@ -38,11 +38,9 @@ def group_quantile(values, ids: np.ndarray, ngroups: int, q: float, median: bool
     lo = np.floor(h).astype(np.int64)
     hi = np.minimum(lo + 1, counts - 1)
     a, b = v[start + lo], v[start + hi]
-    if median:
-        found = np.where(lo == hi, a, (a + b) / 2)
-    else:
-        found = a + (b - a) * (h - lo)
-    out[has] = found
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
+        found = (a + b) / 2 if median else a + (b - a) * (h - lo)
+    out[has] = np.where(h > lo, found, a)
     return out
 
 
