@@ -385,3 +385,45 @@ def test_property_median_and_quantile(data):
             got = got.compute()
             got = rd.from_numpy(got[np.lexsort([got["k"]])])
         assert_table(got, expected)
+
+
+# -- variable-width text (from pandas' str columns) ------------------------------------------------
+def listed(values) -> list:
+    """Values as a list, missing ones (NaN, pandas' NA) as None."""
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
+            for v in list(values)]
+
+
+def text_frame(n: int = 200, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    s = pd.array(rng.choice(np.array(["b", "a", "é", "", "zz"], object), n), dtype="str")
+    s[rng.random(n) < 0.2] = None
+    k = rng.integers(0, 9, n).astype(np.float64)
+    k[rng.random(n) < 0.1] = np.nan
+    k[:3] = 8  # group 8: its text all missing
+    s[np.flatnonzero(k == 8)] = None
+    return pd.DataFrame({"k": k, "s": s, "v": np.round(rng.normal(size=n), 3)})
+
+
+@pytest.mark.parametrize("npartitions", [1, 3, 7])
+@pytest.mark.parametrize("func", ["count", "first", "last", "min", "max", "nunique"])
+def test_text_fields_aggregate_and_transform(func, npartitions):
+    df = text_frame()
+    x = rd.from_pandas(df, npartitions=npartitions)
+    got = getattr(x.groupby("k")[["s", "v"]], func)().to_pandas()
+    expected = getattr(df.groupby("k", as_index=False)[["s", "v"]], func)()
+    assert listed(got["s"]) == listed(expected["s"])
+    np.testing.assert_array_equal(got["v"].to_numpy(), expected["v"].to_numpy())
+    assert listed(x.groupby("k")["s"].transform(func).compute()) == listed(df.groupby("k")["s"].transform(func))
+
+
+def test_text_fields_with_numeric_only(ctx):
+    df = text_frame()
+    x = rd.from_pandas(df, npartitions=3)
+    with pytest.raises(TypeError, match=r"'s' \(text\).*numeric_only=True"):
+        x.groupby("k").mean()
+    assert_table(x.groupby("k").mean(numeric_only=True), df.groupby("k", as_index=False).mean(numeric_only=True),
+                 exact=False)
+    got = x.groupby("k").agg(n=("s", lambda s: int((s == "a").sum())))
+    expected = df.groupby("k", as_index=False).agg(n=("s", lambda s: int((s == "a").sum())))
+    assert_table(got, expected)

@@ -29,7 +29,7 @@ from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from ..table import Table, records
-from ..text import FIELD, TEXT, is_text
+from ..text import FIELD, TEXT, Text, is_text
 from .elementwise import map_blocks
 from .group_values import call_dtype, group_call, group_quantile
 from .wide import coalesced, shuffled
@@ -648,7 +648,7 @@ def _check(agg: Aggregate, fields, keys) -> None:
     numbers = "iuf" if agg.func == "quantile" else "biuf"  # pandas' quantile refuses bool
     if dtype.kind not in numbers and agg.func in _NUMERIC:
         raise TypeError(f"groupby: {agg.func} of field {agg.field!r} needs numbers, not {_describe(dtype)}")
-    if dtype.kind not in "biufmMSU":
+    if dtype.kind not in "biufmMSU" and not is_text(dtype):
         raise TypeError(f"groupby: field {agg.field!r} has dtype {dtype}, which cannot be aggregated")
 
 
@@ -814,8 +814,11 @@ def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
         return out
     if missing.any():
         values, ids = values[~missing], ids[~missing]
-    order = np.lexsort((values, ids))  # by group, then value: a group's min first, max last
+    ordered = values.to_numpy() if isinstance(values, Text) else values
+    order = np.lexsort((ordered, ids))  # by group, then value: a group's min first, max last
     rows = hashing.group_first_row(ids[order], ngroups, last=kind == "max")
+    if not len(order):  # every value missing
+        return take(values, rows)
     return take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
 
 
