@@ -118,6 +118,20 @@ def test_selected_field_agg_names_as_series_groupby():
     assert_table(x.groupby("k")["v"].agg("median"), df["v"].agg("median"))
 
 
+def test_apply_after_selection_sees_the_keys_and_the_selected_fields(ctx):
+    a = data(nan_keys=False)
+    x = partitioned(a, LAYOUTS["empty-partitions"](len(a)))
+
+    def top(g):
+        assert g.dtype.names == ("k", "w")
+        return g[np.argsort(-g["w"], kind="stable")][:2]
+
+    got = x.groupby("k")[["w"]].apply(top).compute()
+    expected = frame(a).sort_values(["k", "w"], ascending=[True, False], kind="stable").groupby("k").head(2)
+    np.testing.assert_array_equal(got["k"], expected["k"].to_numpy())
+    np.testing.assert_array_equal(got["w"], expected["w"].to_numpy())
+
+
 def test_selection_errors():
     x = rd.from_numpy(data(), npartitions=2)
     with pytest.raises(KeyError, match="nope"):

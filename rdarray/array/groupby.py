@@ -468,7 +468,9 @@ class GroupBy:
         Parameters
         ----------
         fn : callable
-            Takes a group (a structured ndarray of its rows, in row order), returns an array of rows.
+            Takes a group (a structured ndarray of its rows, in row order: the key fields and the
+            value fields, or after ``groupby(...)[...]`` the key fields and the selected ones),
+            returns an array of rows.
 
         Returns
         -------
@@ -476,12 +478,14 @@ class GroupBy:
             In key order with ``sort=True``.
         """
         frame, keys, dropna = self._frame, self._keys, self._dropna
-        sample = np.asarray(fn(np.zeros(1, frame.dtype)))
+        fields = list(keys) + list(self._values) if self._selected else None
+        dtype = frame.dtype if fields is None else np.dtype([(f, frame.dtype[f]) for f in fields])
+        sample = np.asarray(fn(np.zeros(1, dtype)))
         if sample.ndim == 0:
             raise ValueError("groupby.apply: the function must return an array of rows, not a scalar")
 
         def run(rows):
-            rows = records(rows)  # the user's function gets structured ndarrays
+            rows = records(rows if fields is None else rows[fields])  # the user's function gets records
             rows = _drop_nan_keys(rows, keys) if dropna else rows
             ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
             order = np.argsort(ids, kind="stable")
@@ -490,7 +494,8 @@ class GroupBy:
             out = [np.asarray(fn(g)) for g in groups]
             return np.concatenate(out) if out else np.empty((0,) + sample.shape[1:], sample.dtype)
 
-        return self._grouped(run, run, whole=True, dtype=sample.dtype, trailing=sample.shape[1:], op="apply")
+        return self._grouped(run, run, whole=True, dtype=sample.dtype, trailing=sample.shape[1:], op="apply",
+                             reads=None if fields is None else frozenset(fields))
 
     # -- planning ---------------------------------------------------------------------------------
     def _aggregate(self, aggs: list[Aggregate], allow_none: bool = False):
