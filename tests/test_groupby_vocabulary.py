@@ -441,3 +441,18 @@ def test_text_fields_with_numeric_only(ctx):
     got = x.groupby("k").agg(n=("s", lambda s: int((s == "a").sum())))
     expected = df.groupby("k", as_index=False).agg(n=("s", lambda s: int((s == "a").sum())))
     assert_table(got, expected)
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_median_and_transform_of_arrays_placed_by_the_key(sort):
+    """An array already partitioned by the key (hash or sorted range) is aggregated in place."""
+    a = data(n=500, nan_keys=False)
+    df = frame(a)
+    for y in (rd.from_numpy(a, npartitions=4).partition_by("k"), rd.from_numpy(a, npartitions=4).sort("k")):
+        got = y.groupby("k", sort=sort)[["v", "w"]].median()
+        if not sort:
+            got = rd.from_numpy(np.sort(got.compute(), order="k"))
+        assert_table(got, df.groupby("k", as_index=False)[["v", "w"]].median())
+        ordered = y.compute()
+        assert_aligned(y.groupby("k")["v"].transform("median"), y,
+                       pd.DataFrame({f: ordered[f] for f in ("k", "v")}).groupby("k")["v"].transform("median"))
