@@ -133,7 +133,7 @@ class GroupBy:
                 listed = ", ".join(f"{f!r} ({_describe(dtypes[f])})" for f in bad)
                 raise TypeError(f"groupby.{func}: needs numbers, and fields {listed} are not; pass "
                                 f"numeric_only=True to leave them out, or select the fields to aggregate "
-                                f"(groupby(...)[[...]])")
+                                f"(groupby(...)[[...]]){_times_hint([dtypes[f] for f in bad])}")
         return self._values
 
     def sum(self, numeric_only: bool = False):
@@ -652,7 +652,8 @@ def _check(agg: Aggregate, fields, keys) -> None:
         return
     numbers = "iuf" if agg.func == "quantile" else "biuf"  # pandas' quantile refuses bool
     if dtype.kind not in numbers and agg.func in _NUMERIC:
-        raise TypeError(f"groupby: {agg.func} of field {agg.field!r} needs numbers, not {_describe(dtype)}")
+        raise TypeError(f"groupby: {agg.func} of field {agg.field!r} needs numbers, not {_describe(dtype)}"
+                        f"{_times_hint([dtype])}")
     if dtype.kind not in "biufmMSU" and not is_text(dtype):
         raise TypeError(f"groupby: field {agg.field!r} has dtype {dtype}, which cannot be aggregated")
 
@@ -668,6 +669,14 @@ def _check_q(q) -> float:
 
 def _describe(dtype: np.dtype) -> str:
     return "text" if is_text(dtype) else str(dtype)
+
+
+def _times_hint(dtypes) -> str:
+    """A note for times in an arithmetic aggregate: pandas averages times as float64 ticks in row
+    order, which a map-side combine cannot reproduce exactly, so rdarray refuses them."""
+    if not any(d.kind in "mM" for d in dtypes):
+        return ""
+    return "; arithmetic aggregates of times (mean, median) are not computed"
 
 
 def _func_name(func) -> str:
