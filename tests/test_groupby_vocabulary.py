@@ -295,6 +295,24 @@ def test_transform_of_several_fields(ctx, func):
     assert_aligned(got, x, pandas_transform(a, func, ["v", "w"]), exact=func != "sum")
 
 
+@pytest.mark.parametrize("nbytes", [0, 100], ids=["join-planned", "join-decided"])
+def test_transform_of_a_large_aggregate_joins_and_shuffles_back(ctx, monkeypatch, nbytes):
+    """An aggregate over ``broadcast_bytes`` is joined by key (``rd.merge``) and the rows moved back
+    to their partitions, in order: the same values, rows and partitions as a broadcast."""
+    monkeypatch.setattr(rd.config, "broadcast_bytes", nbytes)
+    a = data()
+    x = partitioned(a, LAYOUTS["empty-partitions"](len(a)))
+    y = x[x["w"] > -500]
+    kept = a[a["w"] > -500]
+    for t, rows in ((x, a), (y, kept)):
+        got = t.groupby("k")["v"].transform("median")
+        assert_aligned(got, t, frame(rows).groupby("k")["v"].transform("median"))
+        assert [len(p) for p in got.partitions()] == [len(p) for p in t.partitions()]
+        got = t.groupby("k", dropna=False)[["w", "t"]].transform("first")
+        assert_aligned(got, t, frame(rows).groupby("k", dropna=False)[["w", "t"]].transform("first"))
+    assert "join by key, rows shuffled back" in x.groupby("k")["v"].transform("sum").explain() or nbytes
+
+
 def test_transform_of_times_and_text_keeps_the_dtypes():
     a = data()
     x = rd.from_numpy(a, npartitions=3)
@@ -378,8 +396,13 @@ def test_property_transform(data):
     x = partitioned(a, data.draw(layouts(n)))
     func = data.draw(st.sampled_from(TRANSFORMS), label="func")
     dropna = data.draw(st.booleans(), label="dropna")
-    got = x.groupby("k", dropna=dropna)["v"].transform(func)
-    assert_aligned(got, x, pandas_transform(a, func, "v", dropna=dropna), exact=False)
+    broadcast = data.draw(st.sampled_from([0, 64, 1 << 20]), label="broadcast_bytes")
+    saved, rd.config.broadcast_bytes = rd.config.broadcast_bytes, broadcast
+    try:
+        got = x.groupby("k", dropna=dropna)["v"].transform(func)
+        assert_aligned(got, x, pandas_transform(a, func, "v", dropna=dropna), exact=False)
+    finally:
+        rd.config.broadcast_bytes = saved
 
 
 @settings(max_examples=60)

@@ -9,9 +9,8 @@ for them the rows themselves are shuffled. With ``sort=True`` the shuffle is by
 key range (boundaries sampled inside the plan) and each partition is sorted, so the result is in
 key order; otherwise it is by key hash. An array already partitioned by the key moves no data.
 
-``transform`` computes the aggregate, gathers it into one hash index of its keys, and sends that to
-every partition of the input (a broadcast), which looks its rows' keys up: one value per row, in
-the input's order and partitions, and the input is not shuffled.
+``transform`` computes the aggregate and joins it back to the rows by key (``group_transform.py``):
+one value per row, in the input's order and partitions.
 """
 
 from __future__ import annotations
@@ -23,14 +22,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ..dtypes import is_nan, missing_value, take
-from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
+from ..graph.lineage import Node, OneToOne
 from ..session.compute import value_of
 from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from ..table import Table, records
-from ..text import FIELD, TEXT, Text, is_text
+from ..text import TEXT, Text, is_text
 from .elementwise import map_blocks
+from .group_transform import transformed
 from .group_values import call_dtype, group_call, group_quantile
 from .wide import coalesced, shuffled
 
@@ -366,9 +366,10 @@ class GroupBy:
     def transform(self, func: str, *args, **kwargs):
         """Each row's group aggregate, aligned with the input, as pandas' ``transform``.
 
-        The aggregate is computed (one row per group), gathered into a hash index of its keys and
-        broadcast to every partition of the input, which looks its rows up: the result keeps the
-        input's row order and partitions, and the input is not shuffled.
+        The aggregate is computed (one row per group) and joined back to the rows by key: the
+        result keeps the input's row order and partitions. An aggregate of at most
+        ``rd.config.broadcast_bytes`` is broadcast to every partition of the input, which does not
+        move; a larger one is joined by ``rd.merge`` and the values shuffled back to their rows.
 
         Parameters
         ----------
@@ -411,38 +412,13 @@ class GroupBy:
         return self._transformed(result, single, f"transform({_func_name(func)})")
 
     def _transformed(self, result, single: bool, detail: str):
-        """``result`` (keys, then aggregates) looked up by each row's keys (a broadcast hash join)."""
-        from .core import PartitionedArray
-
-        keys = self._keys
+        """``result`` (keys, then aggregates) joined back to the rows by key (``group_transform.py``)."""
         rows = self._key_rows()
+        keys = self._keys
+        if rows.dtype.names != keys:
+            rows = rows[list(keys)]  # the plan reads only the keys of the input
         nullable = self._dropna and any(_may_be_missing(rows.dtype[k]) for k in keys)
-        names = [f for f in result.dtype.names if f not in keys]
-        dtypes = {f: _missing_capable(result.dtype[f]) if nullable else result.dtype[f] for f in names}
-        if single:
-            out_dtype = TEXT if dtypes[names[0]] == FIELD else dtypes[names[0]]
-        else:
-            out_dtype = np.dtype([(f, dtypes[f]) for f in names])
-
-        def build(parts):
-            found = np.concatenate(parts) if parts else np.empty(0, result.dtype)
-            return hashing.HashIndex([found[k] for k in keys]), {f: found[f] for f in names}
-
-        def probe(block, built):
-            index, found = built
-            at = index.lookup([block[k] for k in keys]) if len(block) else np.empty(0, np.int64)
-            columns = {f: take(found[f], at, None if dtypes[f] == FIELD else dtypes[f]) for f in names}
-            if single:
-                return columns[names[0]]
-            return Table(out_dtype, columns).with_dtype(out_dtype)
-
-        lookup = Node("groupby.transform:index", build, [AllToOne(result._node)], 1, VALUE, (), None,
-                      detail="hash index of the group aggregates")
-        node = rows._node
-        return PartitionedArray(Node(
-            "groupby.transform", probe, [OneToOne(node), Broadcast(lookup)], node.npartitions, out_dtype, (),
-            node.partition_lengths, align_key=node.align_key, detail=detail,
-            uses=lambda used: [frozenset(keys), None]))
+        return transformed(rows, keys, result, single, nullable, detail)
 
     def _key_rows(self):
         """The key fields, row by row, aligned with the input (its partitions, not a by-array's)."""
@@ -687,11 +663,6 @@ def _func_name(func) -> str:
 def _may_be_missing(dtype: np.dtype) -> bool:
     """Whether a key of ``dtype`` can be missing (NaN, NaT, missing text)."""
     return dtype.kind in "fcmM" or is_text(dtype)
-
-
-def _missing_capable(dtype: np.dtype) -> np.dtype:
-    """``dtype``, or float64 where it cannot hold a missing value (integers and bool, as pandas)."""
-    return np.dtype(np.float64) if dtype.kind in "biu" else dtype
 
 
 def _sample(dtype: np.dtype):
