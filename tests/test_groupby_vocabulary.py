@@ -479,3 +479,16 @@ def test_median_and_transform_of_arrays_placed_by_the_key(sort):
         ordered = y.compute()
         assert_aligned(y.groupby("k")["v"].transform("median"), y,
                        pd.DataFrame({f: ordered[f] for f in ("k", "v")}).groupby("k")["v"].transform("median"))
+
+
+def test_time_zones_survive_transform_and_callables():
+    df = pd.DataFrame({"k": [1.0, 1.0, 2.0, np.nan, 2.0],
+                       "t": pd.to_datetime(["2024-01-01 10:00", "2024-01-03 00:00", "2024-01-02 00:00", None, None])
+                       .tz_localize("Europe/Paris")})
+    x = rd.from_pandas(df, npartitions=2)
+    got = x.groupby("k")[["t"]].transform("max").to_pandas()
+    pd.testing.assert_frame_equal(got, df.groupby("k")[["t"]].transform("max"), check_dtype=False)
+    assert str(got["t"].dt.tz) == "Europe/Paris"
+    got = x.groupby("k").agg(m=("t", lambda t: t[~np.isnat(t)].min())).to_pandas()  # NumPy's min keeps NaT
+    expected = df.groupby("k", as_index=False).agg(m=("t", lambda t: t.min()))
+    assert list(got["m"]) == list(expected["m"])

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..dtypes import keep_zones
 from ..shuffle import hashing
 from ..text import Text
 
@@ -65,7 +66,7 @@ def call_dtype(fn: Callable, dtype: np.dtype, sample) -> np.dtype:
     if found.kind not in "biufmM":
         raise TypeError(f"groupby.agg: {_name(fn)} returned a {found} on a sample of {dtype}; a function "
                         "given to agg must return one number, bool or time per group (use apply for others)")
-    return found
+    return keep_zones(found, [dtype])  # a time of a zoned field's values is in its zone
 
 
 def check_scalar(result, fn: Callable):
