@@ -56,8 +56,9 @@ class Aggregate(NamedTuple):
 
 
 class GroupBy:
-    """Rows of a structured array grouped by key fields; each method returns a structured
-    PartitionedArray with the key fields first, then one field per aggregate.
+    """Rows of a structured array grouped by key fields; each aggregate returns a structured
+    PartitionedArray with the key fields first, then one field per aggregate; ``transform`` one
+    value per row, aligned with the input.
 
     Parameters
     ----------
@@ -72,15 +73,14 @@ class GroupBy:
         self._x, self._by = x, by
         self._frame, self._keys = _frame(x, by)
         self._values = tuple(f for f in self._frame.dtype.names if f not in self._keys)
+        self._selected = False  # value fields narrowed by groupby(...)[...]
         self._single = False  # one field selected by name: transform gives a 1-D array
         self._sort = bool(sort)
         self._dropna = bool(dropna)
 
     def __repr__(self) -> str:
-        selected = f", selected={list(self._values)}" if self._single or self._selected else ""
+        selected = f", selected={list(self._values)}" if self._selected else ""
         return f"GroupBy(by={list(self._keys)}{selected}, sort={self._sort}, dropna={self._dropna})"
-
-    _selected = False
 
     def __getitem__(self, fields):
         """The same groups with only ``fields`` aggregated, as pandas' ``groupby(by)[...]``.
