@@ -492,3 +492,13 @@ def test_time_zones_survive_transform_and_callables():
     got = x.groupby("k").agg(m=("t", lambda t: t[~np.isnat(t)].min())).to_pandas()  # NumPy's min keeps NaT
     expected = df.groupby("k", as_index=False).agg(m=("t", lambda t: t.min()))
     assert list(got["m"]) == list(expected["m"])
+
+
+@pytest.mark.parametrize("dropna", [True, False])
+def test_transform_of_an_array_partitioned_by_the_key_moves_no_more_data(ctx, dropna):
+    a = data(n=500)
+    y = rd.from_numpy(a, npartitions=4).partition_by("k", 5)
+    got = y.groupby("k", dropna=dropna)[["v", "w"]].transform("median")
+    assert got.explain().count("shuffle:") == y.explain().count("shuffle:") == 1  # partition_by's only
+    rows = y.compute()
+    assert_aligned(got, y, frame(rows).groupby("k", dropna=dropna)[["v", "w"]].transform("median"))

@@ -6,7 +6,9 @@ plan is decided then, as an adaptive join's is (``graph/lineage.Decision``): at 
 ``rd.config.broadcast_bytes``, it is gathered into one hash index that every partition of the input
 reads (the input does not move); larger, each row's keys are tagged with their partition and
 position, left-joined with the aggregate by ``rd.merge``, and range-partitioned by the partition
-tag back to where they came from, where the position puts them back in order.
+tag back to where they came from, where the position puts them back in order. An input already
+partitioned by the keys has its aggregate computed partition by partition, so partition ``p`` of
+the aggregate holds the groups of partition ``p`` of the input: they are joined one to one.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ class Filler:
         return Table(self.out_dtype, columns).with_dtype(self.out_dtype)
 
 
-def transformed(rows, keys: tuple, result, single: bool, nullable: bool, detail: str):
+def transformed(rows, keys: tuple, result, single: bool, nullable: bool, detail: str, local: bool = False):
     """``result`` (key fields, then aggregates) looked up by the keys of ``rows`` (the key fields,
     aligned with the input): one value (or row of values) per row, missing where a row's key has
-    no group. ``nullable``: the keys may be missing, so integer and bool results are float64."""
+    no group. ``nullable``: the keys may be missing, so integer and bool results are float64;
+    ``local``: partition ``p`` of ``result`` holds every group of partition ``p`` of ``rows``."""
     from .core import PartitionedArray
     from .merge import ADAPTIVE
 
@@ -53,6 +56,11 @@ def transformed(rows, keys: tuple, result, single: bool, nullable: bool, detail:
     node = rows._node
     shape = dict(align_key=node.align_key)
     small = config.broadcast_bytes
+    if local:
+        deps = [OneToOne(node), OneToOne(result._node)]
+        return PartitionedArray(Node("groupby.transform", _Local(keys, names, fill), deps, node.npartitions,
+                                     out_dtype, (), node.partition_lengths, detail=f"{detail}, partition by partition",
+                                     **shape))
     if not small or not ADAPTIVE:
         chosen = _joined(rows, keys, result, fill, detail)
         return PartitionedArray(Node("groupby.transform", chosen.func, chosen.dependencies, node.npartitions,
@@ -68,6 +76,18 @@ def transformed(rows, keys: tuple, result, single: bool, nullable: bool, detail:
     return PartitionedArray(Node("groupby.transform", _undecided, [Undecided(node), Undecided(result._node)],
                                  node.npartitions, out_dtype, (), node.partition_lengths,
                                  detail=f"{detail}, adaptive", decision=decision, **shape))
+
+
+class _Local:
+    """One partition of the rows looked up in the same partition of the aggregate."""
+
+    def __init__(self, keys: tuple, names: list[str], fill: Filler):
+        self.keys, self.names, self.fill = keys, names, fill
+
+    def __call__(self, block, found):
+        at = hashing.HashIndex([found[k] for k in self.keys]).lookup([block[k] for k in self.keys]) \
+            if len(block) and len(found) else np.full(len(block), -1, np.int64)
+        return self.fill({f: found[f] for f in self.names}, at)
 
 
 def _undecided(*blocks):

@@ -418,7 +418,8 @@ class GroupBy:
         if rows.dtype.names != keys:
             rows = rows[list(keys)]  # the plan reads only the keys of the input
         nullable = self._dropna and any(_may_be_missing(rows.dtype[k]) for k in keys)
-        return transformed(rows, keys, result, single, nullable, detail)
+        local = self._x is self._frame and self._placed_by_keys("transform")  # groups by partition
+        return transformed(rows, keys, result, single, nullable, detail, local)
 
     def _key_rows(self):
         """The key fields, row by row, aligned with the input (its partitions, not a by-array's)."""
@@ -517,6 +518,17 @@ class GroupBy:
         return self._grouped(reduce_rows, merge, whole=False, dtype=out_dtype, op="agg", partial=partial,
                              partial_dtype=state_dtype, reads=reads)
 
+    def _placed_by_keys(self, op: str) -> bool:
+        """Whether each group's rows are in one partition of the frame already (hash- or range-
+        partitioned by the keys), so ``op`` runs partition by partition."""
+        frame, keys = self._frame, self._keys
+        key = keys[0] if len(keys) == 1 else keys
+        placed = frame.partitioner
+        by_hash = placed == HashPartitioner(frame.npartitions, key) and not (self._sort and op == "apply")
+        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not any(placed.descending)
+                    and not placed.na_first and not placed.split_ties)
+        return by_hash or by_range
+
     def _grouped(self, whole_fn, reduce_fn, whole: bool, dtype, op: str, trailing=(), partial=None,
                  partial_dtype=None, reads: frozenset | None = None):
         """The plan: ``whole_fn`` per partition when the frame is already partitioned by the keys;
@@ -533,10 +545,7 @@ class GroupBy:
         placed = frame.partitioner
         label = f"groupby.{op}"
         detail = ", ".join(keys)
-        by_hash = placed == HashPartitioner(n, key) and not (self._sort and op == "apply")
-        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not any(placed.descending)
-                    and not placed.na_first and not placed.split_ties)
-        if by_hash or by_range:
+        if self._placed_by_keys(op):
             node = frame._node
             result = PartitionedArray(Node(label, whole_fn, [OneToOne(node)], n, dtype, trailing, None,
                                            partitioner=placed, detail=f"{detail}, already partitioned by key",
