@@ -65,8 +65,9 @@ def assert_aligned(got, x, expected, exact: bool = True) -> None:
     """``got`` has one value per row of ``x``, in ``x``'s partitions, equal to pandas' ``expected``
     (a Series or DataFrame, cast to ``got``'s dtype)."""
     assert got.npartitions == x.npartitions
-    if x.partition_lengths is not None:
+    if x.partition_lengths is not None and got.partition_lengths is not None:
         assert got.partition_lengths == x.partition_lengths
+    assert [len(p) for p in got.partitions()] == [len(p) for p in x.partitions()]
     out = got.compute()
     assert out.dtype == got.dtype and len(out) == len(expected)
     if isinstance(expected, pd.Series):
