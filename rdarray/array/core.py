@@ -406,10 +406,14 @@ class PartitionedArray:
         Returns
         -------
         GroupBy
+            Aggregates (``sum``, ``median``, ``quantile``, ``agg`` with names or callables, ...),
+            ``transform`` (each row's group value, aligned with this array) and ``apply``;
+            ``g["f"]`` or ``g[["f", "g"]]`` selects the fields aggregated.
 
         Examples
         --------
         >>> t.groupby("k").agg(total=("v", "sum"), n=("v", "count"))
+        >>> t.assign(share=t["v"] / t.groupby("k")["v"].transform("sum"))
         """
         from .groupby import GroupBy
 

@@ -4,13 +4,18 @@ Each map task factorizes its partition's keys (an open-addressing hash table) an
 group to one row of *states* (sum, count, min, ...): the map-side combine. The partial rows are
 shuffled by key, and each reduce task factorizes them again, merges the states of each group
 (Chan's formulas for the variance) and finishes the aggregates. ``nunique`` and ``apply`` need
-whole groups, so for them the rows themselves are shuffled. With ``sort=True`` the shuffle is by
+whole groups, as do ``median``, ``quantile`` and the user's functions (``group_values.py``), so
+for them the rows themselves are shuffled. With ``sort=True`` the shuffle is by
 key range (boundaries sampled inside the plan) and each partition is sorted, so the result is in
 key order; otherwise it is by key hash. An array already partitioned by the key moves no data.
+
+``transform`` computes the aggregate and joins it back to the rows by key (``group_transform.py``):
+one value per row, in the input's order and partitions.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -23,29 +28,37 @@ from ..session.context import current_context
 from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, RangePartitioner, sort_order
 from ..table import Table, records
-from ..text import is_text
+from ..text import TEXT, Text, is_text
 from .elementwise import map_blocks
+from .group_transform import transformed
+from .group_values import call_dtype, group_call, group_quantile
 from .wide import coalesced, shuffled
 
-AGGREGATIONS = ("sum", "mean", "count", "size", "min", "max", "var", "std", "first", "last", "nunique")
-_NUMERIC = ("sum", "mean", "var", "std")
-_STATES = {"sum": ("sum",), "mean": ("sum", "count"), "count": ("count",), "size": ("size",),
+AGGREGATIONS = ("sum", "mean", "count", "size", "min", "max", "var", "std", "first", "last", "nunique",
+                "median", "quantile")
+_NUMERIC = ("sum", "mean", "var", "std", "median", "quantile")
+#: the aggregates of whole groups: the rows are shuffled, not partial states (callables too)
+_WHOLE = ("nunique", "median", "quantile")
+_STATES: dict[str, tuple] = {"sum": ("sum",), "mean": ("sum", "count"), "count": ("count",), "size": ("size",),
            "var": ("count", "sum", "m2"), "std": ("count", "sum", "m2"), "min": ("min",), "max": ("max",),
-           "first": ("first",), "last": ("last",), "nunique": ("nunique",)}
+           "first": ("first",), "last": ("last",), "nunique": ("nunique",), "median": (("median",),)}
 
 
 class Aggregate(NamedTuple):
-    """One output field: ``func`` of ``field`` (None for ``size``)."""
+    """One output field: ``func`` (a name or a callable) of ``field`` (None for ``size``); ``q`` is
+    the quantile's."""
 
     name: str
     field: str | None
-    func: str
+    func: str | Callable
     ddof: int = 1
+    q: float = 0.5
 
 
 class GroupBy:
-    """Rows of a structured array grouped by key fields; each method returns a structured
-    PartitionedArray with the key fields first, then one field per aggregate.
+    """Rows of a structured array grouped by key fields; each aggregate returns a structured
+    PartitionedArray with the key fields first, then one field per aggregate; ``transform`` one
+    value per row, aligned with the input.
 
     Parameters
     ----------
@@ -57,24 +70,101 @@ class GroupBy:
     """
 
     def __init__(self, x, by, sort: bool = True, dropna: bool = True):
+        self._x, self._by = x, by
         self._frame, self._keys = _frame(x, by)
         self._values = tuple(f for f in self._frame.dtype.names if f not in self._keys)
+        self._selected = False  # value fields narrowed by groupby(...)[...]
+        self._single = False  # one field selected by name: transform gives a 1-D array
         self._sort = bool(sort)
         self._dropna = bool(dropna)
 
     def __repr__(self) -> str:
-        return f"GroupBy(by={list(self._keys)}, sort={self._sort}, dropna={self._dropna})"
+        selected = f", selected={list(self._values)}" if self._selected else ""
+        return f"GroupBy(by={list(self._keys)}{selected}, sort={self._sort}, dropna={self._dropna})"
 
-    def _each(self, func: str, ddof: int = 1):
-        return self._aggregate([Aggregate(f, f, func, ddof) for f in self._values])
+    def __getitem__(self, fields):
+        """The same groups with only ``fields`` aggregated, as pandas' ``groupby(by)[...]``.
 
-    def sum(self):
-        """The sum of every value field per group."""
-        return self._each("sum")
+        Parameters
+        ----------
+        fields : str or list of str
+            Value fields (not keys). A single name gives what pandas' ``SeriesGroupBy`` gives,
+            in rdarray's layout: aggregates are still structured arrays of the key fields and the
+            aggregated field (as pandas' ``as_index=False``), while ``transform`` gives a 1-D array.
 
-    def mean(self):
-        """The mean of every value field per group."""
-        return self._each("mean")
+        Returns
+        -------
+        GroupBy
+
+        Examples
+        --------
+        >>> t.groupby("k")["v"].sum()           # fields k, v
+        >>> t.groupby("k")[["v", "w"]].mean()   # fields k, v, w
+        """
+        single = isinstance(fields, str)
+        names = [fields] if single else fields
+        if not isinstance(names, list) or not names or not all(isinstance(f, str) for f in names):
+            raise TypeError(f"groupby[...]: select a field name or a list of them, got {fields!r}")
+        for f in names:
+            if f in self._keys:
+                raise KeyError(f"groupby[...]: {f!r} is a key of this groupby, not a value field to aggregate")
+            if f not in self._values:
+                raise KeyError(f"groupby[...]: no field {f!r}; the value fields are: {', '.join(self._values)}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"groupby[...]: a field is selected twice in {names}")
+        out = copy.copy(self)
+        out._values, out._single, out._selected = tuple(names), single, True
+        return out
+
+    def _each(self, func: str, ddof: int = 1, q: float = 0.5, numeric_only: bool = False):
+        return self._aggregate([Aggregate(f, f, func, ddof, q) for f in self._fields_for(func, numeric_only)],
+                               allow_none=numeric_only)
+
+    def _fields_for(self, func: str, numeric_only: bool) -> tuple:
+        """The value fields ``func`` aggregates: the numeric ones with ``numeric_only`` (bool
+        counts, as in pandas); else every one, and a TypeError naming those an arithmetic
+        aggregate cannot take."""
+        dtypes = self._frame.dtype
+        if numeric_only:
+            return tuple(f for f in self._values if dtypes[f].kind in "biuf")
+        if func in _NUMERIC:
+            bad = [f for f in self._values if dtypes[f].kind not in ("iuf" if func == "quantile" else "biuf")]
+            if bad:
+                listed = ", ".join(f"{f!r} ({_describe(dtypes[f])})" for f in bad)
+                raise TypeError(f"groupby.{func}: needs numbers, and fields {listed} are not; pass "
+                                f"numeric_only=True to leave them out, or select the fields to aggregate "
+                                f"(groupby(...)[[...]]){_times_hint([dtypes[f] for f in bad])}")
+        return self._values
+
+    def sum(self, numeric_only: bool = False):
+        """The sum of every value field per group.
+
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields; without it, a text or time field is a
+            TypeError naming it.
+
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("sum", numeric_only=numeric_only)
+
+    def mean(self, numeric_only: bool = False):
+        """The mean of every value field per group.
+
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields; without it, a text or time field is a
+            TypeError naming it (the mean of times is not computed).
+
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("mean", numeric_only=numeric_only)
 
     def count(self):
         """The number of non-missing values of every value field per group."""
@@ -84,67 +174,125 @@ class GroupBy:
         """The number of rows per group, as field ``size``."""
         return self._aggregate([Aggregate("size", None, "size")])
 
-    def min(self):
-        """The minimum of every value field per group."""
-        return self._each("min")
+    def min(self, numeric_only: bool = False):
+        """The minimum of every value field per group.
 
-    def max(self):
-        """The maximum of every value field per group."""
-        return self._each("max")
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
 
-    def var(self, ddof: int = 1):
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("min", numeric_only=numeric_only)
+
+    def max(self, numeric_only: bool = False):
+        """The maximum of every value field per group.
+
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
+
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("max", numeric_only=numeric_only)
+
+    def var(self, ddof: int = 1, numeric_only: bool = False):
         """The variance of every value field per group.
 
         Parameters
         ----------
         ddof : int, default 1
             Delta degrees of freedom (pandas' default): the divisor is ``n - ddof``.
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
 
         Returns
         -------
         PartitionedArray
         """
-        return self._each("var", ddof)
+        return self._each("var", ddof, numeric_only=numeric_only)
 
-    def std(self, ddof: int = 1):
+    def std(self, ddof: int = 1, numeric_only: bool = False):
         """The standard deviation of every value field per group.
 
         Parameters
         ----------
         ddof : int, default 1
             Delta degrees of freedom (pandas' default).
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
 
         Returns
         -------
         PartitionedArray
         """
-        return self._each("std", ddof)
+        return self._each("std", ddof, numeric_only=numeric_only)
 
-    def first(self):
-        """The first value (in row order) of every value field per group."""
-        return self._each("first")
+    def first(self, numeric_only: bool = False):
+        """The first non-missing value (in row order) of every value field per group.
 
-    def last(self):
-        """The last value (in row order) of every value field per group."""
-        return self._each("last")
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
+
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("first", numeric_only=numeric_only)
+
+    def last(self, numeric_only: bool = False):
+        """The last non-missing value (in row order) of every value field per group.
+
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
+
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("last", numeric_only=numeric_only)
 
     def nunique(self):
         """The number of distinct values of every value field per group."""
         return self._each("nunique")
 
-    def agg(self, spec=None, /, **named):
-        """Several aggregates in one pass, as pandas' ``agg``.
+    def median(self, numeric_only: bool = False):
+        """The exact median of every value field per group (float64, NaN skipped), as pandas'.
+
+        Whole groups are shuffled (a median has no partial state to combine), then each reduce
+        partition sorts its rows by (group, value) once.
 
         Parameters
         ----------
-        spec : dict, optional
-            ``{field: func or [funcs]}``: output field ``field``, or ``field_func`` per function when a
-            field has several.
-        **named
-            ``out=(field, func)``: named aggregation. Give ``spec`` or these, not both.
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields.
 
-        Functions are ``sum``, ``mean``, ``count``, ``size``, ``min``, ``max``, ``var``, ``std``,
-        ``first``, ``last`` and ``nunique``.
+        Returns
+        -------
+        PartitionedArray
+        """
+        return self._each("median", numeric_only=numeric_only)
+
+    def quantile(self, q: float = 0.5, numeric_only: bool = False):
+        """The exact ``q`` quantile of every value field per group (float64, NaN skipped), by
+        linear interpolation as pandas' default.
+
+        Parameters
+        ----------
+        q : float, default 0.5
+            One quantile, in [0, 1].
+        numeric_only : bool, default False
+            Aggregate only the number fields.
 
         Returns
         -------
@@ -152,26 +300,144 @@ class GroupBy:
 
         Examples
         --------
-        >>> t.groupby("k").agg(total=("v", "sum"), spread=("v", "std"))
+        >>> t.groupby("k")["v"].quantile(0.9)
+        """
+        return self._each("quantile", q=_check_q(q), numeric_only=numeric_only)
+
+    def agg(self, spec=None, /, **named):
+        """Several aggregates in one pass, as pandas' ``agg``.
+
+        Parameters
+        ----------
+        spec : dict, str, callable or list, optional
+            ``{field: func or [funcs]}``: output field ``field``, or ``field_func`` per function when a
+            field has several (a callable is named by its ``__name__``). A function or list of them:
+            each applied to every selected field (named ``field``, or ``field_func`` for a list;
+            after ``groupby(...)["f"]`` named by the function alone, as pandas does).
+        **named
+            ``out=(field, func)`` or ``out=(field, "quantile", q)``: named aggregation; after
+            ``groupby(...)["f"]``, ``out=func``. Give ``spec`` or these, not both.
+
+        Functions are ``sum``, ``mean``, ``count``, ``size``, ``min``, ``max``, ``var``, ``std``,
+        ``first``, ``last``, ``nunique``, ``median``, ``quantile`` (q 0.5 unless given) and callables:
+        a callable gets each group's values of the field (a 1-D ndarray in row order, missing values
+        kept) and returns one number, bool or time; it runs on whole groups after a shuffle.
+
+        Returns
+        -------
+        PartitionedArray
+
+        Examples
+        --------
+        >>> t.groupby("k").agg(total=("v", "sum"), spread=("v", "std"), p90=("v", "quantile", 0.9))
+        >>> t.groupby("k").agg(top=("v", lambda v: np.nanmax(v) - np.nanmin(v)))
         """
         if (spec is None) == (not named):
             raise TypeError("agg: pass either a dict {field: func or [funcs]} or name=(field, func) keywords")
         if named:
-            aggs = []
-            for name, pair in named.items():
-                if not (isinstance(pair, tuple) and len(pair) == 2):
-                    raise TypeError(f"agg: {name}= must be a (field, func) pair, got {pair!r}")
-                aggs.append(Aggregate(name, pair[0], pair[1]))
-            return self._aggregate(aggs)
+            return self._aggregate([self._named(name, how) for name, how in named.items()])
+        if isinstance(spec, str) or callable(spec):
+            return self._aggregate([Aggregate(f, f, spec) for f in self._values])
+        if isinstance(spec, list) and spec:
+            if self._single:
+                return self._aggregate([Aggregate(_func_name(func), self._values[0], func) for func in spec])
+            return self._aggregate([Aggregate(f"{f}_{_func_name(func)}", f, func) for f in self._values
+                                    for func in spec])
         if not isinstance(spec, dict) or not spec:
             raise TypeError(f"agg: expected a non-empty dict of field -> func or [funcs], got {spec!r}")
         aggs = []
         for field, funcs in spec.items():
-            if isinstance(funcs, str):
+            if isinstance(funcs, str) or callable(funcs):
                 aggs.append(Aggregate(field, field, funcs))
             else:
-                aggs.extend(Aggregate(f"{field}_{func}", field, func) for func in funcs)
+                aggs.extend(Aggregate(f"{field}_{_func_name(func)}", field, func) for func in funcs)
         return self._aggregate(aggs)
+
+    def _named(self, name: str, how) -> Aggregate:
+        """The aggregate of ``name=how`` in ``agg``."""
+        if self._single and (isinstance(how, str) or callable(how)):
+            return Aggregate(name, self._values[0], how)
+        if isinstance(how, tuple) and len(how) == 3 and how[1] == "quantile":
+            return Aggregate(name, how[0], "quantile", q=_check_q(how[2]))
+        if not (isinstance(how, tuple) and len(how) == 2):
+            raise TypeError(f"agg: {name}= must be a (field, func) pair or (field, 'quantile', q), got {how!r}")
+        return Aggregate(name, how[0], how[1])
+
+    def transform(self, func: str, *args, **kwargs):
+        """Each row's group aggregate, aligned with the input, as pandas' ``transform``.
+
+        The aggregate is computed (one row per group) and joined back to the rows by key: the
+        result keeps the input's row order and partitions. An aggregate of at most
+        ``rd.config.broadcast_bytes`` is broadcast to every partition of the input, which does not
+        move; a larger one is joined by ``rd.merge`` and the values shuffled back to their rows.
+
+        Parameters
+        ----------
+        func : str
+            ``sum``, ``mean``, ``count``, ``size``, ``min``, ``max``, ``var``, ``std``, ``first``,
+            ``last``, ``nunique``, ``median`` or ``quantile`` (or a callable returning one value per
+            group, as in ``agg``).
+        *args, **kwargs
+            The method's arguments: ``q`` of ``quantile``, ``ddof`` of ``var``/``std``,
+            ``numeric_only``.
+
+        Returns
+        -------
+        PartitionedArray
+            One row per input row: a 1-D array after ``groupby(...)["f"]`` and for ``size``, else a
+            table of the aggregated fields (keys left out, as pandas). A row whose key is missing
+            (``dropna=True``) gets a missing value; as that cannot be known before computing, an
+            integer or bool result is float64 when the keys may be missing (float, time or text
+            keys), as pandas' result is when one is.
+
+        Examples
+        --------
+        >>> t.assign(share=t["v"] / t.groupby("k")["v"].transform("sum"))
+        """
+        grouped = copy.copy(self)
+        grouped._sort = False  # the rows are looked up by key: the aggregate's order does not matter
+        if func == "size":
+            if args or kwargs:
+                raise TypeError("transform('size') takes no arguments")
+            result, single = grouped.size(), True
+        elif callable(func):
+            if args or kwargs:
+                raise TypeError("transform(callable): pass the function's arguments with functools.partial")
+            result, single = grouped.agg(func), self._single
+        elif isinstance(func, str) and func in AGGREGATIONS:
+            result, single = getattr(grouped, func)(*args, **kwargs), self._single
+        else:
+            raise ValueError(f"transform: unknown function {func!r}; choose one of: {', '.join(AGGREGATIONS)}"
+                             " or a callable")
+        return self._transformed(result, single, f"transform({_func_name(func)})")
+
+    def _transformed(self, result, single: bool, detail: str):
+        """``result`` (keys, then aggregates) joined back to the rows by key (``group_transform.py``)."""
+        rows = self._key_rows()
+        keys = self._keys
+        if rows.dtype.names != keys:
+            rows = rows[list(keys)]  # the plan reads only the keys of the input
+        nullable = self._dropna and any(_may_be_missing(rows.dtype[k]) for k in keys)
+        local = self._x is self._frame and self._placed_by_keys("transform")  # groups by partition
+        return transformed(rows, keys, result, single, nullable, detail, local)
+
+    def _key_rows(self):
+        """The key fields, row by row, aligned with the input (its partitions, not a by-array's)."""
+        x, by = self._x, self._by
+        arrays = list(by) if isinstance(by, (list, tuple)) else [by]
+        if all(isinstance(b, str) for b in arrays):
+            return x
+        from .elementwise import elementwise
+
+        dtype = np.dtype([(k, self._frame.dtype[k]) for k in self._keys])
+
+        def zipped(_, *blocks):
+            out = np.empty(len(blocks[0]), dtype)
+            for k, block in zip(self._keys, blocks):
+                out[k] = block
+            return out
+
+        return elementwise(zipped, [x, *arrays], "groupby:keys")
 
     def apply(self, fn: Callable[[np.ndarray], np.ndarray]):
         """``fn(group)`` for each whole group; the rows it returns, concatenated.
@@ -179,7 +445,9 @@ class GroupBy:
         Parameters
         ----------
         fn : callable
-            Takes a group (a structured ndarray of its rows, in row order), returns an array of rows.
+            Takes a group (a structured ndarray of its rows, in row order: the key fields and the
+            value fields, or after ``groupby(...)[...]`` the key fields and the selected ones),
+            returns an array of rows.
 
         Returns
         -------
@@ -187,12 +455,14 @@ class GroupBy:
             In key order with ``sort=True``.
         """
         frame, keys, dropna = self._frame, self._keys, self._dropna
-        sample = np.asarray(fn(np.zeros(1, frame.dtype)))
+        fields = list(keys) + list(self._values) if self._selected else None
+        dtype = frame.dtype if fields is None else np.dtype([(f, frame.dtype[f]) for f in fields])
+        sample = np.asarray(fn(np.zeros(1, dtype)))
         if sample.ndim == 0:
             raise ValueError("groupby.apply: the function must return an array of rows, not a scalar")
 
         def run(rows):
-            rows = records(rows)  # the user's function gets structured ndarrays
+            rows = records(rows if fields is None else rows[fields])  # the user's function gets records
             rows = _drop_nan_keys(rows, keys) if dropna else rows
             ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
             order = np.argsort(ids, kind="stable")
@@ -201,28 +471,33 @@ class GroupBy:
             out = [np.asarray(fn(g)) for g in groups]
             return np.concatenate(out) if out else np.empty((0,) + sample.shape[1:], sample.dtype)
 
-        return self._grouped(run, run, whole=True, dtype=sample.dtype, trailing=sample.shape[1:], op="apply")
+        return self._grouped(run, run, whole=True, dtype=sample.dtype, trailing=sample.shape[1:], op="apply",
+                             reads=None if fields is None else frozenset(fields))
 
     # -- planning ---------------------------------------------------------------------------------
-    def _aggregate(self, aggs: list[Aggregate]):
-        if not aggs:
+    def _aggregate(self, aggs: list[Aggregate], allow_none: bool = False):
+        """The plan of ``aggs``; with ``allow_none`` and no aggregate (``numeric_only`` left no
+        field), the groups' keys alone, as pandas gives."""
+        if not aggs and not allow_none:
             raise ValueError("groupby: no aggregation asked for")
         fields = self._frame.dtype.fields
         for agg in aggs:
             _check(agg, fields, self._keys)
-        states = list(dict.fromkeys((kind, agg.field) for agg in aggs for kind in _STATES[agg.func]))
+        results = [_result_dtype(a, fields[a.field][0] if a.field else None) for a in aggs]
+        kinds = [_kinds(a, dtype) for a, dtype in zip(aggs, results)]
+        states = list(dict.fromkeys((kind, agg.field) for agg, ks in zip(aggs, kinds) for kind in ks))
         keys, dropna = self._keys, self._dropna
         key_dtype = [(k, fields[k][0]) for k in keys]
-        out_dtype = np.dtype(key_dtype + [(a.name, _result_dtype(a.func, fields[a.field][0] if a.field else None))
-                                          for a in aggs])
-        whole = any(a.func == "nunique" for a in aggs)
+        out_dtype = np.dtype(key_dtype + [(a.name, dtype) for a, dtype in zip(aggs, results)])
+        whole = any(callable(a.func) or a.func in _WHOLE for a in aggs)
         state_dtype = np.dtype(key_dtype + [(f"_{i}", _state_dtype(kind, fields[f][0] if f else None))
                                             for i, (kind, f) in enumerate(states)])
 
         def reduce_rows(rows):  # whole groups: every state straight from the rows
             rows = _drop_nan_keys(rows, keys) if dropna else rows
             ids, ngroups, first = hashing.factorize([rows[k] for k in keys])
-            return _finish(aggs, _states(states, rows, ids, ngroups), rows[first], out_dtype, keys, self._sort)
+            return _finish(aggs, kinds, _states(states, rows, ids, ngroups), rows[first], out_dtype, keys,
+                           self._sort)
 
         def partial(rows):  # map-side combine: one row of states per group
             rows = _drop_nan_keys(rows, keys) if dropna else rows
@@ -235,13 +510,24 @@ class GroupBy:
         def merge(parts):  # the states of each group's partial rows merged, then finished
             ids, ngroups, first = hashing.factorize([parts[k] for k in keys])
             values = _merge_states(states, parts, ids, ngroups)
-            return _finish(aggs, values, parts[first], out_dtype, keys, self._sort)
+            return _finish(aggs, kinds, values, parts[first], out_dtype, keys, self._sort)
 
         reads = frozenset(keys) | {a.field for a in aggs if a.field}
         if whole:
             return self._grouped(reduce_rows, reduce_rows, whole=True, dtype=out_dtype, op="agg", reads=reads)
         return self._grouped(reduce_rows, merge, whole=False, dtype=out_dtype, op="agg", partial=partial,
                              partial_dtype=state_dtype, reads=reads)
+
+    def _placed_by_keys(self, op: str) -> bool:
+        """Whether each group's rows are in one partition of the frame already (hash- or range-
+        partitioned by the keys), so ``op`` runs partition by partition."""
+        frame, keys = self._frame, self._keys
+        key = keys[0] if len(keys) == 1 else keys
+        placed = frame.partitioner
+        by_hash = placed == HashPartitioner(frame.npartitions, key) and not (self._sort and op == "apply")
+        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not any(placed.descending)
+                    and not placed.na_first and not placed.split_ties)
+        return by_hash or by_range
 
     def _grouped(self, whole_fn, reduce_fn, whole: bool, dtype, op: str, trailing=(), partial=None,
                  partial_dtype=None, reads: frozenset | None = None):
@@ -259,10 +545,7 @@ class GroupBy:
         placed = frame.partitioner
         label = f"groupby.{op}"
         detail = ", ".join(keys)
-        by_hash = placed == HashPartitioner(n, key) and not (self._sort and op == "apply")
-        by_range = (isinstance(placed, RangePartitioner) and placed.key == key and not any(placed.descending)
-                    and not placed.na_first and not placed.split_ties)
-        if by_hash or by_range:
+        if self._placed_by_keys(op):
             node = frame._node
             result = PartitionedArray(Node(label, whole_fn, [OneToOne(node)], n, dtype, trailing, None,
                                            partitioner=placed, detail=f"{detail}, already partitioned by key",
@@ -339,24 +622,82 @@ def _frame(x, by):
 
 
 def _check(agg: Aggregate, fields, keys) -> None:
-    if agg.func not in AGGREGATIONS:
-        raise ValueError(f"groupby: unknown aggregation {agg.func!r}; choose one of: {', '.join(AGGREGATIONS)}")
+    if not callable(agg.func) and agg.func not in AGGREGATIONS:
+        raise ValueError(f"groupby: unknown aggregation {agg.func!r}; choose one of: {', '.join(AGGREGATIONS)}"
+                         " or a callable")
     if agg.func == "size":
         return
     if agg.field not in fields or agg.field in keys:
         have = ", ".join(f for f in fields if f not in keys)
         raise KeyError(f"groupby: no value field {agg.field!r} to aggregate; the value fields are: {have}")
     dtype = fields[agg.field][0]
-    if dtype.kind not in "biuf" and agg.func in _NUMERIC:
-        raise TypeError(f"groupby: {agg.func} of field {agg.field!r} needs numbers, not {dtype}")
-    if dtype.kind not in "biufmMSU":
+    if callable(agg.func):
+        if dtype.kind not in "biufmMSU" and not is_text(dtype):
+            raise TypeError(f"groupby: field {agg.field!r} has dtype {dtype}, which cannot be aggregated")
+        return
+    numbers = "iuf" if agg.func == "quantile" else "biuf"  # pandas' quantile refuses bool
+    if dtype.kind not in numbers and agg.func in _NUMERIC:
+        raise TypeError(f"groupby: {agg.func} of field {agg.field!r} needs numbers, not {_describe(dtype)}"
+                        f"{_times_hint([dtype])}")
+    if dtype.kind not in "biufmMSU" and not is_text(dtype):
         raise TypeError(f"groupby: field {agg.field!r} has dtype {dtype}, which cannot be aggregated")
 
 
-def _result_dtype(func: str, dtype) -> np.dtype:
+def _check_q(q) -> float:
+    """``q`` as a float in [0, 1] (one quantile: a list of them is a ValueError)."""
+    if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, float, np.integer, np.floating)):
+        raise ValueError(f"groupby.quantile: q must be one number in [0, 1], got {q!r}")
+    if not 0 <= q <= 1:
+        raise ValueError(f"groupby.quantile: q must be in [0, 1], got {q!r}")
+    return float(q)
+
+
+def _describe(dtype: np.dtype) -> str:
+    return "text" if is_text(dtype) else str(dtype)
+
+
+def _times_hint(dtypes) -> str:
+    """A note for times in an arithmetic aggregate: pandas averages times as float64 ticks in row
+    order, which a map-side combine cannot reproduce exactly, so rdarray refuses them."""
+    if not any(d.kind in "mM" for d in dtypes):
+        return ""
+    return "; arithmetic aggregates of times (mean, median) are not computed"
+
+
+def _func_name(func) -> str:
+    """How pandas names a function in output fields: its name, a callable's ``__name__``."""
+    return func if isinstance(func, str) else getattr(func, "__name__", repr(func))
+
+
+def _may_be_missing(dtype: np.dtype) -> bool:
+    """Whether a key of ``dtype`` can be missing (NaN, NaT, missing text)."""
+    return dtype.kind in "fcmM" or is_text(dtype)
+
+
+def _sample(dtype: np.dtype):
+    """One value of ``dtype`` as a user's function gets values: a 1-D ndarray (text as StringDType)."""
+    if is_text(dtype):
+        return np.array([""], TEXT)
+    return np.zeros(1, dtype)
+
+
+def _kinds(agg: Aggregate, dtype: np.dtype) -> tuple:
+    """The states ``agg`` is finished from (``dtype``: its result's): names, or tuples for the
+    aggregates of whole groups (a quantile's ``q``, a callable and its result dtype)."""
+    if callable(agg.func):
+        return (("call", agg.func, dtype),)
+    if agg.func == "quantile":
+        return (("quantile", agg.q),)
+    return _STATES[agg.func]
+
+
+def _result_dtype(agg: Aggregate, dtype) -> np.dtype:
+    func = agg.func
+    if callable(func):
+        return call_dtype(func, dtype, _sample(dtype))
     if func in ("count", "size", "nunique"):
         return np.dtype(np.int64)
-    if func in ("mean", "var", "std"):
+    if func in ("mean", "var", "std", "median", "quantile"):
         return np.dtype(np.float64)
     if func == "sum":
         return _sum_dtype(dtype) if dtype.kind != "f" else dtype
@@ -368,7 +709,9 @@ def _sum_dtype(dtype) -> np.dtype:
     return np.dtype({"u": np.uint64, "f": np.float64}.get(dtype.kind, np.int64))
 
 
-def _state_dtype(kind: str, dtype) -> np.dtype:
+def _state_dtype(kind, dtype) -> np.dtype:
+    if isinstance(kind, tuple):  # a quantile (float64) or a callable's (its result dtype)
+        return kind[2] if kind[0] == "call" else np.dtype(np.float64)
     if kind in ("count", "size", "nunique"):
         return np.dtype(np.int64)
     if kind == "m2":
@@ -410,8 +753,13 @@ def _states(states, rows: np.ndarray, ids: np.ndarray, ngroups: int) -> dict:
     return {s: out[s] for s in states}
 
 
-def _state(kind: str, values, ids: np.ndarray, ngroups: int) -> np.ndarray:
+def _state(kind, values, ids: np.ndarray, ngroups: int) -> np.ndarray:
     """State ``kind`` of every group, from its rows ``values`` (None for size)."""
+    if isinstance(kind, tuple):  # of whole groups
+        if kind[0] == "call":
+            return group_call(kind[1], values, ids, ngroups, kind[2])
+        return group_quantile(values, ids, ngroups, kind[1] if kind[0] == "quantile" else 0.5,
+                              median=kind[0] == "median")
     if kind == "size":
         return np.bincount(ids, minlength=ngroups).astype(np.int64)
     if kind == "nunique":
@@ -460,8 +808,11 @@ def _pick(kind: str, values, ids, ngroups) -> np.ndarray:
         return out
     if missing.any():
         values, ids = values[~missing], ids[~missing]
-    order = np.lexsort((values, ids))  # by group, then value: a group's min first, max last
+    ordered = values.to_numpy() if isinstance(values, Text) else values
+    order = np.lexsort((ordered, ids))  # by group, then value: a group's min first, max last
     rows = hashing.group_first_row(ids[order], ngroups, last=kind == "max")
+    if not len(order):  # every value missing
+        return take(values, rows)
     return take(values, np.where(rows >= 0, order[np.maximum(rows, 0)], -1))
 
 
@@ -492,20 +843,20 @@ def _merge_states(states, parts: np.ndarray, ids: np.ndarray, ngroups: int) -> d
 
 
 # -- finishing ---------------------------------------------------------------------------------------
-def _finish(aggs, states: dict, key_rows, out_dtype: np.dtype, keys, sort: bool) -> Table:
-    """The output rows, field by field: keys, then each aggregate from its group's states (in key
-    order when ``sort``)."""
+def _finish(aggs, kinds, states: dict, key_rows, out_dtype: np.dtype, keys, sort: bool) -> Table:
+    """The output rows, field by field: keys, then each aggregate from its group's states (``kinds``:
+    each aggregate's, as ``_kinds`` gives them), in key order when ``sort``."""
     columns = {k: key_rows[k] for k in keys}
     with np.errstate(invalid="ignore", divide="ignore"):
-        for agg in aggs:
-            columns[agg.name] = _final(agg, states)
+        for agg, ks in zip(aggs, kinds):
+            columns[agg.name] = _final(agg, ks, states)
     out = Table(out_dtype, columns).with_dtype(out_dtype)
     if sort and len(out) > 1:
         out = out.take(sort_order(out, list(keys)))
     return out
 
 
-def _final(agg: Aggregate, states: dict) -> np.ndarray:
+def _final(agg: Aggregate, kinds: tuple, states: dict) -> np.ndarray:
     f = agg.field
     if agg.func in ("mean", "var", "std"):
         count, total = states[("count", f)], states[("sum", f)]
@@ -513,7 +864,7 @@ def _final(agg: Aggregate, states: dict) -> np.ndarray:
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
         var = np.where(count - agg.ddof > 0, states[("m2", f)] / np.maximum(count - agg.ddof, 1), np.nan)
         return np.sqrt(var) if agg.func == "std" else var
-    return states[(_STATES[agg.func][0], f)]
+    return states[(kinds[0], f)]
 
 
 def _drop_nan_keys(rows: np.ndarray, keys) -> np.ndarray:
