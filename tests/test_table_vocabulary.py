@@ -123,3 +123,65 @@ def test_nlargest_one_row_and_empty():
     assert one.nlargest(5).compute().tolist() == [4.0]
     empty = partitioned(np.empty(0), [0, 0])
     assert empty.nsmallest(3).compute().shape == (0,)
+
+
+# -- drop_duplicates -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_drop_duplicates_table(ctx):
+    a = _table()
+    df = pd.DataFrame({f: a[f] for f in a.dtype.names})
+    for make in LAYOUTS:
+        x = partitioned(a, make(len(a)))
+        for subset in (None, "a", ["a", "k"], ["t"], ["k", "t", "a"]):
+            for keep in ("first", "last", False):
+                _same(x.drop_duplicates(subset, keep=keep), df.drop_duplicates(subset, keep=keep))
+
+
+def test_drop_duplicates_text():
+    df = _text_frame()
+    for npartitions in (1, 3, 7):
+        x = rd.from_pandas(df, npartitions=npartitions)
+        for subset in (None, "s", ["s", "a"]):
+            for keep in ("first", "last", False):
+                _same(x.drop_duplicates(subset, keep=keep), df.drop_duplicates(subset, keep=keep))
+        s = rd.from_pandas(df["s"], npartitions=npartitions)
+        got = s.drop_duplicates(keep="last").to_pandas()
+        expected = df["s"].drop_duplicates(keep="last").reset_index(drop=True)
+        pd.testing.assert_series_equal(got, expected, check_names=False)
+
+
+@given(st.data())
+def test_drop_duplicates_hypothesis(data):
+    values = data.draw(st.lists(st.sampled_from([0.0, -0.0, 1.0, 2.5, np.nan, -3.0]), max_size=40))
+    a = np.array(values, dtype=np.float64)
+    x = partitioned(a, data.draw(layouts(len(a))))
+    keep = data.draw(st.sampled_from(["first", "last", False]))
+    expected = pd.Series(a, dtype=np.float64).drop_duplicates(keep=keep).to_numpy()
+    got = x.drop_duplicates(keep=keep).compute()
+    np.testing.assert_array_equal(got, expected)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))  # the kept row, not an equal one
+
+
+@given(st.data())
+def test_drop_duplicates_fields_hypothesis(data):
+    size = data.draw(st.integers(0, 30))
+    k = data.draw(st.lists(st.integers(0, 3), min_size=size, max_size=size))
+    f = data.draw(st.lists(st.sampled_from([1.0, np.nan, 2.0]), min_size=size, max_size=size))
+    a = struct({"k": np.array(k, np.int64), "f": np.array(f, np.float64), "row": np.arange(size)})
+    x = partitioned(a, data.draw(layouts(size)))
+    keep = data.draw(st.sampled_from(["first", "last", False]))
+    df = pd.DataFrame({n: a[n] for n in a.dtype.names})
+    _same(x.drop_duplicates(["k", "f"], keep=keep), df.drop_duplicates(["k", "f"], keep=keep))
+
+
+def test_drop_duplicates_errors():
+    x = partitioned(_table(), [20, 20])
+    with pytest.raises(KeyError, match="'nope'"):
+        x.drop_duplicates(["a", "nope"])
+    with pytest.raises(ValueError, match="keep"):
+        x.drop_duplicates(keep="all")
+    with pytest.raises(ValueError, match="keep"):
+        x.drop_duplicates(keep=True)
+    assert partitioned(np.array([3]), [1]).drop_duplicates().compute().tolist() == [3]
+    assert partitioned(np.empty(0), [0, 0]).drop_duplicates().compute().shape == (0,)
