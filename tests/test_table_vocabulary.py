@@ -185,3 +185,63 @@ def test_drop_duplicates_errors():
         x.drop_duplicates(keep=True)
     assert partitioned(np.array([3]), [1]).drop_duplicates().compute().tolist() == [3]
     assert partitioned(np.empty(0), [0, 0]).drop_duplicates().compute().shape == (0,)
+
+
+# -- dropna / fillna -------------------------------------------------------------------------------
+
+def _mixed_frame(n: int = 30) -> pd.DataFrame:
+    df = _text_frame(n)
+    t = pd.Series(pd.to_datetime("2021-03-04") + pd.to_timedelta(np.arange(n), "D"))
+    t[np.arange(n) % 4 == 1] = pd.NaT
+    return df.assign(t=t)
+
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_dropna(ctx):
+    df = _mixed_frame()
+    for npartitions in (1, 4, 30):
+        x = rd.from_pandas(df, npartitions=npartitions)
+        for subset in (None, "s", ["a", "t"], ["k"]):
+            for how in ("any", "all"):
+                _same(x.dropna(subset=subset, how=how), df.dropna(subset=subset, how=how))
+    a = np.array([1.0, np.nan, 2.0, np.nan])
+    for lengths in ([4], [0, 1, 0, 3], [1, 1, 1, 1]):
+        np.testing.assert_array_equal(partitioned(a, lengths).dropna().compute(), pd.Series(a).dropna().to_numpy())
+    m = np.array([[1.0, np.nan], [np.nan, np.nan], [3.0, 4.0]])
+    for how in ("any", "all"):
+        np.testing.assert_array_equal(partitioned(m, [2, 1]).dropna(how=how).compute(),
+                                      pd.DataFrame(m).dropna(how=how).to_numpy())
+
+
+def test_dropna_errors():
+    x = rd.from_pandas(_mixed_frame())
+    with pytest.raises(KeyError, match="'nope'"):
+        x.dropna(subset=["a", "nope"])
+    with pytest.raises(ValueError, match="how"):
+        x.dropna(how="some")
+
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_fillna(ctx):
+    df = _mixed_frame()
+    when = pd.Timestamp("1999-12-31")
+    for npartitions in (1, 4, 30):
+        x = rd.from_pandas(df, npartitions=npartitions)
+        _same(x.fillna({"s": "?", "a": -1.0, "t": when}), df.fillna({"s": "?", "a": -1.0, "t": when}))
+        _same(x.fillna({"a": 0.5}), df.fillna({"a": 0.5}))
+        _same(x.fillna(2.0), df.fillna({"a": 2.0}))  # a number fills the float field only
+        _same(x.fillna("none"), df.fillna({"s": "none"}))
+    a = np.array([1.0, np.nan, np.nan])
+    np.testing.assert_array_equal(partitioned(a, [1, 0, 2]).fillna(7).compute(), [1.0, 7.0, 7.0])
+    i = partitioned(np.arange(3), [3])
+    np.testing.assert_array_equal(i.fillna(5).compute(), np.arange(3))
+
+
+def test_fillna_errors():
+    x = rd.from_pandas(_mixed_frame())
+    with pytest.raises(KeyError, match="'nope'"):
+        x.fillna({"nope": 1})
+    with pytest.raises(TypeError, match="'a'"):
+        x.fillna({"a": "text"})
+    with pytest.raises(TypeError):
+        partitioned(np.array([1.0, np.nan]), [2]).fillna("text")

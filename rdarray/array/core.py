@@ -486,6 +486,7 @@ class PartitionedArray:
     from .wide import partition_by, sort, unique, value_counts  # type: ignore[misc]  # noqa: E402
     from .topn import nlargest, nsmallest  # type: ignore[misc]  # noqa: E402
     from .duplicates import drop_duplicates  # type: ignore[misc]  # noqa: E402
+    from .missing import dropna, fillna  # type: ignore[misc]  # noqa: E402
     from .accessors import between, isin  # type: ignore[misc]  # noqa: E402
     # isort: on
 
