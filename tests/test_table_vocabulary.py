@@ -245,3 +245,40 @@ def test_fillna_errors():
         x.fillna({"a": "text"})
     with pytest.raises(TypeError):
         partitioned(np.array([1.0, np.nan]), [2]).fillna("text")
+
+
+# -- value_counts of several fields, a field's name ------------------------------------------------
+
+def _counted(df: pd.DataFrame, subset, dropna: bool) -> pd.DataFrame:
+    """pandas' counts, ties put in key order (pandas leaves the order of ties to its sort)."""
+    names = [subset] if isinstance(subset, str) else list(subset or df.columns)
+    counts = df.value_counts(subset, dropna=dropna).reset_index()
+    return counts.sort_values(["count"] + names, ascending=[False] + [True] * len(names), kind="stable",
+                              na_position="last")
+
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_value_counts_fields(ctx):
+    df = _mixed_frame().drop(columns="t")
+    for npartitions in (1, 3, 30):
+        x = rd.from_pandas(df, npartitions=npartitions)
+        for subset in (["s", "a"], ["k"], "s", None, ["a", "k"]):
+            for dropna in (True, False):
+                _same(x.value_counts(subset, dropna=dropna), _counted(df, subset, dropna))
+
+
+def test_value_counts_fields_errors():
+    x = rd.from_pandas(_mixed_frame())
+    with pytest.raises(KeyError, match="'nope'"):
+        x.value_counts(["s", "nope"])
+    with pytest.raises(KeyError):
+        partitioned(np.arange(4), [4]).value_counts("s")
+    clash = rd.from_numpy(struct({"size": np.array([1, 1, 2]), "order": np.array([0, 0, 0])}))
+    _same(clash.value_counts(), _counted(pd.DataFrame({"size": [1, 1, 2], "order": [0, 0, 0]}), None, True))
+
+
+def test_field_series_name():
+    x = rd.from_pandas(_mixed_frame(), npartitions=3)
+    assert x["a"].to_pandas().name == "a"
+    assert x["s"].to_pandas().name == "s"
+    assert (x["a"] + 1).to_pandas().name is None
