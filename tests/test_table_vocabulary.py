@@ -282,3 +282,35 @@ def test_field_series_name():
     assert x["a"].to_pandas().name == "a"
     assert x["s"].to_pandas().name == "s"
     assert (x["a"] + 1).to_pandas().name is None
+
+
+# -- describe --------------------------------------------------------------------------------------
+
+def _assert_described(got: np.ndarray, expected: pd.DataFrame) -> None:
+    assert got["statistic"].tolist() == list(expected.index)
+    assert list(got.dtype.names[1:]) == list(expected.columns)
+    for name in expected.columns:
+        np.testing.assert_allclose(got[name], expected[name].to_numpy(np.float64), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_describe(ctx):
+    df = _mixed_frame().assign(v=np.random.default_rng(3).normal(size=30), i8=np.arange(30, dtype=np.int8))
+    for npartitions in (1, 4, 30):
+        x = rd.from_pandas(df, npartitions=npartitions)
+        _assert_described(x.describe(), df.describe(include=[np.number]))
+        got = x["a"].describe()
+        assert got.dtype.names == ("statistic", "a")
+        _assert_described(got, df[["a"]].describe())
+
+
+def test_describe_edges():
+    one = partitioned(np.array([2.5]), [1])
+    _assert_described(one.describe(), pd.DataFrame({"value": [2.5]}).describe())
+    nan = partitioned(np.array([np.nan, np.nan, 1.0]), [0, 2, 1])
+    _assert_described(nan.describe(), pd.DataFrame({"value": [np.nan, np.nan, 1.0]}).describe())
+    a = _table()
+    x = partitioned(a, [0, 10, 0, 30])
+    _assert_described(x.describe(), pd.DataFrame({f: a[f] for f in a.dtype.names}).describe(include=[np.number]))
+    with pytest.raises(TypeError, match="numeric"):
+        rd.from_pandas(_text_frame()[["s"]]).describe()

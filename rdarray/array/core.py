@@ -487,6 +487,7 @@ class PartitionedArray:
     from .topn import nlargest, nsmallest  # type: ignore[misc]  # noqa: E402
     from .duplicates import drop_duplicates  # type: ignore[misc]  # noqa: E402
     from .missing import dropna, fillna  # type: ignore[misc]  # noqa: E402
+    from .describe import describe  # type: ignore[misc]  # noqa: E402
     from .accessors import between, isin  # type: ignore[misc]  # noqa: E402
     # isort: on
 
