@@ -314,3 +314,44 @@ def test_describe_edges():
     _assert_described(x.describe(), pd.DataFrame({f: a[f] for f in a.dtype.names}).describe(include=[np.number]))
     with pytest.raises(TypeError, match="numeric"):
         rd.from_pandas(_text_frame()[["s"]]).describe()
+
+
+# -- skipna= on reductions -------------------------------------------------------------------------
+
+REDUCTIONS = ("sum", "prod", "min", "max", "mean", "var", "std")
+
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_skipna_table(ctx):
+    df = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2.0, np.nan, 5.0, 1.0, np.nan],
+                       "c": [True, False, True, True, False], "s": pd.Series(["x", None, "z", "w", "v"], dtype="str")})
+    numeric = df[["a", "b", "c"]]
+    for npartitions in (1, 2, 5):
+        x = rd.from_pandas(df, npartitions=npartitions)
+        for op in REDUCTIONS:
+            for skipna in (True, False):
+                got = getattr(x, op)(skipna=skipna).compute()
+                expected = getattr(numeric, op)(skipna=skipna)
+                assert list(got) == list(expected.index)
+                np.testing.assert_allclose([float(v) for v in got.values()], expected.to_numpy(np.float64),
+                                           rtol=1e-12, equal_nan=True)
+            assert getattr(x, op)().compute().keys() == getattr(x, op)(skipna=True).compute().keys()
+    x = rd.from_pandas(df, npartitions=2)
+    np.testing.assert_allclose(x.std(ddof=0).compute()["b"], numeric["b"].std(ddof=0))
+
+
+def test_skipna_array():
+    a = np.array([1.5, np.nan, -2.0, 4.0, np.nan])
+    s = pd.Series(a)
+    for lengths in ([5], [0, 2, 0, 3], [1, 1, 1, 1, 1]):
+        x = partitioned(a, lengths)
+        for op in REDUCTIONS:
+            ddof = {"ddof": 0} if op in ("var", "std") else {}  # an array's default is NumPy's
+            np.testing.assert_allclose(float(getattr(x, op)(skipna=True)), getattr(s, op)(skipna=True, **ddof),
+                                       rtol=1e-12)
+            assert np.isnan(float(getattr(x, op)()))  # NumPy's result by default
+        assert np.isnan(float(np.sum(x)))
+        np.testing.assert_allclose(float(x.std(skipna=True, ddof=1)), s.std(), rtol=1e-12)
+        np.testing.assert_allclose(float(x.std(skipna=True)), np.nanstd(a), rtol=1e-12)
+    with pytest.raises(ValueError, match="axis"):
+        rd.from_pandas(pd.DataFrame({"a": [1.0]})).sum(axis=1)
