@@ -69,8 +69,6 @@ def test_nlargest_table(columns):
             for n in (1, 3, 10, 40, 50):
                 if multi_with_missing and n > 25:
                     continue  # pandas returns more than n rows when a first key has fewer than n present
-                if isinstance(columns, list) and keep == "last":
-                    continue  # pandas' choice among ties depends on how its per-column passes end
                 for method in ("nlargest", "nsmallest"):
                     _same(getattr(x, method)(n, columns, keep=keep), getattr(df, method)(n, columns, keep=keep))
 
@@ -95,7 +93,7 @@ def test_nlargest_two_keys_hypothesis(data):
     a = struct({"k": k, "v": v, "row": np.arange(size)})
     x = partitioned(a, data.draw(layouts(size)))
     n = data.draw(st.integers(0, 35))
-    keep = data.draw(st.sampled_from(["first", "all"]))
+    keep = data.draw(st.sampled_from(["first", "last", "all"]))
     df = pd.DataFrame({f: a[f] for f in a.dtype.names})
     _same(x.nsmallest(n, ["k", "v"], keep=keep), df.nsmallest(n, ["k", "v"], keep=keep))
     _same(x.nlargest(n, ["k", "v"], keep=keep), df.nlargest(n, ["k", "v"], keep=keep))
@@ -355,3 +353,24 @@ def test_skipna_array():
         np.testing.assert_allclose(float(x.std(skipna=True)), np.nanstd(a), rtol=1e-12)
     with pytest.raises(ValueError, match="axis"):
         rd.from_pandas(pd.DataFrame({"a": [1.0]})).sum(axis=1)
+
+
+def test_nlargest_large_partitions():
+    """Partitions longer than the sample bounding the candidates: spread values, heavy ties (the
+    candidates narrowed again), and mostly NaN (fewer present values in the sample than asked)."""
+    rng = np.random.default_rng(5)
+    n = 300_000
+    spread = rng.normal(size=n)
+    ties = rng.integers(0, 3, n).astype(np.float64)
+    sparse = np.full(n, np.nan)
+    sparse[rng.choice(n, 25, replace=False)] = rng.normal(size=25)
+    for a in (spread, ties, sparse):
+        s = pd.Series(a)
+        x = partitioned(a, [n // 3, 0, n - n // 3])
+        for keep in ("first", "last"):
+            for method in ("nlargest", "nsmallest"):
+                expected = getattr(s, method)(40, keep=keep)
+                np.testing.assert_array_equal(getattr(x, method)(40, keep=keep).compute(), expected.to_numpy())
+        rows = partitioned(struct({"v": a, "row": np.arange(n)}), [n // 2, n - n // 2])
+        got = rows.nlargest(40, "v", keep="last").compute()["row"]
+        np.testing.assert_array_equal(got, s.nlargest(40, keep="last").index.to_numpy())

@@ -20,6 +20,8 @@ from ..table import as_table, concat
 from .wide import check_key
 
 _KEEP = ("first", "last", "all")
+#: the bound of a partition's candidates is taken from about this many evenly spaced values
+_SAMPLE = 1 << 16
 #: key kinds pandas orders in ``nlargest`` (numbers, bools, times)
 _ORDERED_KINDS = "biufmM"
 
@@ -88,8 +90,11 @@ def _top(x, n, columns, keep: str, largest: bool):
             raise TypeError(f"{op}: cannot order by {what} (numbers, bools and times only)")
     node = x._node
 
+    # keep="last" also needs the row after the n-th, to order ties as pandas does (``_last_order``)
+    wanted = n + 1 if keep == "last" and n else n
+
     def candidates(block):
-        rows = _best(block, key, n, largest, keep)
+        rows = _best(block, key, wanted, largest, keep)
         return block[rows] if len(rows) < len(block) else block, len(block)
 
     def merge(parts):
@@ -99,8 +104,10 @@ def _top(x, n, columns, keep: str, largest: bool):
         total = sum(length for _, length in parts)
         # the candidates are in position order (each partition's in its order, partitions in theirs);
         # all rows asked for: pandas sorts them all, ties in input order whatever ``keep``
-        chosen = _choose(key_columns(whole, key), n, largest, "first" if n >= total else keep)
-        return whole[chosen]
+        columns = key_columns(whole, key)
+        if keep == "last" and 0 < n < total:
+            return whole[_last_order(columns, n, largest)]
+        return whole[_choose(columns, n, largest, "first" if n >= total else keep)]
 
     partials = per_partition(op, candidates, node, detail=f"{n} per partition")
     return _array(Node(op, merge, [AllToOne(partials)], 1, node.dtype, node.trailing, None,
@@ -121,22 +128,38 @@ def _best(block, key, n: int, largest: bool, keep: str) -> np.ndarray:
     if n == 0:
         return np.empty(0, np.int64)
     if len(first) > n:
-        rows = np.flatnonzero(_within(first, n, largest))
+        rows = _within(first, n, largest)
         return np.sort(rows[_choose([np.asarray(c)[rows] for c in columns], n, largest, keep)]).astype(np.int64)
     return np.sort(_choose(columns, n, largest, keep)).astype(np.int64)
 
 
 def _within(values: np.ndarray, n: int, largest: bool) -> np.ndarray:
-    """The rows whose value is at least as good as the ``n``-th best present value (every row
-    when fewer than ``n`` are present): a superset of the best ``n`` rows, found by ``np.partition``."""
-    missing = is_nan(values)
-    present = values[~missing] if missing.any() else values
-    if len(present) < n:
-        return np.ones(len(values), bool)
+    """The rows whose value is at least as good as a bound no better than the ``n``-th best
+    present value (every row when fewer than ``n`` are present): a superset of the best ``n``.
+
+    The bound is the ``n``-th best of an evenly spaced sample (at least ``n`` rows reach it), so
+    one comparison pass over the values finds the candidates, about ``n * len / sample`` of them;
+    when ties leave many, the ``n``-th best among those (``np.partition``) narrows them.
+    """
+    sample = values[::max(1, len(values) // _SAMPLE)]
+    sample = sample[~is_nan(sample)]
+    if len(sample) < n:
+        missing = is_nan(values)
+        if len(values) - int(np.count_nonzero(missing)) < n:
+            return np.arange(len(values))
+        sample = values[~missing]
+    rows = _reaching(values, sample, n, largest)
+    if len(rows) > max(_SAMPLE, 8 * n):
+        rows = rows[_reaching(values[rows], values[rows], n, largest)]
+    return rows
+
+
+def _reaching(values: np.ndarray, present: np.ndarray, n: int, largest: bool) -> np.ndarray:
+    """The rows of ``values`` at least as good as the ``n``-th best of ``present`` (no NaN)."""
     k = len(present) - n if largest else n - 1
     nth = np.partition(present, k)[k]
     with np.errstate(invalid="ignore"):
-        return values >= nth if largest else values <= nth
+        return np.flatnonzero(values >= nth if largest else values <= nth)
 
 
 def _choose(columns, n: int, largest: bool, keep: str) -> np.ndarray:
@@ -147,9 +170,28 @@ def _choose(columns, n: int, largest: bool, keep: str) -> np.ndarray:
         return np.empty(0, np.intp)
     codes, _ = rank_codes([np.asarray(c) for c in columns], (largest,) * len(columns), False)
     positions = np.arange(m)
-    order = np.lexsort((m - 1 - positions if keep == "last" else positions, codes))
+    if keep == "last":  # later rows first, but missing keys in input order (pandas appends those)
+        positions = np.where(is_nan(np.asarray(columns[0])), positions, m - 1 - positions)
+    order = np.lexsort((positions, codes))
     if keep != "all":
         return order[:n]
     if m <= n:
         return order
     return order[codes[order] <= codes[order[n - 1]]]
+
+
+def _last_order(columns, n: int, largest: bool) -> np.ndarray:
+    """``keep="last"`` of rows in position order, more than ``n``: the ``n`` best, later rows first
+    among equal keys, ordered as pandas orders them. pandas narrows the rows key by key and picks
+    the latest rows only among those sharing every key but the last with the ``n``-th row, when the
+    next row shares them too; its final (stable) sort by the keys leaves the other ties in input
+    order."""
+    order = _choose(columns, n + 1, largest, "last")
+    chosen, following = order[:n], order[n]
+    prefix, _ = rank_codes([np.asarray(c) for c in columns[:-1]], (largest,) * (len(columns) - 1), False) \
+        if len(columns) > 1 else (np.zeros(len(columns[0]), np.int64), 1)
+    codes, _ = rank_codes([np.asarray(c) for c in columns], (largest,) * len(columns), False)
+    narrowed = prefix[chosen] == prefix[chosen[-1]] if prefix[following] == prefix[chosen[-1]] \
+        else np.zeros(n, bool)
+    narrowed &= ~is_nan(np.asarray(columns[0]))[chosen]
+    return chosen[np.lexsort((np.where(narrowed, -chosen, chosen), codes[chosen]))]
