@@ -78,11 +78,14 @@ def test_nlargest_hypothesis(data):
     n = data.draw(st.integers(0, 30))
     values = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, -1.5, np.nan, 7.0]), min_size=0, max_size=30))
     a = np.array(values, dtype=np.float64)
-    x = partitioned(a, data.draw(layouts(len(a))))
+    layout = data.draw(layouts(len(a)))
+    x = partitioned(a, layout)
     keep = data.draw(st.sampled_from(["first", "last", "all"]))
     method = data.draw(st.sampled_from(["nlargest", "nsmallest"]))
-    expected = getattr(pd.Series(a, dtype=np.float64), method)(n, keep=keep).to_numpy()
-    np.testing.assert_array_equal(getattr(x, method)(n, keep=keep).compute(), expected)
+    expected = getattr(pd.Series(a, dtype=np.float64), method)(n, keep=keep)
+    np.testing.assert_array_equal(getattr(x, method)(n, keep=keep).compute(), expected.to_numpy())
+    rows = partitioned(struct({"v": a, "row": np.arange(len(a))}), layout)  # which rows, not only their values
+    np.testing.assert_array_equal(getattr(rows, method)(n, "v", keep=keep).compute()["row"], expected.index)
 
 
 @given(st.data())
