@@ -377,3 +377,12 @@ def test_nlargest_large_partitions():
         rows = partitioned(struct({"v": a, "row": np.arange(n)}), [n // 2, n - n // 2])
         got = rows.nlargest(40, "v", keep="last").compute()["row"]
         np.testing.assert_array_equal(got, s.nlargest(40, keep="last").index.to_numpy())
+
+
+@pytest.mark.parametrize("ctx", BACKENDS, indirect=True)
+def test_nlargest_table_backends(ctx):
+    df = _mixed_frame()
+    x = rd.from_pandas(df, npartitions=4)
+    for keep in ("first", "last", "all"):
+        _same(x.nlargest(5, ["k", "a"], keep=keep), df.nlargest(5, ["k", "a"], keep=keep))
+        _same(x.nsmallest(7, "t", keep=keep), df.nsmallest(7, "t", keep=keep))
