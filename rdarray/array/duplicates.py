@@ -83,10 +83,10 @@ def _deduplicated(x, names: list[str], keep: str):
         return Table(entry, fields)
 
     def decide(pieces):
+        # buckets come in map-partition order, each in its rows' order: a key's first entry holds
+        # its earliest position, its last entry its latest
         entries = concat(pieces)
         positions = entries["position"]
-        order = np.argsort(positions, kind="stable")  # first appearance is the earliest position
-        entries, positions = entries.take(order), positions[order]
         ids, ngroups, first = hashing.factorize([entries[k] for k in keys])
         if keep == "last":
             return positions[hashing.group_first_row(ids, ngroups, last=True)]
