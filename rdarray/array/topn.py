@@ -40,8 +40,9 @@ def nlargest(self, n, columns=None, keep: str = "first"):
     columns : str or list of str, optional
         The key field(s) of a table, the first deciding, ties by the next; None for a 1-D array.
     keep : {"first", "last", "all"}, default "first"
-        Of rows with equal keys, the earliest, the latest (listed latest first), or all of those
-        tying with the ``n``-th row (then more than ``n`` rows may be returned).
+        Of rows with equal keys, the earliest, the latest (listed latest first where pandas lists
+        them so), or all of those tying with the ``n``-th row (then more than ``n`` rows may be
+        returned).
 
     Returns
     -------
