@@ -184,6 +184,8 @@ def test_drop_duplicates_errors():
         x.drop_duplicates(keep="all")
     with pytest.raises(ValueError, match="keep"):
         x.drop_duplicates(keep=True)
+    with pytest.raises(ValueError, match="subset"):
+        x.drop_duplicates([])
     assert partitioned(np.array([3]), [1]).drop_duplicates().compute().tolist() == [3]
     assert partitioned(np.empty(0), [0, 0]).drop_duplicates().compute().shape == (0,)
 
@@ -246,6 +248,8 @@ def test_fillna_errors():
         x.fillna({"a": "text"})
     with pytest.raises(TypeError):
         partitioned(np.array([1.0, np.nan]), [2]).fillna("text")
+    with pytest.raises(ValueError, match="value"):
+        x.fillna(None)
 
 
 # -- value_counts of several fields, a field's name ------------------------------------------------
@@ -274,6 +278,8 @@ def test_value_counts_fields_errors():
         x.value_counts(["s", "nope"])
     with pytest.raises(KeyError):
         partitioned(np.arange(4), [4]).value_counts("s")
+    with pytest.raises(ValueError, match="subset"):
+        x.value_counts([])
     clash = rd.from_numpy(struct({"size": np.array([1, 1, 2]), "order": np.array([0, 0, 0])}))
     _same(clash.value_counts(), _counted(pd.DataFrame({"size": [1, 1, 2], "order": [0, 0, 0]}), None, True))
 

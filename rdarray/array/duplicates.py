@@ -58,6 +58,8 @@ def drop_duplicates(self, subset=None, keep="first"):
         raise ValueError(f"drop_duplicates: keep must be 'first', 'last' or False, got {keep!r}")
     if subset is None and self.dtype.names:
         subset = list(self.dtype.names)
+    if subset is not None and not isinstance(subset, str) and len(subset) == 0:
+        raise ValueError("drop_duplicates: subset names no field")
     key = check_key(self, subset, "drop_duplicates")
     names = [key] if isinstance(key, str) else list(key or [])
     return _deduplicated(self, names, _KEEP[keep])

@@ -87,6 +87,8 @@ def fillna(self, value):
     >>> t.fillna({"price": 0.0, "name": "unknown"})
     """
     names = self.dtype.names
+    if value is None:
+        raise ValueError("fillna: give a value (a scalar, or a dict of them per field)")
     if isinstance(value, dict):
         if not names:
             raise TypeError("fillna: a dict of values needs a table; give a scalar")

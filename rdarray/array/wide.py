@@ -261,6 +261,8 @@ def value_counts(self, subset=None, dropna: bool = True):
 def _combination_counts(x, subset, dropna: bool):
     """``DataFrame.value_counts(subset)``: the size of each group of the subset's fields, ordered by
     size (descending), then by the fields."""
+    if subset is not None and not isinstance(subset, str) and len(subset) == 0:
+        raise ValueError("value_counts: subset names no field")
     key = check_key(x, list(x.dtype.names) if subset is None else subset, "value_counts")
     names = [key] if isinstance(key, str) else list(key)
     if "count" in names:
