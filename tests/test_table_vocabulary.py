@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rdarray as rd
-from _helpers import BACKENDS, layouts, partitioned, struct
+from _helpers import BACKENDS, layouts, partitioned, stage_count, struct
 
 LAYOUTS = [lambda n: [n], lambda n: [0, n // 3, 0, n - n // 3],
            lambda n: [1] * n if n < 12 else [n // 2, 0, n - n // 2]]
@@ -392,3 +392,18 @@ def test_nlargest_table_backends(ctx):
     for keep in ("first", "last", "all"):
         _same(x.nlargest(5, ["k", "a"], keep=keep), df.nlargest(5, ["k", "a"], keep=keep))
         _same(x.nsmallest(7, "t", keep=keep), df.nsmallest(7, "t", keep=keep))
+
+
+def test_drop_duplicates_partitioned_by_key():
+    """An array hash-partitioned by the key drops duplicates partition by partition: no shuffle."""
+    a = _table(200)
+    for key, subset in (("k", ["k"]), (("k", "a"), ["k", "a"])):
+        x = partitioned(a, [50, 150]).partition_by(key, 3)
+        got = x.drop_duplicates(subset, keep="last")
+        assert stage_count(got.explain()) == stage_count(x.explain())
+        expected = pd.DataFrame({f: v for f, v in x.to_dict().items()}).drop_duplicates(subset, keep="last")
+        _same(got, expected)
+    values = partitioned(np.array([3.0, np.nan, 3.0, 1.0, np.nan]), [2, 3]).partition_by(None, 2)
+    for keep in ("first", "last", False):
+        expected = pd.Series(values.compute()).drop_duplicates(keep=keep).to_numpy()
+        np.testing.assert_array_equal(values.drop_duplicates(keep=keep).compute(), expected)

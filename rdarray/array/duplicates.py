@@ -24,6 +24,7 @@ from ..shuffle import hashing
 from ..shuffle.partitioners import HashPartitioner, key_columns
 from ..table import Table, concat
 from ..text import field_dtype
+from .elementwise import map_blocks
 from .wide import check_key, coalesced, shuffled
 
 #: a position is ``partition << _ROW_BITS | row``
@@ -68,12 +69,18 @@ def drop_duplicates(self, subset=None, keep="first"):
 def _deduplicated(x, names: list[str], keep: str):
     from .core import PartitionedArray
 
+    source = names or None
+    partitioned_by = None if not names else names[0] if len(names) == 1 else tuple(names)
+    if isinstance(x.partitioner, HashPartitioner) and x.partitioner.key == partitioned_by:
+        # equal keys share a partition already (``partition_by``): each partition on its own
+        return map_blocks(x, lambda block: block[np.sort(_kept(key_columns(block, source), keep))],
+                          "drop_duplicates", f"keep={keep}, per partition", x.dtype, x._node.trailing,
+                          same_rows=False)
     x = coalesced(x)
     node = x._node
     keys = [f"k{i}" for i in range(max(len(names), 1))]
     key_dtypes = [node.dtype[f] for f in names] if names else [field_dtype(node.dtype)]
     entry = np.dtype([(k, d) for k, d in zip(keys, key_dtypes)] + [("position", np.int64), ("count", np.int64)])
-    source = names or None
 
     def local(p, block):
         columns = key_columns(block, source)
@@ -117,3 +124,13 @@ def _deduplicated(x, names: list[str], keep: str):
     return PartitionedArray(Node("drop_duplicates", select, [OneToOne(node), Broadcast(kept)], node.npartitions,
                                  node.dtype, node.trailing, None, pass_index=True,
                                  detail=f"keep={keep}", uses=lambda used: [used, None]))
+
+
+def _kept(columns, keep: str) -> np.ndarray:
+    """The rows of one partition holding every row of its keys that ``keep`` keeps."""
+    ids, ngroups, first = hashing.factorize(columns)
+    if keep == "last":
+        return hashing.group_first_row(ids, ngroups, last=True)
+    if keep == "first":
+        return first
+    return first[np.bincount(ids, minlength=ngroups) == 1]
