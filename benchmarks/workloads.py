@@ -180,6 +180,32 @@ def w9(scale: float) -> list[Case]:
     return [Case("W9", f"sort {len(a):,} float64", impls, np.array_equal, a.nbytes)]
 
 
+def nlargest(scale: float) -> list[Case]:
+    """``nlargest(20)`` of 20M float64 (a top-n per partition and one merge) against a full sort,
+    whose time it should stay under a fifth of."""
+    a = np.random.default_rng(1).random(max(1000, int(20e6 * scale)))
+    x = rd.from_numpy(a)
+    impls = {"rdarray": lambda: x.nlargest(20).compute(), "numpy sort": lambda: np.sort(a)[::-1][:20],
+             "rdarray sort": lambda: x.sort(descending=True).head(20)}
+    pd = _peer("pandas")
+    if pd is not None:
+        s = pd.Series(a)
+        impls["pandas"] = lambda: s.nlargest(20).to_numpy()
+    return [Case("NLARGEST", f"nlargest(20) of {len(a):,} float64 (target: at most 0.2 of a sort)", impls,
+                 np.array_equal, a.nbytes)]
+
+
+def quantile(scale: float) -> list[Case]:
+    """``np.quantile(x, q)`` of 20M float64 by selection (no sort) against NumPy's, whose time it
+    should not pass."""
+    a = np.random.default_rng(2).normal(size=max(1000, int(20e6 * scale)))
+    x = rd.from_numpy(a)
+    q = [0.01, 0.25, 0.5, 0.75, 0.99]
+    impls = {"rdarray": lambda: np.quantile(x, q).compute(), "numpy": lambda: np.quantile(a, q)}
+    return [Case("QUANTILE", f"np.quantile(x, 5 q) of {len(a):,} float64 (target: at most 1.0 of NumPy's)", impls,
+                 np.array_equal, a.nbytes)]
+
+
 #: the aggregation of W3, W4 and W11: sum, mean and count of the value per key
 _AGG = ["sum", "mean", "count"]
 
@@ -715,5 +741,5 @@ def w13(scale: float) -> list[Case]:
 #: workload id -> cases; W8 also has one frame per array against the raw codec, measured by ``codec_bench``
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W3-text": w3_text, "W5-text": w5_text,
              "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
-             "W10": w10, "W11": w11, "W12": w12, "W13": w13, "W14": w14,
-             "SPILL": spill}
+             "W10": w10, "W11": w11, "W12": w12, "W13": w13, "W14": w14, "SPILL": spill,
+             "NLARGEST": nlargest, "QUANTILE": quantile}

@@ -48,7 +48,7 @@ def test_zoned_columns_round_trip(ctx, n, npartitions):
     assert x["t"].dtype.metadata == PARIS
     same_frame(x.to_pandas(), df)
     assert x.to_pandas()["t"].dtype == df["t"].dtype
-    pd.testing.assert_series_equal(x["t"].to_pandas(), df["t"].rename(None))
+    pd.testing.assert_series_equal(x["t"].to_pandas(), df["t"])  # named as the field
     s = rd.from_pandas(df["t"], npartitions=npartitions)
     assert s.dtype.metadata == PARIS
     pd.testing.assert_series_equal(s.to_pandas(), df["t"].rename(None))

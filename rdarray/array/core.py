@@ -488,6 +488,10 @@ class PartitionedArray:
         aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
         prod, reduce, std, sum, var)
     from .wide import partition_by, sort, unique, value_counts  # type: ignore[misc]  # noqa: E402
+    from .topn import nlargest, nsmallest  # type: ignore[misc]  # noqa: E402
+    from .duplicates import drop_duplicates  # type: ignore[misc]  # noqa: E402
+    from .missing import dropna, fillna  # type: ignore[misc]  # noqa: E402
+    from .describe import describe  # type: ignore[misc]  # noqa: E402
     from .accessors import between, isin  # type: ignore[misc]  # noqa: E402
     # isort: on
 

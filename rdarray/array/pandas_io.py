@@ -179,10 +179,13 @@ def to_pandas(self):
     -------
     pandas.DataFrame or pandas.Series
         A DataFrame with one column per field for a structured dtype, a Series for a 1-D array
-        (a DataFrame of its columns for 2-D).
+        (named as the field for a field of a table, ``x["f"]``; a DataFrame of its columns for 2-D).
     """
     if not is_table(self.dtype, self._node.trailing):
-        return frame(self.compute(), self.dtype)
+        out = frame(self.compute(), self.dtype)
+        if self._node.op == "field" and self.ndim == 1:  # ``x["f"]``: a Series named as the field
+            out.name = self._node.detail
+        return out
     return frame(Table.from_columns(_columns(self)), self.dtype)
 
 

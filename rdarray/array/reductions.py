@@ -18,7 +18,7 @@ from ..dtypes import empty_block, is_nan
 from ..errors import ArgumentTypeError, check_callable, check_integer
 from ..graph.lineage import Node, per_partition
 from ..graph.partials import EMPTY
-from ..table import records
+from ..table import is_table, records
 from .elementwise import map_blocks
 from .lazy import Lazy
 
@@ -26,11 +26,15 @@ from .lazy import Lazy
 _PARAMETERS = {
     "axis": "axis : int or tuple of int, optional\n    The axes to reduce; by default all of them.",
     "dtype": "dtype : numpy.dtype, optional\n    The accumulator's and the result's dtype; by default NumPy's.",
-    "ddof": "ddof : int or float, default 0\n    Delta degrees of freedom: the divisor is ``n - ddof``.",
+    "ddof": ("ddof : int or float, optional\n    Delta degrees of freedom: the divisor is ``n - ddof``; by default "
+             "0 for an array (NumPy's),\n    1 for a table (pandas')."),
     "keepdims": "keepdims : bool, default False\n    Keep the reduced axes, of length one.",
+    "skipna": ("skipna : bool, optional\n    Leave NaN (and NaT) out, as the ``np.nan*`` forms do; by default not "
+               "for an array\n    (NumPy's result), and so for a table (pandas')."),
 }
 _RETURNS = ("rd.Lazy or PartitionedArray\n    A lazy value when axis 0 is reduced (``compute()``, ``float()``); "
-            "else an array\n    of the same partitions.")
+            "else an array\n    of the same partitions. For a table, a lazy dict ``{field: value}`` over its "
+            "numeric\n    (bool, integer, float) fields, as pandas' ``DataFrame`` reductions.")
 
 
 def _documented(summary: str):
@@ -110,23 +114,60 @@ def _simple(x, op: str, fn, combine, axis, keepdims: bool, skip_empty=False, **k
                              meta=meta)
 
 
+def _pandas_form(x, op: str, skipna, **kwargs):
+    """``op`` as pandas computes it, for ``skipna`` or a table: through the NaN-skipping form
+    (``array/nan_reductions.py``) when ``skipna``; per numeric field of a table, NaN skipped unless
+    ``skipna=False``, with ``ddof=1`` unless given. None when neither applies (NumPy's ``op``)."""
+    from .nan_reductions import FUNCTIONS
+
+    if is_table(x.dtype, x._node.trailing):
+        if kwargs.get("axis") not in (None, 0):
+            raise ValueError(f"{op}: a table reduces over its rows only (axis None or 0), got axis={kwargs['axis']!r}")
+        fields = [f for f in x.dtype.names if x.dtype[f].kind in "biuf" and not x.dtype[f].shape]
+        if not fields:
+            raise TypeError(f"{op}: the table has no numeric field ({x.dtype})")
+        kwargs["axis"] = None
+        if "ddof" in kwargs and kwargs["ddof"] is None:
+            kwargs["ddof"] = 1
+        skip = True if skipna is None else skipna
+        values = [_pandas_form(x[f], op, skip, **kwargs) or getattr(x[f], op)(**kwargs) for f in fields]
+        return Lazy.apply(op, lambda *v: dict(zip(fields, v)), values)
+    if not skipna:
+        return None
+    if kwargs.get("ddof", 0) is None:
+        kwargs["ddof"] = 0
+    return FUNCTIONS[getattr(np, "nan" + op)](x, **kwargs)
+
+
 @_documented("Sum over ``axis``, with NumPy's result dtypes.")
-def sum(self, axis=None, dtype=None, keepdims=False):
+def sum(self, axis=None, dtype=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "sum", skipna, axis=axis, dtype=dtype, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
     return _simple(self, "sum", np.add.reduce, np.add, axis, keepdims, dtype=dtype)
 
 
 @_documented("Product over ``axis``, with NumPy's result dtypes.")
-def prod(self, axis=None, dtype=None, keepdims=False):
+def prod(self, axis=None, dtype=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "prod", skipna, axis=axis, dtype=dtype, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
     return _simple(self, "prod", np.multiply.reduce, np.multiply, axis, keepdims, dtype=dtype)
 
 
 @_documented("Minimum over ``axis``; NaN when any value is (as NumPy); an error for no rows.")
-def min(self, axis=None, keepdims=False):
+def min(self, axis=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "min", skipna, axis=axis, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
     return _simple(self, "min", np.minimum.reduce, np.minimum, axis, keepdims, skip_empty=True)
 
 
 @_documented("Maximum over ``axis``; NaN when any value is (as NumPy); an error for no rows.")
-def max(self, axis=None, keepdims=False):
+def max(self, axis=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "max", skipna, axis=axis, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
     return _simple(self, "max", np.maximum.reduce, np.maximum, axis, keepdims, skip_empty=True)
 
 
@@ -248,7 +289,10 @@ def _result_type(fn, dtype: np.dtype) -> np.dtype:
 
 
 @_documented("Arithmetic mean, accumulated in float64 (complex128 for complex input).")
-def mean(self, axis=None, dtype=None, keepdims=False):
+def mean(self, axis=None, dtype=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "mean", skipna, axis=axis, dtype=dtype, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
     out = np.dtype(dtype) if dtype is not None else _result_type(np.mean, self.dtype)
     return _moment_reduction(self, "mean", axis, 2, lambda m: _cast(m[1] if m[0] else m[1] * np.nan, out),
                              keepdims, out, dtype=dtype)
@@ -265,7 +309,11 @@ def _check_ddof(ddof, op: str) -> None:
 
 
 @_documented("Variance from merged partial moments (accurate where sums of squares would cancel).")
-def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
+def var(self, axis=None, dtype=None, ddof=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "var", skipna, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
+    ddof = 0 if ddof is None else ddof
     _check_ddof(ddof, "var")
     out = np.dtype(dtype) if dtype is not None else _result_type(np.var, self.dtype)
     return _moment_reduction(self, "var", axis, 2, lambda m: _cast(_variance(m, ddof), out), keepdims,
@@ -273,7 +321,11 @@ def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
 
 
 @_documented("Standard deviation: the square root of :func:`var`.")
-def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
+def std(self, axis=None, dtype=None, ddof=None, keepdims=False, skipna=None):
+    pandas = _pandas_form(self, "std", skipna, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    if pandas is not None:
+        return pandas
+    ddof = 0 if ddof is None else ddof
     _check_ddof(ddof, "std")
     out = np.dtype(dtype) if dtype is not None else _result_type(np.std, self.dtype)
     return _moment_reduction(self, "std", axis, 2, lambda m: _cast(np.sqrt(_variance(m, ddof)), out), keepdims,

@@ -192,23 +192,39 @@ def unique(self):
                         local=np.unique)
 
 
-def value_counts(self, dropna: bool = True):
-    """Each distinct value with its number of rows, most frequent first (ties: smaller value first).
+def value_counts(self, subset=None, dropna: bool = True):
+    """Each distinct value (or combination of a table's fields) with its number of rows, most
+    frequent first (ties: smaller key first, missing keys last), as pandas' ``value_counts``.
 
     Counts are combined per partition before the shuffle (map-side combine), which an array
     already hash-partitioned by its values skips; ordering by count is a range shuffle of the
-    counts.
+    counts. A table's combinations are counted by ``groupby(subset).size()``.
 
     Parameters
     ----------
+    subset : str or list of str, optional
+        The fields of a table whose combinations are counted; by default every field. None for
+        a 1-D array.
     dropna : bool, default True
-        Leave NaN (and NaT) out; else they are counted as one value.
+        Leave out values (rows of a table) with a missing key (NaN, NaT, missing text); else they
+        are counted, equal to each other.
 
     Returns
     -------
     PartitionedArray
-        A structured array with fields ``value`` and ``count``.
+        A structured array with fields ``value`` and ``count`` (a 1-D array), or the subset's
+        fields and ``count`` (a table).
+
+    Examples
+    --------
+    >>> t.value_counts(["store", "day"]).head(3)
     """
+    if isinstance(subset, (bool, np.bool_)):
+        raise TypeError("value_counts: subset names fields; give dropna= by name")
+    if self.dtype.names:
+        return _combination_counts(self, subset, dropna)
+    if subset is not None:
+        raise KeyError(f"value_counts: subset names fields; the array has none (dtype {self.dtype})")
     if self.ndim != 1 or self.dtype.names:
         raise ValueError("value_counts: needs a 1-D array of values")
     counted = np.dtype([("value", field_dtype(self.dtype)), ("count", np.int64), ("order", np.int64)])
@@ -240,3 +256,19 @@ def value_counts(self, dropna: bool = True):
         merged = shuffled(partial, HashPartitioner(partial.npartitions, "value"), "value_counts", merge)
     return merged.sort(["order", "value"])[["value", "count"]]
 
+
+
+def _combination_counts(x, subset, dropna: bool):
+    """``DataFrame.value_counts(subset)``: the size of each group of the subset's fields, ordered by
+    size (descending), then by the fields."""
+    if subset is not None and not isinstance(subset, str) and len(subset) == 0:
+        raise ValueError("value_counts: subset names no field")
+    key = check_key(x, list(x.dtype.names) if subset is None else subset, "value_counts")
+    names = [key] if isinstance(key, str) else list(key)
+    if "count" in names:
+        raise ValueError("value_counts: a field named 'count' would clash with the counts; rename it")
+    inner = {name: f"k{i}" for i, name in enumerate(names)}  # no clash with ``size`` and ``order``
+    keys = list(inner.values())
+    sizes = x[names].rename(columns=inner).groupby(keys, sort=False, dropna=dropna).size()
+    ordered = sizes.assign(order=-sizes["size"]).sort(["order"] + keys)
+    return ordered[keys + ["size"]].rename(columns={**{k: n for n, k in inner.items()}, "size": "count"})
