@@ -1,12 +1,15 @@
-"""``python -m benchmarks [--quick] [--scale S] [--only W1,W10] [--repeat N] [--out DIR]``
+"""``python -m benchmarks [--quick] [--scale S] [--only W1,W10] [--repeat N] [--workers 1,2,4] [--out DIR]``
 
 Runs the workloads side by side with the installed peers and writes ``report.md`` and
-``results.json`` (and ``chart.png`` when matplotlib is installed) into ``--out``.
+``results.json`` (and ``chart.png`` when matplotlib is installed) into ``--out``. With
+``--workers``, every workload runs once per worker count on the threads backend (DuckDB with as
+many threads), and each row gets its speed-up over the first count.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -32,7 +35,15 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated workload ids, e.g. W1,W10")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per measurement (median)")
     parser.add_argument("--out", default="benchmark-results", help="directory for the report")
+    parser.add_argument("--workers", default="", help="comma-separated worker counts, e.g. 1,2,4,8,16: a "
+                        "threads-backend run per count, with the speed-up over the first")
     args = parser.parse_args(argv)
+    try:
+        counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    except ValueError:
+        parser.error(f"--workers takes comma-separated integers, got {args.workers!r}")
+    if any(c < 1 for c in counts):
+        parser.error(f"--workers counts must be at least 1, got {args.workers!r}")
 
     scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
     repeat = args.repeat or (1 if args.quick else 3)
@@ -44,15 +55,20 @@ def main(argv=None) -> int:
     selected = [known[w] for w in wanted] or list(WORKLOADS)
 
     rows: list[dict] = []
-    for wid in selected:
-        if wid == "W8":
-            from .codec_bench import run as run_codec
+    for count in counts or [None]:
+        with rd.Context(backend="threads", workers=count) if count else contextlib.nullcontext():
+            workers = rd.get_context().workers
+            for wid in selected:
+                if wid == "W8":
+                    from .codec_bench import run as run_codec
 
-            rows.extend(run_codec(scale, repeat))
-        for case in WORKLOADS[wid](scale):
-            print(f"{case.workload}: {case.title}", file=sys.stderr, flush=True)
-            rows.extend(run_case(case, repeat))
+                    rows.extend(dict(r, workers=workers) for r in run_codec(scale, repeat))
+                for case in WORKLOADS[wid](scale):
+                    print(f"{case.workload} ({workers} workers): {case.title}", file=sys.stderr, flush=True)
+                    rows.extend(dict(r, workers=workers) for r in run_case(case, repeat))
     add_ratios(rows)
+    if counts:
+        add_speedups(rows)
     os.makedirs(args.out, exist_ok=True)
     meta = machine(scale, repeat)
     with open(os.path.join(args.out, "results.json"), "w") as f:
@@ -70,11 +86,21 @@ def main(argv=None) -> int:
 
 
 def add_ratios(rows: list[dict]) -> None:
-    """``ratio``: rdarray's time over the peer's, within the same workload and case."""
-    ours = {(r["workload"], r["case"]): r["seconds"] for r in rows if r["impl"] == "rdarray"}
+    """``ratio``: rdarray's time over the peer's, within the same workload, case and worker count."""
+    ours = {(r["workload"], r["case"], r.get("workers")): r["seconds"] for r in rows if r["impl"] == "rdarray"}
     for r in rows:
-        mine = ours.get((r["workload"], r["case"]))
+        mine = ours.get((r["workload"], r["case"], r.get("workers")))
         r["ratio"] = None if mine is None or r["impl"] == "rdarray" else mine / r["seconds"]
+
+
+def add_speedups(rows: list[dict]) -> None:
+    """``speedup``: an implementation's time at the sweep's first worker count over its time at
+    this row's count, within the same workload and case."""
+    first: dict[tuple, float] = {}
+    for r in rows:  # rows come in sweep order: the first count's row of a case comes first
+        first.setdefault((r["workload"], r["case"], r["impl"]), r["seconds"])
+    for r in rows:
+        r["speedup"] = first[(r["workload"], r["case"], r["impl"])] / r["seconds"]
 
 
 def machine(scale: float, repeat: int) -> dict:
@@ -83,46 +109,51 @@ def machine(scale: float, repeat: int) -> dict:
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
+    sweep = any(r.get("speedup") is not None for r in rows)
     lines = [f"# rdarray benchmarks (scale {meta['scale']}, median of {meta['repeat']})", "",
              f"{meta['cpus']} CPUs, {meta['platform']}, Python {meta['python']}, NumPy {meta['numpy']}", "",
-             "| workload | case | impl | median s | rdarray / impl | GB/s | µs/task | peak RSS MB | peak / read "
-             "| agrees |",
-             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "| workload | case | impl | workers | median s | rdarray / impl | " + ("speed-up | " if sweep else "")
+             + "GB/s | µs/task | peak RSS MB | peak / read | agrees |",
+             "| --- | --- | --- | ---: | ---: | ---: | " + ("---: | " if sweep else "")
+             + "---: | ---: | ---: | ---: | --- |"]
     for r in rows:
         peak = format(r["peak_rss_bytes"] / 1e6, ".0f") if r.get("peak_rss_bytes") is not None else ""
-        lines.append(f"| {r['workload']} | {r['case']} | {r['impl']} | {r['seconds']:.4f} | "
-                     f"{_fmt(r, 'ratio', '.2f')} | {_fmt(r, 'gbps', '.2f')} | {_fmt(r, 'us_per_task', '.1f')} | "
+        lines.append(f"| {r['workload']} | {r['case']} | {r['impl']} | {r.get('workers', '')} | {r['seconds']:.4f} | "
+                     f"{_fmt(r, 'ratio', '.2f')} | " + (f"{_fmt(r, 'speedup', '.2f')} | " if sweep else "")
+                     + f"{_fmt(r, 'gbps', '.2f')} | {_fmt(r, 'us_per_task', '.1f')} | "
                      f"{peak} | {_fmt(r, 'peak_per_read', '.2f')} | {'yes' if r.get('agrees', True) else 'NO'} |")
     means = geometric_means(rows)
     if means:
         lines += ["", "Geometric means over a workload's cases:", "",
-                  "| workload | peer | cases | rdarray / peer | rdarray's largest peak / read |",
-                  "| --- | --- | ---: | ---: | ---: |"]
+                  "| workload | workers | peer | cases | rdarray / peer | rdarray's largest peak / read |",
+                  "| --- | ---: | --- | ---: | ---: | ---: |"]
         for m in means:
-            lines.append(f"| {m['workload']} | {m['impl']} | {m['cases']} | {m['ratio']:.2f} | "
-                         f"{_fmt(m, 'peak_per_read', '.2f')} |")
+            lines.append(f"| {m['workload']} | {m.get('workers', '')} | {m['impl']} | {m['cases']} | "
+                         f"{m['ratio']:.2f} | {_fmt(m, 'peak_per_read', '.2f')} |")
     return "\n".join(lines) + "\n"
 
 
 def geometric_means(rows: list[dict]) -> list[dict]:
-    """Per (workload of ``SUMMARIZED``, peer) met in two or more cases: the geometric mean of rdarray's time over the
-    peer's, with rdarray's largest peak RSS over the bytes its case reads where cases give them (W13)."""
+    """Per (workload of ``SUMMARIZED``, worker count, peer) met in two or more cases: the geometric
+    mean of rdarray's time over the peer's, with rdarray's largest peak RSS over the bytes its case
+    reads where cases give them (W13)."""
     ratios: dict[tuple, list[float]] = {}
     for r in rows:
         if r.get("ratio") and r["workload"] in SUMMARIZED:
-            ratios.setdefault((r["workload"], r["impl"]), []).append(r["ratio"])
-    summarized = {(r["workload"], r["case"]) for r in rows
-                  if r.get("ratio") and len(ratios.get((r["workload"], r["impl"]), ())) > 1}
-    peaks: dict[str, list[float]] = {}
+            ratios.setdefault((r["workload"], r.get("workers"), r["impl"]), []).append(r["ratio"])
+    summarized = {(r["workload"], r.get("workers"), r["case"]) for r in rows
+                  if r.get("ratio") and len(ratios.get((r["workload"], r.get("workers"), r["impl"]), ())) > 1}
+    peaks: dict[tuple, list[float]] = {}
     for r in rows:
-        if r["impl"] == "rdarray" and r.get("peak_per_read") is not None and (r["workload"], r["case"]) in summarized:
-            peaks.setdefault(r["workload"], []).append(r["peak_per_read"])
+        if r["impl"] == "rdarray" and r.get("peak_per_read") is not None \
+                and (r["workload"], r.get("workers"), r["case"]) in summarized:
+            peaks.setdefault((r["workload"], r.get("workers")), []).append(r["peak_per_read"])
     out = []
-    for (workload, impl), values in ratios.items():
+    for (workload, workers, impl), values in ratios.items():
         if len(values) > 1:
-            ppr = peaks.get(workload)
-            out.append({"workload": workload, "impl": impl, "cases": len(values), "ratio": _gmean(values),
-                        "peak_per_read": max(ppr) if ppr else None})
+            ppr = peaks.get((workload, workers))
+            out.append({"workload": workload, "workers": workers, "impl": impl, "cases": len(values),
+                        "ratio": _gmean(values), "peak_per_read": max(ppr) if ppr else None})
     return out
 
 
