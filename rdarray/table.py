@@ -141,8 +141,8 @@ class Table:
     def with_fields(self, dtype: np.dtype, sources: Mapping[str, str], new: Mapping[str, np.ndarray]) -> Table:
         """A table of ``dtype``'s fields whose field ``name`` is ``new[name]`` (an array of this
         table's length) or this table's field ``sources[name]``, shared as it is (pending or not).
-        A field whose source this table lacks (pruned: nothing reads it) is left out."""
-        names = [n for n in names_of(dtype) if n in new or sources[n] in self._fields]
+        A field with neither (pruned: nothing reads it) is left out."""
+        names = [n for n in names_of(dtype) if n in new or sources.get(n) in self._fields]
         fields = {name: (new[name], None) if name in new else self._fields[sources[name]] for name in names}
         return Table._of(np.dtype([(n, dtype[n]) for n in names]), fields, self._length)
 

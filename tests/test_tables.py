@@ -270,6 +270,30 @@ def test_merge_asof_of_wide_tables(ctx):
     np.testing.assert_array_equal(got["f0"], want["f0"].to_numpy())
 
 
+@pytest.mark.parametrize("many", [False, True])
+def test_merge_asof_reads_only_the_fields_its_result_uses(ctx, many):
+    """Each side is read with its keys and the fields read of the result; the right rows travel
+    with those only. ``many``: a left side of many partitions, coalesced for the join and cut back."""
+    a = wide_table(40, 16, seed=8)
+    a["f3"] = np.sort(a["f3"])
+    b = np.zeros(12, [("f3", "M8[s]"), ("f5", "i4"), ("w", "f8"), ("big", "U16")])
+    b["f3"] = np.sort(np.datetime64("2020-01-01", "s") + np.arange(12) * 10**6)
+    b["f5"], b["w"], b["big"] = np.arange(12) % 5, np.arange(12.0), "x" * 16
+    layout = [1] * 40 if many else [10, 0, 30]
+    x, y = partitioned(a, layout), partitioned(b, [5, 7])
+    joined = rd.merge_asof(x[x["f1"] > -1], y, on="f3", by="f5")  # a left side of unknown size too
+    plan = joined["w"].explain()
+    assert "big" not in plan and "f12" not in plan, plan
+    want = pd.merge_asof(scalar_frame(a[a["f1"] > -1]), pd.DataFrame({f: b[f] for f in b.dtype.names}),
+                         on="f3", by="f5")
+    np.testing.assert_array_equal(joined["w"].compute(), want["w"].to_numpy())
+    np.testing.assert_array_equal(joined[["f0", "w"]].compute()["f0"], want["f0"].to_numpy())
+    whole = joined.compute()  # every field, after the pruned plans
+    assert whole.dtype == joined.dtype
+    matched = want["big"].notna().to_numpy()  # a fixed-width U field holds "" where no row matched
+    np.testing.assert_array_equal(whole["big"][matched], want["big"][matched].to_numpy())
+
+
 @pytest.mark.parametrize("level", ["memory", "compressed", "disk"])
 def test_tables_persisted_saved_and_loaded(ctx, tmp_path, level):
     a = wide_table(30, 16, seed=7)

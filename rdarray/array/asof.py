@@ -160,7 +160,7 @@ def merge_asof(left, right, on, by=None, direction="backward", tolerance=None, a
     return PartitionedArray(Node(
         "merge_asof", _same, [realign(joined._node, lengths)], node.npartitions, spec.dtype, (), lengths,
         align_key=node.align_key, partitioner=joined.partitioner,
-        detail=f"cut back into {node.npartitions} partitions"))
+        detail=f"cut back into {node.npartitions} partitions", uses=lambda used: [used]))
 
 
 def _same(block: np.ndarray) -> np.ndarray:
@@ -175,8 +175,11 @@ def _joined(left, right, spec: Spec):
     lnode, rnode = left._node, right._node
     m = lnode.npartitions
 
+    # column pruning: each side is read with its key fields and the fields the result's readers
+    # use; the right rows travel (moved, then merged into the carries) with those only
+    keys = frozenset((on, *spec.by))
     bounds = per_partition("merge_asof:left bounds", lambda p, block: _sorted_bounds(p, block, on, "left"), lnode,
-                           pass_index=True)
+                           pass_index=True, uses=lambda used: [frozenset((on,))])
     ranges = Node("merge_asof:left ranges", lambda parts: _ranges(parts, on, left.dtype[on]),
                   [AllToOne(bounds)], 1, VALUE, (), None, detail=f"on {on!r}")
 
@@ -189,11 +192,22 @@ def _joined(left, right, spec: Spec):
         summary = block[_ends(block, segments, spec.by)]
         return Buckets(moved.rows, moved.offsets[:m + 1], extra=(summary,))
 
+    def passed_on(used):  # a node of right rows reads right's fields its readers read
+        return [used, None]
+
     moved = Node("merge_asof:write", write, [OneToOne(rnode), Broadcast(ranges)], rnode.npartitions, VALUE, (),
-                 None, pass_index=True, detail=f"rows inside left's ranges to {m} partitions, and a summary")
+                 None, pass_index=True, detail=f"rows inside left's ranges to {m} partitions, and a summary",
+                 uses=passed_on)
     moved.persist_level = "memory"  # as every shuffle's map side: in the block store, spillable
     carries = Node("merge_asof:carries", lambda parts, r: _carries(parts, r, spec),
-                   [OneBucket(moved, m), Broadcast(ranges)], 1, VALUE, (), None, detail="merge")
+                   [OneBucket(moved, m), Broadcast(ranges)], 1, VALUE, (), None, detail="merge", uses=passed_on)
+    left_of, right_of = ({name: f for f, name in fields} for fields in (spec.left_fields, spec.right_fields))
+
+    def uses(used):
+        if used is None:
+            return [None, None, None, None]
+        right = keys | {right_of[n] for n in used if n in right_of}
+        return [keys | {left_of[n] for n in used if n in left_of}, right, None, right]
 
     def join(p, block, pieces, r, c):
         return _join(block, _candidates(pieces, r.first[p], r.last[p], c), spec)
@@ -202,7 +216,7 @@ def _joined(left, right, spec: Spec):
     return PartitionedArray(Node(
         "merge_asof", join, [OneToOne(lnode), ShuffleDependency(moved), Broadcast(ranges), Broadcast(carries)],
         m, spec.dtype, (), lnode.partition_lengths, pass_index=True, align_key=lnode.align_key,
-        partitioner=_kept_partitioner(left.partitioner, spec), detail=detail))
+        partitioner=_kept_partitioner(left.partitioner, spec), detail=detail, uses=uses))
 
 
 # -- arguments --------------------------------------------------------------------------------------
@@ -430,7 +444,8 @@ def _join(block, right, spec: Spec) -> Table:
     if not len(block):
         return Table.from_records(np.empty(0, spec.dtype))
     match = _match(block, right, spec)
-    new = {name: take(right[f], match, spec.dtype[name]) for f, name in spec.right_fields}
+    present = right.dtype.names  # right's fields the plan reads (column pruning)
+    new = {name: take(right[f], match, spec.dtype[name]) for f, name in spec.right_fields if f in present}
     return with_fields(block, spec.dtype, {name: f for f, name in spec.left_fields}, new)
 
 
