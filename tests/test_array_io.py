@@ -415,6 +415,42 @@ def test_tables_from_files_work_as_tables(processes_context, tmp_path, kind):
             assert x.to_pandas()["v"].sum() == t["v"].sum()
 
 
+@pytest.mark.parametrize("kind", ["h5py", "zarr"])
+def test_tables_from_files_read_only_the_fields_used(tmp_path, monkeypatch, kind):
+    """A compound HDF5 dataset and a zarr table group are read field by field: a plan reads only
+    the fields it uses (both backends in the process, where the reads can be seen)."""
+    t = np.zeros(600, dtype=[("k", "i4"), ("v", "f8"), ("w", "f8"), ("s", "S8")])
+    t["k"], t["v"], t["w"], t["s"] = np.arange(600) % 7, np.arange(600) / 2, -np.arange(600.0), b"pad"
+    read: list = []
+    if kind == "h5py":
+        original = H5Source.read
+
+        def spy(self, start, stop, fields=None):
+            read.append(tuple(fields) if fields is not None else None)
+            return original(self, start, stop, fields)
+
+        monkeypatch.setattr(H5Source, "read", spy)
+        x = rd.from_array(h5_dataset(tmp_path, t, chunks=(100,)), npartitions=3)
+    else:
+        original = ZarrSource.read
+
+        def spy(self, start, stop):  # type: ignore[misc]
+            read.append(self.handle().basename)
+            return original(self, start, stop)
+
+        rd.from_numpy(t, npartitions=3).to_zarr(tmp_path / "t.zarr")
+        monkeypatch.setattr(ZarrSource, "read", spy)
+        x = rd.read_zarr(tmp_path / "t.zarr", npartitions=3)
+    for backend in ("threads", "sync"):
+        with rd.Context(backend=backend):
+            read.clear()
+            assert float(x[x["k"] == 3]["v"].sum()) == t["v"][t["k"] == 3].sum()
+            assert set(read) == ({("k", "v")} if kind == "h5py" else {"k", "v"}), read
+            read.clear()
+            np.testing.assert_array_equal(x.compute(), t)  # every field when every field is read
+            assert set(read) == ({None} if kind == "h5py" else {"k", "v", "w", "s"}), read
+
+
 def test_a_crashed_write_leaves_the_previous_store(tmp_path):
     import subprocess
     import textwrap

@@ -63,9 +63,14 @@ def source_array(source, npartitions, partition_size, what: str) -> PartitionedA
                        partition_size, what)
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int).tolist()
     read = source.read
+    prunes = source.prunes and source.dtype.names is not None  # told the fields the plan reads
+
+    def func(p, **fields):
+        return as_table(read(bounds[p], bounds[p + 1], **fields))
+
     return PartitionedArray(Node(
-        what, lambda p: as_table(read(bounds[p], bounds[p + 1])), [], len(lengths), source.dtype, trailing, lengths,
-        pass_index=True, cheap=True, in_process=not source.reopens, detail=source.describe(),
+        what, func, [], len(lengths), source.dtype, trailing, lengths, pass_index=True, cheap=True,
+        in_process=not source.reopens, detail=source.describe(), reads_fields=prunes,
     ))
 
 

@@ -14,6 +14,7 @@ import contextlib
 import mmap
 import os
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class ArraySource:
 
     reopens = False
     views = False  # read() gives views of memory already mapped (a memory map), not copies
+    prunes = False  # read() takes ``fields``: a table's fields to read, the others not read at all
 
     def __init__(self, obj, what: str = "from_array"):
         shape, dtype = getattr(obj, "shape", None), getattr(obj, "dtype", None)
@@ -81,6 +83,7 @@ class H5Source(ArraySource):
     writing the file from another process would fail while a worker lives)."""
 
     reopens = True
+    prunes = True
 
     def __init__(self, dataset, what: str = "from_array"):
         super().__init__(dataset, what)
@@ -97,8 +100,11 @@ class H5Source(ArraySource):
         with h5py.File(self.filename, "r") as f:
             yield f[self.name]
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, fields: Sequence[str] | None = None) -> np.ndarray:
+        """Rows ``start:stop``; of a compound dataset, only ``fields`` (HDF5 reads just those)."""
         with self.opened() as dataset:
+            if fields is not None and self.dtype.names is not None and len(fields) < len(self.dtype.names):
+                return np.asarray(dataset.fields(list(fields))[start:stop])
             return np.asarray(dataset[start:stop])
 
     def describe(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -93,6 +93,7 @@ class ZarrTableSource:
 
     reopens = True
     views = False
+    prunes = True
 
     def __init__(self, group, root: str, path: str):
         meta = dict(group.attrs).get(ATTRIBUTE, {})
@@ -110,9 +111,11 @@ class ZarrTableSource:
         self.chunks = chunks.pop() if len(chunks) == 1 else None
         self.root, self.path = root, path
 
-    def read(self, start: int, stop: int) -> Table:
-        return Table(self.dtype, {name: s.read(start, stop).view(self.dtype[name].base)
-                                  for name, s in self.fields.items()})
+    def read(self, start: int, stop: int, fields: Sequence[str] | None = None) -> Table:
+        """Rows ``start:stop`` of ``fields`` (all by default); the other arrays are not read."""
+        names = list(self.fields) if fields is None else [n for n in self.fields if n in fields]
+        return Table(np.dtype([(n, self.dtype[n]) for n in names]),
+                     {n: self.fields[n].read(start, stop).view(self.dtype[n].base) for n in names})
 
     def describe(self) -> str:
         return os.path.basename(self.root) + (f"/{self.path}" if self.path else "")
