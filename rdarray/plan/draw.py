@@ -52,9 +52,10 @@ def plan_dot(plan: Plan) -> str:
                              'style="rounded,filled", fillcolor="#e8e8e8"];')
             style = ', style=dashed, label="shuffle"' if dep.kind == "shuffle" else ""
             lines.append(f"  n{parent.id} -> n{node.id} [tooltip={_quote(dep.kind)}{style}];")
-    if not plan.stages:
+    if not plan.stages:  # nothing to run: as explain() says, where the partitions are read from
         for node in plan.targets:
-            lines.append(f"  n{node.id} [label={_quote(_node_text(node) + chr(10) + 'nothing to run')}];")
+            where = "read from the block store" if node.id in cached else "in memory, in place"
+            lines.append(f"  n{node.id} [label={_quote(_node_text(node) + chr(10) + where)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
