@@ -11,9 +11,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
-from Cython import Tempita
-from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +55,8 @@ def blosc2_paths() -> tuple[str, str]:
 def generate_includes() -> None:
     """Write each ``*.pxi`` from its Tempita template ``*.pxi.in`` (per-dtype code generated from
     one table); a file whose text would not change is left alone, so it triggers no rebuild."""
+    from Cython import Tempita
+
     for template in sorted(CORE.glob("*.pxi.in")):
         text = Tempita.sub(template.read_text(encoding="utf-8"))
         target = template.with_suffix("")
@@ -66,6 +65,9 @@ def generate_includes() -> None:
 
 
 def extensions() -> list[Extension]:
+    import numpy as np
+    from Cython.Build import cythonize
+
     generate_includes()
     found = sorted(p.stem for p in CORE.glob("*.pyx"))
     unknown = set(found) - KERNELS.keys()
@@ -90,4 +92,15 @@ def extensions() -> list[Extension]:
     return cythonize(exts, compiler_directives=DIRECTIVES, include_path=[str(HERE)])
 
 
-setup(ext_modules=extensions())
+#: commands that only read the metadata or pack the sources: they need no kernels (so an sdist
+#: is made without Cython, NumPy or the blosc2 wheel, and without cythonizing anything)
+SOURCES_ONLY = {"sdist", "egg_info", "dist_info", "check"}
+
+
+def sources_only(argv: list[str]) -> bool:
+    commands = [a for a in argv[1:] if not a.startswith("-")]
+    return bool(commands) and commands[0] in SOURCES_ONLY and not ({"build", "build_ext", "bdist_wheel", "install",
+                                                                    "develop", "editable_wheel"} & set(commands))
+
+
+setup(ext_modules=[] if sources_only(sys.argv) else extensions())

@@ -1,4 +1,5 @@
-"""``python -m rdarray info``: the version, the Blosc library, the compiled kernels, the default context."""
+"""``python -m rdarray info``: the version, the Blosc library, the compiled kernels, the default context;
+``python -m rdarray --version``: the version alone."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ def info() -> str:
 
 
 def main(argv=None) -> int:
+    from rdarray._version import __version__
+
     parser = argparse.ArgumentParser(prog="python -m rdarray")
+    parser.add_argument("--version", action="version", version=f"rdarray {__version__}")
     parser.add_argument("command", choices=["info"], help="what to do")
     parser.parse_args(argv)
     print(info())

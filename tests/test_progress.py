@@ -142,3 +142,23 @@ def test_shown_on_a_terminal():
     finished = re.findall(r"stage (\d+)/\1: 100%.*? (\d+)/\2 .*?([\d.]+) MB shuffled", text)
     assert len(finished) == 2, text  # the context's bar, then the block's
     assert finished[0][1] == "9" and float(finished[1][2]) > 0, text  # 8 tasks and a combine; a sort
+
+
+def test_in_a_notebook_without_widgets_the_text_bar_goes_to_the_cells_stderr(monkeypatch, capsys):
+    """In a Jupyter kernel stderr is no terminal, yet the bar shows: tqdm's notebook widget where
+    ipywidgets is installed (tests/test_notebook.py runs a real kernel), its text bar otherwise."""
+    from rdarray.engine import progress as progress_module
+
+    monkeypatch.setattr(progress_module, "in_notebook", lambda: True)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    x = rd.from_numpy(np.arange(400.0), npartitions=4)
+    with rd.progress(delay=0):
+        assert x.map_partitions(_slowly).sum().compute() == np.arange(400.0).sum()
+    bar = _last_bar(capsys.readouterr().err)
+    assert "stage 2/2" in bar and "5/5" in bar
+
+
+def test_not_a_notebook_in_a_plain_process():
+    from rdarray.engine.progress import in_notebook
+
+    assert not in_notebook()

@@ -588,6 +588,27 @@ def test_reduce(ctx, lengths):
     assert_close(x.reduce(lambda b: b[0]).compute(), R[0])  # fn(stack([a, b])) = a: the first row
 
 
+@pytest.mark.parametrize("lengths", R_LAYOUTS)
+def test_reduce_default_combine_as_rows(ctx, lengths):
+    x = partitioned(R, lengths)
+    # partial results with a partition's dimensions are concatenated: a top-3 of each column
+    top = lambda b: np.sort(b, axis=0)[-3:]  # noqa: E731
+    assert_close(x.reduce(top).compute(), top(R))
+    assert_close(x.reduce(np.max).compute(), R.max())
+    assert_close(x.reduce(lambda b: np.linalg.norm(b, axis=0)).compute(), np.linalg.norm(R, axis=0))
+
+
+def test_reduce_default_combine_refused_asks_for_combine(ctx):
+    x = partitioned(R, [10, 10, 0, 20])
+    with pytest.raises(ValueError, match="pass combine=") as info:
+        x.reduce(lambda b: b.T @ b).compute()
+    assert "np.add" in str(info.value)
+    assert_close(x.reduce(lambda b: b.T @ b, combine=np.add).compute(), R.T @ R, rtol=1e-12)
+    # a merge that fails outright (partials with an odd shape) asks for combine= too
+    with pytest.raises(ValueError, match="pass combine="):
+        x.reduce(lambda b: b.sum(axis=0)[:, None] * np.ones(len(b))).compute()
+
+
 def test_reduce_all_empty_raises():
     with pytest.raises(ValueError, match="reduce"):
         partitioned(np.zeros((0, 2)), [0, 0]).reduce(lambda b: b.sum(axis=0), np.add).compute()

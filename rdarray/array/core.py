@@ -16,6 +16,7 @@ from ..table import Table, as_table, assemble, is_table, records
 from ..text import Text, is_text
 from . import elementwise
 from .lazy import Lazy
+from .notebook import array_html
 
 
 class PartitionedArray:
@@ -84,11 +85,33 @@ class PartitionedArray:
         return (f"rd.PartitionedArray<{self.dtype}, shape={shape}, npartitions={self.npartitions}, "
                 f"op={self._node.op}>")
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: dtype, shape, partitions, the last operations, persisted or not (computes
+        nothing)."""
+        return array_html(self)
+
     def explain(self) -> str:
-        """The physical plan computing this array, as text."""
+        """The physical plan computing this array, as text (a ``str`` that Jupyter shows as text)."""
         from ..session.compute import explain
 
         return explain(self)
+
+    def visualize(self, filename=None):
+        """The physical plan computing this array, drawn by Graphviz (``rdarray[graphviz]``).
+
+        Parameters
+        ----------
+        filename : str or path, optional
+            Also write the picture there: PNG or SVG, by the suffix.
+
+        Returns
+        -------
+        graphviz.Source
+            The picture, which Jupyter displays.
+        """
+        from ..session.compute import visualize
+
+        return visualize(self, filename=filename)
 
     # -- actions ----------------------------------------------------------------------------------
     def compute(self) -> np.ndarray:

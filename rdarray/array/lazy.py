@@ -8,6 +8,7 @@ import numpy as np
 
 from ..graph.lineage import VALUE, AllToOne, Broadcast, Node
 from ..graph.partials import tree_combine
+from .notebook import lazy_html
 from .operands import bind
 
 
@@ -125,12 +126,64 @@ class Lazy:
         return compute(self)[0]
 
     def explain(self) -> str:
+        """The physical plan computing this value, as text (a ``str`` that Jupyter shows as text)."""
         from ..session.compute import explain
 
         return explain(self)
 
+    def visualize(self, filename=None):
+        """The physical plan computing this value, drawn by Graphviz (``rdarray[graphviz]``).
+
+        Parameters
+        ----------
+        filename : str or path, optional
+            Also write the picture there: PNG or SVG, by the suffix.
+
+        Returns
+        -------
+        graphviz.Source
+            The picture, which Jupyter displays.
+        """
+        from ..session.compute import visualize
+
+        return visualize(self, filename=filename)
+
     def __repr__(self) -> str:
         return f"rd.Lazy<{self.label}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the value's label, dtype and shape when known, the last operations
+        (computes nothing)."""
+        return lazy_html(self)
+
+    # -- as a NumPy scalar: these compute the value -----------------------------------------------
+    def _scalar(self):
+        """The computed value, a 0-d result as a NumPy scalar (as NumPy's reductions return)."""
+        value = self.compute()
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            return value[()]
+        return value
+
+    def __format__(self, spec: str) -> str:
+        return format(self._scalar(), spec)
+
+    def __round__(self, ndigits=None):
+        value = self._scalar()
+        return round(value) if ndigits is None else round(value, ndigits)
+
+    def item(self, *args):
+        """The computed value as a Python scalar, as ``numpy.ndarray.item``.
+
+        Parameters
+        ----------
+        *args : int
+            Which element, for a value with more than one.
+
+        Returns
+        -------
+        int, float, complex, ...
+        """
+        return np.asarray(self.compute()).item(*args)
 
     def __float__(self):
         return float(self.compute())

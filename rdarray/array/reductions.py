@@ -494,12 +494,19 @@ def histogram(self, bins=10, range=None, density=None):
 def reduce(self, fn, combine=None):
     """``fn(partition)`` on every non-empty partition, merged pairwise in a tree by ``combine``.
 
+    Without ``combine``, two partial results are merged by ``fn`` of the two as rows: concatenated
+    along axis 0 when they have a partition's dimensions (``fn`` keeps the rows' shape: a top-k, a
+    selection), stacked when they have fewer (``fn`` reduces the rows: ``np.max``, a row). Every
+    partition checks on its first rows that this gives what ``fn`` gives on the rows themselves;
+    when it does not (``b.T @ b`` partials must be added, not multiplied again), computing raises a
+    ``ValueError`` asking for ``combine=``.
+
     Parameters
     ----------
     fn : callable
         A partition's partial result.
     combine : callable, optional
-        ``combine(a, b)``: two partial results as one; by default ``fn`` of the two stacked.
+        ``combine(a, b)``: two partial results as one; by default ``fn`` of the two as rows.
 
     Returns
     -------
@@ -508,13 +515,72 @@ def reduce(self, fn, combine=None):
     Examples
     --------
     >>> x.reduce(np.max).compute()
+    >>> x.reduce(lambda b: b.T @ b, combine=np.add).compute()
     """
     check_callable(fn, "reduce")
     if combine is not None:
         check_callable(combine, "reduce", "combine")
-    merge = combine or (lambda a, b: fn(np.stack([a, b])))
-    return partial_reduction(self, "reduce", lambda b: fn(records(b)), merge, _no_identity("reduce"), skip_empty=True,
+        partial = lambda b: fn(records(b))  # noqa: E731
+        merge = combine
+    else:
+        ndim = self.ndim
+        partial = lambda b: _checked_partial(fn, records(b), ndim)  # noqa: E731
+        merge = lambda a, b: fn(_as_rows(a, b, ndim))  # noqa: E731
+    return partial_reduction(self, "reduce", partial, merge, _no_identity("reduce"), skip_empty=True,
                              detail=getattr(fn, "__name__", ""), by_rows=False)
+
+
+#: rows of each partition on which ``reduce`` checks its default combine
+_CHECK_ROWS = 64
+
+
+def _as_rows(a, b, ndim: int) -> np.ndarray:
+    """Two partial results as one block of rows: concatenated when they have a block's dimensions,
+    stacked when they have fewer."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim >= ndim and a.ndim == b.ndim:
+        return np.concatenate([a, b])
+    return np.stack([a, b])
+
+
+def _checked_partial(fn, block, ndim: int):
+    """``fn(block)``, after checking on the block's first rows that ``fn`` of two halves' partial
+    results (as rows) equals ``fn`` of the rows: else ``reduce`` needs ``combine=``."""
+    rows = block[:_CHECK_ROWS]
+    if len(rows) >= 2:
+        half = len(rows) // 2
+        whole = fn(rows)
+        try:
+            merged = fn(_as_rows(fn(rows[:half]), fn(rows[half:]), ndim))
+            same = _same(merged, whole)
+        except Exception as exc:
+            raise ValueError(_NEEDS_COMBINE + f" (merging them failed: {type(exc).__name__}: {exc})") from exc
+        if not same:
+            raise ValueError(_NEEDS_COMBINE + " (on the first rows, fn of two partial results differs from fn "
+                             "of the rows they come from)")
+    return fn(block)
+
+
+_NEEDS_COMBINE = ("reduce: without combine=, partial results are merged by applying fn to them as rows, "
+                  "which does not work for this fn; pass combine=, a function merging two partial results "
+                  "(e.g. combine=np.add for fn=lambda b: b.T @ b)")
+
+
+def _same(got, want) -> bool:
+    """Whether two partial results agree (floats to within reassociation error); values that are
+    not numeric arrays count as agreeing when they compare equal, or cannot be compared."""
+    try:
+        got, want = np.asarray(got), np.asarray(want)
+    except Exception:  # not array-like: nothing to check
+        return True
+    if got.shape != want.shape:
+        return False
+    if want.dtype.kind in "fc" and got.dtype.kind in "biufc":
+        scale = float(np.nanmax(np.abs(want), initial=0.0)) if want.size else 0.0
+        return bool(np.allclose(got, want, rtol=1e-6, atol=1e-9 * scale, equal_nan=True))
+    if want.dtype.kind != "O" and got.dtype == want.dtype:
+        return bool(np.array_equal(got, want))
+    return True
 
 
 def aggregate(self, zero, seq_op, comb_op):

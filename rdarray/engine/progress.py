@@ -5,7 +5,8 @@ The scheduler makes one :class:`Progress` per computation when progress is asked
 (``rd.Context(progress=True)`` or ``with rd.progress():``) and hands each stage's runner a
 :class:`StageProgress`; the executors report every finished task to it. Nothing is drawn until the
 computation has run for ``delay`` seconds, so short computations stay silent. The bar is tqdm's,
-an optional dependency.
+an optional dependency: on stderr in a terminal, and in Jupyter tqdm's notebook widget
+(``tqdm.auto``; tqdm's text bar on the cell's stderr when ipywidgets is missing).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def progress(file=None, delay: float = DELAY):
     Parameters
     ----------
     file : file-like, optional
-        Where the bar goes; by default stderr, and only when stderr is a terminal.
+        Where the bar goes; by default stderr when it is a terminal, the cell's output in Jupyter,
+        and nowhere otherwise.
     delay : float
         Seconds a computation runs before its bar shows.
 
@@ -77,12 +79,47 @@ def progress_for(plan, context_asks: bool) -> Progress | None:
         settings = {"file": None, "delay": DELAY}
     file = settings["file"]
     if file is None:
-        file = sys.stderr
-        if file is None or not getattr(file, "isatty", lambda: False)():
-            return None  # not a terminal, and no file was named: stay silent
+        if in_notebook():
+            file = NOTEBOOK
+        else:
+            file = sys.stderr
+            if file is None or not getattr(file, "isatty", lambda: False)():
+                return None  # not a terminal nor a notebook, and no file was named: stay silent
     if not plan.stages:
         return None
     return Progress(plan, file, settings["delay"])
+
+
+#: ``Progress``'s ``file`` for a bar drawn in a Jupyter cell's output
+NOTEBOOK = "notebook"
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (an IPython shell with a kernel attached); IPython
+    is asked only when something already imported it."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # an unusual IPython: treat as no notebook
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _bar_class(file):
+    """tqdm's notebook bar for a Jupyter cell (``tqdm.auto`` picks it; without ipywidgets, tqdm's
+    text bar on the cell's stderr), its text bar otherwise."""
+    tqdm = require_tqdm()
+    if file is NOTEBOOK:
+        try:
+            import ipywidgets  # noqa: F401  (tqdm's notebook bar is an ipywidgets widget)
+        except ImportError:
+            return tqdm.tqdm, sys.stderr
+        from tqdm.auto import tqdm as auto_bar
+
+        return auto_bar, None
+    return tqdm.tqdm, file
 
 
 class Progress:
@@ -133,12 +170,12 @@ class Progress:
                 self._draw()
 
     def _show(self) -> None:
-        tqdm = require_tqdm()
+        bar, file = _bar_class(self._file)
         with self._lock:
             if not self._closed:
-                self._bar = tqdm.tqdm(total=sum(self.totals), initial=sum(self.done), desc=self._stage_text(),
-                                      postfix=self._shuffle_text(), unit="task", file=self._file, leave=True,
-                                      dynamic_ncols=True)
+                self._bar = bar(total=sum(self.totals), initial=sum(self.done), desc=self._stage_text(),
+                                postfix=self._shuffle_text(), unit="task", file=file, leave=True,
+                                dynamic_ncols=True)
 
     def _draw(self) -> None:
         bar = self._bar

@@ -6,7 +6,20 @@ from ..graph.lineage import Node, decision_of, size_text
 from .planner import Plan, Stage
 
 
-def format_plan(plan: Plan) -> str:
+class PlanText(str):
+    """A plan as text: a ``str`` that Jupyter and the REPL show as the text itself, lines and all,
+    rather than as the quoted, escaped string."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+def format_plan(plan: Plan) -> PlanText:
     lines = [f"Plan: {len(plan.stages)} stage(s), {plan.ntasks} task(s)"]
     pruned = {k: names for stage in plan.stages for k, names in stage.fields.items()}
 
@@ -50,7 +63,7 @@ def format_plan(plan: Plan) -> str:
         for node in plan.targets:
             where = "the block store" if node.id in cached else "memory, in place"
             lines.append(f"  {_name(node)}: read from {where}")
-    return "\n".join(lines)
+    return PlanText("\n".join(lines))
 
 
 def _source(plan: Plan, node: Node) -> str:

@@ -18,7 +18,8 @@ import numpy as np
 from ..engine.progress import progress_for
 from ..engine.scheduler import execute
 from ..graph.lineage import VALUE, Node, per_partition
-from ..plan.explain import format_plan
+from ..plan.draw import plan_dot, render
+from ..plan.explain import PlanText, format_plan
 from ..plan.planner import build_plan
 from ..table import Table
 from ..text import Text
@@ -92,10 +93,29 @@ def compute_lengths(node: Node) -> tuple[int, ...]:
     return tuple(run_nodes(get_context(), [lengths])[lengths.id])
 
 
-def explain(*items) -> str:
-    """The physical plan that computing ``items`` would run, as text."""
+def explain(*items) -> PlanText:
+    """The physical plan that computing ``items`` would run, as text (shown as text in Jupyter)."""
     ctx = get_context()
     return format_plan(build_plan(_targets(items), ctx.store.has_all))
+
+
+def visualize(*items, filename=None):
+    """The physical plan that computing ``items`` would run, drawn by Graphviz.
+
+    Parameters
+    ----------
+    *items : PartitionedArray or rd.Lazy
+        What the plan would compute.
+    filename : str or path, optional
+        Also write the picture there (PNG or SVG, by the suffix).
+
+    Returns
+    -------
+    graphviz.Source
+        The picture, which Jupyter displays.
+    """
+    ctx = get_context()
+    return render(plan_dot(build_plan(_targets(items), ctx.store.has_all)), filename)
 
 
 def owned(block: np.ndarray, node: Node) -> np.ndarray:
