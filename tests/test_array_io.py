@@ -259,6 +259,24 @@ def test_to_zarr_tables(ctx, tmp_path):
     np.testing.assert_array_equal(out, structured)
 
 
+def test_to_zarr_of_unknown_lengths_computes_once(ctx, tmp_path):
+    """A filter's lengths are learnt by computing it; the write reuses those partitions."""
+    a = np.arange(1000, dtype=np.float64)
+    calls = []
+
+    def counted(block):
+        calls.append(len(block))
+        return block
+
+    x = rd.from_numpy(a, npartitions=4).map_partitions(counted)
+    calls.clear()  # map_partitions tried the function on an empty block for its dtype
+    y = x[x % 3 == 0]
+    y.to_zarr(tmp_path / "y.zarr")
+    assert sorted(calls) == [250] * 4 or ctx.backend not in ("threads", "sync")  # elsewhere: in workers
+    np.testing.assert_array_equal(rd.read_zarr(tmp_path / "y.zarr").compute(), a[a % 3 == 0])
+    assert y._node.persist_level is None  # kept only for the write
+
+
 def test_to_zarr_keeps_a_zone(tmp_path):
     pd = pytest.importorskip("pandas")
     s = pd.Series(pd.date_range("2024-01-01", periods=10, freq="D", tz="US/Eastern"))

@@ -130,13 +130,21 @@ def to_zarr(x: PartitionedArray, path, overwrite: bool = False) -> None:
     zarr_files.require_zarr("to_zarr")
     path = os.fspath(path)
     node = x._node
-    lengths = ensure_lengths(node)
-    nrows = sum(lengths)
-    # each partition writes whole chunks: all partitions but the last must be of the chunk length
-    chunk = max(1, *lengths)
-    if any(n != chunk for n in lengths[:-1]):
-        aligned = [chunk] * (nrows // chunk) + ([nrows % chunk] if nrows % chunk else [])
-        node = Node("to_zarr chunks", lambda block: block, [realign(node, aligned or [0])], len(aligned) or 1,
-                    node.dtype, node.trailing, aligned or [0])
-    ctx = get_context()
-    zarr_files.write_zarr(node, path, lambda writer: run_nodes(ctx, [writer])[writer.id], chunk, overwrite)
+    # lengths not known are learnt by computing the partitions: kept for the write, not computed twice
+    kept = node.partition_lengths is None and node.persist_level is None
+    if kept:
+        x.persist()
+    try:
+        lengths = ensure_lengths(node)
+        nrows = sum(lengths)
+        # each partition writes whole chunks: all partitions but the last must be of the chunk length
+        chunk = max(1, *lengths)
+        if any(n != chunk for n in lengths[:-1]):
+            aligned = [chunk] * (nrows // chunk) + ([nrows % chunk] if nrows % chunk else [])
+            node = Node("to_zarr chunks", lambda block: block, [realign(node, aligned or [0])], len(aligned) or 1,
+                        node.dtype, node.trailing, aligned or [0])
+        ctx = get_context()
+        zarr_files.write_zarr(node, path, lambda writer: run_nodes(ctx, [writer])[writer.id], chunk, overwrite)
+    finally:
+        if kept:
+            x.unpersist()
