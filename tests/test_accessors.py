@@ -98,6 +98,21 @@ def test_isin_text_every_layout(ctx, kind):
     np.testing.assert_array_equal(x.isin(vals).compute(), s.isin(["Banana", "apple"]).to_numpy())
 
 
+@pytest.mark.parametrize("dtype", ["S1", "S2", "S3", "S4", "S8", "U1", "U2", ">U2", "U3"])
+def test_isin_short_fixed_width_text_as_numpy(ctx, dtype):
+    """Rows of a machine word (S1-S8, U1, U2) are looked up as integers: members longer than the
+    width, with trailing NULs, non-ASCII or of the other kind, as NumPy's isin finds them."""
+    words = ["", "a", "ab", "abcd", "abcdefgh", "é", "日本", "a\0b"]
+    a = np.array([w.encode("utf-8") if dtype[-2] == "S" else w for w in words * 3], dtype=dtype)
+    x = rd.from_numpy(a, npartitions=3)
+    for members in (["a", "abcdefgh", "abcdefghi"], [b"ab", b"ab\0", "日本"], ["é", "", "a\0b"], [], [b"abcd"]):
+        fitting = [m for m in members if isinstance(m, bytes) == (dtype[-2] == "S")
+                   or (dtype[-2] == "S" and isinstance(m, str))]
+        as_kind = [m.encode("utf-8") if isinstance(m, str) and dtype[-2] == "S" else m for m in fitting]
+        expected = np.isin(a, np.array(as_kind, dtype=object)) if as_kind else np.zeros(len(a), bool)
+        np.testing.assert_array_equal(x.isin(members).compute(), expected, err_msg=f"{dtype} {members}")
+
+
 def test_isin_partitioned_values_computed_once_in_the_plan(ctx):
     a = np.arange(20.0)
     a[3] = np.nan

@@ -109,6 +109,7 @@ class Members:
         self.missing = False  # whether a missing row (NaN, NaT, missing text) is a member
         self.values: np.ndarray | None = None
         self.index: HashIndex | None = None
+        self.words: np.ndarray | None = None  # fixed-width text of a machine word: the members as words
         kind = dtype.kind
         if _is_text_dtype(dtype):
             self._text(values)
@@ -133,6 +134,7 @@ class Members:
             if raw:  # bytes match the bytes of an S field
                 kept = concat([kept, Text.of(np.array(raw, dtype="S"))])
         self.index = HashIndex([kept])
+        self.words = _as_words(kept, self.dtype)
 
     def _numbers(self, values) -> None:
         dtype = self.dtype
@@ -178,6 +180,10 @@ class Members:
         self.values = np.array(found) if found else np.empty(0, dtype)
 
     def __call__(self, block) -> np.ndarray:
+        if self.words is not None and isinstance(block, np.ndarray) and block.dtype == self.dtype:
+            # S1-S8, U1, U2: each row one unsigned integer, zero-padded as the members are
+            rows = np.ascontiguousarray(block).view(self.words.dtype)
+            return np.isin(rows, self.words) if len(self.words) else np.zeros(block.shape, bool)
         if self.index is not None:
             t = block if isinstance(block, Text) else None
             out = self.index.lookup([block]) >= 0
@@ -192,6 +198,21 @@ class Members:
         if self.missing and block.dtype.kind in "fcmM":
             out |= np.isnat(block) if block.dtype.kind in "mM" else np.isnan(block)
         return out
+
+
+def _as_words(members: Text, dtype: np.dtype) -> np.ndarray | None:
+    """The members of fixed-width text rows of 1, 2, 4 or 8 bytes (``S1``-``S8``, ``U1``, ``U2``)
+    as the unsigned integers such rows are, so that a row is a member when its integer is one:
+    both are zero-padded, and members longer than the width can equal no row. None for other rows."""
+    if dtype.kind not in "SU" or dtype.itemsize not in (1, 2, 4, 8):
+        return None
+    raw = [bytes(members.data[members.offsets[i]:members.offsets[i + 1]]) for i in range(len(members.offsets) - 1)
+           if members.missing is None or not members.missing[i]]
+    if dtype.kind == "S":
+        fitting = [b for b in (r.rstrip(b"\0") for r in raw) if len(b) <= dtype.itemsize]
+    else:
+        fitting = [u for u in (r.decode("utf-8").rstrip("\0") for r in raw) if len(u) <= dtype.itemsize // 4]
+    return np.array(fitting, dtype=dtype).view(f"u{dtype.itemsize}") if fitting else np.empty(0, f"u{dtype.itemsize}")
 
 
 def _objects(values) -> list:
