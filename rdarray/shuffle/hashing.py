@@ -95,8 +95,21 @@ class HashIndex:
 def factorize(columns) -> tuple[np.ndarray, int, np.ndarray]:
     """``(group_ids, n_groups, first_rows)``: a dense int64 id per row in order of first
     appearance of its key (NaN keys are one group, -0.0 is 0.0), as
-    ``pandas.factorize(..., use_na_sentinel=False)``; ``first_rows[g]`` is group g's first row."""
-    return _k.factorize(_key_columns(columns))
+    ``pandas.factorize(..., use_na_sentinel=False)``; ``first_rows[g]`` is group g's first row.
+
+    Fixed-width text of a machine word (``S1``-``S8``, ``U1``, ``U2``) is numbered as the
+    unsigned integers its rows are (equal rows, equal integers): no text is made of it. Ids never
+    leave the rows numbered, so no other layout has to hash alike."""
+    columns = [columns] if isinstance(columns, (np.ndarray, Text)) else list(columns)
+    return _k.factorize(_key_columns([_as_word(c) for c in columns]))
+
+
+def _as_word(column):
+    """A column of ``S1``-``S8``, ``U1`` or ``U2`` rows as unsigned integers; any other as it is."""
+    if isinstance(column, np.ndarray) and column.dtype.kind in "SU" and column.dtype.itemsize in (1, 2, 4, 8) \
+            and column.ndim == 1:
+        return np.ascontiguousarray(column).view(f"u{column.dtype.itemsize}")
+    return column
 
 
 def _group_args(values, group_ids, n_groups):
