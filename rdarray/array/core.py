@@ -501,6 +501,8 @@ class PartitionedArray:
     from .missing import dropna, fillna  # type: ignore[misc]  # noqa: E402
     from .describe import describe  # type: ignore[misc]  # noqa: E402
     from .accessors import between, isin  # type: ignore[misc]  # noqa: E402
+    from .scans import cumprod, cumsum  # type: ignore[misc]  # noqa: E402
+    from .windows import map_overlap, rolling  # type: ignore[misc]  # noqa: E402
     # isort: on
 
     __hash__ = None  # type: ignore[assignment]  # as ndarray: == is elementwise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import linalg
+from . import linalg, scans
 from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
 from .quantiles import FUNCTIONS as QUANTILE_FUNCTIONS
 
@@ -211,5 +211,6 @@ _FUNCTIONS = {
     np.unique: _unique, np.sort: _sort, np.isin: _isin,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
     np.dot: linalg.dot, np.cov: linalg.cov, np.corrcoef: linalg.corrcoef, np.transpose: _transpose,
+    np.cumsum: scans.cumsum, np.cumprod: scans.cumprod, np.diff: scans.diff,
     np.linalg.qr: linalg.qr, np.linalg.svd: linalg.svd, np.linalg.lstsq: linalg.lstsq, np.linalg.norm: linalg.norm,
 }
