@@ -5,8 +5,9 @@ A tall array ``x`` (n × k, n large) enters products in two ways. ``x @ w`` with
 narrow: each partition's rows times ``w``. ``x.T @ y`` (y aligned with x by rows) is a reduction:
 ``x.T @ y = sum_p x_p.T @ y_p`` over the partitions ``p``, each term one BLAS product, the terms
 summed pairwise in a tree (the error grows with the tree's depth, ``log2 P``, not with ``P``).
-Covariances merge per-partition (count, mean, centered cross products) with Chan's update,
-``C = C_a + C_b + n_a n_b / n · δδᵀ`` (δ the difference of the means), as stable as two passes.
+Covariances take NumPy's two passes: the means, then the cross products of the deviations from
+them (a one-pass merge of partition means, Chan's update, loses digits when a column's mean is
+large beside its spread and another's spread is large).
 
 Tall-skinny QR (Demmel et al., "Communication-optimal parallel and sequential QR"): each partition
 is factored ``x_p = Q_p R_p``; two R factors stacked are factored again, ``[R_a; R_b] = Q_ab R``,
@@ -101,6 +102,18 @@ class Transposed:
 
     def __iter__(self):
         raise self._refuse("iterating")
+
+
+def _refusing(name: str):
+    def refuse(self, *args):
+        raise self._refuse(f"the operator {name}")
+    return refuse
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "radd", "rsub", "rmul", "rtruediv",
+              "rfloordiv", "rmod", "rpow", "neg", "abs", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"):
+    setattr(Transposed, f"__{_name}__", _refusing(_name))
+Transposed.__hash__ = object.__hash__  # type: ignore[method-assign]
 
 
 def transposed(x):
@@ -204,36 +217,29 @@ def dot(a, b, out=None):
 
 # -- covariance and correlation -------------------------------------------------------------------
 
-def _columns(x, y):
-    """The partitioned variables as one (n, k) array per partition (x's columns, then y's)."""
+def _as_columns(block: np.ndarray) -> np.ndarray:
+    """A 1-D block as one column, a 2-D block as it is."""
+    return block[:, None] if block.ndim == 1 else block
+
+
+def _variables(dtype):
+    """The variables of one partition as an (n_p, k) array of ``dtype`` (x's columns, then y's)."""
     def stack(*blocks):
-        return np.column_stack([blk.reshape(len(blk), -1) for blk in blocks])
+        blocks = [_as_columns(blk) for blk in blocks]
+        a = blocks[0] if len(blocks) == 1 else np.column_stack(blocks)
+        return a.astype(dtype, copy=False)
     return stack
 
 
-def _moments_partial(dtype):
-    def partial(*blocks):
-        blocks = [blk.reshape(len(blk), -1) for blk in blocks]
-        a = blocks[0] if len(blocks) == 1 else np.column_stack(blocks)
-        if len(a) == 0:
-            return EMPTY
-        a = a.astype(dtype, copy=False)
-        mean = a.mean(axis=0)
-        d = a - mean
-        return len(a), mean, d.T @ d.conj()
-    return partial
+def _add_all(a, b):
+    return tuple(u + v for u, v in zip(a, b))
 
 
-def _merge_moments(a, b):
-    """Chan et al.'s pairwise update of (count, mean, centered cross products)."""
-    na, ma, ca = a
-    nb, mb, cb = b
-    n = na + nb
-    delta = mb - ma
-    return n, ma + delta * (nb / n), ca + cb + np.outer(delta, delta.conj()) * (na * nb / n)
-
-
-def _cov_node(m, y, rowvar, dtype, what):
+def _cov_node(m, y, rowvar, dtype, what) -> tuple[Lazy, int, np.dtype]:
+    """The value ``(n, s, C)``: NumPy's two passes. The first finds the means ``μ`` (pairwise
+    sums); the second sums, over the partitions, ``s = Σ d`` and ``C = Σ d dᴴ`` of the deviations
+    ``d = x - μ``. Then ``C - s sᴴ / n`` is the centered cross products, with the rounding error of
+    ``μ`` corrected to first order (``s`` is that error times n)."""
     from .core import PartitionedArray
 
     if m.ndim not in (1, 2) or m.dtype.names:
@@ -244,22 +250,40 @@ def _cov_node(m, y, rowvar, dtype, what):
                          f"rows the observations")
     if dtype is None:
         dtype = np.result_type(m.dtype, np.float64)
-    if y is None:
-        node = Node(what, _moments_partial(dtype), [OneToOne(m._node)], m.npartitions, VALUE, (), None,
-                    detail="moments", combine=_merge_moments)
-        k = 1 if m.ndim == 1 else m.shape[1]
-    else:
+    inputs = [m]
+    if y is not None:
         if isinstance(y, PartitionedArray) and y.ndim == 2 and rowvar:
             raise ValueError(f"{what}: pass rowvar=False (the columns of y are variables)")
         y = _aligned_operand(m, y, what)
-        node = _pair_node(what, _moments_partial(dtype), m, y, combine=_merge_moments, detail="moments")
-        k = (1 if m.ndim == 1 else m.shape[1]) + (1 if y.ndim == 1 else y.shape[1])
-        dtype = np.result_type(dtype, y.dtype) if np.dtype(dtype).kind == "c" or y.dtype.kind == "c" else dtype
-    return node, k, np.dtype(dtype)
+        inputs.append(y)
+        dtype = np.result_type(dtype, y.dtype) if y.dtype.kind == "c" else dtype
+    dtype = np.dtype(dtype)
+    k = sum(1 if a.ndim == 1 else a.shape[1] for a in inputs)
+    variables = _variables(dtype)
+    deps = [OneToOne(m._node)] + [align(m._node, a._node, what) for a in inputs[1:]]
+
+    def sums(*blocks):
+        a = variables(*blocks)
+        return len(a), a.sum(axis=0)
+
+    first = Node(f"{what}.means", sums, deps, m.npartitions, VALUE, (), None, detail="sums", combine=_add_all)
+    means = Lazy.reduced(f"{what}.means", "means", first, _add_all,
+                         lambda v: v[1] / v[0] if v[0] else np.zeros(k, dtype))
+    assert means.node is not None
+
+    def centered(*args):
+        *blocks, mu = args
+        d = variables(*blocks) - mu
+        return len(d), d.sum(axis=0), d.T @ d.conj()
+
+    second = Node(what, centered, [*deps, Broadcast(means.node)], m.npartitions, VALUE, (), None,
+                  detail="centered cross products", combine=_add_all)
+    return Lazy.reduced(what, f"{what} of {m!r}", second, _add_all), k, dtype
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
-    """``np.cov(x, rowvar=False)``: the covariance of the columns, in one pass (Chan's merge).
+    """``np.cov(x, rowvar=False)``: the covariance of the columns, in NumPy's two passes (the
+    means, then the cross products of the deviations, each partition's summed in a tree).
 
     Parameters
     ----------
@@ -288,19 +312,18 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     if ddof is not None:
         check_integer(ddof, -(1 << 62), f"cov: ddof must be an integer, got {ddof!r}")
     ddof = (0 if bias else 1) if ddof is None else ddof
-    node, k, dtype = _cov_node(m, y, rowvar, dtype, "cov")
+    products, k, dtype = _cov_node(m, y, rowvar, dtype, "cov")
 
     def finalize(value):
-        if value is EMPTY:
-            out = np.full((k, k), np.nan, dtype)
-        else:
-            n, _, c = value
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out = (c / max(n - ddof, 0)).astype(dtype, copy=False)
+        n, s, c = value
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = c - np.outer(s, s.conj()) / n if n else np.full((k, k), np.nan, dtype)
+            out = (c / max(n - ddof, 0)).astype(dtype, copy=False)
         return out.squeeze()
 
-    meta = np.zeros((k, k), dtype).squeeze()
-    return Lazy.reduced("cov", f"cov of {m!r}", node, _merge_moments, finalize, meta=meta)
+    out = Lazy.apply("cov", finalize, (products,))
+    out.meta = np.zeros((k, k), dtype).squeeze()
+    return out
 
 
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
@@ -536,7 +559,7 @@ def lstsq(a, b, rcond=None):
     def partial(x_p, y_p):
         if len(x_p) == 0:
             return EMPTY
-        both = np.column_stack([x_p, y_p.reshape(len(y_p), -1)]).astype(dtype, copy=False)
+        both = np.column_stack([x_p, _as_columns(y_p)]).astype(dtype, copy=False)
         return np.linalg.qr(both, mode="r")
 
     def merge(r1, r2):
