@@ -249,3 +249,23 @@ def test_norm_against_numpy(ctx):
     _close(rd.linalg.norm(partitioned(ints, [0, 7, 13])).compute(), np.linalg.norm(ints))
     with pytest.raises(ValueError, match="order"):
         np.linalg.norm(x, "bad")
+
+
+@pytest.mark.parametrize("ctx", BACKENDS[:3], indirect=True)
+def test_qr_in_chunks_within_partitions(ctx, monkeypatch):
+    """Partitions factored in several row chunks (short chunks at partition ends included)."""
+    import rdarray.array.linalg as linalg
+
+    monkeypatch.setattr(linalg, "_LEAF_VALUES", 60)  # chunks of 2k = 12 rows
+    a = _ill_conditioned(300, 6, 1e6, seed=4)
+    b = np.random.default_rng(4).normal(size=300)
+    x = partitioned(a, [0, 100, 7, 13, 0, 180])
+    q, r, s = rd.compute(*rd.linalg.qr(x), rd.linalg.svd(x, compute_uv=False))
+    np.testing.assert_allclose(q @ r, a, atol=1e-13 * np.linalg.norm(a))
+    np.testing.assert_allclose(q.T @ q, np.eye(6), atol=1e-13)
+    np.testing.assert_allclose(r, _signed_r(np.linalg.qr(a)[1]), atol=1e-14 * 1e6)
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-15)
+    got = rd.compute(*rd.linalg.lstsq(x, b))
+    expected = np.linalg.lstsq(a, b, rcond=None)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-7)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-9)

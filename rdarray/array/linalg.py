@@ -9,16 +9,21 @@ Covariances take NumPy's two passes: the means, then the cross products of the d
 them (a one-pass merge of partition means, Chan's update, loses digits when a column's mean is
 large beside its spread and another's spread is large).
 
-Tall-skinny QR (Demmel et al., "Communication-optimal parallel and sequential QR"): each partition
-is factored ``x_p = Q_p R_p``; two R factors stacked are factored again, ``[R_a; R_b] = Q_ab R``,
-pairwise in a tree up to one R (k × k). The Q of the whole is ``Q_p`` times the product of the
-small Q factors on the path from ``p`` to the root: a k × k matrix per partition, so Q is a narrow
-pass that factors each partition again (LAPACK is deterministic: the same ``Q_p`` as the first pass)
-and multiplies. R's diagonal is made non-negative (rows of R and columns of Q flipped together):
+Tall-skinny QR (Demmel et al., "Communication-optimal parallel and sequential QR"): each row
+chunk ``c`` of a partition (sized to stay in the cache) is factored ``x_c = Q_c R_c``; two R
+factors stacked are factored again, ``[R_a; R_b] = Q_ab R``, pairwise in a tree (within the
+partition, then across partitions) up to one R (k × k). The Q of the whole is ``Q_c`` times the
+product of the small Q factors on the path from ``c`` to the root: a k × k matrix per chunk, so Q
+is a narrow pass that factors each chunk again (the same LAPACK call on the same rows gives the
+same ``Q_c``) and multiplies. R's diagonal is made non-negative (rows of R and columns of Q flipped together):
 the factorization is then unique for a full-rank x, whatever the partitioning.
 """
 
 from __future__ import annotations
+
+import contextlib
+import functools
+import threading
 
 import numpy as np
 
@@ -31,6 +36,55 @@ from .lazy import Lazy
 _PRODUCTS = ("supported products of a partitioned x (n rows): x @ w and np.dot(x, w) with w in memory "
              "(narrow, n rows out); x.T @ y and w @ x with y partitioned or in memory, n rows "
              "(reductions to one small matrix); x @ y of two 1-D partitioned arrays (their inner product)")
+
+
+# -- BLAS threads -----------------------------------------------------------------------------------
+
+_blas = threading.Lock()
+_blas_state: dict = {"users": 0, "limiter": None}
+
+
+@functools.cache
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """BLAS and LAPACK on one thread while any task of this module runs (with ``threadpoolctl``
+    installed). The tasks are the parallelism: BLAS threads started beside them by every task
+    contend for the same cores, and OpenBLAS's waiting threads then cost more than the work (a QR
+    of 1,024 × 32 took 90 ms instead of 1 ms on a busy 2-core machine). The first task in sets
+    the limit, the last one out restores it."""
+    controller = _blas_controller()
+    if controller is None:
+        yield
+        return
+    with _blas:
+        if _blas_state["users"] == 0:
+            _blas_state["limiter"] = controller.limit(limits=1, user_api="blas")
+        _blas_state["users"] += 1
+    try:
+        yield
+    finally:
+        with _blas:
+            _blas_state["users"] -= 1
+            if _blas_state["users"] == 0:
+                _blas_state["limiter"].restore_original_limits()
+                _blas_state["limiter"] = None
+
+
+def _single_threaded(fn):
+    """``fn`` run under :func:`one_blas_thread`."""
+    @functools.wraps(fn)
+    def run(*args):
+        with one_blas_thread():
+            return fn(*args)
+    return run
 
 
 # -- products -------------------------------------------------------------------------------------
@@ -169,10 +223,10 @@ def gram(x, y, what: str = "x.T @ y") -> Lazy:
         raise ValueError(f"{what}: expected a 1-D or 2-D numeric x, got {x.dtype} of shape {x.shape}")
     y = _aligned_operand(x, y, what)
     if x is y or x._node is y._node:
-        node = Node("gram", lambda a: a.T @ a, [OneToOne(x._node)], x.npartitions, VALUE, (), None,
+        node = Node("gram", _single_threaded(lambda a: a.T @ a), [OneToOne(x._node)], x.npartitions, VALUE, (), None,
                     detail="x.T @ x", combine=np.add)
     else:
-        node = _pair_node("gram", lambda a, b: a.T @ b, x, y, combine=np.add, detail="x.T @ y")
+        node = _pair_node("gram", _single_threaded(lambda a, b: a.T @ b), x, y, combine=np.add, detail="x.T @ y")
     meta = np.zeros((0,) + x._node.trailing, x.dtype).T @ np.zeros((0,) + y._node.trailing, y.dtype)
     return Lazy.reduced("gram", f"{what} of {x!r}", node, np.add, meta=meta)
 
@@ -276,7 +330,7 @@ def _cov_node(m, y, rowvar, dtype, what) -> tuple[Lazy, int, np.dtype]:
         d = variables(*blocks) - mu
         return len(d), d.sum(axis=0), d.T @ d.conj()
 
-    second = Node(what, centered, [*deps, Broadcast(means.node)], m.npartitions, VALUE, (), None,
+    second = Node(what, _single_threaded(centered), [*deps, Broadcast(means.node)], m.npartitions, VALUE, (), None,
                   detail="centered cross products", combine=_add_all)
     return Lazy.reduced(what, f"{what} of {m!r}", second, _add_all), k, dtype
 
@@ -380,11 +434,11 @@ def _check_tall(x, what: str):
 
 
 class _Leaf:
-    """Partition ``p``'s R factor, a leaf of the TSQR tree."""
+    """The R factor of one row chunk ``p`` (partition, chunk), a leaf of the TSQR tree."""
 
     __slots__ = ("r", "p")
 
-    def __init__(self, p: int, r: np.ndarray):
+    def __init__(self, p: tuple, r: np.ndarray):
         self.p, self.r = p, r
 
 
@@ -403,7 +457,7 @@ def _tsqr_finish(tree):
     that ``Q = Q_p @ T_p`` on its rows: the product of the small Q factors down the tree."""
     r = tree.r
     signs = np.where(np.diag(r).real < 0, -1, 1).astype(r.dtype)
-    transforms: dict[int, np.ndarray] = {}
+    transforms: dict[tuple, np.ndarray] = {}
     stack = [(tree, np.diag(signs))]
     while stack:
         node, m = stack.pop()
@@ -415,39 +469,66 @@ def _tsqr_finish(tree):
     return signs[:, None] * r, transforms
 
 
+#: values in one leaf of the TSQR tree: each partition is factored in row chunks that stay in the
+#: cache (LAPACK's QR of a whole tall block sweeps all of it once per column)
+_LEAF_VALUES = 1 << 15
+
+
+def _chunk_rows(k: int) -> int:
+    return max(2 * k, _LEAF_VALUES // max(k, 1))
+
+
+def _chunked_r(a: np.ndarray) -> np.ndarray:
+    """The R factor of ``a``: its cache-sized row chunks factored, their R factors merged in a tree."""
+    size = _chunk_rows(a.shape[1])
+    rs = [np.linalg.qr(a[i:i + size], mode="r") for i in range(0, len(a), size)]
+    return tree_combine(rs, lambda r1, r2: np.linalg.qr(np.concatenate([r1, r2]), mode="r"))
+
+
 def _tsqr(x, what: str) -> tuple[Lazy, int, np.dtype]:
-    """The value ``(R, {p: T_p})`` of x's tall-skinny QR."""
+    """The value ``(R, {(p, i): T_pi})`` of x's tall-skinny QR; the leaves are the row chunks
+    ``i`` of each partition ``p`` (``_chunk_rows``), merged in a tree within the partition and
+    then across partitions."""
     n, k = _check_tall(x, what)
     dtype = _qr_dtype(x.dtype)
+    size = _chunk_rows(k)
 
-    def leaf(p, block):
+    def leaves(p, block):
         if len(block) == 0:
             return EMPTY
-        return _Leaf(p, np.linalg.qr(block.astype(dtype, copy=False), mode="r"))
+        block = block.astype(dtype, copy=False)
+        chunks = [_Leaf((p, i), np.linalg.qr(block[i:i + size], mode="r")) for i in range(0, len(block), size)]
+        return tree_combine(chunks, _Merged)
 
-    partials = Node(f"{what}.R", leaf, [OneToOne(x._node)], x.npartitions, VALUE, (), None, pass_index=True,
-                    detail="per partition")
+    partials = Node(f"{what}.R", _single_threaded(leaves), [OneToOne(x._node)], x.npartitions, VALUE, (), None, pass_index=True,
+                    detail="per partition, in chunks")
     value = Node(what, lambda parts: _tsqr_finish(tree_combine(parts, _Merged)), [AllToOne(partials)], 1, VALUE,
                  (), None, detail="merge R factors in a tree")
     return Lazy(f"{what} of {x!r}", node=value), k, dtype
 
 
 def _q_times(x, value: Lazy, what: str, width: int, dtype, pick):
-    """The array whose partition ``p`` is ``Q_p @ pick(value)[p]`` (``Q_p`` refactored from x_p)."""
+    """The array whose chunk ``i`` of partition ``p`` is ``Q_pi @ pick(value)[(p, i)]``, ``Q_pi``
+    the Q factor of the chunk, factored again (the same LAPACK call on the same rows)."""
     from .core import PartitionedArray
 
+    size = _chunk_rows(x.shape[1])
+
     def run(p, block, v):
-        small = pick(v).get(p)
-        if small is None:
-            return np.empty((len(block), width), dtype)
-        q = np.linalg.qr(block.astype(dtype, copy=False), mode="reduced")[0]
-        return q @ small
+        small = pick(v)
+        out = np.empty((len(block), width), dtype)
+        block = block.astype(dtype, copy=False)
+        for i in range(0, len(block), size):
+            q = np.linalg.qr(block[i:i + size], mode="reduced")[0]
+            np.matmul(q, small[(p, i)], out=out[i:i + size])
+        return out
 
     node = x._node
     assert value.node is not None
-    return PartitionedArray(Node(what, run, [OneToOne(node), Broadcast(value.node)], node.npartitions, dtype,
+    return PartitionedArray(Node(what, _single_threaded(run), [OneToOne(node), Broadcast(value.node)],
+                                 node.npartitions, dtype,
                                  (width,), node.partition_lengths, pass_index=True, align_key=node.align_key,
-                                 detail="Q_p @ T_p"))
+                                 detail="Q_pi @ T_pi"))
 
 
 def qr(x, mode: str = "reduced"):
@@ -559,8 +640,7 @@ def lstsq(a, b, rcond=None):
     def partial(x_p, y_p):
         if len(x_p) == 0:
             return EMPTY
-        both = np.column_stack([x_p, _as_columns(y_p)]).astype(dtype, copy=False)
-        return np.linalg.qr(both, mode="r")
+        return _chunked_r(np.column_stack([x_p, _as_columns(y_p)]).astype(dtype, copy=False))
 
     def merge(r1, r2):
         return np.linalg.qr(np.concatenate([r1, r2]), mode="r")
@@ -579,7 +659,7 @@ def lstsq(a, b, rcond=None):
             residuals = np.empty(0, s.dtype)
         return (x[:, 0] if b.ndim == 1 else x), residuals, np.int32(rank), s
 
-    node = _pair_node("lstsq", partial, a, b, combine=merge, detail="R of [a | b]")
+    node = _pair_node("lstsq", _single_threaded(partial), a, b, combine=merge, detail="R of [a | b]")
     value = Lazy.reduced("lstsq", f"lstsq of {a!r}", node, merge, finalize)
     real = np.zeros(0, dtype).real.dtype
     metas = [np.zeros((k,) if b.ndim == 1 else (k, m), dtype), np.zeros(m, real), np.int32(0), np.zeros(k, real)]
