@@ -500,8 +500,8 @@ def _tsqr(x, what: str) -> tuple[Lazy, int, np.dtype]:
         chunks = [_Leaf((p, i), np.linalg.qr(block[i:i + size], mode="r")) for i in range(0, len(block), size)]
         return tree_combine(chunks, _Merged)
 
-    partials = Node(f"{what}.R", _single_threaded(leaves), [OneToOne(x._node)], x.npartitions, VALUE, (), None, pass_index=True,
-                    detail="per partition, in chunks")
+    partials = Node(f"{what}.R", _single_threaded(leaves), [OneToOne(x._node)], x.npartitions, VALUE, (), None,
+                    pass_index=True, detail="per partition, in chunks")
     value = Node(what, lambda parts: _tsqr_finish(tree_combine(parts, _Merged)), [AllToOne(partials)], 1, VALUE,
                  (), None, detail="merge R factors in a tree")
     return Lazy(f"{what} of {x!r}", node=value), k, dtype
