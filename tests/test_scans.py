@@ -80,8 +80,8 @@ def test_scan_dtypes_and_edges():
         np.cumsum(x, out=np.empty(N))
 
 
-def test_cumsum_is_exact_within_a_partition():
-    """Within a partition the additions are NumPy's, in NumPy's order."""
+def test_cumsum_of_one_piece_is_numpys():
+    """The first piece of the first partition is NumPy's running sum itself."""
     a = np.random.default_rng(3).normal(size=1000)
     assert np.array_equal(np.cumsum(rd.from_numpy(a, npartitions=1)).compute(), np.cumsum(a))
 
@@ -125,6 +125,9 @@ def test_map_overlap_errors_and_dtype():
         x.map_overlap(lambda b: b, depth=-1)
     with pytest.raises(TypeError):
         x.map_overlap(3, depth=1)
+    with pytest.raises(IndexError, match="dtype="):
+        x.map_overlap(lambda b: b - b[0], depth=1)  # fails on an empty block
+    _same(x.map_overlap(lambda b: b - b[0], depth=1, dtype=float).compute()[:3], np.arange(3.0))
     got = x.map_overlap(lambda b: (b > 4), depth=1)
     assert got.dtype == bool
     _same(got.compute(), np.arange(10.0) > 4)

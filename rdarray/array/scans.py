@@ -2,9 +2,9 @@
 
 A cumulative sum (product) along axis 0 is two passes. The first reduces each partition to its
 total ``t_p``; the exclusive scan of the totals, ``o_p = t_0 + ... + t_(p-1)`` (a few values),
-is the offset of partition ``p``. The second is narrow: partition ``p``'s running sum starting
-from ``o_p`` (the offset is folded into the first row, so within a partition the additions are
-NumPy's, in NumPy's order). ``np.diff`` reads ``n`` rows of the partitions before each one
+is the offset of partition ``p``. The second is narrow: partition ``p``'s running sums, in pieces
+that stay in the cache, each piece's plus the running total before it (for the first partition's
+first piece, exactly NumPy's). ``np.diff`` reads ``n`` rows of the partitions before each one
 (``windows.overlap_dependency``). Other axes are narrow operations.
 """
 
@@ -16,8 +16,8 @@ from ..errors import check_integer
 from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne, per_partition
 from .elementwise import map_blocks
 
-#: elements a partition's scan runs through at once: the offset folded in, then the running sum,
-#: while the piece is in the cache
+#: elements a partition's scan runs through at once: the running sums, then the total before the
+#: piece added, while the piece is in the cache
 _PIECE = 1 << 16
 
 
@@ -65,9 +65,9 @@ def _scan(x, ufunc, axis, dtype, what: str):
         step = max(1, _PIECE // row)
         for i in range(0, len(block), step):
             piece = out[i:i + step]
-            piece[...] = block[i:i + step]
-            ufunc(carry, piece[:1], out=piece[:1])
-            ufunc.accumulate(piece, axis=0, out=piece)
+            ufunc.accumulate(block[i:i + step], axis=0, dtype=out_dtype, out=piece)
+            if i or p:  # the first piece of the first partition starts from the identity
+                ufunc(piece, carry, out=piece)
             carry = piece[-1]
         return out
 

@@ -89,7 +89,12 @@ def map_overlap(self, fn: Callable[[np.ndarray], np.ndarray], depth, dtype=None)
     name = getattr(fn, "__name__", type(fn).__name__)
     node = self._node
     if dtype is None:
-        out_dtype, trailing = infer(lambda b: fn(records(b)), [empty_block(node.dtype, node.trailing)], "map_overlap")
+        try:
+            out_dtype, trailing = infer(lambda b: fn(records(b)), [empty_block(node.dtype, node.trailing)],
+                                        "map_overlap")
+        except Exception as exc:  # fn may fail on zero rows in any way
+            raise type(exc)(f"map_overlap: cannot infer the dtype by calling {name} on an empty block ({exc}); "
+                            f"pass dtype=") from exc
     else:
         out_dtype, trailing = check_dtype(dtype, "map_overlap"), node.trailing
     dep, heads, lengths = overlap_dependency(self, before, after)
