@@ -269,3 +269,17 @@ def test_qr_in_chunks_within_partitions(ctx, monkeypatch):
     expected = np.linalg.lstsq(a, b, rcond=None)
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-7)
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("ctx", BACKENDS[:3], indirect=True)
+def test_products_in_chunks_within_partitions(ctx, monkeypatch):
+    """Partitions multiplied in several row chunks (short chunks at partition ends included)."""
+    import rdarray.array.linalg as linalg
+
+    monkeypatch.setattr(linalg, "_PRODUCT_ROWS", 7)
+    a = _data() * [1, 10, 100, 1e-3, 1] + [1e6, 0, -5, 0, 3]
+    x = partitioned(a, LAYOUTS[1])
+    _close((x.T @ x).compute(), a.T @ a, rtol=1e-12, atol=1e-12 * N)
+    _close((x.T @ a[:, :2]).compute(), a.T @ a[:, :2], rtol=1e-12, atol=1e-12 * N)
+    _close(np.cov(x, rowvar=False).compute(), np.cov(a, rowvar=False), rtol=1e-10)
+    _close(np.cov(x[:0], rowvar=False).compute(), np.full((K, K), np.nan))

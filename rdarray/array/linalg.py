@@ -196,6 +196,32 @@ def _aligned_operand(x, y, what: str):
     return y
 
 
+#: rows of a partition multiplied at once: products of the rows in cache-sized chunks, summed in a
+#: tree, are faster than one BLAS call over a tall block (a row-major block's transpose sweeps it
+#: once per output row)
+_PRODUCT_ROWS = 8192
+
+
+class _Whole:
+    """An argument of :func:`_in_chunks`'s function passed whole to every chunk (not cut by rows)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _in_chunks(fn, combine=np.add):
+    """``fn`` of a partition's blocks as ``fn`` of each chunk of ``_PRODUCT_ROWS`` rows, the
+    results combined pairwise in a tree; ``_Whole`` arguments are passed as they are."""
+    def run(*blocks):
+        n = next(len(b) for b in blocks if not isinstance(b, _Whole))
+        parts = [fn(*[b.value if isinstance(b, _Whole) else b[i:i + _PRODUCT_ROWS] for b in blocks])
+                 for i in range(0, max(n, 1), _PRODUCT_ROWS)]
+        return tree_combine(parts, combine)
+    return run
+
+
 def _pair_node(op: str, func, x, y, combine=None, detail: str = "") -> Node:
     """A node whose partition ``p`` is ``func(x_p, y_p)`` (a value), ``y`` aligned with ``x``."""
     return Node(op, func, [OneToOne(x._node), align(x._node, y._node, op)], x.npartitions, VALUE, (), None,
@@ -223,10 +249,10 @@ def gram(x, y, what: str = "x.T @ y") -> Lazy:
         raise ValueError(f"{what}: expected a 1-D or 2-D numeric x, got {x.dtype} of shape {x.shape}")
     y = _aligned_operand(x, y, what)
     if x is y or x._node is y._node:
-        node = Node("gram", _single_threaded(lambda a: a.T @ a), [OneToOne(x._node)], x.npartitions, VALUE, (), None,
-                    detail="x.T @ x", combine=np.add)
+        node = Node("gram", _single_threaded(_in_chunks(lambda a: a.T @ a)), [OneToOne(x._node)], x.npartitions,
+                    VALUE, (), None, detail="x.T @ x")
     else:
-        node = _pair_node("gram", _single_threaded(lambda a, b: a.T @ b), x, y, combine=np.add, detail="x.T @ y")
+        node = _pair_node("gram", _single_threaded(_in_chunks(lambda a, b: a.T @ b)), x, y, detail="x.T @ y")
     meta = np.zeros((0,) + x._node.trailing, x.dtype).T @ np.zeros((0,) + y._node.trailing, y.dtype)
     return Lazy.reduced("gram", f"{what} of {x!r}", node, np.add, meta=meta)
 
@@ -330,8 +356,12 @@ def _cov_node(m, y, rowvar, dtype, what) -> tuple[Lazy, int, np.dtype]:
         d = variables(*blocks) - mu
         return len(d), d.sum(axis=0), d.T @ d.conj()
 
-    second = Node(what, _single_threaded(centered), [*deps, Broadcast(means.node)], m.npartitions, VALUE, (), None,
-                  detail="centered cross products", combine=_add_all)
+    def centered_in_chunks(*args):
+        *blocks, mu = args
+        return _in_chunks(centered, _add_all)(*blocks, _Whole(mu))
+
+    second = Node(what, _single_threaded(centered_in_chunks), [*deps, Broadcast(means.node)], m.npartitions,
+                  VALUE, (), None, detail="centered cross products")
     return Lazy.reduced(what, f"{what} of {m!r}", second, _add_all), k, dtype
 
 
