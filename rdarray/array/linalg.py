@@ -13,9 +13,10 @@ Tall-skinny QR (Demmel et al., "Communication-optimal parallel and sequential QR
 chunk ``c`` of a partition (sized to stay in the cache) is factored ``x_c = Q_c R_c``; two R
 factors stacked are factored again, ``[R_a; R_b] = Q_ab R``, pairwise in a tree (within the
 partition, then across partitions) up to one R (k × k). The Q of the whole is ``Q_c`` times the
-product of the small Q factors on the path from ``c`` to the root: a k × k matrix per chunk, so Q
-is a narrow pass that factors each chunk again (the same LAPACK call on the same rows gives the
-same ``Q_c``) and multiplies. R's diagonal is made non-negative (rows of R and columns of Q flipped together):
+product of the small Q factors on the path from ``c`` to the root. The value keeps one k × k
+factor per partition (the path from the partition's R to the root); Q is a narrow pass that
+factors the partition's chunks again (the same LAPACK calls on the same rows give the same tree),
+walks its tree down from that factor and multiplies each chunk's Q by its own. R's diagonal is made non-negative (rows of R and columns of Q flipped together):
 the factorization is then unique for a full-rank x, whatever the partitioning.
 """
 
@@ -464,11 +465,12 @@ def _check_tall(x, what: str):
 
 
 class _Leaf:
-    """The R factor of one row chunk ``p`` (partition, chunk), a leaf of the TSQR tree."""
+    """A leaf of a TSQR tree: the R factor of a row chunk (within a partition) or of a partition
+    (across partitions), and its key."""
 
     __slots__ = ("r", "p")
 
-    def __init__(self, p: tuple, r: np.ndarray):
+    def __init__(self, p: int, r: np.ndarray):
         self.p, self.r = p, r
 
 
@@ -482,21 +484,26 @@ class _Merged:
         self.a, self.b, self.qa, self.qb = a, b, q[:len(a.r)], q[len(a.r):]
 
 
-def _tsqr_finish(tree):
-    """The root's R (diagonal made non-negative) and each partition's k × k factor ``T_p`` such
-    that ``Q = Q_p @ T_p`` on its rows: the product of the small Q factors down the tree."""
-    r = tree.r
-    signs = np.where(np.diag(r).real < 0, -1, 1).astype(r.dtype)
-    transforms: dict[tuple, np.ndarray] = {}
-    stack = [(tree, np.diag(signs))]
+def _transforms(tree, top: np.ndarray) -> dict[int, np.ndarray]:
+    """Each leaf's factor ``T`` such that the tree's Q (times ``top``) is the leaf's Q times ``T``
+    on the leaf's rows: the product of the small Q factors down the tree."""
+    out: dict[int, np.ndarray] = {}
+    stack = [(tree, top)]
     while stack:
         node, m = stack.pop()
         if isinstance(node, _Leaf):
-            transforms[node.p] = m
+            out[node.p] = m
         else:
             stack.append((node.a, node.qa @ m))
             stack.append((node.b, node.qb @ m))
-    return signs[:, None] * r, transforms
+    return out
+
+
+def _tsqr_finish(tree):
+    """The root's R (diagonal made non-negative) and each partition's factor ``T_p``."""
+    r = tree.r
+    signs = np.where(np.diag(r).real < 0, -1, 1).astype(r.dtype)
+    return signs[:, None] * r, _transforms(tree, np.diag(signs))
 
 
 #: values in one leaf of the TSQR tree: each partition is factored in row chunks that stay in the
@@ -508,57 +515,70 @@ def _chunk_rows(k: int) -> int:
     return max(2 * k, _LEAF_VALUES // max(k, 1))
 
 
-def _chunked_r(a: np.ndarray) -> np.ndarray:
-    """The R factor of ``a``: its cache-sized row chunks factored, their R factors merged in a tree."""
-    size = _chunk_rows(a.shape[1])
+def _partition_tree(block: np.ndarray, size: int, with_q: bool):
+    """The TSQR tree of one partition's chunks of ``size`` rows (leaf ``j``: chunk ``j``), and the
+    chunks' Q factors when ``with_q``. The same rows give the same tree: LAPACK's R of a chunk is
+    the same whether or not its Q is formed, and the merges are the same calls in the same order."""
+    leaves, qs = [], []
+    for j, i in enumerate(range(0, len(block), size)):
+        if with_q:
+            q, r = np.linalg.qr(block[i:i + size])
+            qs.append(q)
+        else:
+            r = np.linalg.qr(block[i:i + size], mode="r")
+        leaves.append(_Leaf(j, r))
+    return tree_combine(leaves, _Merged), qs
+
+
+def _chunked_r(a: np.ndarray, size: int) -> np.ndarray:
+    """The R factor of ``a``: its chunks of ``size`` rows factored, their R factors merged in a tree."""
     rs = [np.linalg.qr(a[i:i + size], mode="r") for i in range(0, len(a), size)]
     return tree_combine(rs, lambda r1, r2: np.linalg.qr(np.concatenate([r1, r2]), mode="r"))
 
 
 def _tsqr(x, what: str) -> tuple[Lazy, int, np.dtype]:
-    """The value ``(R, {(p, i): T_pi})`` of x's tall-skinny QR; the leaves are the row chunks
-    ``i`` of each partition ``p`` (``_chunk_rows``), merged in a tree within the partition and
-    then across partitions."""
+    """The value ``(R, {p: T_p})`` of x's tall-skinny QR. Each partition's row chunks are merged
+    in a tree (``_partition_tree``) to the partition's R; those are merged in a tree across
+    partitions in the value node. Only a partition's R leaves its task."""
     n, k = _check_tall(x, what)
     dtype = _qr_dtype(x.dtype)
-    size = _chunk_rows(k)
+    size = _chunk_rows(k)  # fixed here: the Q pass must cut the same chunks, in whichever process
 
-    def leaves(p, block):
+    def partition_r(p, block):
         if len(block) == 0:
             return EMPTY
-        block = block.astype(dtype, copy=False)
-        chunks = [_Leaf((p, i), np.linalg.qr(block[i:i + size], mode="r")) for i in range(0, len(block), size)]
-        return tree_combine(chunks, _Merged)
+        return _Leaf(p, _partition_tree(block.astype(dtype, copy=False), size, False)[0].r)
 
-    partials = Node(f"{what}.R", _single_threaded(leaves), [OneToOne(x._node)], x.npartitions, VALUE, (), None,
-                    pass_index=True, detail="per partition, in chunks")
+    partials = Node(f"{what}.R", _single_threaded(partition_r), [OneToOne(x._node)], x.npartitions, VALUE, (),
+                    None, pass_index=True, detail="per partition, in chunks")
     value = Node(what, lambda parts: _tsqr_finish(tree_combine(parts, _Merged)), [AllToOne(partials)], 1, VALUE,
                  (), None, detail="merge R factors in a tree")
     return Lazy(f"{what} of {x!r}", node=value), k, dtype
 
 
 def _q_times(x, value: Lazy, what: str, width: int, dtype, pick):
-    """The array whose chunk ``i`` of partition ``p`` is ``Q_pi @ pick(value)[(p, i)]``, ``Q_pi``
-    the Q factor of the chunk, factored again (the same LAPACK call on the same rows)."""
+    """The array whose partition ``p`` is its Q factor times ``pick(value)[p]``: the partition's
+    chunk tree built again with the chunks' Q factors, each chunk's Q times its factor down the
+    partition's tree from ``pick(value)[p]``."""
     from .core import PartitionedArray
 
     size = _chunk_rows(x.shape[1])
 
     def run(p, block, v):
-        small = pick(v)
         out = np.empty((len(block), width), dtype)
-        block = block.astype(dtype, copy=False)
-        for i in range(0, len(block), size):
-            q = np.linalg.qr(block[i:i + size], mode="reduced")[0]
-            np.matmul(q, small[(p, i)], out=out[i:i + size])
+        top = pick(v).get(p)
+        if top is None:  # an empty partition
+            return out
+        tree, qs = _partition_tree(block.astype(dtype, copy=False), size, True)
+        for j, t in _transforms(tree, top).items():
+            np.matmul(qs[j], t, out=out[j * size:(j + 1) * size])
         return out
 
     node = x._node
     assert value.node is not None
     return PartitionedArray(Node(what, _single_threaded(run), [OneToOne(node), Broadcast(value.node)],
-                                 node.npartitions, dtype,
-                                 (width,), node.partition_lengths, pass_index=True, align_key=node.align_key,
-                                 detail="Q_pi @ T_pi"))
+                                 node.npartitions, dtype, (width,), node.partition_lengths, pass_index=True,
+                                 align_key=node.align_key, detail="Q_p @ T_p"))
 
 
 def qr(x, mode: str = "reduced"):
@@ -666,11 +686,12 @@ def lstsq(a, b, rcond=None):
     b = _aligned_operand(a, b, "lstsq")
     m = 1 if b.ndim == 1 else b.shape[1]
     dtype = _qr_dtype(np.result_type(a.dtype, b.dtype))
+    size = _chunk_rows(k + m)
 
     def partial(x_p, y_p):
         if len(x_p) == 0:
             return EMPTY
-        return _chunked_r(np.column_stack([x_p, _as_columns(y_p)]).astype(dtype, copy=False))
+        return _chunked_r(np.column_stack([x_p, _as_columns(y_p)]).astype(dtype, copy=False), size)
 
     def merge(r1, r2):
         return np.linalg.qr(np.concatenate([r1, r2]), mode="r")
