@@ -16,8 +16,9 @@ partition, then across partitions) up to one R (k × k). The Q of the whole is `
 product of the small Q factors on the path from ``c`` to the root. The value keeps one k × k
 factor per partition (the path from the partition's R to the root); Q is a narrow pass that
 factors the partition's chunks again (the same LAPACK calls on the same rows give the same tree),
-walks its tree down from that factor and multiplies each chunk's Q by its own. R's diagonal is made non-negative (rows of R and columns of Q flipped together):
-the factorization is then unique for a full-rank x, whatever the partitioning.
+walks its tree down from that factor and multiplies each chunk's Q by its own. R's diagonal is
+made non-negative (rows of R and columns of Q flipped together): the factorization is then unique
+for a full-rank x, whatever the partitioning.
 """
 
 from __future__ import annotations
@@ -525,7 +526,7 @@ def _partition_tree(block: np.ndarray, size: int, with_q: bool):
             q, r = np.linalg.qr(block[i:i + size])
             qs.append(q)
         else:
-            r = np.linalg.qr(block[i:i + size], mode="r")
+            r = np.linalg.qr(block[i:i + size], mode="r")  # type: ignore[assignment]
         leaves.append(_Leaf(j, r))
     return tree_combine(leaves, _Merged), qs
 
