@@ -249,6 +249,8 @@ def test_norm_against_numpy(ctx):
     _close(rd.linalg.norm(partitioned(ints, [0, 7, 13])).compute(), np.linalg.norm(ints))
     with pytest.raises(ValueError, match="order"):
         np.linalg.norm(x, "bad")
+    with pytest.raises(ValueError, match="out of bounds"):
+        np.linalg.norm(x[:, 0], axis=1)
 
 
 @pytest.mark.parametrize("ctx", BACKENDS[:3], indirect=True)

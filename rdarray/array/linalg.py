@@ -762,7 +762,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
     real = np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else np.zeros(0, x.dtype).real.dtype
     if axis is not None:
         axes = axis if isinstance(axis, tuple) else (axis,)
-        axis = tuple(check_integer(a, -x.ndim, f"norm: axis {a!r} out of range") % x.ndim for a in axes)
+        for a in axes:
+            if check_integer(a, -x.ndim, f"norm: axis {a!r} is out of bounds for a {x.ndim}-D array") >= x.ndim:
+                raise ValueError(f"norm: axis {a!r} is out of bounds for a {x.ndim}-D array")
+        axis = tuple(int(a) % x.ndim for a in axes)
     kept = (1,) * x.ndim
 
     def finish(v):
