@@ -17,7 +17,7 @@ import pytest
 
 import rdarray as rd
 from rdarray.array.groupby import GroupBy
-from rdarray.array.linalg import Transposed
+from rdarray.array.products import Transposed
 from rdarray.array.windows import Rolling
 
 

@@ -276,9 +276,9 @@ def test_qr_in_chunks_within_partitions(ctx, monkeypatch):
 @pytest.mark.parametrize("ctx", BACKENDS[:3], indirect=True)
 def test_products_in_chunks_within_partitions(ctx, monkeypatch):
     """Partitions multiplied in several row chunks (short chunks at partition ends included)."""
-    import rdarray.array.linalg as linalg
+    import rdarray.array.products as products
 
-    monkeypatch.setattr(linalg, "_PRODUCT_ROWS", 7)
+    monkeypatch.setattr(products, "_PRODUCT_ROWS", 7)
     a = _data() * [1, 10, 100, 1e-3, 1] + [1e6, 0, -5, 0, 3]
     x = partitioned(a, LAYOUTS[1])
     _close((x.T @ x).compute(), a.T @ a, rtol=1e-12, atol=1e-12 * N)

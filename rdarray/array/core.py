@@ -79,7 +79,7 @@ class PartitionedArray:
     def T(self):
         """The transpose, for products: ``x.T @ y`` sums the partitions' products into a small
         matrix (``array/linalg.py``); a 1-D array is its own transpose, as in NumPy."""
-        from .linalg import transposed
+        from .products import transposed
 
         return transposed(self)
 

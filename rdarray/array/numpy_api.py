@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import linalg, scans
+from . import linalg, products, scans
 from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
 from .quantiles import FUNCTIONS as QUANTILE_FUNCTIONS
 
@@ -26,7 +26,7 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
     if method != "__call__":
         return NotImplemented
     if ufunc is np.matmul and not kwargs and len(inputs) == 2:  # its axes are not rows to line up
-        from .linalg import matmul
+        from .products import matmul
 
         return matmul(*inputs)
     values = operands(inputs)
@@ -210,7 +210,7 @@ _FUNCTIONS = {
     np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
     np.unique: _unique, np.sort: _sort, np.isin: _isin,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
-    np.dot: linalg.dot, np.cov: linalg.cov, np.corrcoef: linalg.corrcoef, np.transpose: _transpose,
+    np.dot: products.dot, np.cov: products.cov, np.corrcoef: products.corrcoef, np.transpose: _transpose,
     np.cumsum: scans.cumsum, np.cumprod: scans.cumprod, np.diff: scans.diff,
     np.linalg.qr: linalg.qr, np.linalg.svd: linalg.svd, np.linalg.lstsq: linalg.lstsq, np.linalg.norm: linalg.norm,
 }

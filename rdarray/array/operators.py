@@ -76,13 +76,13 @@ def __invert__(self):
 
 def __matmul__(self, other):
     """``x @ w`` (narrow, ``w`` in memory), ``x @ y`` of 1-D arrays (a reduction); ``array/linalg.py``."""
-    from .linalg import matmul
+    from .products import matmul
 
     return matmul(self, other)
 
 
 def __rmatmul__(self, other):
     """``w @ x``: a reduction to a small matrix, ``(x.T @ w.T).T`` (``array/linalg.py``)."""
-    from .linalg import matmul
+    from .products import matmul
 
     return matmul(other, self)
