@@ -206,6 +206,63 @@ def quantile(scale: float) -> list[Case]:
                  np.array_equal, a.nbytes)]
 
 
+def gram(scale: float) -> list[Case]:
+    """``x.T @ x`` of 20M × 16 float64 (a BLAS product per partition, summed in a tree) against
+    NumPy's, whose time it should stay under 0.6 of."""
+    a = np.random.default_rng(3).normal(size=(max(1000, int(20e6 * scale)), 16))
+    x = rd.from_numpy(a)
+    impls = {"rdarray": lambda: (x.T @ x).compute(), "numpy": lambda: a.T @ a}
+    da = _dask_array()
+    if da is not None:
+        d = da.from_array(a, chunks=(max(1, len(a) // x.npartitions), 16))
+        impls["dask.array"] = lambda: (d.T @ d).compute()
+    return [Case("GRAM", f"x.T @ x of {len(a):,} × 16 float64 (target: at most 0.6 of NumPy's)", impls,
+                 lambda r, p: np.allclose(np.asarray(r), np.asarray(p), rtol=1e-9, atol=1e-6), a.nbytes)]
+
+
+def _same_r(r, p) -> bool:
+    """Two QR factorizations' R factors agree up to the signs of their rows."""
+    ours, theirs = np.asarray(r[1]), np.asarray(p[1])
+    return bool(np.allclose(np.abs(ours), np.abs(theirs), rtol=1e-8, atol=1e-8 * np.abs(theirs).max()))
+
+
+def tsqr(scale: float) -> list[Case]:
+    """Tall-skinny QR of 10M × 32 float64 (Q and R) against ``np.linalg.qr``, whose time it should
+    not pass."""
+    a = np.random.default_rng(4).normal(size=(max(1000, int(10e6 * scale)), 32))
+    x = rd.from_numpy(a)
+    impls = {"rdarray": lambda: rd.compute(*rd.linalg.qr(x)), "numpy": lambda: np.linalg.qr(a),
+             "rdarray R only": lambda: (None, rd.linalg.qr(x, mode="r").compute())}
+    da = _dask_array()
+    if da is not None:
+        d = da.from_array(a, chunks=(max(64, len(a) // x.npartitions), 32))
+        impls["dask.array"] = lambda: da.compute(*da.linalg.qr(d))
+    return [Case("TSQR", f"QR of {len(a):,} × 32 float64, Q and R (target: at most 1.0 of np.linalg.qr)", impls,
+                 _same_r, a.nbytes)]
+
+
+def cumsum(scale: float) -> list[Case]:
+    """``np.cumsum`` of 50M float64 (partition totals, their exclusive scan, then a narrow pass)
+    into one NumPy array, against NumPy's, whose time it should not pass."""
+    a = np.random.default_rng(5).normal(size=max(1000, int(50e6 * scale)))
+    x = rd.from_numpy(a)
+    impls = {"rdarray": lambda: np.cumsum(x).compute(), "numpy": lambda: np.cumsum(a),
+             "rdarray, its max": lambda: np.cumsum(x).max().compute()}
+    da = _dask_array()
+    if da is not None:
+        d = da.from_array(a, chunks=max(1, len(a) // x.npartitions))
+        impls["dask.array"] = lambda: da.cumsum(d).compute()
+
+    def agree(r, p):
+        r, p = np.asarray(r), np.asarray(p)
+        if r.ndim == 0 or p.ndim == 0:  # the max alone
+            return bool(np.isclose(r.max(), p.max(), rtol=1e-9, atol=1e-6))
+        return bool(np.allclose(r, p, rtol=1e-9, atol=1e-6))
+
+    return [Case("CUMSUM", f"np.cumsum of {len(a):,} float64 (target: at most 1.0 of NumPy's)", impls, agree,
+                 a.nbytes)]
+
+
 #: the aggregation of W3, W4 and W11: sum, mean and count of the value per key
 _AGG = ["sum", "mean", "count"]
 
@@ -742,4 +799,4 @@ def w13(scale: float) -> list[Case]:
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W3-text": w3_text, "W5-text": w5_text,
              "W6": w6, "W7": w7, "W8": w8_frames, "W9": w9,
              "W10": w10, "W11": w11, "W12": w12, "W13": w13, "W14": w14, "SPILL": spill,
-             "NLARGEST": nlargest, "QUANTILE": quantile}
+             "NLARGEST": nlargest, "QUANTILE": quantile, "GRAM": gram, "TSQR": tsqr, "CUMSUM": cumsum}

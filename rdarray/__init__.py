@@ -2,7 +2,7 @@
 
 from concurrent.futures import as_completed, wait
 
-from . import random
+from . import linalg, random
 from ._version import __version__
 from .array.array_io import from_array, read_zarr
 from .array.arrow_io import read_csv, read_parquet
@@ -27,6 +27,6 @@ __all__ = [
     "WorkerLostError",
     "__version__", "arange", "as_completed", "compute", "concatenate", "config", "from_array", "from_dask_array",
     "from_dask_dataframe", "from_npy", "from_numpy", "from_pandas", "from_partitions", "full", "get_context",
-    "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "read_csv", "read_parquet",
+    "linalg", "linspace", "load", "merge", "merge_asof", "ones", "progress", "random", "read_csv", "read_parquet",
     "read_zarr", "wait", "where", "zeros",
 ]

@@ -3,7 +3,7 @@ numpydoc ``Parameters`` section naming each of them, and a ``Returns`` section w
 something. A class documents its constructor's parameters in its own docstring (numpydoc's rule).
 
 Walked: the names ``rdarray/__init__.py`` exports (functions, classes and their public methods,
-the functions of ``rd.random``), and the group-by object.
+the functions of ``rd.random`` and ``rd.linalg``), and the group-by, rolling and transposed objects.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import pytest
 
 import rdarray as rd
 from rdarray.array.groupby import GroupBy
+from rdarray.array.products import Transposed
+from rdarray.array.windows import Rolling
 
 
 def _own(fn) -> bool:
@@ -28,7 +30,7 @@ def _public_api() -> list[tuple[str, object, object]]:
     (the class itself for its constructor)."""
     found = []
     classes = [(name, getattr(rd, name)) for name in rd.__all__ if inspect.isclass(getattr(rd, name))]
-    classes.append(("GroupBy", GroupBy))
+    classes.extend([("GroupBy", GroupBy), ("Rolling", Rolling), ("Transposed", Transposed)])
     for name in rd.__all__:
         obj = getattr(rd, name)
         if inspect.isfunction(obj) and _own(obj):
@@ -37,6 +39,8 @@ def _public_api() -> list[tuple[str, object, object]]:
         fn = getattr(rd.random, name)
         if not name.startswith("_") and inspect.isfunction(fn) and fn.__module__ == rd.random.__name__:
             found.append((f"random.{name}", fn, fn))
+    for name in rd.linalg.__all__:
+        found.append((f"linalg.{name}", getattr(rd.linalg, name), getattr(rd.linalg, name)))
     for name, cls in classes:
         if issubclass(cls, BaseException):
             continue  # exceptions take a message
@@ -85,7 +89,7 @@ API = _public_api()
 def test_the_walk_finds_the_api():
     names = {name for name, _, _ in API}
     assert {"from_numpy", "PartitionedArray.sort", "PartitionedArray.sum", "GroupBy.agg", "Context()",
-            "random.normal", "merge"} <= names
+            "random.normal", "merge", "linalg.qr", "Rolling.mean", "PartitionedArray.rolling"} <= names
 
 
 @pytest.mark.parametrize("name, fn, holder", API, ids=[name for name, _, _ in API])

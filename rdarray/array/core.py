@@ -76,6 +76,14 @@ class PartitionedArray:
     def partitioner(self):
         return self._node.partitioner
 
+    @property
+    def T(self):
+        """The transpose, for products: ``x.T @ y`` sums the partitions' products into a small
+        matrix (``array/linalg.py``); a 1-D array is its own transpose, as in NumPy."""
+        from .products import transposed
+
+        return transposed(self)
+
     def __len__(self) -> int:
         return sum(ensure_lengths(self._node))
 
@@ -504,8 +512,8 @@ class PartitionedArray:
     from .operators import (  # type: ignore[misc]  # noqa: E402
         __abs__, __add__, __and__, __divmod__, __eq__, __floordiv__, __ge__, __gt__, __invert__, __le__,
         __lshift__, __lt__, __matmul__, __mod__, __mul__, __ne__, __neg__, __or__, __pos__, __pow__,
-        __radd__, __rand__, __rdivmod__, __rfloordiv__, __rlshift__, __rmod__, __rmul__, __ror__, __rpow__,
-        __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__)
+        __radd__, __rand__, __rdivmod__, __rfloordiv__, __rlshift__, __rmatmul__, __rmod__, __rmul__, __ror__,
+        __rpow__, __rrshift__, __rshift__, __rsub__, __rtruediv__, __rxor__, __sub__, __truediv__, __xor__)
     from .pandas_io import to_dict, to_pandas  # type: ignore[misc]  # noqa: E402
     from .reductions import (  # type: ignore[misc]  # noqa: E402
         aggregate, all, any, argmax, argmin, count_nonzero, histogram, max, mean, min, moments,
@@ -516,6 +524,8 @@ class PartitionedArray:
     from .missing import dropna, fillna  # type: ignore[misc]  # noqa: E402
     from .describe import describe  # type: ignore[misc]  # noqa: E402
     from .accessors import between, isin  # type: ignore[misc]  # noqa: E402
+    from .scans import cumprod, cumsum  # type: ignore[misc]  # noqa: E402
+    from .windows import map_overlap, rolling  # type: ignore[misc]  # noqa: E402
     # isort: on
 
     __hash__ = None  # type: ignore[assignment]  # as ndarray: == is elementwise

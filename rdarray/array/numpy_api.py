@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import linalg, products, scans
 from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
 from .quantiles import FUNCTIONS as QUANTILE_FUNCTIONS
 
@@ -24,8 +25,10 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return ufunc_reduce(x, ufunc, **kwargs)
     if method != "__call__":
         return NotImplemented
-    if ufunc is np.matmul and not kwargs and not isinstance(inputs[1], PartitionedArray):
-        return inputs[0] @ inputs[1]  # rows times a matrix: its axes are not rows to line up
+    if ufunc is np.matmul and not kwargs and len(inputs) == 2:  # its axes are not rows to line up
+        from .products import matmul
+
+        return matmul(*inputs)
     values = operands(inputs)
     for o in values:
         if not isinstance(o, (PartitionedArray, Lazy, np.ndarray, np.generic, int, float, complex, bool)):
@@ -159,6 +162,12 @@ def _isin(element, test_elements, assume_unique=False, invert=False, *, kind=Non
     return ~out if invert else out
 
 
+def _transpose(x, axes=None):
+    if axes is not None and tuple(axes) not in ((1, 0), (0,)):
+        raise ValueError(f"transpose: only the default axes are supported, got {axes!r}")
+    return x.T
+
+
 def _strings_function(func):
     """An ``np.strings`` function that is not a ufunc (``upper``, ``strip``, ``replace``, ...):
     applied partition by partition, elementwise as NumPy applies it to the whole array.
@@ -201,4 +210,7 @@ _FUNCTIONS = {
     np.ndim: lambda x: x.ndim, np.shape: lambda x: x.shape, np.size: lambda x: x.size,
     np.unique: _unique, np.sort: _sort, np.isin: _isin,
     np.copy: lambda x, **kw: x, np.astype: lambda x, dtype, **kw: x.astype(dtype),
+    np.dot: products.dot, np.cov: products.cov, np.corrcoef: products.corrcoef, np.transpose: _transpose,
+    np.cumsum: scans.cumsum, np.cumprod: scans.cumprod, np.diff: scans.diff,
+    np.linalg.qr: linalg.qr, np.linalg.svd: linalg.svd, np.linalg.lstsq: linalg.lstsq, np.linalg.norm: linalg.norm,
 }

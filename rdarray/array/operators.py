@@ -75,11 +75,14 @@ def __invert__(self):
 
 
 def __matmul__(self, other):
-    """Rows times a matrix: ``x @ w`` with ``w`` an in-memory (k, m) or (k,) array."""
-    w = np.asarray(other)
-    if self.ndim != 2 or w.ndim not in (1, 2):
-        raise ValueError(f"matmul: expected a 2-D partitioned array and a 1-D or 2-D matrix, "
-                         f"got shapes {self.shape} and {w.shape}")
-    from .elementwise import map_blocks
+    """``x @ w`` (narrow, ``w`` in memory), ``x @ y`` of 1-D arrays (a reduction); ``array/linalg.py``."""
+    from .products import matmul
 
-    return map_blocks(self, lambda b: b @ w, "matmul", f"{w.shape}")
+    return matmul(self, other)
+
+
+def __rmatmul__(self, other):
+    """``w @ x``: a reduction to a small matrix, ``(x.T @ w.T).T`` (``array/linalg.py``)."""
+    from .products import matmul
+
+    return matmul(other, self)
