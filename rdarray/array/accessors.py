@@ -208,6 +208,7 @@ def _as_words(members: Text, dtype: np.dtype) -> np.ndarray | None:
         return None
     raw = [bytes(members.data[members.offsets[i]:members.offsets[i + 1]]) for i in range(len(members.offsets) - 1)
            if members.missing is None or not members.missing[i]]
+    fitting: list[bytes] | list[str]
     if dtype.kind == "S":
         fitting = [b for b in (r.rstrip(b"\0") for r in raw) if len(b) <= dtype.itemsize]
     else:
