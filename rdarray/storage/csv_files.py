@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import rdarray._core.csvscan as csvscan
+
 from ..errors import CorruptDataError
 from ..table import names_of
 from ..text import FIELD, is_text
@@ -55,6 +57,8 @@ class CsvDataset:
         if not isinstance(sep, str) or len(sep) != 1:
             raise ValueError(f"read_csv: sep must be one character, got {sep!r}")
         quote = options.get("quotechar", '"')
+        if quote and not (isinstance(quote, str) and len(quote) == 1 and quote.isascii()):
+            raise ValueError(f"read_csv: quotechar must be one ASCII character, got {quote!r}")
         encoding = options.get("encoding", "utf-8")
         if str(encoding).lower().replace("-", "") not in ("utf8", "ascii"):
             raise ValueError(f"read_csv: only UTF-8 files are read, got encoding={encoding!r}")
@@ -177,6 +181,7 @@ class CsvDataset:
                                   escape_char=self.escape or False, newlines_in_values=bool(self.quote))
 
     def _parse(self, data: bytes, column_types: dict, infer: bool = False, names: Sequence[str] | None = None):
+        import pyarrow as pa
         import pyarrow.csv as pacsv
 
         convert = pacsv.ConvertOptions(column_types=column_types, null_values=self.na_values,
@@ -187,7 +192,8 @@ class CsvDataset:
         # file) is parsed in blocks of BLOCK_BYTES in parallel
         read = pacsv.ReadOptions(column_names=self.names, use_threads=True,
                                  block_size=max(1 << 20, min(len(data) + 1, BLOCK_BYTES)))
-        return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=self._parse_options(),
+        # a zero-copy reader of the bytes (a BytesIO would be read through Python, copied)
+        return pacsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=self._parse_options(),
                               convert_options=convert)
 
     def reader(self) -> CsvReader:
@@ -237,7 +243,7 @@ class CsvReader:
         if stop >= 0 and len(data) != stop - start:
             raise CorruptDataError(f"read_csv: {file!r} is shorter than when it was opened (truncated?)")
         ds = self._dataset()
-        if not data.strip():  # no rows (a file of its header only)
+        if not data or data.isspace():  # no rows (a file of its header only); no copy, as strip makes
             return to_table(pa.table({n: pa.array([], self.types[n]) for n in names}), dtype, "read_csv")
         try:
             table = ds._parse(data, {n: self.types[n] for n in names}, names=names)
@@ -313,13 +319,17 @@ def _line_end(data: bytes, start: int, quote) -> int:
 
 def _last_line_end(data: bytes, quote) -> int:
     """The offset just past the last line end of ``data`` outside quotes (0 if none)."""
-    q = (quote or "").encode()
-    if not q:
-        return data.rfind(b"\n") + 1
-    arr = np.frombuffer(data, np.uint8)
-    parity = np.cumsum(arr == q[0]) % 2
-    ends = np.flatnonzero((arr == 10) & (parity == 0))
-    return int(ends[-1]) + 1 if len(ends) else 0
+    return csvscan.last_line_end(data, 0, len(data), _quote_byte(quote))
+
+
+def _quote_byte(quote) -> int:
+    """The quote character as a byte for the scanning kernels (-1: no quoting)."""
+    if not quote:
+        return -1
+    q = quote.encode() if isinstance(quote, str) else bytes(quote)
+    if len(q) != 1:
+        raise ValueError(f"read_csv: quotechar must be one ASCII character, got {quote!r}")
+    return q[0]
 
 
 def _line_at(file: str, offset: int) -> int:
@@ -358,44 +368,27 @@ def _open(file: str):
 
 def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, int]]:
     """Byte ranges of ``file`` from ``start``, each about ``target`` bytes, cut just after line ends
-    outside quotes: (file, start, stop). Quotes are counted only in ranges that hold any."""
+    outside quotes: (file, start, stop). The quotes of the whole file are counted (by a kernel
+    reading a memory map of it), the parity at each cut from the start of the data."""
     size = os.path.getsize(file)
     if size <= start:
         return []
-    q = ord(quote) if quote else None
+    q = _quote_byte(quote)
     out = []
     with open(file, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        buf = np.frombuffer(mm, np.uint8)
-        try:
-            while start < size:
-                cut = min(start + target, size)
-                inside = _quotes(mm, buf, start, cut, q)
-                while cut < size:
-                    nl = mm.find(b"\n", cut)
-                    if nl < 0:
-                        inside = (inside + _quotes(mm, buf, cut, size, q)) % 2
-                        cut = size
-                        break
-                    inside = (inside + _quotes(mm, buf, cut, nl, q)) % 2
-                    if not inside:
-                        cut = nl + 1
-                        break
-                    cut = nl + 1
-                if cut >= size and inside:
-                    raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
-                                           f"at or after line {_line_at(file, start)} is never closed)")
-                out.append((file, start, cut))
-                start = cut
-        finally:
-            del buf
+        size = len(mm)
+        while start < size:
+            cut = min(start + target, size)
+            inside = csvscan.quote_parity(mm, start, cut, q)  # start is outside quotes
+            if cut < size:
+                end, inside = csvscan.line_end(mm, cut, size, q, inside)
+                cut = size if end < 0 else end
+            if cut >= size and inside:
+                raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
+                                       f"at or after line {_line_at(file, start)} is never closed)")
+            out.append((file, start, cut))
+            start = cut
     return out
-
-
-def _quotes(mm, buf: np.ndarray, start: int, stop: int, q: int | None) -> int:
-    """The parity of the count of quote characters in ``start:stop`` (0 without quoting)."""
-    if q is None or stop <= start or mm.find(bytes([q]), start, stop) < 0:
-        return 0
-    return int(np.count_nonzero(buf[start:stop] == q)) % 2
 
 
 def _first_fields(data: bytes, ds: CsvDataset) -> list:
