@@ -16,19 +16,14 @@ cdef void _check(Py_ssize_t n, Py_ssize_t start, Py_ssize_t stop, int quote) exc
         raise ValueError(f"the quote must be a byte (0 to 255) or -1 (no quoting), got {quote}")
 
 
-cdef Py_ssize_t _count(const unsigned char* p, Py_ssize_t n, unsigned char q) noexcept nogil:
-    """How many bytes of ``p[:n]`` are ``q``: a loop the compiler vectorizes."""
-    cdef Py_ssize_t total = 0, i, j, block
-    cdef unsigned int part
-    i = 0
-    while i < n:  # blocks short enough that a 32-bit count cannot overflow
-        block = min(n - i, <Py_ssize_t>1 << 30)
-        part = 0
-        for j in range(block):
-            part += p[i + j] == q
-        total += part
-        i += block
-    return total
+cdef int _parity(const unsigned char* p, Py_ssize_t n, unsigned char q) noexcept nogil:
+    """The parity of the count of bytes ``q`` in ``p[:n]``: the exclusive or of one bit per byte,
+    a loop the compiler vectorizes (a compare and an xor per vector of bytes, no widening)."""
+    cdef unsigned char acc = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        acc ^= p[i] == q
+    return acc & 1
 
 
 def quote_parity(const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t stop, int quote) -> int:
@@ -38,10 +33,10 @@ def quote_parity(const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t stop
     _check(n, start, stop, quote)
     if quote < 0 or stop == start:
         return 0
-    cdef Py_ssize_t count
+    cdef int parity
     with nogil:
-        count = _count(&buf[start], stop - start, <unsigned char>quote)
-    return <int>(count & 1)
+        parity = _parity(&buf[start], stop - start, <unsigned char>quote)
+    return parity
 
 
 def line_end(const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t stop, int quote, int inside) -> tuple:
