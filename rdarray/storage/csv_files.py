@@ -5,9 +5,11 @@ first file, and infers each column's type once, as ``pandas.read_csv`` would (in
 booleans, text; dates only where ``parse_dates`` names them; an integer or boolean column with
 missing values in the sample is float64, an all-missing one float64). Each file is cut into byte
 ranges of about ``partition_bytes`` at line ends that are outside quotes (the count of quote
-characters before the cut is even), one partition each. :class:`CsvReader` (paths and offsets,
-no data) reads one range where it is computed with pyarrow's CSV reader — a multi-threaded C++
-parser giving typed columns, no Python objects — with the inferred types given explicitly, so
+characters before the cut is even; a kernel counts them, ``_core/csvscan.pyx``), one partition
+each. :class:`CsvReader` (paths and offsets, no data) reads one range where it is computed with
+pyarrow's CSV reader — a C++ parser giving typed columns, no Python objects, in blocks of about
+1 MB, on pyarrow's threads only where the ranges are fewer than the workers (else the workers
+parse ranges in parallel already) — with the inferred types given explicitly, so
 every partition has the same dtype; a value the type cannot hold raises ``ValueError`` naming the
 file, the line and the column, and suggesting ``dtype=``, never a wrong value.
 """
@@ -34,8 +36,9 @@ NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
 TRUE_VALUES = ["True", "TRUE", "true"]
 FALSE_VALUES = ["False", "FALSE", "false"]
 SAMPLE_BYTES = 1 << 20
-#: the largest block pyarrow parses at once (blocks of one range are parsed in parallel)
-BLOCK_BYTES = 64 << 20
+#: the blocks pyarrow parses a range in: pyarrow's default; one block of a whole range (tens of MB)
+#: outgrows the caches and takes about a third more time to parse
+BLOCK_BYTES = 1 << 20
 _OPTIONS = {"sep", "delimiter", "quotechar", "escapechar", "na_values", "keep_default_na", "header", "names",
             "true_values", "false_values", "encoding"}
 
@@ -45,7 +48,7 @@ class CsvDataset:
     docstring)."""
 
     def __init__(self, path, columns=None, dtype=None, parse_dates=None, partition_bytes: PartitionBytes = 32 << 20,
-                 options: dict | None = None):
+                 options: dict | None = None, workers: int = 1):
         require_pyarrow("read_csv", "csv")
         options = dict(options or {})
         unknown = sorted(set(options) - _OPTIONS)
@@ -156,6 +159,10 @@ class CsvDataset:
             self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote))
         if not self.ranges:
             self.ranges.append((first, header_end, header_end))
+        # pyarrow's threads parse the blocks of a range in parallel only where the ranges are fewer
+        # than the workers: else the ranges are parsed in parallel already, and handing each block
+        # to another thread only costs time
+        self.threads = len(self.ranges) < workers
 
     def _header_end(self, file: str) -> int:
         """Where the data of another file of the dataset starts; ``ValueError`` if its header
@@ -180,7 +187,8 @@ class CsvDataset:
         return pacsv.ParseOptions(delimiter=self.sep, quote_char=self.quote or False,
                                   escape_char=self.escape or False, newlines_in_values=bool(self.quote))
 
-    def _parse(self, data: bytes, column_types: dict, infer: bool = False, names: Sequence[str] | None = None):
+    def _parse(self, data: bytes, column_types: dict, infer: bool = False, names: Sequence[str] | None = None,
+               threads: bool = False):
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -188,11 +196,16 @@ class CsvDataset:
                                        true_values=self.true_values, false_values=self.false_values,
                                        strings_can_be_null=True, quoted_strings_can_be_null=True,
                                        include_columns=list(names) if names is not None else None)
-        # a range is one block (ranges are parsed in parallel already); a larger one (a compressed
-        # file) is parsed in blocks of BLOCK_BYTES in parallel
-        read = pacsv.ReadOptions(column_names=self.names, use_threads=True,
-                                 block_size=max(1 << 20, min(len(data) + 1, BLOCK_BYTES)))
         # a zero-copy reader of the bytes (a BytesIO would be read through Python, copied)
+        read = pacsv.ReadOptions(column_names=self.names, use_threads=threads, block_size=BLOCK_BYTES)
+        try:
+            return pacsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=self._parse_options(),
+                                  convert_options=convert)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or len(data) < BLOCK_BYTES:
+                raise
+        # a line longer than a block: the range in one block
+        read = pacsv.ReadOptions(column_names=self.names, use_threads=threads, block_size=len(data) + 1)
         return pacsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=self._parse_options(),
                               convert_options=convert)
 
@@ -215,6 +228,7 @@ class CsvReader:
         self.names = dataset.names
         self.options = (dataset.sep, dataset.quote, dataset.escape, dataset.na_values, dataset.true_values,
                         dataset.false_values)
+        self.threads = dataset.threads
 
     def _dataset(self) -> CsvDataset:
         ds = CsvDataset.__new__(CsvDataset)
@@ -246,7 +260,7 @@ class CsvReader:
         if not data or data.isspace():  # no rows (a file of its header only); no copy, as strip makes
             return to_table(pa.table({n: pa.array([], self.types[n]) for n in names}), dtype, "read_csv")
         try:
-            table = ds._parse(data, {n: self.types[n] for n in names}, names=names)
+            table = ds._parse(data, {n: self.types[n] for n in names}, names=names, threads=self.threads)
         except pa.ArrowInvalid as exc:
             raise _parse_error(exc, file, data, _line_at(file, start), self.names) from None
         try:
