@@ -13,6 +13,7 @@ import pytest
 
 import rdarray as rd
 from rdarray._core import compiled_kernels, csvscan
+from rdarray.storage import csv_files
 from rdarray.storage.csv_files import _last_line_end, _ranges
 
 Q = ord('"')
@@ -117,27 +118,28 @@ def test_last_line_end_of_a_sample():
 
 
 def cut_oracle(data: bytes, start: int, target: int) -> list[tuple[int, int]]:
-    """Ranges cut as the planner cuts them, by walking the bytes from ``start``."""
-    out, inside, i, begin = [], 0, start, start
-    while begin < len(data):
-        cut = min(begin + target, len(data))
-        while i < cut:
-            inside ^= data[i] == Q
-            i += 1
-        while i < len(data):
-            c = data[i]
-            i += 1
-            if c == Q:
-                inside ^= 1
-            elif c == 10 and not inside:
-                break
-        out.append((begin, i))
-        begin = i
+    """Ranges cut as the planner cuts them, by walking the bytes from ``start``: at the first line
+    end outside quotes at or after each multiple of ``target`` from ``start``."""
+    cuts, inside = [], 0
+    for i in range(start, len(data)):
+        if data[i] == Q:
+            inside ^= 1
+        elif data[i] == 10 and not inside:
+            cuts.append(i + 1)  # every line end outside quotes
+    out, begin = [], start
+    for nominal in range(start + target, len(data), target):
+        end = next((c for c in cuts if c > nominal), None)
+        if end is None or end >= len(data):
+            break
+        if end > begin:  # else the last cut passed this nominal one
+            out.append((begin, end))
+            begin = end
+    out.append((begin, len(data)))
     return out
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_ranges_cut_at_line_ends_outside_quotes(tmp_path, seed):
+def test_ranges_cut_at_line_ends_outside_quotes(tmp_path, monkeypatch, seed):
     rng = np.random.default_rng(seed)
     rows = []
     for k in range(int(rng.integers(1, 120))):
@@ -149,16 +151,38 @@ def test_ranges_cut_at_line_ends_outside_quotes(tmp_path, seed):
     for target in (1, 3, 17, 64, 500, 1 << 20):
         ranges = _ranges(str(path), 6, target, '"')
         assert [(s, e) for _, s, e in ranges] == cut_oracle(data, 6, target)
+        monkeypatch.setattr(csv_files, "PARALLEL_SCAN_BYTES", 0)  # the quotes counted on threads
+        assert _ranges(str(path), 6, target, '"', threads=3) == ranges
+        monkeypatch.undo()
         assert b"".join(data[s:e] for _, s, e in ranges) == data[6:]
         for _, _, e in ranges:  # every cut just after a line end, an even count of quotes before it
             assert data[e - 1] == 10 and data[:e].count(b'"') % 2 == 0
 
 
-def test_ranges_of_a_file_ending_inside_quotes(tmp_path):
+def test_ranges_of_a_file_ending_inside_quotes(tmp_path, monkeypatch):
     path = tmp_path / "u.csv"
     path.write_bytes(b'a,b\n1,"x\n2,y\n')
     with pytest.raises(rd.CorruptDataError, match="never closed"):
         _ranges(str(path), 4, 2, '"')
+    monkeypatch.setattr(csv_files, "PARALLEL_SCAN_BYTES", 0)
+    with pytest.raises(rd.CorruptDataError, match="never closed"):
+        _ranges(str(path), 4, 2, '"', threads=2)
+
+
+def test_ranges_of_a_large_file_on_threads(tmp_path):
+    """Quotes counted on threads over a file larger than ``PARALLEL_SCAN_BYTES``, quoted newlines
+    across every nominal cut."""
+    rows = b"".join(b'%d,"a\n%s\n",%d\n' % (k, b"x" * (k % 50), k) for k in range(300_000))
+    data = b"a,b,c\n" + rows
+    assert len(data) > csv_files.PARALLEL_SCAN_BYTES
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    for target in (1 << 20, 999_983, 3 << 20):
+        ranges = _ranges(str(path), 6, target, '"', threads=4)
+        assert ranges == _ranges(str(path), 6, target, '"', threads=1)
+        assert b"".join(data[s:e] for _, s, e in ranges) == data[6:]
+        for _, _, e in ranges:
+            assert data[e - 1] == 10 and data[:e].count(b'"') % 2 == 0
 
 
 def test_quotechar_must_be_one_byte(tmp_path):

@@ -156,7 +156,7 @@ class CsvDataset:
             if _compressed(file):  # read whole, decompressed as it is read
                 self.ranges.append((file, start, -1))
                 continue
-            self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote))
+            self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote, workers))
         if not self.ranges:
             self.ranges.append((first, header_end, header_end))
         # pyarrow's threads parse the blocks of a range in parallel only where the ranges are fewer
@@ -380,10 +380,13 @@ def _open(file: str):
     return open(file, "rb")
 
 
-def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, int]]:
-    """Byte ranges of ``file`` from ``start``, each about ``target`` bytes, cut just after line ends
-    outside quotes: (file, start, stop). The quotes of the whole file are counted (by a kernel
-    reading a memory map of it), the parity at each cut from the start of the data."""
+def _ranges(file: str, start: int, target: int, quote, threads: int = 1) -> list[tuple[str, int, int]]:
+    """Byte ranges of ``file`` from ``start``, about ``target`` bytes each, cut just after line ends
+    outside quotes: (file, start, stop). The nominal cuts are every ``target`` bytes from ``start``;
+    each is moved to the first line end outside quotes at or after it (a cut the previous one
+    passed is dropped). The quotes of the whole file are counted by a kernel reading a memory map
+    of it, the stretches between nominal cuts on ``threads`` threads where the file is large, and
+    the parity at each nominal cut is the exclusive or of those before it."""
     size = os.path.getsize(file)
     if size <= start:
         return []
@@ -391,18 +394,50 @@ def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, i
     out = []
     with open(file, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         size = len(mm)
-        while start < size:
-            cut = min(start + target, size)
-            inside = csvscan.quote_parity(mm, start, cut, q)  # start is outside quotes
-            if cut < size:
-                end, inside = csvscan.line_end(mm, cut, size, q, inside)
-                cut = size if end < 0 else end
-            if cut >= size and inside:
-                raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
-                                       f"at or after line {_line_at(file, start)} is never closed)")
-            out.append((file, start, cut))
-            start = cut
+        bounds = list(range(start, size, target)) + [size]
+        parities = _parities(mm, bounds, q, threads)
+        begin, inside = start, 0
+        for k in range(1, len(bounds) - 1):
+            inside ^= parities[k - 1]  # the parity at bounds[k], counted from start
+            if bounds[k] < begin:  # the last cut passed this one: the same line end
+                continue
+            end, _ = csvscan.line_end(mm, bounds[k], size, q, inside)
+            if end < 0:  # no line end outside quotes after it: the rest is one range
+                break
+            if end < size:
+                out.append((file, begin, end))
+                begin = end
+        if sum(parities) % 2:
+            raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
+                                   f"at or after line {_line_at(file, begin)} is never closed)")
+        out.append((file, begin, size))
     return out
+
+
+#: a file's data beyond which ``_ranges`` counts its quotes on several threads
+PARALLEL_SCAN_BYTES = 8 << 20
+
+
+def _parities(mm, bounds: list[int], q: int, threads: int) -> list[int]:
+    """The parity of the quotes between each two consecutive ``bounds``: the stretches split into
+    ``threads`` runs of consecutive ones, counted in parallel (the kernel holds no GIL) where the
+    data is large."""
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    if q < 0:
+        return [0] * len(spans)
+
+    def count(run: list[tuple[int, int]]) -> list[int]:
+        return [csvscan.quote_parity(mm, a, b, q) for a, b in run]
+
+    threads = min(threads, len(spans))
+    if threads <= 1 or bounds[-1] - bounds[0] < PARALLEL_SCAN_BYTES:
+        return count(spans)
+    from concurrent.futures import ThreadPoolExecutor
+
+    per = -(-len(spans) // threads)
+    with ThreadPoolExecutor(threads) as pool:
+        runs = pool.map(count, [spans[i:i + per] for i in range(0, len(spans), per)])
+        return [p for run in runs for p in run]
 
 
 def _first_fields(data: bytes, ds: CsvDataset) -> list:
