@@ -20,6 +20,7 @@ CORE = HERE / "rdarray" / "_core"
 # hashing are plain C). A .pyx missing from this dict is an error.
 KERNELS: dict[str, bool] = {
     "asof": False,
+    "csvscan": False,
     "frame": True,
     "hashing": False,
     "ranges": False,

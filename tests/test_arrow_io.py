@@ -230,6 +230,18 @@ def test_read_csv_quoted_newlines_split_at_every_size(tmp_path, monkeypatch):
         assert_frames(x.to_pandas(), want)
 
 
+def test_read_csv_lines_longer_than_a_parsing_block(tmp_path, monkeypatch):
+    """Ranges are parsed in blocks of about 1 MB; a line longer than that is still read."""
+    long_text, long_quoted = "x" * 3_000_000, "y\n" * 1_200_000
+    path = tmp_path / "long.csv"
+    path.write_text(f'a,b\n0,first\n1,{long_text}\n2,short\n3,"{long_quoted}"\n4,z\n')
+    for size in (32 << 20, 1_000_000):
+        monkeypatch.setattr(rd.config, "partition_bytes", size)
+        got = rd.read_csv(path).to_pandas()
+        assert list(got["a"]) == [0, 1, 2, 3, 4]
+        assert list(got["b"]) == ["first", long_text, "short", long_quoted, "z"]
+
+
 def test_read_csv_missing_values_and_types(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("i,ni,f,b,s,e,d\n1,1,1.5,True,x,,2020-01-01\n2,,NA,False,,,2020-01-02\n3,3,nan,true,NULL,,\n")

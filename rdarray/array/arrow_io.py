@@ -153,7 +153,8 @@ def read_csv(path, columns=None, dtype=None, parse_dates=None, **options) -> Par
     """Read CSV files as a table, each file split into byte ranges (one partition each).
 
     Needs pyarrow (``pip install 'rdarray[csv]'``): each range is parsed by pyarrow's CSV reader,
-    a multi-threaded C++ parser giving typed columns, no Python objects. The header and each
+    a C++ parser giving typed columns, no Python objects (ranges are parsed in parallel; a range's
+    blocks too where the ranges are fewer than the workers). The header and each
     column's type are read once, from a sample at the start of the first file, as
     ``pandas.read_csv`` infers them (missing values as pandas', integers with missing values
     as float64, dates parsed only where ``parse_dates`` names them), and applied to every range.
@@ -202,7 +203,7 @@ def read_csv(path, columns=None, dtype=None, parse_dates=None, **options) -> Par
     from .core import PartitionedArray
 
     ds = CsvDataset(path, columns=columns, dtype=dtype, parse_dates=parse_dates,
-                    partition_bytes=_partition_bytes, options=options)
+                    partition_bytes=_partition_bytes, options=options, workers=get_context().workers)
     return PartitionedArray(Node("read_csv", ds.reader(), [], len(ds.ranges), ds.dtype, (), None,
                                  pass_index=True, reads_fields=True, detail=ds.describe()))
 

@@ -5,9 +5,11 @@ first file, and infers each column's type once, as ``pandas.read_csv`` would (in
 booleans, text; dates only where ``parse_dates`` names them; an integer or boolean column with
 missing values in the sample is float64, an all-missing one float64). Each file is cut into byte
 ranges of about ``partition_bytes`` at line ends that are outside quotes (the count of quote
-characters before the cut is even), one partition each. :class:`CsvReader` (paths and offsets,
-no data) reads one range where it is computed with pyarrow's CSV reader — a multi-threaded C++
-parser giving typed columns, no Python objects — with the inferred types given explicitly, so
+characters before the cut is even; a kernel counts them, ``_core/csvscan.pyx``), one partition
+each. :class:`CsvReader` (paths and offsets, no data) reads one range where it is computed with
+pyarrow's CSV reader — a C++ parser giving typed columns, no Python objects, in blocks of about
+1 MB, on pyarrow's threads only where the ranges are fewer than the workers (else the workers
+parse ranges in parallel already) — with the inferred types given explicitly, so
 every partition has the same dtype; a value the type cannot hold raises ``ValueError`` naming the
 file, the line and the column, and suggesting ``dtype=``, never a wrong value.
 """
@@ -21,6 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import rdarray._core.csvscan as csvscan
+
 from ..errors import CorruptDataError
 from ..table import names_of
 from ..text import FIELD, is_text
@@ -32,8 +36,10 @@ NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
 TRUE_VALUES = ["True", "TRUE", "true"]
 FALSE_VALUES = ["False", "FALSE", "false"]
 SAMPLE_BYTES = 1 << 20
-#: the largest block pyarrow parses at once (blocks of one range are parsed in parallel)
-BLOCK_BYTES = 64 << 20
+#: the blocks pyarrow parses a range in: pyarrow's default; one block of a whole range (tens of MB)
+#: outgrows the caches and takes about a third more time to parse, more than joining the blocks'
+#: chunks into one column afterwards costs (a copy, ``arrow.column``)
+BLOCK_BYTES = 1 << 20
 _OPTIONS = {"sep", "delimiter", "quotechar", "escapechar", "na_values", "keep_default_na", "header", "names",
             "true_values", "false_values", "encoding"}
 
@@ -43,7 +49,7 @@ class CsvDataset:
     docstring)."""
 
     def __init__(self, path, columns=None, dtype=None, parse_dates=None, partition_bytes: PartitionBytes = 32 << 20,
-                 options: dict | None = None):
+                 options: dict | None = None, workers: int = 1):
         require_pyarrow("read_csv", "csv")
         options = dict(options or {})
         unknown = sorted(set(options) - _OPTIONS)
@@ -55,6 +61,8 @@ class CsvDataset:
         if not isinstance(sep, str) or len(sep) != 1:
             raise ValueError(f"read_csv: sep must be one character, got {sep!r}")
         quote = options.get("quotechar", '"')
+        if quote and not (isinstance(quote, str) and len(quote) == 1 and quote.isascii()):
+            raise ValueError(f"read_csv: quotechar must be one ASCII character, got {quote!r}")
         encoding = options.get("encoding", "utf-8")
         if str(encoding).lower().replace("-", "") not in ("utf8", "ascii"):
             raise ValueError(f"read_csv: only UTF-8 files are read, got encoding={encoding!r}")
@@ -149,9 +157,13 @@ class CsvDataset:
             if _compressed(file):  # read whole, decompressed as it is read
                 self.ranges.append((file, start, -1))
                 continue
-            self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote))
+            self.ranges.extend(_ranges(file, start, partition_bytes if not self.escape else 1 << 62, quote, workers))
         if not self.ranges:
             self.ranges.append((first, header_end, header_end))
+        # pyarrow's threads parse the blocks of a range in parallel only where the ranges are fewer
+        # than the workers: else the ranges are parsed in parallel already, and handing each block
+        # to another thread only costs time
+        self.threads = len(self.ranges) < workers
 
     def _header_end(self, file: str) -> int:
         """Where the data of another file of the dataset starts; ``ValueError`` if its header
@@ -176,18 +188,26 @@ class CsvDataset:
         return pacsv.ParseOptions(delimiter=self.sep, quote_char=self.quote or False,
                                   escape_char=self.escape or False, newlines_in_values=bool(self.quote))
 
-    def _parse(self, data: bytes, column_types: dict, infer: bool = False, names: Sequence[str] | None = None):
+    def _parse(self, data: bytes, column_types: dict, infer: bool = False, names: Sequence[str] | None = None,
+               threads: bool = False):
+        import pyarrow as pa
         import pyarrow.csv as pacsv
 
         convert = pacsv.ConvertOptions(column_types=column_types, null_values=self.na_values,
                                        true_values=self.true_values, false_values=self.false_values,
                                        strings_can_be_null=True, quoted_strings_can_be_null=True,
                                        include_columns=list(names) if names is not None else None)
-        # a range is one block (ranges are parsed in parallel already); a larger one (a compressed
-        # file) is parsed in blocks of BLOCK_BYTES in parallel
-        read = pacsv.ReadOptions(column_names=self.names, use_threads=True,
-                                 block_size=max(1 << 20, min(len(data) + 1, BLOCK_BYTES)))
-        return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=self._parse_options(),
+        # a zero-copy reader of the bytes (a BytesIO would be read through Python, copied)
+        read = pacsv.ReadOptions(column_names=self.names, use_threads=threads, block_size=BLOCK_BYTES)
+        try:
+            return pacsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=self._parse_options(),
+                                  convert_options=convert)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or len(data) < BLOCK_BYTES:
+                raise
+        # a line longer than a block: the range in one block
+        read = pacsv.ReadOptions(column_names=self.names, use_threads=threads, block_size=len(data) + 1)
+        return pacsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=self._parse_options(),
                               convert_options=convert)
 
     def reader(self) -> CsvReader:
@@ -209,6 +229,7 @@ class CsvReader:
         self.names = dataset.names
         self.options = (dataset.sep, dataset.quote, dataset.escape, dataset.na_values, dataset.true_values,
                         dataset.false_values)
+        self.threads = dataset.threads
 
     def _dataset(self) -> CsvDataset:
         ds = CsvDataset.__new__(CsvDataset)
@@ -237,10 +258,10 @@ class CsvReader:
         if stop >= 0 and len(data) != stop - start:
             raise CorruptDataError(f"read_csv: {file!r} is shorter than when it was opened (truncated?)")
         ds = self._dataset()
-        if not data.strip():  # no rows (a file of its header only)
+        if not data or data.isspace():  # no rows (a file of its header only); no copy, as strip makes
             return to_table(pa.table({n: pa.array([], self.types[n]) for n in names}), dtype, "read_csv")
         try:
-            table = ds._parse(data, {n: self.types[n] for n in names}, names=names)
+            table = ds._parse(data, {n: self.types[n] for n in names}, names=names, threads=self.threads)
         except pa.ArrowInvalid as exc:
             raise _parse_error(exc, file, data, _line_at(file, start), self.names) from None
         try:
@@ -313,13 +334,17 @@ def _line_end(data: bytes, start: int, quote) -> int:
 
 def _last_line_end(data: bytes, quote) -> int:
     """The offset just past the last line end of ``data`` outside quotes (0 if none)."""
-    q = (quote or "").encode()
-    if not q:
-        return data.rfind(b"\n") + 1
-    arr = np.frombuffer(data, np.uint8)
-    parity = np.cumsum(arr == q[0]) % 2
-    ends = np.flatnonzero((arr == 10) & (parity == 0))
-    return int(ends[-1]) + 1 if len(ends) else 0
+    return csvscan.last_line_end(data, 0, len(data), _quote_byte(quote))
+
+
+def _quote_byte(quote) -> int:
+    """The quote character as a byte for the scanning kernels (-1: no quoting)."""
+    if not quote:
+        return -1
+    q = quote.encode() if isinstance(quote, str) else bytes(quote)
+    if len(q) != 1:
+        raise ValueError(f"read_csv: quotechar must be one ASCII character, got {quote!r}")
+    return q[0]
 
 
 def _line_at(file: str, offset: int) -> int:
@@ -356,46 +381,64 @@ def _open(file: str):
     return open(file, "rb")
 
 
-def _ranges(file: str, start: int, target: int, quote) -> list[tuple[str, int, int]]:
-    """Byte ranges of ``file`` from ``start``, each about ``target`` bytes, cut just after line ends
-    outside quotes: (file, start, stop). Quotes are counted only in ranges that hold any."""
+def _ranges(file: str, start: int, target: int, quote, threads: int = 1) -> list[tuple[str, int, int]]:
+    """Byte ranges of ``file`` from ``start``, about ``target`` bytes each, cut just after line ends
+    outside quotes: (file, start, stop). The nominal cuts are every ``target`` bytes from ``start``;
+    each is moved to the first line end outside quotes at or after it (a cut the previous one
+    passed is dropped). The quotes of the whole file are counted by a kernel reading a memory map
+    of it, the stretches between nominal cuts on ``threads`` threads where the file is large, and
+    the parity at each nominal cut is the exclusive or of those before it."""
     size = os.path.getsize(file)
     if size <= start:
         return []
-    q = ord(quote) if quote else None
+    q = _quote_byte(quote)
     out = []
     with open(file, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        buf = np.frombuffer(mm, np.uint8)
-        try:
-            while start < size:
-                cut = min(start + target, size)
-                inside = _quotes(mm, buf, start, cut, q)
-                while cut < size:
-                    nl = mm.find(b"\n", cut)
-                    if nl < 0:
-                        inside = (inside + _quotes(mm, buf, cut, size, q)) % 2
-                        cut = size
-                        break
-                    inside = (inside + _quotes(mm, buf, cut, nl, q)) % 2
-                    if not inside:
-                        cut = nl + 1
-                        break
-                    cut = nl + 1
-                if cut >= size and inside:
-                    raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
-                                           f"at or after line {_line_at(file, start)} is never closed)")
-                out.append((file, start, cut))
-                start = cut
-        finally:
-            del buf
+        size = len(mm)
+        bounds = list(range(start, size, target)) + [size]
+        parities = _parities(mm, bounds, q, threads)
+        begin, inside = start, 0
+        for k in range(1, len(bounds) - 1):
+            inside ^= parities[k - 1]  # the parity at bounds[k], counted from start
+            if bounds[k] < begin:  # the last cut passed this one: the same line end
+                continue
+            end, _ = csvscan.line_end(mm, bounds[k], size, q, inside)
+            if end < 0:  # no line end outside quotes after it: the rest is one range
+                break
+            if end < size:
+                out.append((file, begin, end))
+                begin = end
+        if sum(parities) % 2:
+            raise CorruptDataError(f"read_csv: {file!r} ends inside a quoted value (a quote opened "
+                                   f"at or after line {_line_at(file, begin)} is never closed)")
+        out.append((file, begin, size))
     return out
 
 
-def _quotes(mm, buf: np.ndarray, start: int, stop: int, q: int | None) -> int:
-    """The parity of the count of quote characters in ``start:stop`` (0 without quoting)."""
-    if q is None or stop <= start or mm.find(bytes([q]), start, stop) < 0:
-        return 0
-    return int(np.count_nonzero(buf[start:stop] == q)) % 2
+#: a file's data beyond which ``_ranges`` counts its quotes on several threads
+PARALLEL_SCAN_BYTES = 8 << 20
+
+
+def _parities(mm, bounds: list[int], q: int, threads: int) -> list[int]:
+    """The parity of the quotes between each two consecutive ``bounds``: the stretches split into
+    ``threads`` runs of consecutive ones, counted in parallel (the kernel holds no GIL) where the
+    data is large."""
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    if q < 0:
+        return [0] * len(spans)
+
+    def count(run: list[tuple[int, int]]) -> list[int]:
+        return [csvscan.quote_parity(mm, a, b, q) for a, b in run]
+
+    threads = min(threads, len(spans))
+    if threads <= 1 or bounds[-1] - bounds[0] < PARALLEL_SCAN_BYTES:
+        return count(spans)
+    from concurrent.futures import ThreadPoolExecutor
+
+    per = -(-len(spans) // threads)
+    with ThreadPoolExecutor(threads) as pool:
+        runs = pool.map(count, [spans[i:i + per] for i in range(0, len(spans), per)])
+        return [p for run in runs for p in run]
 
 
 def _first_fields(data: bytes, ds: CsvDataset) -> list:
