@@ -9,6 +9,7 @@ stay accurate where sums of powers would cancel.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import weakref
 
@@ -106,7 +107,7 @@ def _no_identity(op: str):
 def _simple(x, op: str, fn, combine, axis, keepdims: bool, skip_empty=False, **kwargs):
     """Reductions whose partials combine elementwise (sum, prod, min, max, any, all)."""
     axes = _axes(x, axis)
-    partial = lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs)  # noqa: E731
+    partial = functools.partial(fn, axis=axes, keepdims=keepdims, **kwargs)  # one C call per block or slice
     meta = _probe(x, op, partial)
     if 0 not in axes:
         return map_blocks(x, partial, op, f"axis={axis}")
