@@ -196,21 +196,41 @@ class StageRunner:
         return values
 
     def _run_sliced(self, p: int, leaves: list, rows: int) -> tuple:
+        """The program over slices of ``rows`` rows: partials combine as they come; an output of
+        known length is written into one array allocated once, so that a slice's temporaries are
+        freed and their memory reused by the next slice (an output of unknown length, as a mask's,
+        keeps its slices' results and concatenates them)."""
         outputs, slots = self.stage.outputs, self._out_slots
         pieces: list[list] = [[] for _ in outputs]
         combined: list = [None] * len(outputs)
+        filled: list = [None] * len(outputs)  # (array, rows written) of an output of known length
+        known = [None if out.combine is not None or out.partition_lengths is None or out.dtype == VALUE
+                 else out.partition_lengths[p] for out in outputs]
         whole = [w for _, w in self._leaves]
         steps = self._bound(p)
         for start in range(0, len(leaves[self._first_row_leaf]), rows):
             values = self._execute(p, [b if w else b[start:start + rows] for b, w in zip(leaves, whole)], steps)
             for k, (out, slot) in enumerate(zip(outputs, slots)):
-                if out.combine is None:
-                    pieces[k].append(values[slot])
+                value = values[slot]
+                if out.combine is not None:
+                    combined[k] = value if combined[k] is None else combine_partials(out.combine, combined[k], value)
+                elif known[k] is not None:
+                    filled[k] = _fill(filled[k], value, known[k], pieces[k])
+                    if filled[k] is None:
+                        known[k] = None  # not as expected: its slices' results are kept instead
                 else:
-                    combined[k] = (values[slot] if combined[k] is None
-                                 else combine_partials(out.combine, combined[k], values[slot]))
-        return tuple(np.concatenate(pieces[k]) if out.combine is None else combined[k]
-                     for k, out in enumerate(outputs))
+                    pieces[k].append(value)
+        results = []
+        for k, out in enumerate(outputs):
+            if out.combine is not None:
+                results.append(combined[k])
+            elif filled[k] is not None and filled[k][1] == filled[k][0].shape[0]:
+                results.append(filled[k][0])
+            else:
+                if filled[k] is not None:  # fewer rows than the partition's length: what was written
+                    pieces[k].insert(0, filled[k][0][:filled[k][1]])
+                results.append(np.concatenate(pieces[k]))
+        return tuple(results)
 
     def _evaluate(self, node: Node, p: int, memo: dict | None):
         """Partition ``p`` of ``node``: read (inputs, cache, sources) or computed, with ``memo``
@@ -266,6 +286,26 @@ def _peek(blocks, key):
     """``blocks[key]`` as it is held: a worker's fetched blocks (a dict) decode when read, and
     only their size is wanted here."""
     return dict.get(blocks, key) if isinstance(blocks, dict) else blocks[key]
+
+
+def _fill(filled: tuple | None, value, length: int, pieces: list) -> tuple | None:
+    """``(array, rows written)`` with ``value`` (a slice's result) written after the rows before it
+    into an array of ``length`` rows, allocated at the first slice in its dtype and row shape;
+    None when ``value`` is not such an array or does not fit (what was written goes to
+    ``pieces``, then ``value``)."""
+    if filled is None:
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            pieces.append(value)
+            return None
+        filled = (np.empty((length,) + value.shape[1:], value.dtype), 0)
+    array, written = filled
+    if (type(value) is not np.ndarray or value.dtype != array.dtype or value.shape[1:] != array.shape[1:]
+            or written + value.shape[0] > length):
+        pieces.append(array[:written])
+        pieces.append(value)
+        return None
+    array[written:written + value.shape[0]] = value
+    return array, written + value.shape[0]
 
 
 def _compile(stage: Stage, in_stage: set[int]):
