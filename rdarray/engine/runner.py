@@ -204,8 +204,9 @@ class StageRunner:
         pieces: list[list] = [[] for _ in outputs]
         combined: list = [None] * len(outputs)
         filled: list = [None] * len(outputs)  # (array, rows written) of an output of known length
-        known = [None if out.combine is not None or out.partition_lengths is None or out.dtype == VALUE
-                 else out.partition_lengths[p] for out in outputs]
+        known: list[int | None] = [
+            None if out.combine is not None or out.partition_lengths is None or out.dtype == VALUE
+            else out.partition_lengths[p] for out in outputs]
         whole = [w for _, w in self._leaves]
         steps = self._bound(p)
         for start in range(0, len(leaves[self._first_row_leaf]), rows):
@@ -214,8 +215,8 @@ class StageRunner:
                 value = values[slot]
                 if out.combine is not None:
                     combined[k] = value if combined[k] is None else combine_partials(out.combine, combined[k], value)
-                elif known[k] is not None:
-                    filled[k] = _fill(filled[k], value, known[k], pieces[k])
+                elif (length := known[k]) is not None:
+                    filled[k] = _fill(filled[k], value, length, pieces[k])
                     if filled[k] is None:
                         known[k] = None  # not as expected: its slices' results are kept instead
                 else:
