@@ -25,6 +25,7 @@ KERNELS: dict[str, bool] = {
     "asof": False,
     "frame": True,
     "hashing": False,
+    "histogram": False,
     "ranges": False,
     "select": False,
     "text": False,
