@@ -16,6 +16,8 @@ def uniform_counts(const double[:] values, const double[::1] edges):
     """The counts (intp) of ``values`` in the ``len(edges) - 1`` bins between ``edges``: the
     edges ``np.histogram`` computes for a number of bins and a range."""
     cdef Py_ssize_t n = edges.shape[0] - 1
+    if n < 1:
+        raise ValueError("uniform_counts: needs at least two edges")
     counts = np.zeros(n, dtype=np.intp)
     cdef cnp.intp_t[::1] c = counts
     cdef Py_ssize_t i, k
