@@ -10,9 +10,10 @@ partitions kept until the stages reading them are done) only when it has to be:
 - its consumers fall into different stages, or reach its partitions from different task indices.
 
 Everything else is fused into the one stage that consumes it, so every node is computed at most
-once per plan. Cheap nodes (views of in-memory data) and persisted nodes whose partitions are all
-cached are read wherever they are needed and are never part of a stage, and so are nodes an
-earlier plan of the same computation has computed (``done``).
+once per plan. Partials of reductions that only merges read share a stage when neither reads the
+other, so that what they read is fused into it once. Cheap nodes (views of in-memory data) and
+persisted nodes whose partitions are all cached are read wherever they are needed and are never
+part of a stage, and so are nodes an earlier plan of the same computation has computed (``done``).
 
 Column pruning: a table node whose readers in the plan read only some of its fields (``Node.uses``)
 is computed with those fields only (``Stage.fields``; the task runner drops the others as soon as
