@@ -23,6 +23,7 @@ KERNELS: dict[str, bool] = {
     "csvscan": False,
     "frame": True,
     "hashing": False,
+    "histogram": False,
     "ranges": False,
     "select": False,
     "text": False,

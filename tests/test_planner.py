@@ -210,3 +210,34 @@ def test_repr_is_one_line_naming_the_last_operation():
     text = repr(z)
     assert "\n" not in text and "add" in text and "float64" in text
     assert counter.total == 0
+
+
+def test_partials_of_several_reductions_share_one_stage():
+    # the chain they read is fused once into the stage of their partials, not materialized
+    from rdarray.session.compute import explain
+
+    a = np.random.default_rng(3).normal(size=40_000)
+    x = rd.from_numpy(a, npartitions=4)
+    k = x + 1.0
+    good = k[np.abs(x) < 2.0]
+    items = (good.moments(), good.histogram(bins=8, range=(-1.0, 3.0)), k.argmax(), good.sum())
+    text = explain(*items)
+    assert "fused: " in text and sum("(partial)" in line and "fused" in line for line in text.splitlines()) == 1
+    moments, (counts, _), hot, total = rd.compute(*items)
+    ka = a + 1.0
+    kept = ka[np.abs(a) < 2.0]
+    assert_close(moments["mean"], kept.mean())
+    np.testing.assert_array_equal(counts, np.histogram(kept, bins=8, range=(-1.0, 3.0))[0])
+    assert hot == ka.argmax()
+    assert_close(total, kept.sum())
+
+
+def test_a_reduction_reading_another_stays_in_its_own_stage():
+    # (x - x.mean()) needs the mean merged first: its partials cannot share the mean's stage
+    a = np.random.default_rng(4).normal(size=10_000)
+    x = rd.from_numpy(a, npartitions=4)
+    centered = x - x.mean()
+    got = rd.compute(x.sum(), (centered * centered).sum(), x.max())
+    assert_close(got[0], a.sum())
+    assert_close(got[1], ((a - a.mean()) ** 2).sum())
+    assert got[2] == a.max()

@@ -59,3 +59,21 @@ def test_reductions_merge_slice_partials(slice_elements):
     assert got[1] == A.argmax()
     np.testing.assert_allclose(got[2], A.var(axis=0), rtol=1e-12)
     np.testing.assert_array_equal(got[3][0], np.histogram(A * 2, bins=7, range=(-5, 5))[0])
+
+
+def test_functions_returning_their_argument_or_views_of_it(slice_elements):
+    # which temporaries a step may overwrite is decided when the stage is compiled: a result that
+    # may be its argument, or a view of it (through several steps), keeps that argument alive
+    a = A.copy()
+    x = rd.from_numpy(a, npartitions=3)
+    y = x * 2
+    same = y.map_partitions(lambda b: b)
+    view = same.map_partitions(lambda b: b[::-1][::-1])
+    out = ((y + 1) + view).compute()
+    np.testing.assert_array_equal(out, (A * 2 + 1) + A * 2)
+    leaf = x.map_partitions(lambda b: b)  # the input partition itself, which may own its memory
+    np.testing.assert_array_equal(((leaf + 1) * 3).compute(), (A + 1) * 3)
+    z = (x * 1).persist()  # partitions of an earlier stage, owned and read again afterwards
+    np.testing.assert_array_equal((z.map_partitions(lambda b: b) + 1).compute(), A + 1)
+    np.testing.assert_array_equal(z.compute(), A)
+    np.testing.assert_array_equal(a, A)

@@ -37,6 +37,8 @@ def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
     if fast is not None:
         return fast
     if ufunc.nout == 1:
+        if not kwargs and ufunc in _FLOAT_LOOPS_ONLY:
+            values = _float_constants(values)
         func = (lambda *a, **out: ufunc(*a, **kwargs, **out)) if kwargs else ufunc
         # a plain elementwise ufunc may write into a temporary input that dies with it
         in_place = ufunc.signature is None and "where" not in kwargs
@@ -214,3 +216,23 @@ _FUNCTIONS = {
     np.cumsum: scans.cumsum, np.cumprod: scans.cumprod, np.diff: scans.diff,
     np.linalg.qr: linalg.qr, np.linalg.svd: linalg.svd, np.linalg.lstsq: linalg.lstsq, np.linalg.norm: linalg.norm,
 }
+
+
+#: ufuncs whose every floating-point loop takes both operands in the array's dtype
+_FLOAT_LOOPS_ONLY = frozenset([np.add, np.subtract, np.multiply, np.true_divide, np.floor_divide, np.remainder,
+                               np.power, np.maximum, np.minimum, np.fmax, np.fmin, np.less, np.less_equal,
+                               np.greater, np.greater_equal, np.equal, np.not_equal])
+
+
+def _float_constants(values: list) -> list:
+    """``values`` with a Python int constant beside floating-point arrays given as the equal
+    Python float: the same loop and the same result (an int of at most 2**53 converts exactly),
+    but NumPy resolves a float operand faster on every call, i.e. on every slice of a task."""
+    if not any(type(v) is int for v in values):
+        return values
+    from .core import PartitionedArray
+
+    if not all(type(v) in (int, float) or (isinstance(v, (PartitionedArray, np.ndarray)) and v.dtype.kind == "f")
+               for v in values):
+        return values
+    return [float(v) if type(v) is int and abs(v) <= 2**53 else v for v in values]

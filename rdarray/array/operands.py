@@ -22,6 +22,18 @@ def bind(func: Callable, operands: Sequence, is_input: Callable[[object], bool])
             constants.append(o)
     if all(s is not None for s in slots) and slots == list(range(len(slots))):
         return inputs, func
+    if len(operands) == 2 and len(inputs) == 1:  # an array and a constant: no list built per call
+        constant = constants[0] if slots[0] is None else constants[1]
+        if slots[0] is None:
+            def call_right(value, **kwargs):
+                return func(constant, value, **kwargs)
+
+            return inputs, call_right
+
+        def call_left(value, **kwargs):
+            return func(value, constant, **kwargs)
+
+        return inputs, call_left
 
     def call(*values, **kwargs):
         return func(*[values[s] if s is not None else c for s, c in zip(slots, constants)], **kwargs)

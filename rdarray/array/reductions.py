@@ -9,11 +9,13 @@ stay accurate where sums of powers would cancel.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import weakref
 
 import numpy as np
 
+from .._core.histogram import uniform_counts
 from ..dtypes import empty_block, is_nan
 from ..errors import ArgumentTypeError, check_callable, check_integer
 from ..graph.lineage import Node, per_partition
@@ -106,7 +108,7 @@ def _no_identity(op: str):
 def _simple(x, op: str, fn, combine, axis, keepdims: bool, skip_empty=False, **kwargs):
     """Reductions whose partials combine elementwise (sum, prod, min, max, any, all)."""
     axes = _axes(x, axis)
-    partial = lambda b: fn(b, axis=axes, keepdims=keepdims, **kwargs)  # noqa: E731
+    partial = functools.partial(fn, axis=axes, keepdims=keepdims, **kwargs)  # one C call per block or slice
     meta = _probe(x, op, partial)
     if 0 not in axes:
         return map_blocks(x, partial, op, f"axis={axis}")
@@ -466,8 +468,14 @@ def histogram(self, bins=10, range=None, density=None):
         check_integer(bins, 1, f"histogram: bins must be a positive integer or an array of edges, got {bins!r}")
 
     def counted(rng):
-        counts = partial_reduction(self, "histogram", lambda b: np.histogram(b, bins=bins, range=rng)[0], np.add)
         edges = np.histogram_bin_edges(empty_block(self.dtype, ()), bins=bins, range=rng)
+        if _uniform_kernel_counts(self, bins, rng, edges):
+            fixed = edges.copy()
+            count = lambda b: uniform_counts(b, fixed) if b.ndim == 1 and b.dtype == np.float64 \
+                else np.histogram(b, bins=bins, range=rng)[0]  # noqa: E731
+        else:
+            count = lambda b: np.histogram(b, bins=bins, range=rng)[0]  # noqa: E731
+        counts = partial_reduction(self, "histogram", count, np.add)
 
         def finish(c):
             if density:
@@ -489,6 +497,18 @@ def histogram(self, bins=10, range=None, density=None):
         return counted((lo, hi))
 
     return Lazy("histogram", then=(second_pass, (limits,)))
+
+
+def _uniform_kernel_counts(x, bins, rng, edges: np.ndarray) -> bool:
+    """Whether the fixed-width kernel (``_core/histogram.pyx``) counts ``x`` exactly as
+    ``np.histogram`` does: float64 rows, a number of bins, and a range whose ends NumPy subtracts
+    exactly in float64 (Python floats, NumPy float64s, or integers of at most 2**53)."""
+    if x.dtype != np.float64 or x.ndim != 1 or np.ndim(bins) != 0 or rng is None or edges.dtype != np.float64:
+        return False
+    for v in rng:  # (the builtin all is shadowed here by the reduction)
+        if not (type(v) in (float, np.float64) or (type(v) is int and -2**53 <= v <= 2**53)):
+            return False
+    return True
 
 
 def reduce(self, fn, combine=None):

@@ -15,6 +15,7 @@ multiple of the bytes it reads), so that blocks spill before it computes rather 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -143,51 +144,94 @@ class StageRunner:
         rows = self._slice_rows
         if rows and len(leaves[self._first_row_leaf]) > rows:
             return self._run_sliced(p, leaves, rows)
-        values = self._execute(p, leaves)
+        values = self._execute(p, leaves, self._bound(p))
         return tuple(values[s] for s in self._out_slots)
 
-    def _execute(self, p: int, values: list) -> list:
-        """Run the compiled steps; ``values`` starts with the leaves' blocks. A temporary is released
-        after its last use, and a ufunc writes into a dying temporary of its own shape and dtype
-        instead of allocating (as NumPy's own temporary elision does for ``a * 2 + 1``)."""
+    def _bound(self, p: int) -> list:
+        """The program's steps for task ``p``, each ``(call, argument slots, dying slots, reuse
+        candidates, dtype, row shape, pruned, node)``: ``call`` is the node's function with the
+        partition index and the fields read bound, so a step costs one call per slice."""
+        bound = []
+        for node, args, dying, reuse in self._steps:
+            fn = node.func
+            if node.reads_fields:
+                fn = functools.partial(fn, p, fields=self._fields.get(node.id))
+            elif node.pass_index:
+                fn = functools.partial(fn, p)
+            pruned = self._fields.get(node.id) is not None
+            bound.append((fn, args, dying, reuse if node.accepts_out else (), node.dtype, node.trailing, pruned, node))
+        return bound
+
+    def _execute(self, p: int, values: list, steps: list) -> list:
+        """Run the compiled steps (:meth:`_bound`); ``values`` starts with the leaves' blocks. A
+        temporary is released after its last use, and a ufunc writes into a dying temporary of its
+        own shape and dtype instead of allocating (as NumPy's own temporary elision does for
+        ``a * 2 + 1``): which temporaries a step may overwrite is decided when the stage is compiled
+        (:func:`_compile`); only whether a function returned a view of its input (an array that
+        does not own its memory) and the array's dtype and row shape are checked as it runs."""
         step = None
-        arrays = {s: v for s, v in enumerate(values) if isinstance(v, np.ndarray)}  # the live arrays, by slot
         try:
-            for step in self._steps:
-                node, args, dying = step
-                inputs = [values[a] for a in args]
-                out = _reusable(arrays, dying, node) if node.accepts_out and dying else None
+            for step in steps:
+                fn, args, dying, reuse, dtype, trailing, pruned, node = step
+                out = None
+                for s in reuse:
+                    v = values[s]
+                    if (type(v) is np.ndarray and v.flags.owndata and v.flags.writeable and v.dtype == dtype
+                            and v.shape[1:] == trailing):
+                        out = v
+                        break
                 if out is not None:
-                    value = node.func(*inputs, out=out)
+                    value = fn(*[values[a] for a in args], out=out)
+                elif pruned:
+                    value = self._pruned(node, fn(*[values[a] for a in args]))
                 else:
-                    value = self._pruned(node, self._call(node, p, inputs))
-                if isinstance(value, np.ndarray):
-                    arrays[len(values)] = value
+                    value = fn(*[values[a] for a in args])
                 values.append(value)
                 for s in dying:
                     values[s] = None
-                    arrays.pop(s, None)
         except Exception as exc:
-            where = f"by {step[0].label} " if step is not None else ""
+            where = f"by {step[-1].label} " if step is not None else ""
             add_task_note(exc, f"{where}in stage {self.stage.id}, partition {p}")
             raise
         return values
 
     def _run_sliced(self, p: int, leaves: list, rows: int) -> tuple:
+        """The program over slices of ``rows`` rows: partials combine as they come; an output of
+        known length is written into one array allocated once, so that a slice's temporaries are
+        freed and their memory reused by the next slice (an output of unknown length, as a mask's,
+        keeps its slices' results and concatenates them)."""
         outputs, slots = self.stage.outputs, self._out_slots
         pieces: list[list] = [[] for _ in outputs]
         combined: list = [None] * len(outputs)
+        filled: list = [None] * len(outputs)  # (array, rows written) of an output of known length
+        known: list[int | None] = [
+            None if out.combine is not None or out.partition_lengths is None or out.dtype == VALUE
+            else out.partition_lengths[p] for out in outputs]
         whole = [w for _, w in self._leaves]
+        steps = self._bound(p)
         for start in range(0, len(leaves[self._first_row_leaf]), rows):
-            values = self._execute(p, [b if w else b[start:start + rows] for b, w in zip(leaves, whole)])
+            values = self._execute(p, [b if w else b[start:start + rows] for b, w in zip(leaves, whole)], steps)
             for k, (out, slot) in enumerate(zip(outputs, slots)):
-                if out.combine is None:
-                    pieces[k].append(values[slot])
+                value = values[slot]
+                if out.combine is not None:
+                    combined[k] = value if combined[k] is None else combine_partials(out.combine, combined[k], value)
+                elif (length := known[k]) is not None:
+                    filled[k] = _fill(filled[k], value, length, pieces[k])
+                    if filled[k] is None:
+                        known[k] = None  # not as expected: its slices' results are kept instead
                 else:
-                    combined[k] = (values[slot] if combined[k] is None
-                                 else combine_partials(out.combine, combined[k], values[slot]))
-        return tuple(np.concatenate(pieces[k]) if out.combine is None else combined[k]
-                     for k, out in enumerate(outputs))
+                    pieces[k].append(value)
+        results = []
+        for k, out in enumerate(outputs):
+            if out.combine is not None:
+                results.append(combined[k])
+            elif filled[k] is not None and filled[k][1] == filled[k][0].shape[0]:
+                results.append(filled[k][0])
+            else:
+                if filled[k] is not None:  # fewer rows than the partition's length: what was written
+                    pieces[k].insert(0, filled[k][0][:filled[k][1]])
+                results.append(np.concatenate(pieces[k]))
+        return tuple(results)
 
     def _evaluate(self, node: Node, p: int, memo: dict | None):
         """Partition ``p`` of ``node``: read (inputs, cache, sources) or computed, with ``memo``
@@ -245,6 +289,26 @@ def _peek(blocks, key):
     return dict.get(blocks, key) if isinstance(blocks, dict) else blocks[key]
 
 
+def _fill(filled: tuple | None, value, length: int, pieces: list) -> tuple | None:
+    """``(array, rows written)`` with ``value`` (a slice's result) written after the rows before it
+    into an array of ``length`` rows, allocated at the first slice in its dtype and row shape;
+    None when ``value`` is not such an array or does not fit (what was written goes to
+    ``pieces``, then ``value``)."""
+    if filled is None:
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            pieces.append(value)
+            return None
+        filled = (np.empty((length,) + value.shape[1:], value.dtype), 0)
+    array, written = filled
+    if (type(value) is not np.ndarray or value.dtype != array.dtype or value.shape[1:] != array.shape[1:]
+            or written + value.shape[0] > length):
+        pieces.append(array[:written])
+        pieces.append(value)
+        return None
+    array[written:written + value.shape[0]] = value
+    return array, written + value.shape[0]
+
+
 def _compile(stage: Stage, in_stage: set[int]):
     """``(leaves, steps, output slots)`` for an aligned stage, else None.
 
@@ -273,20 +337,26 @@ def _compile(stage: Stage, in_stage: set[int]):
     kept = set(range(len(leaves))) | set(outputs)  # leaves are views of inputs; outputs are returned
     dying = [tuple(sorted({a for a in args if last_use[a] == k and a not in kept}))
              for k, (_, args) in enumerate(steps)]
-    program = [(node, args, dead) for (node, args), dead in zip(steps, dying)]
+    program = [(node, args, dead, _reusable(steps, dying, len(leaves), k))
+               for k, ((node, args), dead) in enumerate(zip(steps, dying))]
     return [(n, whole) for (_, whole), n in leaves.items()], program, outputs
 
 
-def _reusable(arrays: dict, dying: tuple, node: Node):
-    """A dying temporary that ``node`` may overwrite with its result: one it owns outright, of the
-    result's dtype and row shape, that no other live array (``arrays``, by slot) shares memory with."""
-    for s in dying:
-        v = arrays.get(s)
-        if (v is not None and v.flags.owndata and v.flags.writeable and v.dtype == node.dtype
-                and v.shape[1:] == node.trailing
-                and not any(i != s and np.may_share_memory(u, v) for i, u in arrays.items())):
-            return v
-    return None
+def _reusable(steps: list, dying: list, nleaves: int, k: int) -> tuple:
+    """The dying temporaries step ``k`` may overwrite with its result, decided once per stage:
+    those produced by a step that no other array live at step ``k`` may share memory with. A
+    ufunc's result (an ``accepts_out`` node's) is a new array, or the dying one it was written into;
+    any other function's result may be a view of its arguments, so it may share memory with what
+    they may share it with. At run time a candidate is taken only when it owns its memory (the
+    function did not return a view) and has the result's dtype and row shape."""
+    shares: list[frozenset] = [frozenset([i]) for i in range(nleaves)]
+    for j, (node, args) in enumerate(steps):
+        own = frozenset([nleaves + j])
+        shares.append(own if node.accepts_out else own.union(*(shares[a] for a in args)))
+    died = {s for d in dying[:k] for s in d}
+    live = [t for t in range(nleaves + k) if t not in died]  # the step's arguments included
+    return tuple(s for s in dying[k] if s >= nleaves
+                 and not any(t != s and shares[t] & shares[s] for t in live))
 
 
 def _slice_rows(stage: Stage, leaves: list[tuple[Node, bool]]) -> int:

@@ -10,9 +10,10 @@ partitions kept until the stages reading them are done) only when it has to be:
 - its consumers fall into different stages, or reach its partitions from different task indices.
 
 Everything else is fused into the one stage that consumes it, so every node is computed at most
-once per plan. Cheap nodes (views of in-memory data) and persisted nodes whose partitions are all
-cached are read wherever they are needed and are never part of a stage, and so are nodes an
-earlier plan of the same computation has computed (``done``).
+once per plan. Partials of reductions that only merges read share a stage when neither reads the
+other, so that what they read is fused into it once. Cheap nodes (views of in-memory data) and
+persisted nodes whose partitions are all cached are read wherever they are needed and are never
+part of a stage, and so are nodes an earlier plan of the same computation has computed (``done``).
 
 Column pruning: a table node whose readers in the plan read only some of its fields (``Node.uses``)
 is computed with those fields only (``Stage.fields``; the task runner drops the others as soon as
@@ -31,7 +32,7 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..graph.lineage import VALUE, Dependency, Node, OneBucket, OneToOne, ShuffleDependency, decision_of
+from ..graph.lineage import VALUE, AllToOne, Dependency, Node, OneBucket, OneToOne, ShuffleDependency, decision_of
 
 
 @dataclass(eq=False)
@@ -173,6 +174,10 @@ def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: fro
                      and all(not consumers[o.id] for o in s.outputs)),
                     None,
                 ) or new_stage(node.npartitions)
+            elif _merged_partial(node, cons):
+                stage = next((s for s in stages if s.npartitions == node.npartitions
+                              and all(_merged_partial(o, consumers[o.id]) for o in s.outputs)
+                              and not _related(node, s, consumers)), None) or new_stage(node.npartitions)
             else:
                 stage = new_stage(node.npartitions)
             stage.outputs.append(node)
@@ -198,6 +203,39 @@ def _stages(targets: list[Node], needed: list[Node], cached: set[int], done: fro
         transient += [n for n in stage.nodes if n.persist_level is not None and n.dtype == VALUE
                       and any(d.parent.id in pruned for d in n.dependencies)]  # a persisted table reads all it needs
     return Plan(list(targets), ordered, [n for n in needed if n.id in cached], transient=transient)
+
+
+def _merged_partial(node: Node, cons: list) -> bool:
+    """Whether ``node`` gives a reduction's partials (by row slice too) that only a merge reads:
+    partials of several reductions share one stage, so what they read is computed once, fused."""
+    return node.combine is not None and bool(cons) and all(isinstance(dep, AllToOne) for _, dep in cons)
+
+
+def _related(node: Node, stage: Stage, consumers: dict) -> bool:
+    """Whether ``node`` reads a node of ``stage``, or one reads ``node``, through any path: only
+    unrelated partials share a stage, so that stages stay acyclic."""
+    members = {n.id for n in stage.nodes}
+    seen = {node.id}
+    todo = [node]
+    while todo:  # its ancestors
+        n = todo.pop()
+        for p in n.parents:
+            if p.id in members:
+                return True
+            if p.id not in seen:
+                seen.add(p.id)
+                todo.append(p)
+    seen = {node.id}
+    todo = [node]
+    while todo:  # its descendants in the plan
+        n = todo.pop()
+        for c, _ in consumers.get(n.id, ()):
+            if c.id in members:
+                return True
+            if c.id not in seen:
+                seen.add(c.id)
+                todo.append(c)
+    return False
 
 
 def _pruned_fields(targets: list[Node], needed: list[Node], cached: set[int], done: frozenset) -> dict:
