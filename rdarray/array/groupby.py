@@ -55,6 +55,26 @@ class Aggregate(NamedTuple):
     q: float = 0.5
 
 
+def _per_field(func: str, summary: str, note: str = ""):
+    """A GroupBy method aggregating every value field with ``func`` (``numeric_only=`` as pandas')."""
+    def method(self, numeric_only: bool = False):
+        return self._each(func, numeric_only=numeric_only)
+
+    method.__name__, method.__qualname__ = func, f"GroupBy.{func}"
+    method.__doc__ = f"""{summary}
+
+        Parameters
+        ----------
+        numeric_only : bool, default False
+            Aggregate only the number and bool fields{note}.
+
+        Returns
+        -------
+        PartitionedArray
+        """
+    return method
+
+
 class GroupBy:
     """Rows of a structured array grouped by key fields; each aggregate returns a structured
     PartitionedArray with the key fields first, then one field per aggregate; ``transform`` one
@@ -136,35 +156,11 @@ class GroupBy:
                                 f"(groupby(...)[[...]]){_times_hint([dtypes[f] for f in bad])}")
         return self._values
 
-    def sum(self, numeric_only: bool = False):
-        """The sum of every value field per group.
-
-        Parameters
-        ----------
-        numeric_only : bool, default False
-            Aggregate only the number and bool fields; without it, a text or time field is a
-            TypeError naming it.
-
-        Returns
-        -------
-        PartitionedArray
-        """
-        return self._each("sum", numeric_only=numeric_only)
-
-    def mean(self, numeric_only: bool = False):
-        """The mean of every value field per group.
-
-        Parameters
-        ----------
-        numeric_only : bool, default False
-            Aggregate only the number and bool fields; without it, a text or time field is a
-            TypeError naming it (the mean of times is not computed).
-
-        Returns
-        -------
-        PartitionedArray
-        """
-        return self._each("mean", numeric_only=numeric_only)
+    sum = _per_field("sum", "The sum of every value field per group.",
+                     "; without it, a text or time field is a TypeError naming it")
+    mean = _per_field("mean", "The mean of every value field per group.",
+                      "; without it, a text or time field is a TypeError naming it (the mean of times is not "
+                      "computed)")
 
     def count(self):
         """The number of non-missing values of every value field per group."""
@@ -174,33 +170,8 @@ class GroupBy:
         """The number of rows per group, as field ``size``."""
         return self._aggregate([Aggregate("size", None, "size")])
 
-    def min(self, numeric_only: bool = False):
-        """The minimum of every value field per group.
-
-        Parameters
-        ----------
-        numeric_only : bool, default False
-            Aggregate only the number and bool fields.
-
-        Returns
-        -------
-        PartitionedArray
-        """
-        return self._each("min", numeric_only=numeric_only)
-
-    def max(self, numeric_only: bool = False):
-        """The maximum of every value field per group.
-
-        Parameters
-        ----------
-        numeric_only : bool, default False
-            Aggregate only the number and bool fields.
-
-        Returns
-        -------
-        PartitionedArray
-        """
-        return self._each("max", numeric_only=numeric_only)
+    min = _per_field("min", "The minimum of every value field per group.")
+    max = _per_field("max", "The maximum of every value field per group.")
 
     def var(self, ddof: int = 1, numeric_only: bool = False):
         """The variance of every value field per group.
@@ -234,33 +205,8 @@ class GroupBy:
         """
         return self._each("std", ddof, numeric_only=numeric_only)
 
-    def first(self, numeric_only: bool = False):
-        """The first non-missing value (in row order) of every value field per group.
-
-        Parameters
-        ----------
-        numeric_only : bool, default False
-            Aggregate only the number and bool fields.
-
-        Returns
-        -------
-        PartitionedArray
-        """
-        return self._each("first", numeric_only=numeric_only)
-
-    def last(self, numeric_only: bool = False):
-        """The last non-missing value (in row order) of every value field per group.
-
-        Parameters
-        ----------
-        numeric_only : bool, default False
-            Aggregate only the number and bool fields.
-
-        Returns
-        -------
-        PartitionedArray
-        """
-        return self._each("last", numeric_only=numeric_only)
+    first = _per_field("first", "The first non-missing value (in row order) of every value field per group.")
+    last = _per_field("last", "The last non-missing value (in row order) of every value field per group.")
 
     def nunique(self):
         """The number of distinct values of every value field per group."""
