@@ -33,10 +33,12 @@ def _axis(x, axis, what: str) -> int:
     return int(axis) % x.ndim
 
 
-def _scan(x, ufunc, axis, dtype, what: str):
+def _scan(x, ufunc, axis, dtype, what: str, out=None):
     """The running ``ufunc`` (``np.add`` or ``np.multiply``) along ``axis``, with NumPy's dtypes."""
     from .core import PartitionedArray
 
+    if out is not None:
+        raise TypeError(f"{what}: PartitionedArray is immutable; out= is not supported")
     if x.dtype.names:
         raise TypeError(f"{what}: a table has no {what}; select a field")
     axis = _axis(x, axis, what)
@@ -93,9 +95,7 @@ def cumsum(x, axis=None, dtype=None, out=None):
     -------
     PartitionedArray
     """
-    if out is not None:
-        raise TypeError("cumsum: PartitionedArray is immutable; out= is not supported")
-    return _scan(x, np.add, axis, dtype, "cumsum")
+    return _scan(x, np.add, axis, dtype, "cumsum", out)
 
 
 def cumprod(x, axis=None, dtype=None, out=None):
@@ -115,9 +115,7 @@ def cumprod(x, axis=None, dtype=None, out=None):
     -------
     PartitionedArray
     """
-    if out is not None:
-        raise TypeError("cumprod: PartitionedArray is immutable; out= is not supported")
-    return _scan(x, np.multiply, axis, dtype, "cumprod")
+    return _scan(x, np.multiply, axis, dtype, "cumprod", out)
 
 
 def _edge(value, x, what: str):
