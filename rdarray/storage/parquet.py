@@ -152,19 +152,23 @@ class ParquetDataset:
                                      schema.field(name).nullable if nulls[name] is None else bool(nulls[name]),
                                      "read_parquet", widths.get(name))) for name in names]
         self.dtype = np.dtype(fields) if dtype is None else dtype
-        # partitions: consecutive row groups, about partition_bytes each
-        partition_bytes = partition_size(partition_bytes, sum(nbytes for _, _, _, nbytes in kept))
+        # partitions: consecutive row groups, at most about partition_bytes each in memory (a
+        # larger group alone): a group's encoded size, or its rows in the fields' widths where
+        # that is more (encodings and compression make the file smaller than what is read of it)
+        row_bytes = self.dtype.itemsize
+        sizes = [max(nbytes, n * row_bytes) for _, _, n, nbytes in kept]
+        partition_bytes = partition_size(partition_bytes, sum(sizes))
         self.parts: list[list[tuple[str, list[int]]]] = []
         self.lengths: list[int] = []
         current: list[tuple[int, int]] = []
         size = rows = 0
-        for f, g, n, nbytes in kept:
+        for (f, g, n, _), nbytes in zip(kept, sizes):
+            if current and size + nbytes > partition_bytes * 1.25:  # a little over is not a partition more
+                self._close(current, rows)
+                current, size, rows = [], 0, 0
             current.append((f, g))
             size += nbytes
             rows += n
-            if size >= partition_bytes:
-                self._close(current, rows)
-                current, size, rows = [], 0, 0
         if current or not self.parts:
             self._close(current, rows)
         self.row_groups = len(kept)
