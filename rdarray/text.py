@@ -54,6 +54,27 @@ def joins_rows(func, args, kwargs, kind: type) -> bool:
             and all(isinstance(b, kind) for b in args[0]))
 
 
+def word_dtype(dtype: np.dtype) -> np.dtype | None:
+    """The unsigned integer a row of fixed-width text of 1, 2, 4 or 8 bytes is (``S1``-``S8``,
+    ``U1``, ``U2``): rows are zero-padded, so equal rows are equal integers. None for other dtypes."""
+    return np.dtype(f"u{dtype.itemsize}") if dtype.kind in "SU" and dtype.itemsize in (1, 2, 4, 8) else None
+
+
+def as_words(rows: np.ndarray) -> np.ndarray:
+    """Rows of a dtype that has a ``word_dtype`` as those integers (a view of contiguous rows)."""
+    return np.ascontiguousarray(rows).view(f"u{rows.dtype.itemsize}")
+
+
+def words_of(values: Sequence, dtype: np.dtype) -> np.ndarray:
+    """Texts (``str`` for ``U`` rows, ``bytes`` for ``S``) as the integers of rows of ``dtype``
+    holding them; trailing NULs are ignored, as NumPy compares text, and a text longer than the
+    width is left out: no row equals it."""
+    width = dtype.itemsize if dtype.kind == "S" else dtype.itemsize // 4
+    nul = b"\0" if dtype.kind == "S" else "\0"
+    fitting = [t for t in (v.rstrip(nul) for v in values) if len(t) <= width]
+    return np.array(fitting, dtype=dtype).reshape(-1).view(f"u{dtype.itemsize}")
+
+
 def field_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype of a field holding arrays of ``dtype`` (``FIELD`` for text)."""
     return FIELD if is_text(dtype) else dtype

@@ -35,7 +35,7 @@ import numpy as np
 from ..dtypes import zone, zoned_name
 from ..graph.lineage import VALUE, AllToOne, Broadcast, Node, OneToOne
 from ..shuffle.hashing import HashIndex, factorize
-from ..text import TEXT, Text, concat, is_text
+from ..text import TEXT, Text, as_words, concat, is_text, word_dtype, words_of
 from .elementwise import map_blocks
 
 
@@ -182,8 +182,7 @@ class Members:
     def __call__(self, block) -> np.ndarray:
         if self.words is not None and isinstance(block, np.ndarray) and block.dtype == self.dtype:
             # S1-S8, U1, U2: each row one unsigned integer, zero-padded as the members are
-            rows = np.ascontiguousarray(block).view(self.words.dtype)
-            return np.isin(rows, self.words) if len(self.words) else np.zeros(block.shape, bool)
+            return np.isin(as_words(block), self.words) if len(self.words) else np.zeros(block.shape, bool)
         if self.index is not None:
             t = block if isinstance(block, Text) else None
             out = self.index.lookup([block]) >= 0
@@ -201,19 +200,13 @@ class Members:
 
 
 def _as_words(members: Text, dtype: np.dtype) -> np.ndarray | None:
-    """The members of fixed-width text rows of 1, 2, 4 or 8 bytes (``S1``-``S8``, ``U1``, ``U2``)
-    as the unsigned integers such rows are, so that a row is a member when its integer is one:
-    both are zero-padded, and members longer than the width can equal no row. None for other rows."""
-    if dtype.kind not in "SU" or dtype.itemsize not in (1, 2, 4, 8):
+    """The members as the integers rows of ``dtype`` are (``text.word_dtype``), so that a row is
+    a member when its integer is one; None for rows that are no machine word."""
+    if word_dtype(dtype) is None:
         return None
     raw = [bytes(members.data[members.offsets[i]:members.offsets[i + 1]]) for i in range(len(members.offsets) - 1)
            if members.missing is None or not members.missing[i]]
-    fitting: list[bytes] | list[str]
-    if dtype.kind == "S":
-        fitting = [b for b in (r.rstrip(b"\0") for r in raw) if len(b) <= dtype.itemsize]
-    else:
-        fitting = [u for u in (r.decode("utf-8").rstrip("\0") for r in raw) if len(u) <= dtype.itemsize // 4]
-    return np.array(fitting, dtype=dtype).view(f"u{dtype.itemsize}") if fitting else np.empty(0, f"u{dtype.itemsize}")
+    return words_of(raw if dtype.kind == "S" else [r.decode("utf-8") for r in raw], dtype)
 
 
 def _objects(values) -> list:

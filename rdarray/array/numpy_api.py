@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..text import as_words, word_dtype, words_of
 from . import linalg, products, scans
 from .nan_reductions import FUNCTIONS as NAN_FUNCTIONS
 from .quantiles import FUNCTIONS as QUANTILE_FUNCTIONS
@@ -66,22 +67,20 @@ def _text_equality(ufunc, operands):
         return None
     x, value = arrays[0], others[0]
     dtype = x.dtype
-    if dtype.kind not in "SU" or dtype.itemsize not in (1, 2, 4, 8) or np.ndim(value) != 0:
+    if word_dtype(dtype) is None or np.ndim(value) != 0:
         return None
     value = np.asarray(value)
     if value.dtype.kind != dtype.kind:
         return None
-    text = value.item().rstrip(b"\0" if dtype.kind == "S" else "\0")
-    width = dtype.itemsize if dtype.kind == "S" else dtype.itemsize // 4
-    uint = np.dtype(f"u{dtype.itemsize}")
-    const = None if len(text) > width else np.array(text, dtype).reshape(1).view(uint)[0]
+    words = words_of([value.item()], dtype)
+    const = words[0] if len(words) else None
     negate = ufunc is np.not_equal
 
     def compare(block):
         if const is None:  # longer than any value of the field
             out = np.zeros(block.shape, bool)
         else:
-            out = np.ascontiguousarray(block).view(uint) == const
+            out = as_words(block) == const
         return ~out if negate else out
 
     return map_blocks(x, compare, ufunc.__name__, repr(value.item()), np.dtype(bool), x._node.trailing)

@@ -13,7 +13,7 @@ import numpy as np
 
 import rdarray._core.hashing as _k
 
-from ..text import Text, holds_text
+from ..text import Text, as_words, holds_text, word_dtype
 
 
 def _key_columns(columns) -> list:
@@ -106,9 +106,8 @@ def factorize(columns) -> tuple[np.ndarray, int, np.ndarray]:
 
 def _as_word(column):
     """A column of ``S1``-``S8``, ``U1`` or ``U2`` rows as unsigned integers; any other as it is."""
-    if isinstance(column, np.ndarray) and column.dtype.kind in "SU" and column.dtype.itemsize in (1, 2, 4, 8) \
-            and column.ndim == 1:
-        return np.ascontiguousarray(column).view(f"u{column.dtype.itemsize}")
+    if isinstance(column, np.ndarray) and column.ndim == 1 and word_dtype(column.dtype) is not None:
+        return as_words(column)
     return column
 
 
