@@ -80,6 +80,12 @@ def single_threaded(fn):
 
 # -- products -------------------------------------------------------------------------------------
 
+def crossprod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a.T @ b`` of two blocks (1-D or 2-D) through ``np.dot``, which runs BLAS without the GIL;
+    ``@`` (NumPy's matmul) holds it, so two tasks' products ran one after the other."""
+    return np.dot(a.T, b)
+
+
 class Transposed:
     """``x.T`` of a tall partitioned ``x``: an operand of ``x.T @ y`` (a reduction to a small matrix).
 
@@ -240,10 +246,10 @@ def gram(x, y, what: str = "x.T @ y") -> Lazy:
         raise ValueError(f"{what}: expected a 1-D or 2-D numeric x, got {x.dtype} of shape {x.shape}")
     y = aligned_operand(x, y, what)
     if x is y or x._node is y._node:
-        node = Node("gram", single_threaded(_in_chunks(lambda a: a.T @ a)), [OneToOne(x._node)], x.npartitions,
+        node = Node("gram", single_threaded(_in_chunks(lambda a: crossprod(a, a))), [OneToOne(x._node)], x.npartitions,
                     VALUE, (), None, detail="x.T @ x")
     else:
-        node = pair_node("gram", single_threaded(_in_chunks(lambda a, b: a.T @ b)), x, y, detail="x.T @ y")
+        node = pair_node("gram", single_threaded(_in_chunks(crossprod)), x, y, detail="x.T @ y")
     meta = np.zeros((0,) + x._node.trailing, x.dtype).T @ np.zeros((0,) + y._node.trailing, y.dtype)
     return Lazy.reduced("gram", f"{what} of {x!r}", node, np.add, meta=meta)
 
@@ -266,7 +272,7 @@ def matmul(a, b):
         if a.ndim != 2 or w.ndim not in (1, 2) or a.shape[1] != w.shape[0] or a.dtype.names:
             raise ValueError(f"matmul: expected a 2-D partitioned array (n, k) and an in-memory (k,) or (k, m) "
                              f"matrix, got shapes {a.shape} and {w.shape}")
-        return map_blocks(a, lambda blk: blk @ w, "matmul", f"{w.shape}")
+        return map_blocks(a, lambda blk: np.dot(blk, w), "matmul", f"{w.shape}")
     if isinstance(b, PartitionedArray):  # w @ x = (x.T @ w.T).T
         w = np.asarray(a.compute() if isinstance(a, Lazy) else a)
         if w.ndim not in (1, 2) or b.ndim not in (1, 2):
@@ -345,7 +351,7 @@ def _cov_node(m, y, rowvar, dtype, what) -> tuple[Lazy, int, np.dtype]:
     def centered(*args):
         *blocks, mu = args
         d = variables(*blocks) - mu
-        return len(d), d.sum(axis=0), d.T @ d.conj()
+        return len(d), d.sum(axis=0), crossprod(d, d.conj())
 
     def centered_in_chunks(*args):
         *blocks, mu = args
