@@ -77,3 +77,14 @@ def test_functions_returning_their_argument_or_views_of_it(slice_elements):
     np.testing.assert_array_equal((z.map_partitions(lambda b: b) + 1).compute(), A + 1)
     np.testing.assert_array_equal(z.compute(), A)
     np.testing.assert_array_equal(a, A)
+
+
+def test_arrays_a_function_keeps_are_never_overwritten(slice_elements):
+    # a user's function may return an array it owns and keeps (a global, a cache): a later ufunc
+    # must not write its result into it, even when it is the function's only use
+    kept = np.arange(len(A) * 3, dtype=float).reshape(A.shape).copy()  # owns its memory
+    before = kept.copy()
+    x = rd.from_numpy(np.zeros_like(A), npartitions=1)
+    w = (x + 1).map_partitions(lambda b: kept[:0] if len(b) == 0 else kept)
+    np.testing.assert_array_equal(((w + 1) * 2).compute(), (before + 1) * 2)
+    np.testing.assert_array_equal(kept, before)

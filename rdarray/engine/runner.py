@@ -344,18 +344,19 @@ def _compile(stage: Stage, in_stage: set[int]):
 
 def _reusable(steps: list, dying: list, nleaves: int, k: int) -> tuple:
     """The dying temporaries step ``k`` may overwrite with its result, decided once per stage:
-    those produced by a step that no other array live at step ``k`` may share memory with. A
-    ufunc's result (an ``accepts_out`` node's) is a new array, or the dying one it was written into;
-    any other function's result may be a view of its arguments, so it may share memory with what
-    they may share it with. At run time a candidate is taken only when it owns its memory (the
-    function did not return a view) and has the result's dtype and row shape."""
+    those produced by a ufunc step (an ``accepts_out`` node's) that no other array live at step
+    ``k`` may share memory with. A ufunc's result is a new array, or the dying one it was written
+    into; any other function's result may be a view of its arguments, so it may share memory with
+    what they may share it with, and it is never overwritten: it may be an array the function
+    keeps (a global, a cache) and owns. At run time a candidate is taken only when it owns its
+    memory and has the result's dtype and row shape."""
     shares: list[frozenset] = [frozenset([i]) for i in range(nleaves)]
     for j, (node, args) in enumerate(steps):
         own = frozenset([nleaves + j])
         shares.append(own if node.accepts_out else own.union(*(shares[a] for a in args)))
     died = {s for d in dying[:k] for s in d}
     live = [t for t in range(nleaves + k) if t not in died]  # the step's arguments included
-    return tuple(s for s in dying[k] if s >= nleaves
+    return tuple(s for s in dying[k] if s >= nleaves and steps[s - nleaves][0].accepts_out
                  and not any(t != s and shares[t] & shares[s] for t in live))
 
 
